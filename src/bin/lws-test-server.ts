@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * lws-test-server: serves the test page (and the protocols tslws has) on
+ * http://localhost:7681, with the C test server's command line.
+ */
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createContext, Mount, setLogLevel, log, Option } from '../index.js';
+
+const USAGE = `Usage: lws-test-server [options]
+  -p, --port N            listen port (default 7681)
+  -i, --interface ADDR    address to listen on (default: all)
+  -r, --resource-path DIR directory served at / (default: the package's www/)
+  -d, --debug MASK        log level bit mask (default 7: err, warn, notice)
+  -h, --help              this text
+`;
+
+function main(): number {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        port: { type: 'string', short: 'p' },
+        interface: { type: 'string', short: 'i' },
+        'resource-path': { type: 'string', short: 'r' },
+        resource_path: { type: 'string' },
+        debug: { type: 'string', short: 'd' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const port = args.port === undefined ? 7681 : Number(args.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`lws-test-server: bad port ${args.port}\n`);
+    return 1;
+  }
+  if (args.debug !== undefined) {
+    const mask = Number(args.debug);
+    if (!Number.isInteger(mask) || mask < 0) {
+      process.stderr.write(`lws-test-server: bad debug mask ${args.debug}\n`);
+      return 1;
+    }
+    setLogLevel(mask);
+  }
+  const here = dirname(fileURLToPath(import.meta.url));
+  const resource = resolve(args['resource-path'] ?? args.resource_path ?? resolve(here, '../../../www'));
+  if (!existsSync(resource)) {
+    process.stderr.write(`lws-test-server: resource path ${resource} does not exist\n`);
+    return 1;
+  }
+  const context = createContext({
+    port,
+    iface: args.interface,
+    options: Option.VALIDATE_UTF8,
+    mounts: [{ mountpoint: '/', origin: resource, def: 'test.html', originProtocol: Mount.FILE }],
+  });
+  context.listening.then(
+    () => {
+      const p = context.vhosts[0].port;
+      const host = args.interface ?? 'localhost';
+      log.notice('serving %s on http://%s:%d/ (Ctrl-C to stop)', resource, host.includes(':') ? `[${host}]` : host, p);
+      process.stdout.write(`lws-test-server: serving ${resource} on http://${host.includes(':') ? `[${host}]` : host}:${p}/\n`);
+    },
+    (e: Error) => {
+      process.stderr.write(`lws-test-server: cannot listen: ${e.message}\n`);
+      process.exitCode = 1;
+      void context.destroy();
+    },
+  );
+  const stop = (sig: string) => {
+    log.notice('%s: shutting down', sig);
+    void context.destroy().then(() => {
+      process.stdout.write('lws-test-server: exited cleanly\n');
+    });
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return 0;
+}
+
+const rc = main();
+if (rc) process.exitCode = rc;

@@ -1,0 +1,280 @@
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { Vhost, type VhostCreationInfo } from './vhost.js';
+import { Wsi } from './wsi.js';
+import { Reason } from './reasons.js';
+import type { Protocol } from './protocols.js';
+import type { Role } from './role.js';
+import { PendingTimeout } from './timeouts.js';
+import { log } from './log.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits, resolveLimits } from './limits.js';
+import { Option, KNOWN_OPTIONS } from './options.js';
+import { Listener } from '../roles/listen/listen.js';
+import { FileCache } from '../roles/http/file-cache.js';
+
+/** What a context is made from; the vhost fields make the default vhost. */
+export interface ContextCreationInfo extends VhostCreationInfo {
+  /** `Option.*` bits; `Option.EXPLICIT_VHOSTS` skips the default vhost. */
+  options?: number;
+  /**
+   * Most connections at once. Default: the process's open-file limit less a
+   * reserve, as lws sizes itself from the fd limit. Connections past it are
+   * closed on accept.
+   */
+  maxConnections?: number;
+  /** Default `server:` string for vhosts that do not set their own. */
+  serverString?: string;
+  /** Bytes of small files kept in memory (revalidated by stat on every use). Default 8 MiB; 0 disables. */
+  fileCacheBytes?: number;
+  /** Largest file kept in that cache. Default 64 KiB. */
+  fileCacheMaxFile?: number;
+}
+
+const FD_RESERVE = 32;
+
+function processFdLimit(): number {
+  try {
+    const txt = readFileSync('/proc/self/limits', 'latin1');
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(txt);
+    if (m && m[1] !== 'unlimited') return Number(m[1]);
+  } catch {
+    /* not Linux: fall through */
+  }
+  return 1024;
+}
+
+const NONE_ROLE: Role = {
+  name: 'none',
+  rx() {},
+  writable() {},
+  write() {
+    return -1;
+  },
+  closing() {},
+};
+
+/**
+ * The process-wide object: vhosts, listen sockets, connections, timers.
+ *
+ * ```ts
+ * const context = createContext({ port: 7681, mounts: [
+ *   { mountpoint: '/', origin: './www', def: 'index.html', originProtocol: Mount.FILE },
+ * ] });
+ * await context.listening;
+ * // ...
+ * await context.destroy();
+ * ```
+ */
+export class Context {
+  readonly options: number;
+  readonly limits: Readonly<HttpLimits>;
+  readonly serverString: string | undefined;
+  readonly maxConnections: number;
+  /** Resolves when every listen socket made so far is bound; rejects on the first bind error. */
+  get listening(): Promise<void> {
+    return Promise.all(this.#vhosts.map((v) => v.listening)).then(() => undefined);
+  }
+  /** @internal */ readonly fileCache: FileCache;
+  #vhosts: Vhost[] = [];
+  #listeners = new Map<string, Listener>();
+  #wsis = new Set<Wsi>();
+  #writablePending = new Set<Wsi>();
+  #writableScheduled = false;
+  #timeoutWsis = new Set<Wsi>();
+  #sweep: NodeJS.Timeout | null = null;
+  #destroyed = false;
+  #destroying: Promise<void> | null = null;
+
+  /** @internal Use `createContext()`. */
+  constructor(info: ContextCreationInfo) {
+    const opts = info.options ?? 0;
+    if ((opts & ~KNOWN_OPTIONS) !== 0) throw new RangeError(`context options: unknown option bits 0x${(opts & ~KNOWN_OPTIONS).toString(16)}`);
+    this.options = opts;
+    this.limits = resolveLimits(DEFAULT_HTTP_LIMITS, info.limits);
+    this.serverString = info.serverString;
+    this.maxConnections = info.maxConnections ?? Math.max(1, processFdLimit() - FD_RESERVE);
+    this.fileCache = new FileCache(info.fileCacheBytes ?? 8 * 1024 * 1024, info.fileCacheMaxFile ?? 64 * 1024);
+    if (!(opts & Option.EXPLICIT_VHOSTS)) this.createVhost({ ...info, limits: undefined });
+  }
+
+  /** The vhosts, in creation order. */
+  get vhosts(): readonly Vhost[] {
+    return this.#vhosts;
+  }
+
+  /** The vhost named `name`. */
+  getVhost(name: string): Vhost | undefined {
+    return this.#vhosts.find((v) => v.name === name);
+  }
+
+  /** How many connections are open. */
+  get connectionCount(): number {
+    return this.#wsis.size;
+  }
+
+  /**
+   * Add a vhost. If another vhost already listens on its port they share the
+   * listen socket, and the Host header picks between them.
+   */
+  createVhost(info: VhostCreationInfo): Vhost {
+    if (this.#destroyed) throw new Error('createVhost: the context has been destroyed');
+    const vh = new Vhost(this, info);
+    this.#vhosts.push(vh);
+    vh.initProtocols();
+    const port = vh.requestedPort;
+    if (port !== undefined) {
+      const key = `${vh.iface ?? '*'}|${port}`;
+      let l = port !== 0 ? this.#listeners.get(key) : undefined;
+      if (!l) {
+        l = new Listener(this, port, vh.iface, vh.limits.txHighWater);
+        this.#listeners.set(port === 0 ? `${key}|${vh.name}|${this.#vhosts.length}` : key, l);
+      }
+      l.addVhost(vh);
+      vh.listener = l;
+      const p = l.ready;
+      p.catch(() => {}); // reported through log.err and the promise itself
+      vh.setListening(p);
+    }
+    return vh;
+  }
+
+  /** @internal Wrap an accepted socket in a wsi bound to `vh`. */
+  adoptSocket(socket: Socket, vh: Vhost, role: Role): Wsi | null {
+    if (this.#destroyed) {
+      socket.destroy();
+      return null;
+    }
+    if (this.#wsis.size >= this.maxConnections) {
+      log.warn('%s: connection limit %d reached, dropping %s', vh, this.maxConnections, socket.remoteAddress);
+      socket.destroy();
+      return null;
+    }
+    const wsi = new Wsi(this, vh, socket, role, vh.protocols[0]);
+    this.#wsis.add(wsi);
+    if (wsi.callProtocol(Reason.FILTER_NETWORK_CONNECTION, wsi.peerAddress)) return null;
+    if (wsi.callProtocol(Reason.WSI_CREATE)) return null;
+    if (wsi.callProtocol(Reason.SERVER_NEW_CLIENT_INSTANTIATED)) return null;
+    return wsi;
+  }
+
+  /** @internal */
+  liveWsis(): Iterable<Wsi> {
+    return this.#wsis;
+  }
+
+  /** @internal A connection finished closing: WSI_DESTROY and bookkeeping. */
+  wsiClosed(wsi: Wsi): void {
+    if (!this.#wsis.delete(wsi)) return;
+    this.#writablePending.delete(wsi);
+    this.#timeoutWsis.delete(wsi);
+    const p0 = wsi.vhost.protocols[0];
+    wsi.callProtocol(Reason.WSI_DESTROY, undefined, p0);
+  }
+
+  /** @internal A wsi with no connection, for per-vhost protocol callbacks. */
+  placeholderWsi(vh: Vhost, p: Protocol): Wsi {
+    const w = new Wsi(this, vh, null, NONE_ROLE, { name: p.name, callback: p.callback });
+    w.closed = true;
+    return w;
+  }
+
+  /** @internal */
+  reportCallbackError(p: Protocol, reason: Reason, e: unknown): void {
+    log.err('protocol "%s" callback threw on reason %s: %s', p.name, Reason[reason] ?? reason,
+      e instanceof Error ? e.stack ?? e.message : String(e));
+  }
+
+  // ---- writeable service ----
+
+  /** @internal Deliver a WRITEABLE on a later turn, once the socket is not choked. */
+  scheduleWritable(wsi: Wsi): void {
+    this.#writablePending.add(wsi);
+    if (!this.#writableScheduled) {
+      this.#writableScheduled = true;
+      setImmediate(this.#serviceWritable);
+    }
+  }
+
+  #serviceWritable = (): void => {
+    this.#writableScheduled = false;
+    const batch = [...this.#writablePending];
+    this.#writablePending.clear();
+    for (const wsi of batch) {
+      if (wsi.closed || !wsi.socket) continue;
+      if (wsi.sendPipeChoked()) continue; // 'drain' reschedules it
+      wsi.role.writable(wsi);
+    }
+  };
+
+  /** @internal The socket drained: pending writable work may go on. */
+  socketDrained(wsi: Wsi): void {
+    if (!wsi.closed) this.scheduleWritable(wsi);
+  }
+
+  // ---- timeouts ----
+
+  /** @internal */
+  watchTimeout(wsi: Wsi): void {
+    this.#timeoutWsis.add(wsi);
+    if (!this.#sweep && !this.#destroyed) {
+      this.#sweep = setInterval(this.#sweepTimeouts, 250);
+      this.#sweep.unref();
+    }
+  }
+
+  /** @internal */
+  unwatchTimeout(wsi: Wsi): void {
+    this.#timeoutWsis.delete(wsi);
+  }
+
+  #sweepTimeouts = (): void => {
+    const now = Date.now();
+    for (const wsi of this.#timeoutWsis) {
+      if (wsi.timeoutReason === PendingTimeout.NO_PENDING) {
+        this.#timeoutWsis.delete(wsi);
+        continue;
+      }
+      if (wsi.timeoutAt > now) continue;
+      const reason = wsi.timeoutReason;
+      wsi.timeoutReason = PendingTimeout.NO_PENDING;
+      this.#timeoutWsis.delete(wsi);
+      log.info('wsi %d: timeout %s', wsi.id, PendingTimeout[reason] ?? reason);
+      if (wsi.role.timeout) wsi.role.timeout(wsi, reason);
+      else wsi.close(false);
+    }
+  };
+
+  // ---- teardown ----
+
+  /**
+   * Close every connection (their close callbacks run), deliver
+   * PROTOCOL_DESTROY on every vhost, close the listen sockets and stop every
+   * timer, so nothing keeps the process alive. Resolves when the listen
+   * sockets are closed.
+   */
+  destroy(): Promise<void> {
+    if (this.#destroying) return this.#destroying;
+    this.#destroyed = true;
+    const closing = [...this.#listeners.values()].map((l) => l.close());
+    this.#listeners.clear();
+    for (const w of [...this.#wsis]) w.close(false);
+    for (const vh of this.#vhosts) vh.destroyInternal();
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sweep = null;
+    this.#timeoutWsis.clear();
+    this.#writablePending.clear();
+    this.fileCache.clear();
+    this.#destroying = Promise.all(closing).then(() => undefined);
+    return this.#destroying;
+  }
+
+  /** True once `destroy()` was called. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+}
+
+/** Make a context (and, unless `Option.EXPLICIT_VHOSTS`, its default vhost). */
+export function createContext(info: ContextCreationInfo = {}): Context {
+  return new Context(info);
+}

@@ -1,0 +1,375 @@
+import type { Socket } from 'node:net';
+import type { Context } from './context.js';
+import type { Vhost } from './vhost.js';
+import type { Protocol, CallbackInput } from './protocols.js';
+import type { Role } from './role.js';
+import { Reason } from './reasons.js';
+import { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './timeouts.js';
+import { log, logVisible, LogLevel } from './log.js';
+import type { H1Conn } from '../roles/h1/conn.js';
+import { Token } from '../roles/http/tokens.js';
+
+let nextWsiId = 1;
+
+/**
+ * One connection ("wsi" in lws). It always has exactly one role; the role
+ * decides what bytes mean and which callbacks they become.
+ *
+ * Only send from a WRITEABLE callback: ask with `callbackOnWritable()`.
+ */
+export class Wsi {
+  /** A small number unique in this process, for logs. */
+  readonly id = nextWsiId++;
+  /** The protocol whose callback receives this connection's events. */
+  protocol: Protocol;
+  /** Per-session data made by the protocol's `createSessionData`. */
+  user: unknown;
+  /** @internal */ role: Role;
+  /** @internal */ socket: Socket | null;
+  /** @internal HTTP/1 state while the connection speaks HTTP. */ h1: H1Conn | null = null;
+  /** @internal */ wantWritable = false;
+  /** @internal */ inWritable = false;
+  /** @internal */ timeoutReason: PendingTimeout = PendingTimeout.NO_PENDING;
+  /** @internal */ timeoutAt = 0;
+  /** @internal */ rxFlowOn = true;
+  /** @internal */ heldRx: Buffer | null = null;
+  /** @internal */ peerEnded = false;
+  /** True once the connection has been closed; no callbacks follow. */
+  closed = false;
+  /** Numeric address of the peer, e.g. `127.0.0.1` or `::1`. */
+  readonly peerAddress: string;
+  /** The peer's port. */
+  readonly peerPort: number;
+  #vhost: Vhost;
+
+  /** @internal */
+  constructor(readonly context: Context, vhost: Vhost, socket: Socket | null, role: Role, protocol: Protocol) {
+    this.#vhost = vhost;
+    this.socket = socket;
+    this.role = role;
+    this.protocol = protocol;
+    this.user = protocol.createSessionData ? protocol.createSessionData() : undefined;
+    this.peerAddress = socket?.remoteAddress ?? '';
+    this.peerPort = socket?.remotePort ?? 0;
+  }
+
+  /** The vhost this connection belongs to (it may change once Host is known). */
+  get vhost(): Vhost {
+    return this.#vhost;
+  }
+
+  /** @internal */
+  setVhost(vh: Vhost): void {
+    this.#vhost = vh;
+  }
+
+  /** The name of the current role: `h1`, `ws`, `raw-skt` … */
+  get roleName(): string {
+    return this.role.name;
+  }
+
+  /**
+   * Call this connection's protocol callback. A non-zero return closes the
+   * connection and is passed back so the caller can stop what it was doing.
+   * @internal
+   */
+  callProtocol(reason: Reason, input?: CallbackInput, protocol: Protocol = this.protocol): number {
+    if (this.closed && reason !== Reason.CLOSED_HTTP && reason !== Reason.CLOSED &&
+      reason !== Reason.WSI_DESTROY && reason !== Reason.RAW_CLOSE) return -1;
+    let r: number | void;
+    try {
+      r = protocol.callback(this, reason, this.user, input);
+    } catch (e) {
+      log.err('protocol "%s" callback threw on reason %s: %s', protocol.name, Reason[reason] ?? reason,
+        e instanceof Error ? e.stack ?? e.message : String(e));
+      r = -1;
+    }
+    if (typeof r === 'number' && r !== 0) {
+      if (!this.closed) this.close();
+      return r;
+    }
+    return 0;
+  }
+
+  /**
+   * Ask for a WRITEABLE callback (SERVER_WRITEABLE, HTTP_WRITEABLE …) when the
+   * socket can take more. It comes on a later turn of the event loop, and not
+   * before a choked socket has drained. Returns false if the connection is closed.
+   */
+  callbackOnWritable(): boolean {
+    if (this.closed) return false;
+    this.wantWritable = true;
+    this.context.scheduleWritable(this);
+    return true;
+  }
+
+  /**
+   * Send `buf` as `flags` says (`Write.HTTP`, `Write.HTTP_HEADERS`,
+   * `Write.TEXT | Write.NO_FIN` …). Returns the number of bytes taken from
+   * `buf` or -1 if the connection cannot send (then close it).
+   *
+   * The whole buffer is always taken: what the kernel does not accept now is
+   * held by the library and sent first, and the connection is reported as
+   * choked (no WRITEABLE) until it drains.
+   */
+  write(buf: Uint8Array, flags: number): number {
+    if (this.closed || !this.socket) return -1;
+    if (!this.inWritable && logVisible(LogLevel.DEBUG))
+      log.debug('wsi %d: write outside a WRITEABLE callback', this.id);
+    return this.role.write(this, buf, flags);
+  }
+
+  /**
+   * True when the socket holds more unsent data than the high-water mark:
+   * write nothing more now and wait for the next WRITEABLE.
+   */
+  sendPipeChoked(): boolean {
+    const s = this.socket;
+    return !s || s.destroyed || s.writableNeedDrain;
+  }
+
+  /** Bytes the library holds for this connection that the kernel has not taken yet. */
+  partialBuffered(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
+  /** How much this connection may send now by peer credit: -1 (no limit) on HTTP/1. */
+  getPeerWriteAllowance(): number {
+    return -1;
+  }
+
+  /**
+   * Arm (or with reason `NO_PENDING` / secs 0, disarm) this connection's one
+   * pending timeout. `TO_KILL_ASYNC` closes at the next check, `TO_KILL_SYNC`
+   * closes now.
+   */
+  setTimeout(reason: PendingTimeout, secs: number): void {
+    if (this.closed) return;
+    if (secs === TO_KILL_SYNC) {
+      this.close();
+      return;
+    }
+    if (reason === PendingTimeout.NO_PENDING || secs === 0) {
+      this.timeoutReason = PendingTimeout.NO_PENDING;
+      this.context.unwatchTimeout(this);
+      return;
+    }
+    if (secs !== TO_KILL_ASYNC && (!Number.isFinite(secs) || secs < 0))
+      throw new RangeError(`setTimeout: secs must be a positive number, TO_KILL_ASYNC or TO_KILL_SYNC, got ${secs}`);
+    this.timeoutReason = reason;
+    this.timeoutAt = secs === TO_KILL_ASYNC ? 0 : Date.now() + secs * 1000;
+    this.context.watchTimeout(this);
+  }
+
+  /**
+   * Stop (false) or restart (true) reading from this connection. While
+   * stopped nothing is read from the socket, so TCP pushes back on the peer;
+   * data already read is held and delivered after re-enabling, without
+   * waiting for new network data.
+   */
+  rxFlowControl(enable: boolean): void {
+    if (this.closed) return;
+    if (this.rxFlowOn === enable) return;
+    this.rxFlowOn = enable;
+    const s = this.socket;
+    if (!enable) {
+      s?.pause();
+      return;
+    }
+    if (this.heldRx) {
+      const held = this.heldRx;
+      this.heldRx = null;
+      setImmediate(() => {
+        if (!this.closed) this.deliverRx(held);
+        if (!this.closed && this.rxFlowOn) s?.resume();
+      });
+    } else {
+      s?.resume();
+    }
+  }
+
+  /** @internal Bytes from the socket, held while rx flow control is off. */
+  deliverRx(buf: Buffer): void {
+    if (this.closed) return;
+    if (!this.rxFlowOn) {
+      this.heldRx = this.heldRx ? Buffer.concat([this.heldRx, buf]) : buf;
+      this.socket?.pause();
+      return;
+    }
+    this.role.rx(this, buf);
+  }
+
+  /**
+   * Close the connection now. The role's close callbacks (CLOSED_HTTP,
+   * CLOSED …) and WSI_DESTROY are delivered before this returns. Data already
+   * queued is flushed first unless `flush` is false.
+   */
+  close(flush = true): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.wantWritable = false;
+    this.context.unwatchTimeout(this);
+    try {
+      this.role.closing(this);
+    } finally {
+      this.context.wsiClosed(this);
+      const s = this.socket;
+      if (s && !s.destroyed) {
+        if (flush && s.writableLength > 0) {
+          // Linger: flush what is queued, keep draining the peer so an
+          // unread request does not turn our last answer into an RST.
+          s.end();
+          s.resume();
+          const t = setTimeout(() => s.destroy(), 5000);
+          t.unref();
+          s.once('close', () => clearTimeout(t));
+        } else if (flush) {
+          s.end();
+          s.resume();
+          const t = setTimeout(() => s.destroy(), 2000);
+          t.unref();
+          s.once('close', () => clearTimeout(t));
+        } else {
+          s.destroy();
+        }
+      }
+    }
+  }
+
+  // ---- HTTP request information ("Availability of header information") ----
+
+  /** The request method (`GET`, `POST` …), or undefined when no request is held. */
+  get method(): string | undefined {
+    return this.h1?.req?.method;
+  }
+
+  /** The decoded, normalised request path, without the query. */
+  get uri(): string | undefined {
+    return this.h1?.req?.path;
+  }
+
+  /**
+   * A request header as a string, by token or by (case-insensitive) name;
+   * repeated headers are joined as lws joins them. Undefined when absent or
+   * when the headers have been released (after a WebSocket ESTABLISHED).
+   */
+  hdrCopy(header: Token | string): string | undefined {
+    return this.h1?.req?.header(header);
+  }
+
+  /** Length in bytes of `hdrCopy(header)`, 0 when absent. */
+  hdrTotalLength(header: Token | string): number {
+    const v = this.hdrCopy(header);
+    return v === undefined ? 0 : Buffer.byteLength(v, 'latin1');
+  }
+
+  /** How many times the header appeared. */
+  hdrFragmentCount(header: Token | string): number {
+    return this.h1?.req?.fragments(header).length ?? 0;
+  }
+
+  /** The `index`th occurrence of a repeated header. */
+  hdrCopyFragment(header: Token | string, index: number): string | undefined {
+    return this.h1?.req?.fragments(header)[index];
+  }
+
+  /** Every request header as `[lower-case name, value]` pairs, in arrival order. */
+  hdrList(): ReadonlyArray<readonly [string, string]> {
+    return this.h1?.req?.headers ?? [];
+  }
+
+  /** The `index`th URL argument, decoded, as `name=value` (lws's fragment form). */
+  getUrlArg(index: number): string | undefined {
+    return this.h1?.req?.args()[index];
+  }
+
+  /**
+   * The value of the URL argument `name` (decoded), or undefined. lws's
+   * `lws_get_urlarg_by_name(wsi, "name=", …)` spelling with a trailing `=` is
+   * accepted too.
+   */
+  getUrlArgByName(name: string): string | undefined {
+    const n = name.endsWith('=') ? name : name + '=';
+    for (const a of this.h1?.req?.args() ?? []) if (a.startsWith(n)) return a.slice(n.length);
+    return undefined;
+  }
+
+  // ---- HTTP responses (the same calls will work over HTTP/2) ----
+
+  /** Start a response with its status. */
+  addHttpHeaderStatus(code: number): void {
+    this.#h1Required('addHttpHeaderStatus').resp.status(code);
+  }
+
+  /** Add a response header by name; use lower-case names (HTTP/2 requires it). */
+  addHttpHeaderByName(name: string, value: string | number): void {
+    this.#h1Required('addHttpHeaderByName').resp.header(name, String(value));
+  }
+
+  /** Add a response header by token. */
+  addHttpHeaderByToken(token: Token, value: string | number): void {
+    this.#h1Required('addHttpHeaderByToken').resp.headerByToken(token, String(value));
+  }
+
+  /** Add `content-length`. */
+  addHttpHeaderContentLength(length: number): void {
+    this.#h1Required('addHttpHeaderContentLength').resp.header('content-length', String(length));
+  }
+
+  /**
+   * Finish the header block and return it, to be sent with
+   * `wsi.write(block, Write.HTTP_HEADERS)`. Without a content-length the
+   * body is sent chunked (HTTP/1.1) or delimited by closing (HTTP/1.0).
+   *
+   * ```ts
+   * wsi.addHttpHeaderStatus(200);
+   * wsi.addHttpHeaderByName('content-type', 'text/plain');
+   * wsi.addHttpHeaderContentLength(body.length);
+   * wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS);
+   * wsi.write(body, Write.HTTP_FINAL);
+   * ```
+   */
+  finalizeHttpHeader(): Uint8Array {
+    return this.#h1Required('finalizeHttpHeader').finalizeHeaders();
+  }
+
+  /**
+   * Answer with `code` and a small HTML page (`html` is placed after the
+   * heading), then finish the transaction. Returns non-zero if the
+   * connection must close.
+   */
+  returnHttpStatus(code: number, html?: string): number {
+    return this.#h1Required('returnHttpStatus').returnStatus(code, html);
+  }
+
+  /** Answer with a redirect to `location` (301, 302, 303, 307 or 308). */
+  httpRedirect(code: number, location: string): number {
+    return this.#h1Required('httpRedirect').redirect(code, location);
+  }
+
+  /**
+   * Send a file as the response, from WRITEABLE callbacks, in bounded
+   * chunks; HTTP_FILE_COMPLETION follows the last byte. Conditional and
+   * single-range requests are honoured. Returns -1 (sending nothing) if the
+   * file cannot be opened, so the caller can answer otherwise.
+   */
+  serveHttpFile(path: string, mime: string, extraHeaders?: Readonly<Record<string, string>>): number {
+    return this.#h1Required('serveHttpFile').serveFile(path, mime, extraHeaders);
+  }
+
+  /**
+   * End the current HTTP transaction: the connection goes back to waiting for
+   * the next request (keep-alive) or closes. Returns non-zero when it closes.
+   * Writing `Write.HTTP_FINAL`, or the last byte of a declared
+   * content-length, ends it by itself; calling this again is harmless.
+   */
+  httpTransactionCompleted(): number {
+    return this.#h1Required('httpTransactionCompleted').transactionCompleted();
+  }
+
+  #h1Required(what: string): H1Conn {
+    const h = this.h1;
+    if (!h || this.closed) throw new Error(`${what}: connection ${this.id} is not an open HTTP connection (role ${this.role.name})`);
+    return h;
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * tslws: libwebsockets for Node.js. Everything public is exported here.
+ */
+export { createContext, Context, type ContextCreationInfo } from './core/context.js';
+export { Vhost, type VhostCreationInfo } from './core/vhost.js';
+export { Wsi } from './core/wsi.js';
+export { Reason } from './core/reasons.js';
+export { Write } from './core/write.js';
+export { Option } from './core/options.js';
+export { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './core/timeouts.js';
+export type { Protocol, ProtocolCallback, CallbackInput, Pvo, PvoOptions } from './core/protocols.js';
+export { type HttpLimits, DEFAULT_HTTP_LIMITS } from './core/limits.js';
+export { log, setLogLevel, getLogLevel, LogLevel, emitStderr, timestampedLine, type LogEmitter } from './core/log.js';
+export { Token, tokenToName } from './roles/http/tokens.js';
+export { Mount, type HttpMount } from './roles/http/mount.js';
+export { callbackHttpDummy } from './roles/http/dummy.js';
+export { getMimetype } from './roles/http/mime.js';

@@ -1,0 +1,149 @@
+import type { HttpLimits } from '../../core/limits.js';
+import { TCHAR, FIELD_VALUE, TARGET } from './chars.js';
+import { HttpError } from './errors.js';
+
+/** A parsed request line and header section, before any interpretation. */
+export interface RequestHead {
+  method: string;
+  target: string;
+  /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
+  version: 10 | 11;
+  /** `[lower-case name, value]` in arrival order. */
+  headers: Array<[string, string]>;
+  /** Bytes the head took in the buffer, terminator included. */
+  length: number;
+}
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+
+/**
+ * Incremental scanner for the end of a request head. It checks as bytes
+ * arrive what can be checked early (bare LF, the request line's length, the
+ * header count and block size) so a bad or slow peer is answered without
+ * waiting for the rest.
+ */
+export class HeadScanner {
+  /** Offsets of each line's first byte; the last entry is the empty line. */
+  lineStarts: number[] = [];
+  #pos = 0;
+  #lineStart = 0;
+  #leading = true;
+
+  reset(): void {
+    this.lineStarts.length = 0;
+    this.#pos = 0;
+    this.#lineStart = 0;
+    this.#leading = true;
+  }
+
+  /**
+   * Scan `buf` (the same growing buffer each time) and return the length of
+   * the head when complete, or 0 when more bytes are needed. Throws
+   * HttpError for what can already be refused.
+   */
+  scan(buf: Buffer, limits: Readonly<HttpLimits>): number {
+    const len = buf.length;
+    // RFC 9112 2.2: a server SHOULD ignore at least one empty line before
+    // the request line; we ignore a few (robustness after a POST body).
+    if (this.#leading) {
+      let p = this.#pos;
+      while (p < len) {
+        if (buf[p] === LF) throw new HttpError(400, 'bare LF before the request line');
+        if (buf[p] !== CR) break;
+        if (p + 1 >= len) {
+          this.#pos = p;
+          return 0;
+        }
+        if (buf[p + 1] !== LF) break;
+        if (p >= 8) throw new HttpError(400, 'too many empty lines before the request line');
+        p += 2;
+      }
+      this.#pos = p;
+      this.#lineStart = p;
+      if (p >= len) return 0;
+      this.#leading = false;
+    }
+    while (true) {
+      const nl = buf.indexOf(LF, this.#pos);
+      if (nl < 0) {
+        this.#pos = len;
+        this.#checkOpenLine(len, limits);
+        return 0;
+      }
+      if (nl === 0 || buf[nl - 1] !== CR) throw new HttpError(400, 'line ends in a bare LF (CRLF required)');
+      const start = this.#lineStart;
+      if (this.lineStarts.length === 0 && nl - start + 1 > limits.maxRequestLine)
+        throw new HttpError(414, 'request line too long');
+      if (nl + 1 > limits.maxHeaderBytes) throw new HttpError(431, 'header block too large');
+      this.lineStarts.push(start);
+      this.#lineStart = nl + 1;
+      this.#pos = nl + 1;
+      if (nl - 1 === start) {
+        if (this.lineStarts.length === 1) throw new HttpError(400, 'empty request line');
+        return nl + 1;
+      }
+      if (this.lineStarts.length - 1 > limits.maxHeaderCount) throw new HttpError(431, 'too many header fields');
+    }
+  }
+
+  #checkOpenLine(len: number, limits: Readonly<HttpLimits>): void {
+    if (this.lineStarts.length === 0) {
+      if (len - this.#lineStart > limits.maxRequestLine) throw new HttpError(414, 'request line too long');
+    } else if (len > limits.maxHeaderBytes) {
+      throw new HttpError(431, 'header block too large');
+    }
+  }
+}
+
+/** Parse a complete head found by `HeadScanner`. */
+export function parseHead(buf: Buffer, lineStarts: readonly number[], headLength: number): RequestHead {
+  const rlEnd = lineStarts[1] - 2;
+  const rlStart = lineStarts[0];
+  // request-line = method SP request-target SP HTTP-version
+  let p = rlStart;
+  while (p < rlEnd && TCHAR[buf[p]]) p++;
+  if (p === rlStart || p >= rlEnd || buf[p] !== SP) throw new HttpError(400, 'malformed method');
+  const method = buf.toString("latin1", rlStart, p);
+  const ts = ++p;
+  while (p < rlEnd && TARGET[buf[p]]) p++;
+  if (p === ts || p >= rlEnd || buf[p] !== SP) throw new HttpError(400, 'malformed request-target');
+  const target = buf.toString("latin1", ts, p);
+  p++;
+  const vlen = rlEnd - p;
+  let version: 10 | 11;
+  if (vlen === 8 && buf[p] === 0x48 && buf.toString("latin1", p, p + 7) === 'HTTP/1.') {
+    const minor = buf[p + 7];
+    if (minor === 0x31) version = 11;
+    else if (minor === 0x30) version = 10;
+    else if (minor >= 0x30 && minor <= 0x39) throw new HttpError(505, 'HTTP version not supported');
+    else throw new HttpError(400, 'malformed HTTP version');
+  } else {
+    const v = buf.toString("latin1", p, rlEnd);
+    if (/^HTTP\/\d\.\d$/.test(v)) throw new HttpError(505, `HTTP version ${v.slice(5)} not supported`);
+    throw new HttpError(400, 'malformed HTTP version');
+  }
+
+  const headers: Array<[string, string]> = [];
+  const n = lineStarts.length - 1;
+  for (let i = 1; i < n; i++) {
+    const s = lineStarts[i];
+    const e = lineStarts[i + 1] - 2;
+    const c0 = buf[s];
+    if (c0 === SP || c0 === HTAB) throw new HttpError(400, 'obsolete line folding is not accepted');
+    let q = s;
+    while (q < e && TCHAR[buf[q]]) q++;
+    if (q === s) throw new HttpError(400, 'malformed header field name');
+    if (q >= e || buf[q] !== 0x3a) throw new HttpError(400, 'header field name followed by something other than ":"');
+    const name = buf.toString("latin1", s, q).toLowerCase();
+    q++;
+    while (q < e && (buf[q] === SP || buf[q] === HTAB)) q++;
+    let ve = e;
+    while (ve > q && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+    for (let k = q; k < ve; k++) if (!FIELD_VALUE[buf[k]]) throw new HttpError(400, `invalid byte 0x${buf[k].toString(16)} in header "${name}"`);
+    headers.push([name, buf.toString("latin1", q, ve)]);
+  }
+  return { method, target, version, headers, length: headLength };
+}

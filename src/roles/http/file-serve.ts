@@ -1,0 +1,301 @@
+import { closeSync, openSync, readSync, realpathSync, statSync, fstatSync, type Stats } from 'node:fs';
+import type { H1Conn } from '../h1/conn.js';
+import type { ResolvedMount } from './mount.js';
+import { getMimetype } from './mime.js';
+import { Reason } from '../../core/reasons.js';
+import { PendingTimeout } from '../../core/timeouts.js';
+import { log } from '../../core/log.js';
+
+interface ServeOptions {
+  mime: string;
+  extraHeaders?: Readonly<Record<string, string>>;
+  mount?: ResolvedMount;
+}
+
+const realOrigins = new WeakMap<ResolvedMount, string | null>();
+
+function originReal(m: ResolvedMount): string | null {
+  let r = realOrigins.get(m);
+  if (r === undefined) {
+    try {
+      r = realpathSync.native(m.origin);
+    } catch {
+      log.warn('mount %s: origin %s does not exist', m.mountpoint, m.origin);
+      r = null;
+    }
+    realOrigins.set(m, r);
+  }
+  return r;
+}
+
+/**
+ * Serve `path` from a FILE mount. Returns false when the mount has nothing
+ * to say (an unknown file type), so the request goes on to the protocol's
+ * HTTP callback as in lws; every other outcome is answered here.
+ */
+export function serveMount(conn: H1Conn, m: ResolvedMount, path: string): boolean {
+  let rel = path.slice(m.mpLen);
+  if (rel === '' && m.mpLen > 1) {
+    conn.redirect(301, path + '/' + queryPart(conn));
+    return true;
+  }
+  if (rel === '' || rel.endsWith('/')) rel += m.def ?? 'index.html';
+  const root = originReal(m);
+  if (!root) {
+    conn.returnStatus(404);
+    return true;
+  }
+  let real: string;
+  try {
+    real = realpathSync.native(root + (rel.startsWith('/') ? rel : '/' + rel));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    conn.returnStatus(code === 'EACCES' || code === 'ELOOP' ? 403 : 404);
+    return true;
+  }
+  // Whatever the path or its symlinks say, the file must live under the origin.
+  if (real !== root && !real.startsWith(root.endsWith('/') ? root : root + '/')) {
+    log.info('wsi %d: %s resolves outside mount %s', conn.wsi.id, path, m.mountpoint);
+    conn.returnStatus(403);
+    return true;
+  }
+  let st: Stats;
+  try {
+    st = statSync(real);
+  } catch {
+    conn.returnStatus(404);
+    return true;
+  }
+  if (st.isDirectory()) {
+    if (!path.endsWith('/')) conn.redirect(301, path + '/' + queryPart(conn));
+    else conn.returnStatus(403);
+    return true;
+  }
+  if (!st.isFile()) {
+    conn.returnStatus(403);
+    return true;
+  }
+  const mime = getMimetype(real, m.extraMimetypes);
+  if (mime === undefined) return false;
+  if (!serveFile(conn, real, { mime, mount: m }, st)) conn.returnStatus(404);
+  return true;
+}
+
+function queryPart(conn: H1Conn): string {
+  const q = conn.req?.query;
+  return q ? '?' + q : '';
+}
+
+function cacheControl(m: ResolvedMount | undefined): string {
+  if (!m || !m.cacheMaxAge || !m.cacheReusable) return 'no-store';
+  const who = m.cacheIntermediaries ? 'public' : 'private';
+  return `${m.cacheRevalidate ? 'must-revalidate, ' : ''}${who}, max-age=${Math.floor(m.cacheMaxAge)}`;
+}
+
+function etagOf(st: Stats): string {
+  return `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+}
+
+/** Does an If-None-Match list contain `etag` (weak comparison, RFC 9110 13.1.2)? */
+function noneMatch(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  const bare = etag.replace(/^W\//, '');
+  for (const t of header.split(',')) if (t.trim().replace(/^W\//, '') === bare) return true;
+  return false;
+}
+
+interface Range {
+  start: number;
+  end: number;
+}
+
+/**
+ * A single byte range (RFC 9110 14.1.2). Undefined means "serve the whole
+ * file" (no Range, several ranges, or a Range we do not understand, all of
+ * which RFC 9110 lets a server ignore); null means unsatisfiable.
+ */
+function parseRange(h: string, size: number): Range | null | undefined {
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(h);
+  if (!m) return undefined;
+  const [, a, b] = m;
+  if (a === '' && b === '') return undefined;
+  if (a === '') {
+    const n = Number(b);
+    if (n === 0 || size === 0) return null;
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(a);
+  let end = b === '' ? size - 1 : Number(b);
+  if (b !== '' && end < start) return undefined;
+  if (start >= size) return null;
+  if (end >= size) end = size - 1;
+  return { start, end };
+}
+
+/**
+ * Send a file as the response: conditional requests (If-None-Match,
+ * If-Modified-Since), a single Range (with If-Range), cache headers from
+ * the mount. Small files come from the context's cache; larger ones leave
+ * in chunks from the writeable path. Returns false if the file cannot be
+ * opened (nothing has been sent).
+ */
+export function serveFile(conn: H1Conn, path: string, o: ServeOptions, known?: Stats): boolean {
+  const wsi = conn.wsi;
+  let st = known;
+  if (!st) {
+    try {
+      st = statSync(path);
+    } catch {
+      return false;
+    }
+    if (!st.isFile()) return false;
+  }
+  const req = conn.req;
+  const etag = etagOf(st);
+  const lastMod = new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString();
+  let common = `etag: ${etag}\r\nlast-modified: ${lastMod}\r\ncache-control: ${cacheControl(o.mount)}\r\n`;
+  if (o.extraHeaders) {
+    for (const [k, v] of Object.entries(o.extraHeaders)) {
+      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k) || /[\r\n\0]/.test(v)) throw new TypeError(`serveHttpFile: invalid header ${JSON.stringify(k)}`);
+      common += `${k.toLowerCase()}: ${v}\r\n`;
+    }
+  }
+
+  // Conditional GET (RFC 9110 13.2.2): If-None-Match wins over If-Modified-Since.
+  const inm = req?.first('if-none-match');
+  let notModified = false;
+  if (inm !== undefined) notModified = noneMatch(inm, etag);
+  else {
+    const ims = req?.first('if-modified-since');
+    if (ims !== undefined) {
+      const t = Date.parse(ims);
+      if (!Number.isNaN(t) && Math.floor(st.mtimeMs / 1000) * 1000 <= t) notModified = true;
+    }
+  }
+  if (notModified) {
+    conn.sendWhole(conn.headerBlock304(common));
+    finishFile(conn);
+    return true;
+  }
+
+  const typeLine = o.mime ? `content-type: ${o.mime}\r\n` : '';
+  let start = 0;
+  let end = st.size - 1;
+  let status = 200;
+  let rangeLine = '';
+  const rh = req?.first('range');
+  if (rh !== undefined && req?.method === 'GET') {
+    const ifRange = req.first('if-range');
+    const honour = ifRange === undefined || ifRange.trim() === etag ||
+      (!ifRange.trim().startsWith('"') && !ifRange.trim().startsWith('W/') && Date.parse(ifRange) >= Math.floor(st.mtimeMs / 1000) * 1000);
+    const r = honour ? parseRange(rh, st.size) : undefined;
+    if (r === null) {
+      conn.sendWhole(conn.headerBlock(416, `content-type: text/html\r\ncontent-range: bytes */${st.size}\r\n`, 0));
+      finishFile(conn);
+      return true;
+    }
+    if (r) {
+      start = r.start;
+      end = r.end;
+      status = 206;
+      rangeLine = `content-range: bytes ${start}-${end}/${st.size}\r\n`;
+    }
+  }
+  const length = st.size === 0 ? 0 : end - start + 1;
+  const head = conn.headerBlock(status, typeLine + common + 'accept-ranges: bytes\r\n' + rangeLine, length);
+  if (conn.isHead || length === 0) {
+    conn.sendWhole(head);
+    finishFile(conn);
+    return true;
+  }
+  const cached = wsi.context.fileCache.get(path, st);
+  if (cached) {
+    conn.sendWhole(head, start === 0 && end === cached.length - 1 ? cached : cached.subarray(start, end + 1));
+    finishFile(conn);
+    return true;
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+    const fst = fstatSync(fd);
+    if (fst.ino !== st.ino || fst.size !== st.size) {
+      closeSync(fd);
+      return false;
+    }
+  } catch {
+    return false;
+  }
+  conn.sendWhole(head);
+  const sender = new FileSender(conn, fd, start, end + 1);
+  conn.file = sender;
+  sender.pump();
+  return true;
+}
+
+/** HTTP_FILE_COMPLETION, then the transaction ends unless the callback closed. */
+function finishFile(conn: H1Conn): void {
+  const wsi = conn.wsi;
+  if (wsi.callProtocol(Reason.HTTP_FILE_COMPLETION)) return;
+  conn.transactionCompleted();
+}
+
+/** At most this many chunks per service turn, so one download cannot starve others. */
+const CHUNKS_PER_TURN = 16;
+
+/**
+ * Streams a byte range of an open file to the socket, only while the socket
+ * is not choked: memory held per download stays near the high-water mark
+ * however slowly the peer reads.
+ */
+export class FileSender {
+  #closed = false;
+
+  constructor(readonly conn: H1Conn, readonly fd: number, public pos: number, readonly end: number) {}
+
+  pump(): void {
+    const conn = this.conn;
+    const wsi = conn.wsi;
+    const s = wsi.socket;
+    if (this.#closed || !s || wsi.closed) return;
+    const chunk = conn.limits.fileChunkSize;
+    let turns = 0;
+    while (this.pos < this.end && !s.writableNeedDrain && turns++ < CHUNKS_PER_TURN) {
+      const want = Math.min(chunk, this.end - this.pos);
+      const buf = Buffer.allocUnsafe(want);
+      let n: number;
+      try {
+        n = readSync(this.fd, buf, 0, want, this.pos);
+      } catch (e) {
+        log.err('wsi %d: reading file failed: %s', wsi.id, (e as Error).message);
+        wsi.close(false);
+        return;
+      }
+      if (n <= 0) {
+        log.warn('wsi %d: file shrank while being sent', wsi.id);
+        wsi.close(false);
+        return;
+      }
+      this.pos += n;
+      s.write(n === want ? buf : buf.subarray(0, n));
+    }
+    wsi.setTimeout(PendingTimeout.HTTP_CONTENT, conn.limits.timeoutSecs);
+    if (this.pos >= this.end) {
+      this.close();
+      conn.file = null;
+      finishFile(conn);
+      return;
+    }
+    // Choked: 'drain' brings us back. Otherwise yield to other connections.
+    if (!s.writableNeedDrain) wsi.context.scheduleWritable(wsi);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already gone */
+    }
+  }
+}

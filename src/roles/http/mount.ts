@@ -1,0 +1,81 @@
+/**
+ * Mounts: parts of a vhost's URL space served by something other than user
+ * code (after lws's `struct lws_http_mount`).
+ */
+export enum Mount {
+  /** Reverse proxy to an http:// origin. */
+  HTTP = 0,
+  /** Reverse proxy to an https:// origin. */
+  HTTPS = 1,
+  /** A directory served from the file system. */
+  FILE = 2,
+  /** A CGI program. */
+  CGI = 3,
+  /** Redirect to an http:// URL. */
+  REDIR_HTTP = 4,
+  /** Redirect to an https:// URL. */
+  REDIR_HTTPS = 5,
+  /** Bind the connection to the protocol named by `origin`. */
+  CALLBACK = 6,
+}
+
+export interface HttpMount {
+  /** Where in the URL space, e.g. `/` or `/docs`. */
+  readonly mountpoint: string;
+  /** A directory for FILE, a URL (`host/path` or `https://host/path`) for redirects. */
+  readonly origin: string;
+  readonly originProtocol: Mount;
+  /** File served for the mountpoint itself and for directories; default `index.html`. */
+  readonly def?: string;
+  /** Seconds a cache may keep responses; with `cacheReusable` becomes `max-age`. */
+  readonly cacheMaxAge?: number;
+  /** May caches keep the response at all? Without it: `no-store`. */
+  readonly cacheReusable?: boolean;
+  /** Must caches revalidate (`must-revalidate`)? */
+  readonly cacheRevalidate?: boolean;
+  /** May shared caches keep it (`public` rather than `private`)? */
+  readonly cacheIntermediaries?: boolean;
+  /**
+   * More mime types by suffix, e.g. `{ '.zip': 'application/zip' }`; `'*'`
+   * matches any file, and an empty value sends no content-type.
+   */
+  readonly extraMimetypes?: Readonly<Record<string, string>>;
+}
+
+/** The kinds this build serves; others are refused at vhost creation. */
+const SUPPORTED = new Set([Mount.FILE, Mount.REDIR_HTTP, Mount.REDIR_HTTPS]);
+
+/** A mount checked and prepared for matching. @internal */
+export interface ResolvedMount extends HttpMount {
+  readonly mpLen: number;
+}
+
+/** Check mounts and order them longest mountpoint first. @internal */
+export function resolveMounts(mounts: readonly HttpMount[] | undefined): ResolvedMount[] {
+  const out: ResolvedMount[] = [];
+  for (const m of mounts ?? []) {
+    if (typeof m.mountpoint !== 'string' || !m.mountpoint.startsWith('/'))
+      throw new TypeError(`mount: mountpoint must start with "/", got ${JSON.stringify(m.mountpoint)}`);
+    if (typeof m.origin !== 'string' || m.origin === '')
+      throw new TypeError(`mount ${m.mountpoint}: origin is required`);
+    if (!SUPPORTED.has(m.originProtocol))
+      throw new Error(`mount ${m.mountpoint}: origin protocol ${Mount[m.originProtocol] ?? m.originProtocol} is not supported by this version of tslws (supported: FILE, REDIR_HTTP, REDIR_HTTPS)`);
+    let mp = m.mountpoint;
+    while (mp.length > 1 && mp.endsWith('/')) mp = mp.slice(0, -1);
+    out.push({ ...m, mountpoint: mp, mpLen: mp.length });
+  }
+  out.sort((a, b) => b.mpLen - a.mpLen);
+  return out;
+}
+
+/**
+ * The mount for a path: the longest mountpoint that is the whole path or is
+ * followed by `/` in it. @internal
+ */
+export function matchMount(mounts: readonly ResolvedMount[], path: string): ResolvedMount | undefined {
+  for (const m of mounts) {
+    if (m.mpLen === 1) return m;
+    if (path.startsWith(m.mountpoint) && (path.length === m.mpLen || path.charCodeAt(m.mpLen) === 47)) return m;
+  }
+  return undefined;
+}

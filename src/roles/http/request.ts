@@ -1,0 +1,67 @@
+import { Token, tokenToName, METHOD_TOKENS } from './tokens.js';
+import { splitArgs } from './uri.js';
+import type { RequestHead } from '../h1/head-parser.js';
+
+/** One request's line and headers, readable through the wsi's header calls. */
+export class HttpRequest {
+  readonly method: string;
+  /** The request-target as sent. */
+  readonly target: string;
+  /** Decoded, normalised path (set by the role after checking it). */
+  path = '/';
+  /** Raw query string, without `?`. */
+  readonly query: string;
+  readonly version: 10 | 11;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  #args: string[] | null = null;
+
+  constructor(head: RequestHead, rawPath: string, query: string) {
+    this.method = head.method;
+    this.target = head.target;
+    this.version = head.version;
+    this.headers = head.headers;
+    this.query = query;
+    this.path = rawPath;
+  }
+
+  /** Every value of a header, by token or name. */
+  fragments(header: Token | string): string[] {
+    if (typeof header === 'number') {
+      if (header === Token.URI_ARGS) return this.args();
+      if (header === Token.HTTP1_0) return this.version === 10 ? ['HTTP/1.0'] : [];
+      const m = METHOD_TOKENS[this.method];
+      if (m !== undefined && m === header) return [this.path];
+      if (Object.values(METHOD_TOKENS).includes(header)) return [];
+      const n = tokenToName(header);
+      if (n === undefined) return [];
+      header = n;
+    }
+    const name = header.toLowerCase().replace(/:$/, '');
+    const out: string[] = [];
+    for (const h of this.headers) if (h[0] === name) out.push(h[1]);
+    return out;
+  }
+
+  /**
+   * A header's value; repeats are joined with `, ` (`; ` for cookie), which
+   * is how HTTP says they combine.
+   */
+  header(header: Token | string): string | undefined {
+    const f = this.fragments(header);
+    if (f.length === 0) return undefined;
+    if (f.length === 1) return f[0];
+    const isCookie = header === Token.COOKIE || (typeof header === 'string' && header.toLowerCase() === 'cookie');
+    return f.join(isCookie ? '; ' : ', ');
+  }
+
+  /** First value of a header by lower-case name, fast path for the library. */
+  first(name: string): string | undefined {
+    for (const h of this.headers) if (h[0] === name) return h[1];
+    return undefined;
+  }
+
+  args(): string[] {
+    if (!this.#args) this.#args = splitArgs(this.query);
+    return this.#args;
+  }
+}
