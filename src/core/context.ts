@@ -76,7 +76,7 @@ export class Context {
   }
   /** @internal */ readonly fileCache: FileCache;
   #vhosts: Vhost[] = [];
-  #listeners = new Map<string, Listener>();
+  #listeners: Listener[] = [];
   #wsis = new Set<Wsi>();
   #writablePending = new Set<Wsi>();
   #writableScheduled = false;
@@ -123,11 +123,10 @@ export class Context {
     vh.initProtocols();
     const port = vh.requestedPort;
     if (port !== undefined) {
-      const key = `${vh.iface ?? '*'}|${port}`;
-      let l = port !== 0 ? this.#listeners.get(key) : undefined;
+      let l = port !== 0 ? this.#listeners.find((x) => x.port === port && x.iface === vh.iface) : undefined;
       if (!l) {
         l = new Listener(this, port, vh.iface, vh.limits.txHighWater);
-        this.#listeners.set(port === 0 ? `${key}|${vh.name}|${this.#vhosts.length}` : key, l);
+        this.#listeners.push(l);
       }
       l.addVhost(vh);
       vh.listener = l;
@@ -255,8 +254,8 @@ export class Context {
   destroy(): Promise<void> {
     if (this.#destroying) return this.#destroying;
     this.#destroyed = true;
-    const closing = [...this.#listeners.values()].map((l) => l.close());
-    this.#listeners.clear();
+    const closing = this.#listeners.map((l) => l.close());
+    this.#listeners = [];
     for (const w of [...this.#wsis]) w.close(false);
     for (const vh of this.#vhosts) vh.destroyInternal();
     if (this.#sweep) clearInterval(this.#sweep);
