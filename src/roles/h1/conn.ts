@@ -323,7 +323,8 @@ export class H1Conn {
         wsi.socket?.write('HTTP/1.1 100 Continue\r\n\r\n');
       }
       wsi.setTimeout(PendingTimeout.HTTP_CONTENT, this.limits.timeoutSecs);
-    } else if (this.#inTxn && !this.#respDone) {
+    } else if (this.#inTxn && !this.#respDone && wsi.timeoutReason === PendingTimeout.NO_PENDING) {
+      // Every wait has a bound; a timeout the callback set itself wins.
       this.#armTxnTimeout();
     }
   }
