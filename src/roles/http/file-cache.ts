@@ -22,7 +22,12 @@ export class FileCache {
   get(path: string, st: Stats): Buffer | undefined {
     if (st.size > this.maxFile || st.size > this.maxBytes) return undefined;
     const e = this.#map.get(path);
-    if (e && e.ino === st.ino && e.size === st.size && e.mtimeMs === st.mtimeMs) return e.data;
+    if (e && e.ino === st.ino && e.size === st.size && e.mtimeMs === st.mtimeMs) {
+      // Move to the end of the Map's order, so eviction (from the front) is least recently used, not oldest inserted.
+      this.#map.delete(path);
+      this.#map.set(path, e);
+      return e.data;
+    }
     if (e) this.#drop(path, e);
     let data: Buffer;
     try {

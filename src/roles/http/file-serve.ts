@@ -36,25 +36,29 @@ function originReal(m: ResolvedMount): string | null {
 export function serveMount(conn: H1Conn, m: ResolvedMount, path: string): boolean {
   let rel = path.slice(m.mpLen);
   if (rel === '' && m.mpLen > 1) {
-    conn.redirect(301, path + '/' + queryPart(conn));
+    conn.redirect(301, encodePath(path) + '/' + queryPart(conn));
     return true;
   }
-  if (rel === '' || rel.endsWith('/')) rel += m.def ?? 'index.html';
+  const dirRel = rel === '' || rel.endsWith('/') ? rel : undefined;
+  if (dirRel !== undefined) rel += m.def ?? 'index.html';
   const root = originReal(m);
   if (!root) {
     conn.returnStatus(404);
     return true;
   }
+  const under = root.endsWith('/') ? root : root + '/';
   let real: string;
   try {
     real = realpathSync.native(root + (rel.startsWith('/') ? rel : '/' + rel));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    conn.returnStatus(code === 'EACCES' || code === 'ELOOP' ? 403 : 404);
+    // A directory that exists but has no default file is forbidden (no
+    // listing), not missing: 403 rather than 404.
+    conn.returnStatus(code === 'EACCES' || code === 'ELOOP' || (dirRel !== undefined && isDirUnder(root, under, dirRel)) ? 403 : 404);
     return true;
   }
   // Whatever the path or its symlinks say, the file must live under the origin.
-  if (real !== root && !real.startsWith(root.endsWith('/') ? root : root + '/')) {
+  if (real !== root && !real.startsWith(under)) {
     log.info('wsi %d: %s resolves outside mount %s', conn.wsi.id, path, m.mountpoint);
     conn.returnStatus(403);
     return true;
@@ -67,7 +71,7 @@ export function serveMount(conn: H1Conn, m: ResolvedMount, path: string): boolea
     return true;
   }
   if (st.isDirectory()) {
-    if (!path.endsWith('/')) conn.redirect(301, path + '/' + queryPart(conn));
+    if (!path.endsWith('/')) conn.redirect(301, encodePath(path) + '/' + queryPart(conn));
     else conn.returnStatus(403);
     return true;
   }
@@ -79,6 +83,25 @@ export function serveMount(conn: H1Conn, m: ResolvedMount, path: string): boolea
   if (mime === undefined) return false;
   if (!serveFile(conn, real, { mime, mount: m }, st)) conn.returnStatus(404);
   return true;
+}
+
+/** Is `rel` (relative to the origin) a directory that really lives under it? */
+function isDirUnder(root: string, under: string, rel: string): boolean {
+  try {
+    const d = realpathSync.native(root + (rel.startsWith('/') ? rel : '/' + rel));
+    return (d === root || d.startsWith(under)) && statSync(d).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `path` is decoded; a Location needs it encoded again, or a space, a
+ * non-ASCII name or `#` makes a broken URL, and CR/LF in a directory name
+ * would make redirect() throw out of the request parser.
+ */
+function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
 }
 
 function queryPart(conn: H1Conn): string {
@@ -186,8 +209,10 @@ export function serveFile(conn: H1Conn, path: string, o: ServeOptions, known?: S
   const rh = req?.first('range');
   if (rh !== undefined && req?.method === 'GET') {
     const ifRange = req.first('if-range');
+    // If-Range (RFC 9110 13.1.5): a strong etag, or a date that exactly
+    // matches Last-Modified; a later date is not a match.
     const honour = ifRange === undefined || ifRange.trim() === etag ||
-      (!ifRange.trim().startsWith('"') && !ifRange.trim().startsWith('W/') && Date.parse(ifRange) >= Math.floor(st.mtimeMs / 1000) * 1000);
+      (!ifRange.trim().startsWith('"') && !ifRange.trim().startsWith('W/') && Date.parse(ifRange) === Math.floor(st.mtimeMs / 1000) * 1000);
     const r = honour ? parseRange(rh, st.size) : undefined;
     if (r === null) {
       conn.sendWhole(conn.headerBlock(416, `content-type: text/html\r\ncontent-range: bytes */${st.size}\r\n`, 0));

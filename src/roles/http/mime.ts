@@ -40,19 +40,20 @@ const BUILTIN: Readonly<Record<string, string>> = {
 };
 
 /**
- * The mime type for `file`, looking first at `extra` (suffix → type, `'*'`
- * for anything), then the built-in table. Undefined when unknown; `''`
- * means "known, send no content-type".
+ * The mime type for `file`: `extra`'s entry for its suffix, then the
+ * built-in table, then `extra['*']` (the fallback for anything else).
+ * Undefined when unknown; `''` means "known, send no content-type".
  */
 export function getMimetype(file: string, extra?: Readonly<Record<string, string>>): string | undefined {
   const slash = file.lastIndexOf('/');
   const dot = file.lastIndexOf('.');
   const suffix = dot > slash ? file.slice(dot).toLowerCase() : '';
-  if (extra) {
-    if (suffix) {
-      for (const k of Object.keys(extra)) if (k !== '*' && (k.startsWith('.') ? k : '.' + k).toLowerCase() === suffix) return extra[k];
-    }
-    if (extra['*'] !== undefined) return extra['*'];
+  if (extra && suffix) {
+    for (const k of Object.keys(extra)) if (k !== '*' && (k.startsWith('.') ? k : '.' + k).toLowerCase() === suffix) return extra[k];
   }
-  return suffix ? BUILTIN[suffix] : undefined;
+  const builtin = suffix ? BUILTIN[suffix] : undefined;
+  if (builtin !== undefined) return builtin;
+  // '*' is the fallback for what nothing else names (as in lws, where the
+  // built-in table is checked first): it must not turn .html into its type.
+  return extra?.['*'];
 }

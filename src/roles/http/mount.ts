@@ -37,7 +37,8 @@ export interface HttpMount {
   readonly cacheIntermediaries?: boolean;
   /**
    * More mime types by suffix, e.g. `{ '.zip': 'application/zip' }`; `'*'`
-   * matches any file, and an empty value sends no content-type.
+   * matches any file the built-in table does not know, and an empty value
+   * sends no content-type.
    */
   readonly extraMimetypes?: Readonly<Record<string, string>>;
 }
