@@ -15,3 +15,5 @@ export { Token, tokenToName } from './roles/http/tokens.js';
 export { Mount, type HttpMount } from './roles/http/mount.js';
 export { callbackHttpDummy } from './roles/http/dummy.js';
 export { getMimetype } from './roles/http/mime.js';
+export { type WsOptions, DEFAULT_WS_OPTIONS } from './roles/ws/options.js';
+export { CloseStatus } from './roles/ws/frame.js';

@@ -11,6 +11,7 @@ import { DEFAULT_HTTP_LIMITS, type HttpLimits, resolveLimits } from './limits.js
 import { Option, KNOWN_OPTIONS } from './options.js';
 import { Listener } from '../roles/listen/listen.js';
 import { FileCache } from '../roles/http/file-cache.js';
+import type { WsOptions } from '../roles/ws/options.js';
 
 /** What a context is made from; the vhost fields make the default vhost. */
 export interface ContextCreationInfo extends VhostCreationInfo {
@@ -68,6 +69,8 @@ const NONE_ROLE: Role = {
 export class Context {
   readonly options: number;
   readonly limits: Readonly<HttpLimits>;
+  /** @internal WebSocket settings vhosts start from. */
+  readonly wsOptions: Partial<WsOptions>;
   readonly serverString: string | undefined;
   readonly maxConnections: number;
   /** Resolves when every listen socket made so far is bound; rejects on the first bind error. */
@@ -92,9 +95,10 @@ export class Context {
     this.options = opts;
     this.limits = resolveLimits(DEFAULT_HTTP_LIMITS, info.limits);
     this.serverString = info.serverString;
+    this.wsOptions = { ...info.ws };
     this.maxConnections = info.maxConnections ?? Math.max(1, processFdLimit() - FD_RESERVE);
     this.fileCache = new FileCache(info.fileCacheBytes ?? 8 * 1024 * 1024, info.fileCacheMaxFile ?? 64 * 1024);
-    if (!(opts & Option.EXPLICIT_VHOSTS)) this.createVhost({ ...info, limits: undefined });
+    if (!(opts & Option.EXPLICIT_VHOSTS)) this.createVhost({ ...info, limits: undefined, ws: undefined });
   }
 
   /** The vhosts, in creation order. */

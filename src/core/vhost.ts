@@ -7,6 +7,7 @@ import { callbackHttpDummy } from '../roles/http/dummy.js';
 import { KNOWN_OPTIONS } from './options.js';
 import type { Listener } from '../roles/listen/listen.js';
 import type { Wsi } from './wsi.js';
+import { DEFAULT_WS_OPTIONS, type WsOptions } from '../roles/ws/options.js';
 
 /** What a vhost is made from (the VH members of lws's creation info). */
 export interface VhostCreationInfo {
@@ -33,6 +34,20 @@ export interface VhostCreationInfo {
   serverString?: string;
   /** Extra headers added to every HTTP response of this vhost. */
   headers?: Readonly<Record<string, string>>;
+  /** WebSocket limits and settings; each absent field keeps its default. */
+  ws?: Partial<WsOptions>;
+}
+
+function resolveWsOptions(o: Partial<WsOptions>): WsOptions {
+  const out: WsOptions = { ...DEFAULT_WS_OPTIONS };
+  for (const [k, v] of Object.entries(o) as [keyof WsOptions, unknown][]) {
+    if (v === undefined) continue;
+    if (!(k in DEFAULT_WS_OPTIONS)) throw new TypeError(`unknown ws option "${k}"; known: ${Object.keys(DEFAULT_WS_OPTIONS).join(', ')}`);
+    if (typeof v !== typeof DEFAULT_WS_OPTIONS[k] || (typeof v === 'number' && (!Number.isFinite(v) || v < 0)))
+      throw new TypeError(`ws option ${k} must be a ${typeof DEFAULT_WS_OPTIONS[k]}${typeof v === 'number' ? ' >= 0' : ''}`);
+    (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
 }
 
 const DEFAULT_PROTOCOLS: readonly Protocol[] = [{ name: 'http-only', callback: callbackHttpDummy }];
@@ -47,6 +62,7 @@ export class Vhost {
   readonly pvo: Pvo;
   readonly options: number;
   readonly limits: Readonly<HttpLimits>;
+  readonly wsOptions: Readonly<WsOptions>;
   /** @internal */ readonly mounts: readonly ResolvedMount[];
   /** @internal Pre-rendered `name: value\r\n` lines for every response. */
   readonly extraHeaderLines: string;
@@ -73,6 +89,7 @@ export class Vhost {
     this.options = opts;
     this.limits = resolveLimits(context.limits, info.limits);
     this.mounts = resolveMounts(info.mounts);
+    this.wsOptions = resolveWsOptions({ ...context.wsOptions, ...info.ws });
     this.serverString = info.serverString ?? context.serverString;
     let lines = '';
     for (const [k, v] of Object.entries(info.headers ?? {})) {

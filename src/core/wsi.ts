@@ -7,6 +7,7 @@ import { Reason } from './reasons.js';
 import { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './timeouts.js';
 import { log, logVisible, LogLevel } from './log.js';
 import type { H1Conn } from '../roles/h1/conn.js';
+import type { WsConn } from '../roles/ws/conn.js';
 import { Token } from '../roles/http/tokens.js';
 
 let nextWsiId = 1;
@@ -27,6 +28,7 @@ export class Wsi {
   /** @internal */ role: Role;
   /** @internal */ socket: Socket | null;
   /** @internal HTTP/1 state while the connection speaks HTTP. */ h1: H1Conn | null = null;
+  /** @internal WebSocket state once upgraded. */ ws: WsConn | null = null;
   /** @internal */ wantWritable = false;
   /** @internal */ inWritable = false;
   /** @internal */ timeoutReason: PendingTimeout = PendingTimeout.NO_PENDING;
@@ -89,6 +91,17 @@ export class Wsi {
       return r;
     }
     return 0;
+  }
+
+  /** @internal Call the protocol and return its answer without acting on it. */
+  callProtocolRaw(reason: Reason, input?: CallbackInput): number {
+    try {
+      const r = this.protocol.callback(this, reason, this.user, input);
+      return typeof r === 'number' ? r : 0;
+    } catch (e) {
+      this.context.reportCallbackError(this.protocol, reason, e);
+      return -1;
+    }
   }
 
   /**
@@ -176,16 +189,15 @@ export class Wsi {
       s?.pause();
       return;
     }
-    if (this.heldRx) {
+    // "Forced service": what was read before stopping is delivered now,
+    // without waiting for the network to say anything new.
+    setImmediate(() => {
+      if (this.closed || !this.rxFlowOn) return;
       const held = this.heldRx;
       this.heldRx = null;
-      setImmediate(() => {
-        if (!this.closed) this.deliverRx(held);
-        if (!this.closed && this.rxFlowOn) s?.resume();
-      });
-    } else {
-      s?.resume();
-    }
+      if (held || this.ws) this.role.rx(this, held ?? Buffer.alloc(0));
+      if (!this.closed && this.rxFlowOn && !this.heldRx) s?.resume();
+    });
   }
 
   /** @internal Bytes from the socket, held while rx flow control is off. */
@@ -234,6 +246,47 @@ export class Wsi {
         }
       }
     }
+  }
+
+  // ---- WebSocket ("Fragmented messages", "Closing connections") ----
+
+  /** In RECEIVE: is this the last piece of the message? */
+  isFinalFragment(): boolean {
+    return this.ws?.isFinalFragment ?? false;
+  }
+
+  /** In RECEIVE: is this the first piece of the message? */
+  isFirstFragment(): boolean {
+    return this.ws?.isFirstFragment ?? false;
+  }
+
+  /** In RECEIVE: bytes of the current frame still to come after this piece. */
+  remainingPacketPayload(): number {
+    return this.ws?.remainingPacketPayload ?? 0;
+  }
+
+  /** In RECEIVE: is the message binary (not text)? */
+  frameIsBinary(): boolean {
+    return this.ws?.frameIsBinary ?? false;
+  }
+
+  /**
+   * Set the status and reason of the Close frame sent when this connection
+   * closes (return -1 from the callback after calling it). Without it the
+   * Close frame carries no status.
+   *
+   * ```ts
+   * wsi.closeReason(1001, 'seeya');
+   * return -1;
+   * ```
+   */
+  closeReason(code: number, reason: string | Uint8Array = ''): void {
+    if (!this.ws) throw new Error(`closeReason: connection ${this.id} is not a WebSocket (role ${this.role.name})`);
+    if (!Number.isInteger(code) || code < 1000 || code > 4999 || code === 1005 || code === 1006 || code === 1015)
+      throw new RangeError(`closeReason: ${code} cannot be sent in a Close frame`);
+    const r = typeof reason === 'string' ? Buffer.from(reason) : reason;
+    if (r.length > 123) throw new RangeError('closeReason: the reason is at most 123 bytes');
+    this.ws.setCloseReason(code, r);
   }
 
   // ---- HTTP request information ("Availability of header information") ----

@@ -1,5 +1,5 @@
 import type { HttpLimits } from '../../core/limits.js';
-import { HEX, FIELD_VALUE } from './chars.js';
+import { HEX, FIELD_VALUE, TCHAR } from './chars.js';
 import { HttpError } from './errors.js';
 
 const enum S {
@@ -14,6 +14,38 @@ const enum S {
   DONE,
 }
 
+/** Where we are inside `chunk-ext` (RFC 9112 7.1.1). */
+const enum E {
+  /** BWS before ";" (after the size or a complete extension) */
+  BEFORE_SEMI,
+  /** BWS after ";", before the name */
+  BEFORE_NAME,
+  NAME,
+  /** BWS after the name */
+  AFTER_NAME,
+  /** BWS after "=" */
+  BEFORE_VALUE,
+  TOKEN_VALUE,
+  QUOTED,
+  QUOTED_PAIR,
+  AFTER_QUOTED,
+}
+
+/** Where we are inside a trailer field line. */
+const enum T {
+  LINE_START,
+  NAME,
+  VALUE,
+}
+
+const SP = 0x20;
+const HTAB = 0x09;
+const CR = 13;
+const SEMI = 0x3b;
+const EQ = 0x3d;
+const DQUOTE = 0x22;
+const BSLASH = 0x5c;
+
 /**
  * Decoder for a chunked request body (RFC 9112 7.1): sizes in hex, chunk
  * extensions checked and ignored, trailer fields checked and ignored.
@@ -21,6 +53,7 @@ const enum S {
  */
 export class ChunkedDecoder {
   #s = S.SIZE;
+  #ext = E.BEFORE_SEMI;
   #size = 0;
   #digits = 0;
   #lineLen = 0;
@@ -28,8 +61,7 @@ export class ChunkedDecoder {
   #total = 0;
   #trailerBytes = 0;
   #trailerCount = 0;
-  #trailerLineStart = true;
-  #trailerLineEmpty = true;
+  #trailer = T.LINE_START;
 
   constructor(private readonly limits: Readonly<HttpLimits>) {}
 
@@ -51,14 +83,18 @@ export class ChunkedDecoder {
         case S.SIZE: {
           const h = HEX[c];
           if (h >= 0) {
-            if (++this.#digits > 15) throw new HttpError(413, 'chunk size too large');
+            // Leading zeros are legal but still bounded by the line limit.
+            if (++this.#lineLen > this.limits.maxChunkLine) throw new HttpError(400, 'chunk size line too long');
+            if ((this.#size > 0 || h > 0) && ++this.#digits > 15) throw new HttpError(413, 'chunk size too large');
             this.#size = this.#size * 16 + h;
+            if (this.#total + this.#size > this.limits.maxBodySize) throw new HttpError(413, 'request body too large');
             p++;
             break;
           }
-          if (this.#digits === 0) throw new HttpError(400, 'malformed chunk size');
-          if (c === 0x3b /* ; */ || c === 0x20 || c === 0x09) {
+          if (this.#lineLen === 0) throw new HttpError(400, 'malformed chunk size');
+          if (c === SEMI || c === SP || c === HTAB) {
             this.#s = S.EXT;
+            this.#ext = E.BEFORE_SEMI;
           } else if (c === 13) {
             this.#s = S.SIZE_LF;
             p++;
@@ -68,13 +104,9 @@ export class ChunkedDecoder {
           break;
         }
         case S.EXT:
-          // chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ): checked
-          // only for bytes that could confuse framing, then ignored.
-          if (c === 13) {
-            this.#s = S.SIZE_LF;
-          } else if (c !== 0x09 && (c < 0x20 || c === 0x7f)) {
-            throw new HttpError(400, 'invalid byte in chunk extension');
-          }
+          // Checked to the letter, then ignored: a lenient reading here is
+          // where front ends and back ends start to disagree on framing.
+          this.#extByte(c);
           p++;
           if (++this.#lineLen > this.limits.maxChunkLine) throw new HttpError(400, 'chunk extension too long');
           break;
@@ -85,8 +117,7 @@ export class ChunkedDecoder {
           this.#digits = 0;
           if (this.#size === 0) {
             this.#s = S.TRAILER;
-            this.#trailerLineStart = true;
-            this.#trailerLineEmpty = true;
+            this.#trailer = T.LINE_START;
           } else {
             this.#total += this.#size;
             if (this.#total > this.limits.maxBodySize) throw new HttpError(413, 'request body too large');
@@ -117,32 +148,99 @@ export class ChunkedDecoder {
         case S.TRAILER:
           // trailer-section = *( field-line CRLF ) CRLF, checked like headers
           if (++this.#trailerBytes > this.limits.maxHeaderBytes) throw new HttpError(431, 'trailer section too large');
-          if (c === 13) {
+          if (this.#trailer === T.LINE_START) {
+            if (c === SP || c === HTAB) throw new HttpError(400, 'obsolete line folding in trailer');
+            if (c === CR) {
+              this.#s = S.TRAILER_LF;
+            } else if (TCHAR[c]) {
+              this.#trailer = T.NAME;
+            } else {
+              throw new HttpError(400, 'malformed trailer field name');
+            }
+          } else if (this.#trailer === T.NAME) {
+            if (c === 0x3a) this.#trailer = T.VALUE;
+            else if (!TCHAR[c]) throw new HttpError(400, 'trailer field name followed by something other than ":"');
+          } else if (c === CR) {
             this.#s = S.TRAILER_LF;
-          } else if (this.#trailerLineStart && (c === 0x20 || c === 0x09)) {
-            throw new HttpError(400, 'obsolete line folding in trailer');
           } else if (!FIELD_VALUE[c]) {
             throw new HttpError(400, 'invalid byte in trailer');
-          } else {
-            this.#trailerLineEmpty = false;
-            this.#trailerLineStart = false;
           }
           p++;
           break;
         case S.TRAILER_LF:
           if (c !== 10) throw new HttpError(400, 'trailer line not ended by CRLF');
           p++;
-          if (this.#trailerLineEmpty) {
+          if (this.#trailer === T.LINE_START) {
             this.#s = S.DONE;
           } else {
             if (++this.#trailerCount > this.limits.maxHeaderCount) throw new HttpError(431, 'too many trailer fields');
             this.#s = S.TRAILER;
-            this.#trailerLineStart = true;
-            this.#trailerLineEmpty = true;
+            this.#trailer = T.LINE_START;
           }
           break;
       }
     }
     return p;
+  }
+
+  /**
+   * One byte of `chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS
+   * chunk-ext-val ] )`, the value a token or a quoted-string. BWS is only
+   * allowed where the grammar puts it: not at the end of the line.
+   */
+  #extByte(c: number): void {
+    const ws = c === SP || c === HTAB;
+    switch (this.#ext) {
+      case E.BEFORE_SEMI:
+        if (c === SEMI) this.#ext = E.BEFORE_NAME;
+        else if (!ws) throw new HttpError(400, 'malformed chunk extension');
+        return;
+      case E.BEFORE_NAME:
+        if (TCHAR[c]) this.#ext = E.NAME;
+        else if (!ws) throw new HttpError(400, 'malformed chunk extension name');
+        return;
+      case E.NAME:
+        if (TCHAR[c]) return;
+        if (ws) this.#ext = E.AFTER_NAME;
+        else this.#afterItem(c, true);
+        return;
+      case E.AFTER_NAME:
+        if (c === EQ) this.#ext = E.BEFORE_VALUE;
+        else if (c === SEMI) this.#ext = E.BEFORE_NAME;
+        else if (!ws) throw new HttpError(400, 'malformed chunk extension');
+        return;
+      case E.BEFORE_VALUE:
+        if (c === DQUOTE) this.#ext = E.QUOTED;
+        else if (TCHAR[c]) this.#ext = E.TOKEN_VALUE;
+        else if (!ws) throw new HttpError(400, 'malformed chunk extension value');
+        return;
+      case E.TOKEN_VALUE:
+        if (TCHAR[c]) return;
+        if (ws) this.#ext = E.BEFORE_SEMI;
+        else this.#afterItem(c, false);
+        return;
+      case E.QUOTED:
+        // qdtext = HTAB / SP / VCHAR except DQUOTE and "\" / obs-text
+        if (c === DQUOTE) this.#ext = E.AFTER_QUOTED;
+        else if (c === BSLASH) this.#ext = E.QUOTED_PAIR;
+        else if (!FIELD_VALUE[c]) throw new HttpError(400, 'invalid byte in chunk extension');
+        return;
+      case E.QUOTED_PAIR:
+        if (!FIELD_VALUE[c]) throw new HttpError(400, 'invalid byte in chunk extension');
+        this.#ext = E.QUOTED;
+        return;
+      case E.AFTER_QUOTED:
+        if (ws) this.#ext = E.BEFORE_SEMI;
+        else this.#afterItem(c, false);
+        return;
+    }
+  }
+
+  /** Right after a name (`=` may follow) or a value: `;`, or CR ending the line. */
+  #afterItem(c: number, mayAssign: boolean): void {
+    if (c === SEMI) this.#ext = E.BEFORE_NAME;
+    else if (c === EQ && mayAssign) this.#ext = E.BEFORE_VALUE;
+    else if (c === CR) this.#s = S.SIZE_LF;
+    else throw new HttpError(400, 'malformed chunk extension');
   }
 }

@@ -14,9 +14,11 @@ import { httpDate } from '../http/date.js';
 import { normalisePath } from '../http/uri.js';
 import { matchMount, Mount } from '../http/mount.js';
 import { serveMount, serveFile, FileSender } from '../http/file-serve.js';
+import { isWsUpgrade, checkUpgrade, completeUpgrade } from '../ws/handshake.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE']);
-const HOST_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:[\]%]*$/;
+/** Host = uri-host [ ":" port ] (RFC 9110 7.2, RFC 3986 3.2.2); empty is allowed. */
+const HOST_SYNTAX = /^(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::\d*)?$/;
 
 const enum Body {
   NONE,
@@ -83,7 +85,11 @@ export class H1Conn {
       this.#loop();
     } catch (e) {
       if (e instanceof HttpError) this.fail(e.status, e.message);
-      else throw e;
+      else {
+        // A bug here must cost this connection only, never the process.
+        log.err('wsi %d: internal error handling a request: %s', this.wsi.id, e instanceof Error ? e.stack ?? e.message : String(e));
+        this.fail(500, 'internal error');
+      }
     } finally {
       this.#processing = false;
     }
@@ -100,11 +106,16 @@ export class H1Conn {
         }
         if (!this.#sawBytes) {
           this.#sawBytes = true;
-          wsi.setTimeout(PendingTimeout.AWAITING_HEADERS, this.limits.headerTimeoutSecs);
+          // From keep-alive idle to reading a head; a fresh connection's
+          // clock started at accept and must not restart here.
+          if (wsi.timeoutReason !== PendingTimeout.AWAITING_HEADERS)
+            wsi.setTimeout(PendingTimeout.AWAITING_HEADERS, this.limits.headerTimeoutSecs);
         }
         const n = this.#scanner.scan(buf, this.limits);
         if (n === 0) {
-          if (wsi.peerEnded) this.fail(400, 'connection ended inside the request head');
+          // Only the empty lines RFC 9112 2.2 lets us ignore: nothing to answer.
+          if (wsi.peerEnded && !this.#scanner.started) wsi.close();
+          else if (wsi.peerEnded) this.fail(400, 'connection ended inside the request head');
           return;
         }
         const head = parseHead(buf, this.#scanner.lineStarts, n);
@@ -155,7 +166,9 @@ export class H1Conn {
       this.#finishTxn();
       return;
     }
-    if (this.#bodyToUser) {
+    // Not when the protocol already answered from the last HTTP_BODY: that
+    // transaction is over, as it is when answered from an earlier piece.
+    if (this.#bodyToUser && this.#inTxn && !this.#respDone) {
       this.#armTxnTimeout();
       wsi.callProtocol(Reason.HTTP_BODY_COMPLETION);
     }
@@ -194,6 +207,7 @@ export class H1Conn {
       if (head.method !== 'OPTIONS') throw new HttpError(400, 'asterisk-form is only for OPTIONS');
       rawPath = '*';
     } else if (/^https?:\/\//i.test(t)) {
+      if (head.method === 'CONNECT') throw new HttpError(400, 'CONNECT needs an authority-form target');
       const m = /^https?:\/\/([^/?]+)([^?]*)(?:\?(.*))?$/i.exec(t);
       if (!m || m[1].includes('@')) throw new HttpError(400, 'malformed absolute-form target');
       authority = m[1];
@@ -205,6 +219,8 @@ export class H1Conn {
     } else {
       throw new HttpError(400, 'malformed request-target');
     }
+    // The authority stands in for Host, so it must be a host as strictly.
+    if (authority !== undefined && !HOST_SYNTAX.test(authority)) throw new HttpError(400, 'malformed authority in request-target');
 
     if (!KNOWN_METHODS.has(head.method)) throw new HttpError(501, `method ${head.method} not implemented`);
 
@@ -238,8 +254,17 @@ export class H1Conn {
     }
     if (hosts > 1) throw new HttpError(400, 'more than one Host header');
     if (hosts === 0 && head.version === 11) throw new HttpError(400, 'HTTP/1.1 request without Host');
-    if (host !== undefined && !HOST_CHARS.test(host)) throw new HttpError(400, 'malformed Host header');
+    if (host !== undefined && !HOST_SYNTAX.test(host)) throw new HttpError(400, 'malformed Host header');
     if (authority !== undefined) host = authority;
+
+    // The Host header picks the vhost among those sharing this port, before
+    // the body limits are applied: they are that vhost's.
+    const vh = this.listener.selectVhost(host);
+    if (vh !== wsi.vhost) {
+      wsi.setVhost(vh);
+      wsi.protocol = vh.protocols[0];
+      wsi.user = wsi.protocol.createSessionData ? wsi.protocol.createSessionData() : undefined;
+    }
 
     // Message framing (RFC 9112 6): refuse anything ambiguous.
     this.#body = Body.NONE;
@@ -247,7 +272,8 @@ export class H1Conn {
     if (te !== undefined) {
       if (cl !== undefined) throw new HttpError(400, 'both Transfer-Encoding and Content-Length');
       if (head.version === 10) throw new HttpError(400, 'Transfer-Encoding in an HTTP/1.0 request');
-      const codings = te.split(',').map((s) => s.trim().toLowerCase());
+      // Empty list elements are ignored (RFC 9110 5.6.1).
+      const codings = te.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
       if (codings[codings.length - 1] !== 'chunked') throw new HttpError(400, 'Transfer-Encoding does not end in chunked');
       if (codings.indexOf('chunked') !== codings.length - 1) throw new HttpError(400, 'chunked applied more than once');
       if (codings.length > 1) throw new HttpError(501, `transfer coding ${codings[0]} not implemented`);
@@ -255,9 +281,12 @@ export class H1Conn {
       this.#chunked = new ChunkedDecoder(this.limits);
     } else if (cl !== undefined) {
       const parts = cl.split(',').map((s) => s.trim());
-      for (const p of parts) if (!/^\d{1,15}$/.test(p)) throw new HttpError(400, 'malformed Content-Length');
-      if (parts.some((p) => Number(p) !== Number(parts[0]))) throw new HttpError(400, 'conflicting Content-Length values');
-      const len = Number(parts[0]);
+      for (const p of parts) if (!/^\d+$/.test(p)) throw new HttpError(400, 'malformed Content-Length');
+      // Compared as digit strings: two long values must not become equal by
+      // rounding, and a valid but huge value is too large, not malformed.
+      const digits = parts.map((p) => p.replace(/^0+(?=\d)/, ''));
+      if (digits.some((p) => p !== digits[0])) throw new HttpError(400, 'conflicting Content-Length values');
+      const len = digits[0].length > 15 ? Infinity : Number(digits[0]);
       if (len > this.limits.maxBodySize) throw new HttpError(413, 'request body too large');
       if (len > 0) {
         this.#body = Body.LENGTH;
@@ -273,22 +302,18 @@ export class H1Conn {
       if (expect.trim().toLowerCase() !== '100-continue') throw new HttpError(417, 'unsupported expectation');
       this.#expectContinue = head.version === 11 && !this.#bodyDone;
     }
-    for (const tok of connection.split(',')) {
-      const c = tok.trim();
-      if (c === 'close') this.#keepAlive = false;
-      else if (c === 'keep-alive' && head.version === 10) this.#keepAlive = true;
-    }
+    // "close" wins wherever it appears in the list (RFC 9112 9.6).
+    const options = connection.split(',').map((s) => s.trim());
+    if (options.includes('close')) this.#keepAlive = false;
+    else if (options.includes('keep-alive') && head.version === 10) this.#keepAlive = true;
 
     const path = rawPath === '*' || head.method === 'CONNECT' ? rawPath : normalisePath(rawPath);
     const req = new HttpRequest(head, path, query);
     this.req = req;
 
-    // The Host header picks the vhost among those sharing this port.
-    const vh = this.listener.selectVhost(host);
-    if (vh !== wsi.vhost) {
-      wsi.setVhost(vh);
-      wsi.protocol = vh.protocols[0];
-      wsi.user = wsi.protocol.createSessionData ? wsi.protocol.createSessionData() : undefined;
+    if (isWsUpgrade(req)) {
+      this.#upgradeWs();
+      return;
     }
 
     if (wsi.callProtocol(Reason.FILTER_HTTP_CONNECTION, path)) return;
@@ -329,6 +354,30 @@ export class H1Conn {
     }
   }
 
+  /** Become a WebSocket, or refuse with the status the handshake rules give. */
+  #upgradeWs(): void {
+    const wsi = this.wsi;
+    const req = this.req as HttpRequest;
+    const hs = checkUpgrade(wsi, req, !this.#bodyDone);
+    if (!hs.ok) {
+      this.fail(hs.status, hs.why, hs.headers);
+      return;
+    }
+    wsi.protocol = hs.protocol;
+    wsi.user = hs.protocol.createSessionData ? hs.protocol.createSessionData() : undefined;
+    const r = wsi.callProtocolRaw(Reason.FILTER_PROTOCOL_CONNECTION, hs.protocolHeader ?? hs.protocol.name);
+    if (wsi.closed) return;
+    if (r) {
+      // Refused: the callback may have answered with its own status.
+      if (this.#headersSent || this.#respDone) wsi.close();
+      else this.fail(403, 'refused by FILTER_PROTOCOL_CONNECTION');
+      return;
+    }
+    const left = this.#buf;
+    this.#buf = null;
+    completeUpgrade(wsi, hs, left);
+  }
+
   // ---- output ----
 
   #respReset(): void {
@@ -365,6 +414,10 @@ export class H1Conn {
   }
 
   #connectionLine(v10: boolean): string {
+    // Answered while the peer holds its body back for a 100 Continue it will
+    // not get: its next bytes may be that body or a new request, so we close
+    // and must say so (RFC 9110 10.1.1).
+    if (this.#inTxn && !this.#bodyDone && this.#expectContinue && !this.#continueSent) this.#keepAlive = false;
     if (!this.#keepAlive || this.wsi.peerEnded) return 'connection: close\r\n';
     return v10 ? 'connection: keep-alive\r\n' : '';
   }
@@ -559,16 +612,17 @@ export class H1Conn {
   }
 
   /** Answer a refused request with `status` and close. */
-  fail(status: number, why: string): void {
+  fail(status: number, why: string, extraHeaders = ''): void {
     const wsi = this.wsi;
     if (wsi.closed) return;
     log.info('wsi %d (%s): %d %s', wsi.id, wsi.peerAddress, status, why);
-    if (!this.#headersSent && wsi.socket) {
+    // Between requests #headersSent still describes the previous response.
+    if ((!this.#inTxn || !this.#headersSent) && wsi.socket) {
       this.#keepAlive = false;
       const body = Buffer.from(statusPage(status));
       const v10 = this.req?.version === 10;
       wsi.socket.write(`HTTP/1.${v10 ? 0 : 1} ${status} ${reasonPhrase(status)}\r\n${wsi.vhost.extraHeaderLines}` +
-        `content-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\ndate: ${httpDate()}\r\n\r\n`, 'latin1');
+        `${extraHeaders}content-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\ndate: ${httpDate()}\r\n\r\n`, 'latin1');
       wsi.socket.write(body);
     }
     this.#buf = null;
@@ -606,7 +660,9 @@ export class H1Conn {
   }
 
   peerEnded(): void {
-    if (!this.#inTxn) this.process();
+    // Inside a head or a body the request can no longer complete: the loop
+    // answers 400. Otherwise it closes once the answer is out.
+    this.process();
   }
 
   closing(): void {

@@ -32,6 +32,11 @@ export class HeadScanner {
   #lineStart = 0;
   #leading = true;
 
+  /** True once a request line has begun (empty lines before it do not count). */
+  get started(): boolean {
+    return !this.#leading;
+  }
+
   reset(): void {
     this.lineStarts.length = 0;
     this.#pos = 0;
@@ -70,12 +75,13 @@ export class HeadScanner {
       const nl = buf.indexOf(LF, this.#pos);
       if (nl < 0) {
         this.#pos = len;
-        this.#checkOpenLine(len, limits);
+        this.#checkOpenLine(buf, limits);
         return 0;
       }
       if (nl === 0 || buf[nl - 1] !== CR) throw new HttpError(400, 'line ends in a bare LF (CRLF required)');
       const start = this.#lineStart;
-      if (this.lineStarts.length === 0 && nl - start + 1 > limits.maxRequestLine)
+      // The limit counts method, target and version: not the CRLF.
+      if (this.lineStarts.length === 0 && nl - 1 - start > limits.maxRequestLine)
         throw new HttpError(414, 'request line too long');
       if (nl + 1 > limits.maxHeaderBytes) throw new HttpError(431, 'header block too large');
       this.lineStarts.push(start);
@@ -89,9 +95,12 @@ export class HeadScanner {
     }
   }
 
-  #checkOpenLine(len: number, limits: Readonly<HttpLimits>): void {
+  #checkOpenLine(buf: Buffer, limits: Readonly<HttpLimits>): void {
+    const len = buf.length;
     if (this.lineStarts.length === 0) {
-      if (len - this.#lineStart > limits.maxRequestLine) throw new HttpError(414, 'request line too long');
+      // A CR at the end may be the start of the CRLF, which is not counted.
+      const n = len - this.#lineStart - (buf[len - 1] === CR ? 1 : 0);
+      if (n > limits.maxRequestLine) throw new HttpError(414, 'request line too long');
     } else if (len > limits.maxHeaderBytes) {
       throw new HttpError(431, 'header block too large');
     }

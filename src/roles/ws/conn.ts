@@ -1,0 +1,286 @@
+import type { Wsi } from '../../core/wsi.js';
+import { Reason } from '../../core/reasons.js';
+import { Write, WRITE_KIND_MASK } from '../../core/write.js';
+import { PendingTimeout } from '../../core/timeouts.js';
+import { log } from '../../core/log.js';
+import { WsParser, type PieceInfo, type WsSink } from './parser.js';
+import { Op, CloseStatus, buildFrame, closeCodeIsValid } from './frame.js';
+import { Utf8Validator } from './utf8.js';
+import type { WsOptions } from './options.js';
+
+const EMPTY = Buffer.alloc(0);
+
+interface PendingPiece {
+  buf: Buffer;
+  info: PieceInfo;
+}
+
+/**
+ * One WebSocket connection (server side): turns frames into RECEIVE
+ * callbacks no larger than the protocol's rxBufferSize, answers pings,
+ * runs the closing handshake, and frames what the user writes.
+ */
+export class WsConn implements WsSink {
+  readonly parser: WsParser;
+  // what the fragment calls report about the piece being delivered
+  #final = false;
+  #first = false;
+  #remaining = 0;
+  #binary = false;
+  #utf8 = new Utf8Validator();
+  #validateUtf8: boolean;
+  #pending: PendingPiece | null = null;
+  #pendingPong: Buffer | null = null;
+  #txInMessage = false;
+  #closeSent = false;
+  #closeCode = 0;
+  #closeReason: Buffer = EMPTY;
+  #rxChunk: number;
+
+  constructor(readonly wsi: Wsi, readonly opts: Readonly<WsOptions>) {
+    this.parser = new WsParser(true, opts, this);
+    this.#validateUtf8 = opts.validateUtf8;
+    const rx = wsi.protocol.rxBufferSize;
+    this.#rxChunk = rx && rx > 0 ? rx : 4096;
+  }
+
+  // ---- fragment information for the RECEIVE callback ----
+  get isFinalFragment(): boolean {
+    return this.#final;
+  }
+  get isFirstFragment(): boolean {
+    return this.#first;
+  }
+  get remainingPacketPayload(): number {
+    return this.#remaining;
+  }
+  get frameIsBinary(): boolean {
+    return this.#binary;
+  }
+
+  // ---- input ----
+
+  rx(buf: Buffer): void {
+    const wsi = this.wsi;
+    if (this.#pending && !this.#deliverPending()) {
+      this.#hold(buf, 0);
+      return;
+    }
+    if (wsi.closed || buf.length === 0) return;
+    this.#armPing();
+    const used = this.parser.feed(buf, 0);
+    if (used < buf.length && !wsi.closed) this.#hold(buf, used);
+  }
+
+  /** Keep unparsed input until reading is allowed again, ahead of anything newer. */
+  #hold(buf: Buffer, from: number): void {
+    const rest = buf.subarray(from);
+    if (rest.length === 0) return;
+    const wsi = this.wsi;
+    wsi.heldRx = wsi.heldRx ? Buffer.concat([rest, wsi.heldRx]) : Buffer.from(rest);
+    wsi.socket?.pause();
+  }
+
+  #deliverPending(): boolean {
+    const p = this.#pending as PendingPiece;
+    this.#pending = null;
+    return this.payload(p.buf, p.info);
+  }
+
+  payload(piece: Buffer, info: PieceInfo): boolean {
+    const wsi = this.wsi;
+    if (info.firstOfMessage && info.opcode === Op.TEXT) this.#utf8.reset();
+    if (this.#validateUtf8 && info.opcode === Op.TEXT) {
+      if (!this.#utf8.push(piece) || (info.fin && info.remaining === 0 && !this.#utf8.end())) {
+        this.error(CloseStatus.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
+        return false;
+      }
+    }
+    let off = 0;
+    let first = info.firstOfMessage;
+    do {
+      const n = Math.min(this.#rxChunk, piece.length - off);
+      const sub = piece.subarray(off, off + n);
+      off += n;
+      const after = piece.length - off;
+      this.#first = first;
+      first = false;
+      this.#remaining = info.remaining + after;
+      this.#final = info.fin && this.#remaining === 0;
+      this.#binary = info.opcode === Op.BINARY;
+      if (wsi.callProtocol(Reason.RECEIVE, sub)) return false;
+      if (wsi.closed) return false;
+      if (!wsi.rxFlowOn) {
+        if (after > 0) this.#pending = { buf: piece.subarray(off), info: { ...info, firstOfMessage: false } };
+        return false;
+      }
+    } while (off < piece.length);
+    return true;
+  }
+
+  control(opcode: number, payload: Buffer): boolean {
+    const wsi = this.wsi;
+    if (opcode === Op.PING) {
+      this.#sendPong(payload);
+      return !wsi.closed;
+    }
+    if (opcode === Op.PONG) {
+      if (wsi.timeoutReason === PendingTimeout.WS_PONG_CHECK_GET_PONG) this.#armPing();
+      wsi.callProtocol(Reason.RECEIVE_PONG, payload);
+      return !wsi.closed;
+    }
+    // CLOSE
+    let code: number = CloseStatus.NO_STATUS;
+    if (payload.length === 1) {
+      this.error(CloseStatus.PROTOCOL_ERR, 'close frame with a 1-byte payload');
+      return false;
+    }
+    if (payload.length >= 2) {
+      code = payload.readUInt16BE(0);
+      if (!closeCodeIsValid(code)) {
+        this.error(CloseStatus.PROTOCOL_ERR, `invalid close code ${code}`);
+        return false;
+      }
+      const v = new Utf8Validator();
+      if (!v.push(payload.subarray(2)) || !v.end()) {
+        this.error(CloseStatus.INVALID_PAYLOAD, 'close reason is not UTF-8');
+        return false;
+      }
+    }
+    if (this.#closeSent) {
+      // This is the answer to our Close: the handshake is complete.
+      wsi.close();
+      return false;
+    }
+    const r = wsi.callProtocol(Reason.WS_PEER_INITIATED_CLOSE, payload);
+    if (!wsi.closed) {
+      if (r === 0) {
+        // Echo the peer's status, as RFC 6455 5.5.1 asks.
+        this.#closeCode = code === CloseStatus.NO_STATUS ? 0 : code;
+        this.#closeReason = payload.length > 2 ? payload.subarray(2) : EMPTY;
+      }
+      wsi.close();
+    }
+    return false;
+  }
+
+  error(code: number, why: string): void {
+    const wsi = this.wsi;
+    log.info('wsi %d (%s): closing %d: %s', wsi.id, wsi.peerAddress, code, why);
+    this.setCloseReason(code, Buffer.from(why.slice(0, 100)));
+    wsi.close();
+  }
+
+  // ---- output ----
+
+  #sendPong(payload: Buffer): void {
+    const s = this.wsi.socket;
+    if (!s || this.#closeSent) return;
+    if (s.writableNeedDrain) {
+      // Only the latest ping needs an answer (RFC 6455 5.5.3): keep one.
+      this.#pendingPong = Buffer.from(payload);
+      return;
+    }
+    s.write(buildFrame(Op.PONG, true, false, payload));
+  }
+
+  write(buf: Uint8Array, flags: number): number {
+    const wsi = this.wsi;
+    const s = wsi.socket;
+    if (!s || wsi.closed || this.#closeSent) return -1;
+    const kind = flags & WRITE_KIND_MASK;
+    const fin = (flags & Write.NO_FIN) === 0;
+    let op: number;
+    switch (kind) {
+      case Write.TEXT:
+      case Write.BINARY:
+        if (this.#txInMessage) throw new Error('wsi.write: a fragmented message is in progress; continue it with Write.CONTINUATION');
+        op = kind === Write.TEXT ? Op.TEXT : Op.BINARY;
+        this.#txInMessage = !fin;
+        break;
+      case Write.CONTINUATION:
+        if (!this.#txInMessage) throw new Error('wsi.write: Write.CONTINUATION with no fragmented message in progress (start it with Write.TEXT or Write.BINARY and Write.NO_FIN)');
+        op = Op.CONTINUATION;
+        this.#txInMessage = !fin;
+        break;
+      case Write.PING:
+      case Write.PONG:
+        if (buf.length > 125) throw new RangeError('wsi.write: ping and pong payloads are at most 125 bytes');
+        if (!fin) throw new Error('wsi.write: control frames cannot be fragmented');
+        op = kind === Write.PING ? Op.PING : Op.PONG;
+        break;
+      default:
+        throw new Error(`wsi.write: write kind ${kind} is not valid on a WebSocket connection`);
+    }
+    s.write(buildFrame(op, fin, false, buf));
+    return buf.length;
+  }
+
+  /** Remember the status and reason the Close frame will carry. */
+  setCloseReason(code: number, reason: Uint8Array): void {
+    if (this.#closeCode) return; // the first reason given wins
+    this.#closeCode = code;
+    this.#closeReason = Buffer.from(reason.subarray(0, 123));
+  }
+
+  writable(): void {
+    const wsi = this.wsi;
+    if (this.#pendingPong) {
+      const p = this.#pendingPong;
+      this.#pendingPong = null;
+      this.#sendPong(p);
+      if (wsi.sendPipeChoked()) return;
+    }
+    if (!wsi.wantWritable) return;
+    wsi.wantWritable = false;
+    wsi.inWritable = true;
+    try {
+      wsi.callProtocol(Reason.SERVER_WRITEABLE);
+    } finally {
+      wsi.inWritable = false;
+    }
+  }
+
+  // ---- timers ----
+
+  #armPing(): void {
+    const secs = this.opts.pingPongSecs;
+    if (secs > 0 && !this.wsi.closed) this.wsi.setTimeout(PendingTimeout.WS_PONG_CHECK_SEND_PING, secs);
+  }
+
+  start(): void {
+    this.#armPing();
+  }
+
+  timeout(reason: PendingTimeout): void {
+    const wsi = this.wsi;
+    if (reason === PendingTimeout.WS_PONG_CHECK_SEND_PING && wsi.socket && !this.#closeSent) {
+      wsi.socket.write(buildFrame(Op.PING, true, false, EMPTY));
+      wsi.setTimeout(PendingTimeout.WS_PONG_CHECK_GET_PONG, this.opts.pingPongSecs);
+      return;
+    }
+    if (reason === PendingTimeout.WS_PONG_CHECK_GET_PONG) log.info('wsi %d: no pong in time, closing', wsi.id);
+    wsi.close(false);
+  }
+
+  /** The peer closed TCP without a Close frame. */
+  peerEnded(): void {
+    this.wsi.close();
+  }
+
+  closing(): void {
+    const wsi = this.wsi;
+    const s = wsi.socket;
+    if (s && !s.destroyed && !this.#closeSent && s.writable) {
+      this.#closeSent = true;
+      let payload = EMPTY;
+      if (this.#closeCode) {
+        payload = Buffer.allocUnsafe(2 + this.#closeReason.length);
+        payload.writeUInt16BE(this.#closeCode, 0);
+        this.#closeReason.copy(payload, 2);
+      }
+      s.write(buildFrame(Op.CLOSE, true, false, payload));
+    }
+    wsi.callProtocol(Reason.CLOSED);
+  }
+}

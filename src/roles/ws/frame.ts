@@ -1,0 +1,78 @@
+/** WebSocket opcodes (RFC 6455 5.2). */
+export const enum Op {
+  CONTINUATION = 0x0,
+  TEXT = 0x1,
+  BINARY = 0x2,
+  CLOSE = 0x8,
+  PING = 0x9,
+  PONG = 0xa,
+}
+
+/** Close status codes tslws sends (RFC 6455 7.4.1). */
+export const CloseStatus = {
+  NORMAL: 1000,
+  GOINGAWAY: 1001,
+  PROTOCOL_ERR: 1002,
+  UNACCEPTABLE_OPCODE: 1003,
+  NO_STATUS: 1005,
+  ABNORMAL_CLOSE: 1006,
+  INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_LARGE: 1009,
+  EXTENSION_REQUIRED: 1010,
+  UNEXPECTED_CONDITION: 1011,
+} as const;
+
+/** May this code appear in a Close frame on the wire? */
+export function closeCodeIsValid(code: number): boolean {
+  if (code >= 3000 && code <= 4999) return true;
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011);
+}
+
+/**
+ * One frame, header and payload in a single buffer (one copy of the
+ * payload, one write). A `mask` key (client side) masks while copying.
+ */
+export function buildFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, mask?: Uint8Array): Buffer {
+  const len = payload.length;
+  const extra = len < 126 ? 0 : len < 65536 ? 2 : 8;
+  const hlen = 2 + extra + (mask ? 4 : 0);
+  const out = Buffer.allocUnsafe(hlen + len);
+  out[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+  const m = mask ? 0x80 : 0;
+  if (extra === 0) out[1] = m | len;
+  else if (extra === 2) {
+    out[1] = m | 126;
+    out.writeUInt16BE(len, 2);
+  } else {
+    out[1] = m | 127;
+    out.writeUInt32BE(Math.floor(len / 0x100000000), 2);
+    out.writeUInt32BE(len >>> 0, 6);
+  }
+  if (mask) {
+    out.set(mask, hlen - 4);
+    for (let i = 0; i < len; i++) out[hlen + i] = payload[i] ^ mask[i & 3];
+  } else {
+    out.set(payload, hlen);
+  }
+  return out;
+}
+
+/** Unmask `buf` in place, `offset` being the position within the frame's payload. */
+export function unmask(buf: Uint8Array, mask: Uint8Array, offset: number): void {
+  const len = buf.length;
+  let i = 0;
+  // Align to the mask so the 32-bit loop can run.
+  while (i < len && ((offset + i) & 3) !== 0) {
+    buf[i] ^= mask[(offset + i) & 3];
+    i++;
+  }
+  if (len - i >= 8 && (buf.byteOffset + i) % 4 === 0) {
+    const words = (len - i) >>> 2;
+    const u32 = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
+    const m32 = new Uint32Array(mask.buffer.slice(mask.byteOffset, mask.byteOffset + 4))[0];
+    for (let w = 0; w < words; w++) u32[w] ^= m32;
+    i += words * 4;
+  }
+  for (; i < len; i++) buf[i] ^= mask[(offset + i) & 3];
+}

@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import type { Wsi } from '../../core/wsi.js';
+import type { Protocol } from '../../core/protocols.js';
+import { Reason } from '../../core/reasons.js';
+import { PendingTimeout } from '../../core/timeouts.js';
+import type { HttpRequest } from '../http/request.js';
+import { wsRole } from './role-ws.js';
+import { WsConn } from './conn.js';
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** `Sec-WebSocket-Accept` for a key (RFC 6455 4.2.2). */
+export function acceptKey(key: string): string {
+  return createHash('sha1').update(key + GUID).digest('base64');
+}
+
+function hasToken(list: string | undefined, token: string): boolean {
+  if (!list) return false;
+  for (const t of list.split(',')) if (t.trim().toLowerCase() === token) return true;
+  return false;
+}
+
+/** Is this request asking to become a WebSocket? */
+export function isWsUpgrade(req: HttpRequest): boolean {
+  return hasToken(req.header('upgrade'), 'websocket');
+}
+
+/** What the handshake decided: a refusal, or the protocol to bind. */
+export type WsHandshake =
+  | { ok: false; status: number; why: string; headers?: string }
+  | { ok: true; protocol: Protocol; accept: string; protocolHeader: string | undefined };
+
+/**
+ * Check an upgrade request (RFC 6455 4.2.1) and choose the protocol: the
+ * first name in `Sec-WebSocket-Protocol` that the vhost has, or without
+ * that header the protocol whose pvo says `default`, else protocols[0].
+ */
+export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHandshake {
+  if (req.method !== 'GET') return { ok: false, status: 400, why: 'WebSocket upgrade must be a GET' };
+  if (req.version !== 11) return { ok: false, status: 400, why: 'WebSocket upgrade needs HTTP/1.1' };
+  if (hasBody) return { ok: false, status: 400, why: 'WebSocket upgrade with a body' };
+  if (!hasToken(req.header('connection'), 'upgrade')) return { ok: false, status: 400, why: 'Connection header lacks "upgrade"' };
+  const version = req.header('sec-websocket-version');
+  if (version?.trim() !== '13')
+    return { ok: false, status: 426, why: 'unsupported WebSocket version', headers: 'sec-websocket-version: 13\r\n' };
+  const keys = req.fragments('sec-websocket-key');
+  const key = keys.length === 1 ? keys[0].trim() : '';
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) return { ok: false, status: 400, why: 'missing or malformed Sec-WebSocket-Key' };
+  const vh = wsi.vhost;
+  const asked = req.header('sec-websocket-protocol');
+  let protocol: Protocol | undefined;
+  let protocolHeader: string | undefined;
+  if (asked !== undefined) {
+    for (const name of asked.split(',').map((s) => s.trim()).filter(Boolean)) {
+      protocol = vh.protocolByName(name);
+      if (protocol) {
+        protocolHeader = name;
+        break;
+      }
+    }
+    if (!protocol) return { ok: false, status: 400, why: `no supported subprotocol in "${asked}"` };
+  } else {
+    protocol = vh.protocols.find((p) => vh.protocolOptions(p).default !== undefined) ?? vh.protocols[0];
+  }
+  return { ok: true, protocol, accept: acceptKey(key), protocolHeader };
+}
+
+/**
+ * Send the 101, move the connection to the ws role bound to `protocol`,
+ * deliver ESTABLISHED (headers still readable), then release the headers
+ * and feed it whatever bytes followed the handshake.
+ */
+export function completeUpgrade(wsi: Wsi, hs: Extract<WsHandshake, { ok: true }>, leftover: Buffer | null): void {
+  const s = wsi.socket;
+  if (!s) return;
+  let head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n' +
+    `Sec-WebSocket-Accept: ${hs.accept}\r\n`;
+  if (hs.protocolHeader) head += `Sec-WebSocket-Protocol: ${hs.protocolHeader}\r\n`;
+  s.write(head + '\r\n', 'latin1');
+  wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
+  wsi.role = wsRole;
+  const ws = new WsConn(wsi, wsi.vhost.wsOptions);
+  wsi.ws = ws;
+  if (wsi.callProtocol(Reason.ESTABLISHED)) return;
+  // Header information ends here (lws frees the header table after ESTABLISHED).
+  wsi.h1 = null;
+  ws.start();
+  if (leftover && leftover.length && !wsi.closed) wsi.deliverRx(leftover);
+}
