@@ -84,6 +84,7 @@ export class Context {
   #writablePending = new Set<Wsi>();
   #writableScheduled = false;
   #timeoutWsis = new Set<Wsi>();
+  #pingWsis = new Set<Wsi>();
   #sweep: NodeJS.Timeout | null = null;
   #destroyed = false;
   #destroying: Promise<void> | null = null;
@@ -170,6 +171,7 @@ export class Context {
     if (!this.#wsis.delete(wsi)) return;
     this.#writablePending.delete(wsi);
     this.#timeoutWsis.delete(wsi);
+    this.#pingWsis.delete(wsi);
     const p0 = wsi.vhost.protocols[0];
     wsi.callProtocol(Reason.WSI_DESTROY, undefined, p0);
   }
@@ -219,10 +221,20 @@ export class Context {
   /** @internal */
   watchTimeout(wsi: Wsi): void {
     this.#timeoutWsis.add(wsi);
+    this.#ensureSweep();
+  }
+
+  #ensureSweep(): void {
     if (!this.#sweep && !this.#destroyed) {
       this.#sweep = setInterval(this.#sweepTimeouts, 250);
       this.#sweep.unref();
     }
+  }
+
+  /** @internal WebSocket idle ping checks ride on the same sweep. */
+  watchPing(wsi: Wsi): void {
+    this.#pingWsis.add(wsi);
+    this.#ensureSweep();
   }
 
   /** @internal */
@@ -232,6 +244,10 @@ export class Context {
 
   #sweepTimeouts = (): void => {
     const now = Date.now();
+    for (const wsi of this.#pingWsis) {
+      if (wsi.closed || !wsi.ws) this.#pingWsis.delete(wsi);
+      else wsi.ws.pingTick(now);
+    }
     for (const wsi of this.#timeoutWsis) {
       if (wsi.timeoutReason === PendingTimeout.NO_PENDING) {
         this.#timeoutWsis.delete(wsi);
@@ -265,6 +281,7 @@ export class Context {
     if (this.#sweep) clearInterval(this.#sweep);
     this.#sweep = null;
     this.#timeoutWsis.clear();
+    this.#pingWsis.clear();
     this.#writablePending.clear();
     this.fileCache.clear();
     this.#destroying = Promise.all(closing).then(() => undefined);

@@ -36,6 +36,8 @@ export class WsConn implements WsSink {
   #closeCode = 0;
   #closeReason: Buffer = EMPTY;
   #rxChunk: number;
+  // set while a Close (ours or the peer's) waits one turn for a pending WRITEABLE
+  #rxDone = false;
 
   constructor(readonly wsi: Wsi, readonly opts: Readonly<WsOptions>) {
     this.parser = new WsParser(true, opts, this);
@@ -62,6 +64,7 @@ export class WsConn implements WsSink {
 
   rx(buf: Buffer): void {
     const wsi = this.wsi;
+    if (this.#rxDone) return;
     if (this.#pending && !this.#deliverPending()) {
       this.#hold(buf, 0);
       return;
@@ -125,7 +128,7 @@ export class WsConn implements WsSink {
       return !wsi.closed;
     }
     if (opcode === Op.PONG) {
-      if (wsi.timeoutReason === PendingTimeout.WS_PONG_CHECK_GET_PONG) this.#armPing();
+      this.#armPing();
       wsi.callProtocol(Reason.RECEIVE_PONG, payload);
       return !wsi.closed;
     }
@@ -152,6 +155,24 @@ export class WsConn implements WsSink {
       wsi.close();
       return false;
     }
+    if (wsi.wantWritable) {
+      // A message read just before this Close may be waiting for the
+      // WRITEABLE the user asked for (an echo): RFC 6455 5.5.1 lets us
+      // finish sending it first, and Autobahn 7.1.1 expects it. Parsing
+      // stops here; anything after the Close is ignored.
+      const p = Buffer.from(payload);
+      this.#rxDone = true;
+      setImmediate(() => {
+        if (!wsi.closed) this.#peerClose(code, p);
+      });
+      return false;
+    }
+    this.#peerClose(code, payload);
+    return false;
+  }
+
+  #peerClose(code: number, payload: Buffer): void {
+    const wsi = this.wsi;
     const r = wsi.callProtocol(Reason.WS_PEER_INITIATED_CLOSE, payload);
     if (!wsi.closed) {
       if (r === 0) {
@@ -161,13 +182,22 @@ export class WsConn implements WsSink {
       }
       wsi.close();
     }
-    return false;
   }
 
   error(code: number, why: string): void {
     const wsi = this.wsi;
     log.info('wsi %d (%s): closing %d: %s', wsi.id, wsi.peerAddress, code, why);
     this.setCloseReason(code, Buffer.from(why.slice(0, 100)));
+    if (wsi.wantWritable && !wsi.closed) {
+      // Good messages earlier in the same read may be waiting for the
+      // WRITEABLE the user asked for (an echo): let it run first, so the
+      // peer gets those answers before the Close (Autobahn 3.2, 4.1.3 ...
+      // count a missing answer as non-strict). The parser has already
+      // stopped, so nothing after the bad frame is delivered.
+      this.#rxDone = true;
+      setImmediate(() => wsi.close());
+      return;
+    }
     wsi.close();
   }
 
@@ -243,24 +273,47 @@ export class WsConn implements WsSink {
 
   // ---- timers ----
 
+  // The idle ping check has its own deadline, apart from the connection's
+  // one timeout slot, so a timeout the user set is never overwritten.
+  #pingAt = 0;
+  #awaitingPong = false;
+
   #armPing(): void {
     const secs = this.opts.pingPongSecs;
-    if (secs > 0 && !this.wsi.closed) this.wsi.setTimeout(PendingTimeout.WS_PONG_CHECK_SEND_PING, secs);
+    if (secs <= 0 || this.wsi.closed) return;
+    this.#pingAt = Date.now() + secs * 1000;
+    this.#awaitingPong = false;
+    this.wsi.context.watchPing(this.wsi);
   }
 
   start(): void {
     this.#armPing();
   }
 
-  timeout(reason: PendingTimeout): void {
+  /** Called by the context a few times a second while a ping interval is set. */
+  pingTick(now: number): void {
     const wsi = this.wsi;
-    if (reason === PendingTimeout.WS_PONG_CHECK_SEND_PING && wsi.socket && !this.#closeSent) {
-      wsi.socket.write(buildFrame(Op.PING, true, false, EMPTY));
-      wsi.setTimeout(PendingTimeout.WS_PONG_CHECK_GET_PONG, this.opts.pingPongSecs);
+    const secs = this.opts.pingPongSecs;
+    if (wsi.closed || now < this.#pingAt) return;
+    if (!wsi.rxFlowOn) {
+      // A pong cannot be read while reading is stopped: do not judge the peer.
+      this.#pingAt = now + secs * 1000;
       return;
     }
-    if (reason === PendingTimeout.WS_PONG_CHECK_GET_PONG) log.info('wsi %d: no pong in time, closing', wsi.id);
-    wsi.close(false);
+    if (this.#awaitingPong) {
+      log.info('wsi %d: no pong in time, closing', wsi.id);
+      wsi.close(false);
+      return;
+    }
+    if (wsi.socket && !this.#closeSent) {
+      wsi.socket.write(buildFrame(Op.PING, true, false, EMPTY));
+      this.#awaitingPong = true;
+      this.#pingAt = now + secs * 1000;
+    }
+  }
+
+  timeout(_reason: PendingTimeout): void {
+    this.wsi.close(false);
   }
 
   /** The peer closed TCP without a Close frame. */

@@ -26,7 +26,8 @@ export const CloseStatus = {
 /** May this code appear in a Close frame on the wire? */
 export function closeCodeIsValid(code: number): boolean {
   if (code >= 3000 && code <= 4999) return true;
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011);
+  // 1012-1014 are registered with IANA (restart, try again, bad gateway).
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
 }
 
 /**
