@@ -17,3 +17,7 @@ export { callbackHttpDummy } from './roles/http/dummy.js';
 export { getMimetype } from './roles/http/mime.js';
 export { type WsOptions, DEFAULT_WS_OPTIONS } from './roles/ws/options.js';
 export { CloseStatus } from './roles/ws/frame.js';
+export type { Plugin } from './plugins/plugin.js';
+export { dumbIncrementProtocol, plugin as dumbIncrementPlugin } from './plugins/dumb-increment.js';
+export { mirrorProtocol, plugin as mirrorPlugin } from './plugins/mirror.js';
+export { echoProtocol, createEchoProtocol, type EchoOptions, plugin as echoPlugin } from './plugins/echo.js';

@@ -351,3 +351,24 @@ test('context.destroy closes live connections with their callbacks and leaves no
   await assert.rejects(raw(port, 'GET / HTTP/1.1\r\n\r\n'), /ECONNREFUSED/);
   agent.destroy();
 });
+
+test('per-vhost data set at PROTOCOL_INIT through wsi.protocol is found from connections', async () => {
+  const p: Protocol = {
+    name: 'priv',
+    callback(wsi, reason) {
+      if (reason === Reason.PROTOCOL_INIT) wsi.vhost.setProtocolVhPriv(wsi.protocol, { tag: 'from-init' });
+      if (reason === Reason.HTTP) {
+        const d = wsi.vhost.protocolVhPriv<{ tag: string }>(wsi.protocol);
+        return wsi.returnHttpStatus(200, d?.tag ?? 'missing');
+      }
+      return 0;
+    },
+  };
+  const { ctx, port } = await start({ protocols: [p] });
+  try {
+    const r = await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.equal(parseResponses(r.data)[0].body.toString(), '<html><body><h1>200</h1>from-init</body></html>');
+  } finally {
+    await ctx.destroy();
+  }
+});

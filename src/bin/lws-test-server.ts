@@ -7,13 +7,17 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createContext, Mount, setLogLevel, log, Option } from '../index.js';
+import {
+  createContext, Mount, setLogLevel, log, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol,
+} from '../index.js';
 
 const USAGE = `Usage: lws-test-server [options]
   -p, --port N            listen port (default 7681)
   -i, --interface ADDR    address to listen on (default: all)
   -r, --resource-path DIR directory served at / (default: the package's www/)
   -d, --debug MASK        log level bit mask (default 7: err, warn, notice)
+  -c, --closetest         dumb-increment closes each connection after 50 numbers
+  -n, --nosend            dumb-increment sends nothing (for tests)
   -h, --help              this text
 `;
 
@@ -27,6 +31,8 @@ function main(): number {
         'resource-path': { type: 'string', short: 'r' },
         resource_path: { type: 'string' },
         debug: { type: 'string', short: 'd' },
+        closetest: { type: 'boolean', short: 'c' },
+        nosend: { type: 'boolean', short: 'n' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -62,6 +68,14 @@ function main(): number {
     port,
     iface: args.interface,
     options: Option.VALIDATE_UTF8,
+    // Index 0 answers HTTP (and upgrades naming no subprotocol), as in lws.
+    protocols: [{ name: 'http-only', callback: callbackHttpDummy }, dumbIncrementProtocol, mirrorProtocol],
+    pvo: {
+      'dumb-increment-protocol': {
+        ...(args.closetest ? { closetest: '1' } : {}),
+        ...(args.nosend ? { 'no-send': '1' } : {}),
+      },
+    },
     mounts: [{ mountpoint: '/', origin: resource, def: 'test.html', originProtocol: Mount.FILE }],
   });
   context.listening.then(

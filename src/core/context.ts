@@ -178,7 +178,9 @@ export class Context {
 
   /** @internal A wsi with no connection, for per-vhost protocol callbacks. */
   placeholderWsi(vh: Vhost, p: Protocol): Wsi {
-    const w = new Wsi(this, vh, null, NONE_ROLE, { name: p.name, callback: p.callback });
+    // The vhost's own protocol object, so per-vhost data keyed by it at
+    // PROTOCOL_INIT is found again from real connections.
+    const w = new Wsi(this, vh, null, NONE_ROLE, p, false);
     w.closed = true;
     return w;
   }

@@ -45,12 +45,12 @@ export class Wsi {
   #vhost: Vhost;
 
   /** @internal */
-  constructor(readonly context: Context, vhost: Vhost, socket: Socket | null, role: Role, protocol: Protocol) {
+  constructor(readonly context: Context, vhost: Vhost, socket: Socket | null, role: Role, protocol: Protocol, makeSession = true) {
     this.#vhost = vhost;
     this.socket = socket;
     this.role = role;
     this.protocol = protocol;
-    this.user = protocol.createSessionData ? protocol.createSessionData() : undefined;
+    this.user = makeSession && protocol.createSessionData ? protocol.createSessionData() : undefined;
     this.peerAddress = socket?.remoteAddress ?? '';
     this.peerPort = socket?.remotePort ?? 0;
   }
