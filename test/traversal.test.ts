@@ -160,3 +160,34 @@ describe('path traversal', () => {
     assert.ok(r.text.endsWith('INDEX'));
   });
 });
+
+test('a symlink re-pointed outside after being served is refused on the next request', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'tslws-swap-'));
+  const www = join(base, 'www');
+  mkdirSync(www);
+  writeFileSync(join(base, 'secret.txt'), SECRET);
+  writeFileSync(join(www, 'a.txt'), 'inside A');
+  writeFileSync(join(www, 'b.txt'), 'inside B');
+  symlinkSync('a.txt', join(www, 'link.txt'));
+  const s = await start({ mounts: [{ mountpoint: '/', origin: www, originProtocol: Mount.FILE }] });
+  try {
+    const first = await rawGet(s.port, '/link.txt');
+    assert.equal(first.status, 200);
+    assert.ok(first.text.endsWith('inside A'));
+    // re-point inside: the new target is served
+    rmSync(join(www, 'link.txt'));
+    symlinkSync('b.txt', join(www, 'link.txt'));
+    const second = await rawGet(s.port, '/link.txt');
+    assert.equal(second.status, 200);
+    assert.ok(second.text.endsWith('inside B'));
+    // re-point outside: refused, nothing leaks
+    rmSync(join(www, 'link.txt'));
+    symlinkSync('../secret.txt', join(www, 'link.txt'));
+    const third = await rawGet(s.port, '/link.txt');
+    assert.equal(third.status, 403);
+    assert.ok(!third.text.includes(SECRET));
+  } finally {
+    await s.ctx.destroy();
+    rmSync(base, { recursive: true, force: true });
+  }
+});

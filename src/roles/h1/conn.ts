@@ -13,7 +13,7 @@ import { reasonPhrase, statusHasNoBody, statusPage } from '../http/status.js';
 import { httpDate } from '../http/date.js';
 import { normalisePath } from '../http/uri.js';
 import { matchMount, Mount } from '../http/mount.js';
-import { serveMount, serveFile, FileSender } from '../http/file-serve.js';
+import { serveMount, serveFile, FileSender, type FileMemo } from '../http/file-serve.js';
 import { isWsUpgrade, checkUpgrade, completeUpgrade } from '../ws/handshake.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE']);
@@ -431,6 +431,34 @@ export class H1Conn {
     this.#headersSent = true;
     return `HTTP/1.${v10 ? 0 : 1} ${code} ${reasonPhrase(code)}\r\n${this.wsi.vhost.extraHeaderLines}${lines}` +
       `${contentLength >= 0 ? `content-length: ${contentLength}\r\n` : ''}${this.#connectionLine(v10)}date: ${httpDate()}\r\n\r\n`;
+  }
+
+  /**
+   * A whole 200 for an unchanged small file. The bytes built for the
+   * previous request are sent again when nothing in them has changed (same
+   * file, same `date:` second, same connection line).
+   */
+  sendMemo200(memo: FileMemo, body: Buffer): void {
+    const s = this.wsi.socket;
+    if (!s || this.wsi.closed) return;
+    const v10 = this.req?.version === 10;
+    const key = (v10 ? '0' : '1') + this.#connectionLine(v10) + httpDate();
+    if (memo.resp && memo.key === key && memo.body === body) {
+      this.#respNoBody = false;
+      this.#respLeft = body.length;
+      this.#respChunked = false;
+      this.#headersSent = true;
+      s.write(memo.resp);
+      return;
+    }
+    const head = this.headerBlock(200, memo.tail, body.length);
+    const out = Buffer.allocUnsafe(head.length + body.length);
+    out.write(head, 0, 'latin1');
+    out.set(body, head.length);
+    memo.key = key;
+    memo.resp = out;
+    memo.body = body;
+    s.write(out);
   }
 
   /** A 304 carries the validators and no content-length (RFC 9110 15.4.5). */

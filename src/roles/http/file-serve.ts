@@ -10,22 +10,58 @@ interface ServeOptions {
   mime: string;
   extraHeaders?: Readonly<Record<string, string>>;
   mount?: ResolvedMount;
+  memo?: FileMemo;
 }
 
-const realOrigins = new WeakMap<ResolvedMount, string | null>();
+/**
+ * What one mounted file's responses share while the file is unchanged: its
+ * validators, its 200 header lines, and the last whole 200 response built
+ * (valid for one `date:` second and one connection line).
+ */
+export interface FileMemo {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  etag: string;
+  lastMod: string;
+  /** content-type … accept-ranges lines of a 200. */
+  tail: string;
+  key: string;
+  resp: Buffer | null;
+  body: Buffer | null;
+}
 
-function originReal(m: ResolvedMount): string | null {
-  let r = realOrigins.get(m);
-  if (r === undefined) {
+interface Origin {
+  /** The origin's real path, null when it does not exist. */
+  real: string | null;
+  /**
+   * Paths already proven to resolve inside the origin, with the identity of
+   * the file they reached. A later request whose `stat` reaches the same
+   * (dev, ino) reaches the same file, so the walk through every component
+   * (realpath) is not repeated on each hit; anything that changes what the
+   * path leads to changes the identity and forces the full check again.
+   */
+  verified: Map<string, { dev: number; ino: number; real: string; memo?: FileMemo }>;
+}
+
+const VERIFIED_MAX = 4096;
+const MEMO_MAX_BODY = 8192;
+const origins = new WeakMap<ResolvedMount, Origin>();
+
+function originOf(m: ResolvedMount): Origin {
+  let o = origins.get(m);
+  if (!o) {
+    let real: string | null;
     try {
-      r = realpathSync.native(m.origin);
+      real = realpathSync.native(m.origin);
     } catch {
       log.warn('mount %s: origin %s does not exist', m.mountpoint, m.origin);
-      r = null;
+      real = null;
     }
-    realOrigins.set(m, r);
+    o = { real, verified: new Map() };
+    origins.set(m, o);
   }
-  return r;
+  return o;
 }
 
 /**
@@ -41,35 +77,49 @@ export function serveMount(conn: H1Conn, m: ResolvedMount, path: string): boolea
   }
   const dirRel = rel === '' || rel.endsWith('/') ? rel : undefined;
   if (dirRel !== undefined) rel += m.def ?? 'index.html';
-  const root = originReal(m);
+  const origin = originOf(m);
+  const root = origin.real;
   if (!root) {
     conn.returnStatus(404);
     return true;
   }
   const under = root.endsWith('/') ? root : root + '/';
-  let real: string;
-  try {
-    real = realpathSync.native(root + (rel.startsWith('/') ? rel : '/' + rel));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    // A directory that exists but has no default file is forbidden (no
-    // listing), not missing: 403 rather than 404.
-    conn.returnStatus(code === 'EACCES' || code === 'ELOOP' || (dirRel !== undefined && isDirUnder(root, under, dirRel)) ? 403 : 404);
-    return true;
+  const fsPath = root + (rel.startsWith('/') ? rel : '/' + rel);
+  let st: Stats | undefined;
+  let real: string | undefined;
+  const known = origin.verified.get(fsPath);
+  if (known) {
+    st = statSync(fsPath, { throwIfNoEntry: false });
+    if (st && st.dev === known.dev && st.ino === known.ino) real = known.real;
+    else origin.verified.delete(fsPath);
   }
-  // Whatever the path or its symlinks say, the file must live under the origin.
-  if (real !== root && !real.startsWith(under)) {
-    log.info('wsi %d: %s resolves outside mount %s', conn.wsi.id, path, m.mountpoint);
-    conn.returnStatus(403);
-    return true;
+  if (real === undefined) {
+    try {
+      real = realpathSync.native(fsPath);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A directory that exists but has no default file is forbidden (no
+      // listing), not missing: 403 rather than 404.
+      conn.returnStatus(code === 'EACCES' || code === 'ELOOP' || (dirRel !== undefined && isDirUnder(root, under, dirRel)) ? 403 : 404);
+      return true;
+    }
+    // Whatever the path or its symlinks say, the file must live under the origin.
+    if (real !== root && !real.startsWith(under)) {
+      log.info('wsi %d: %s resolves outside mount %s', conn.wsi.id, path, m.mountpoint);
+      conn.returnStatus(403);
+      return true;
+    }
+    st = statSync(real, { throwIfNoEntry: false });
+    if (!st) {
+      conn.returnStatus(404);
+      return true;
+    }
+    if (st.isFile()) {
+      if (origin.verified.size >= VERIFIED_MAX) origin.verified.clear();
+      origin.verified.set(fsPath, { dev: st.dev, ino: st.ino, real });
+    }
   }
-  let st: Stats;
-  try {
-    st = statSync(real);
-  } catch {
-    conn.returnStatus(404);
-    return true;
-  }
+  st = st as Stats;
   if (st.isDirectory()) {
     if (!path.endsWith('/')) conn.redirect(301, encodePath(path) + '/' + queryPart(conn));
     else conn.returnStatus(403);
@@ -81,7 +131,8 @@ export function serveMount(conn: H1Conn, m: ResolvedMount, path: string): boolea
   }
   const mime = getMimetype(real, m.extraMimetypes);
   if (mime === undefined) return false;
-  if (!serveFile(conn, real, { mime, mount: m }, st)) conn.returnStatus(404);
+  const entry = origin.verified.get(fsPath);
+  if (!serveFile(conn, real, { mime, mount: m, memo: entry && (entry.memo ??= emptyMemo()) }, st)) conn.returnStatus(404);
   return true;
 }
 
@@ -174,8 +225,9 @@ export function serveFile(conn: H1Conn, path: string, o: ServeOptions, known?: S
     if (!st.isFile()) return false;
   }
   const req = conn.req;
-  const etag = etagOf(st);
-  const lastMod = new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString();
+  const memo = o.memo && !o.extraHeaders ? freshMemo(o.memo, st, o) : undefined;
+  const etag = memo ? memo.etag : etagOf(st);
+  const lastMod = memo ? memo.lastMod : httpDateOf(st);
   let common = `etag: ${etag}\r\nlast-modified: ${lastMod}\r\ncache-control: ${cacheControl(o.mount)}\r\n`;
   if (o.extraHeaders) {
     for (const [k, v] of Object.entries(o.extraHeaders)) {
@@ -227,6 +279,16 @@ export function serveFile(conn: H1Conn, path: string, o: ServeOptions, known?: S
     }
   }
   const length = st.size === 0 ? 0 : end - start + 1;
+  // Whole responses are kept only for small files, so the memos of a
+  // mount stay within VERIFIED_MAX x MEMO_MAX_BODY bytes.
+  if (memo && status === 200 && length > 0 && length <= MEMO_MAX_BODY && !conn.isHead) {
+    const body = wsi.context.fileCache.get(path, st);
+    if (body) {
+      conn.sendMemo200(memo, body);
+      finishFile(conn);
+      return true;
+    }
+  }
   const head = conn.headerBlock(status, typeLine + common + 'accept-ranges: bytes\r\n' + rangeLine, length);
   if (conn.isHead || length === 0) {
     conn.sendWhole(head);
@@ -257,6 +319,30 @@ export function serveFile(conn: H1Conn, path: string, o: ServeOptions, known?: S
   return true;
 }
 
+function httpDateOf(st: Stats): string {
+  return new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString();
+}
+
+function emptyMemo(): FileMemo {
+  return { ino: -1, size: -1, mtimeMs: -1, etag: '', lastMod: '', tail: '', key: '', resp: null, body: null };
+}
+
+/** The memo brought up to date with `st`: rebuilt whenever the file changed. */
+function freshMemo(m: FileMemo, st: Stats, o: ServeOptions): FileMemo {
+  if (m.ino === st.ino && m.size === st.size && m.mtimeMs === st.mtimeMs) return m;
+  m.ino = st.ino;
+  m.size = st.size;
+  m.mtimeMs = st.mtimeMs;
+  m.etag = etagOf(st);
+  m.lastMod = httpDateOf(st);
+  m.tail = (o.mime ? `content-type: ${o.mime}\r\n` : '') +
+    `etag: ${m.etag}\r\nlast-modified: ${m.lastMod}\r\ncache-control: ${cacheControl(o.mount)}\r\naccept-ranges: bytes\r\n`;
+  m.key = '';
+  m.resp = null;
+  m.body = null;
+  return m;
+}
+
 /** HTTP_FILE_COMPLETION, then the transaction ends unless the callback closed. */
 function finishFile(conn: H1Conn): void {
   const wsi = conn.wsi;
@@ -265,7 +351,7 @@ function finishFile(conn: H1Conn): void {
 }
 
 /** At most this many chunks per service turn, so one download cannot starve others. */
-const CHUNKS_PER_TURN = 16;
+const CHUNKS_PER_TURN = 4;
 
 /**
  * Streams a byte range of an open file to the socket, only while the socket
