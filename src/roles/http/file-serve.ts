@@ -65,6 +65,31 @@ function originOf(m: ResolvedMount): Origin {
 }
 
 /**
+ * One `stat` per path per event-loop turn: requests handled in the same turn
+ * (pipelined, or many connections readable at once) see the same instant of
+ * the file system, and later turns look again, so a changed file is served
+ * changed from the next turn on.
+ */
+const turnStats = new Map<string, Stats | undefined>();
+let turnClearScheduled = false;
+
+function clearTurnStats(): void {
+  turnStats.clear();
+  turnClearScheduled = false;
+}
+
+function statThisTurn(path: string): Stats | undefined {
+  if (turnStats.has(path)) return turnStats.get(path);
+  const st = statSync(path, { throwIfNoEntry: false });
+  turnStats.set(path, st);
+  if (!turnClearScheduled) {
+    turnClearScheduled = true;
+    setImmediate(clearTurnStats);
+  }
+  return st;
+}
+
+/**
  * Serve `path` from a FILE mount. Returns false when the mount has nothing
  * to say (an unknown file type), so the request goes on to the protocol's
  * HTTP callback as in lws; every other outcome is answered here.
@@ -89,7 +114,7 @@ export function serveMount(conn: H1Conn, m: ResolvedMount, path: string): boolea
   let real: string | undefined;
   const known = origin.verified.get(fsPath);
   if (known) {
-    st = statSync(fsPath, { throwIfNoEntry: false });
+    st = statThisTurn(fsPath);
     if (st && st.dev === known.dev && st.ino === known.ino) real = known.real;
     else origin.verified.delete(fsPath);
   }
