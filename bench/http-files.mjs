@@ -1,0 +1,633 @@
+#!/usr/bin/env node
+/**
+ * HTTP/1.1 file-serving benchmark: tslws's FILE mount against two plain
+ * node:http servers, with wrk as the load generator.
+ *
+ *   node bench/http-files.mjs [--duration SECS] [--rounds N] [--max-noise PCT]
+ *                             [--retries N] [--tslws SERVER.js] [--json]
+ *
+ * Servers (each a child process pinned to core 0 with `taskset -c 0`):
+ *   tslws        node dist/src/bin/lws-test-server.js -p PORT -r DIR
+ *   node-cached  node:http, every file read into a Buffer once at startup
+ *   node-stream  node:http, fs.stat + fs.createReadStream(path).pipe(res) per request
+ *
+ * Load: `taskset -c 1 wrk -t1 -c50 -dNs --latency URL` (keep-alive, 50
+ * connections), for a 1 KiB and a 1 MiB file. Servers are interleaved (the
+ * order rotates every round) and the whole set is repeated for --rounds
+ * rounds after a 1 s warm-up; the median of each metric is reported. Peak
+ * RSS is sampled from /proc/PID/status every 50 ms during every run.
+ *
+ * Noise: during each run the CPU time the rest of the machine used (from
+ * /proc/stat, minus the server's, wrk's and this script's own) is measured;
+ * a run during which it exceeds --max-noise percent of one core (default 5)
+ * is thrown away and repeated, up to --retries times (then kept, flagged).
+ *
+ * Before measuring, every server must return the same bytes as the file on
+ * disk, and tslws must serve a rewritten file rewritten (its cache is
+ * revalidated on each request). Every child is stopped on exit, error or
+ * Ctrl-C; a server that does not start makes the script exit non-zero.
+ *
+ * --tslws measures another build of lws-test-server.js (A/B of a change).
+ * The same file, run as `http-files.mjs --serve cached|stream ROOT PORT`, is
+ * the node:http reference server (so the bench is a single file).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, readdirSync, stat as fsStat, statSync, createReadStream, existsSync } from 'node:fs';
+import { tmpdir, cpus, availableParallelism, totalmem } from 'node:os';
+import { join, resolve, dirname, extname, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer as createNetServer } from 'node:net';
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+
+const SELF = fileURLToPath(import.meta.url);
+const REPO = resolve(dirname(SELF), '..');
+const TSLWS_BIN = join(REPO, 'dist/src/bin/lws-test-server.js');
+const WRK = '/usr/bin/wrk';
+const SERVER_CORE = '0';
+const WRK_CORE = '1';
+const CONNECTIONS = 50;
+const MIME = { '.txt': 'text/plain', '.bin': 'application/octet-stream', '.html': 'text/html' };
+
+
+// ---------------------------------------------------------------------------
+// Reference servers (child-process mode)
+
+function serve(kind, root, port) {
+  let handler;
+  if (kind === 'cached') {
+    // Read once at startup; never looks at the disk again.
+    const files = new Map();
+    for (const name of readdirSync(root)) {
+      const type = MIME[extname(name)];
+      if (type) files.set('/' + name, { type, buf: readFileSync(join(root, name)) });
+    }
+    handler = (req, res) => {
+      const f = files.get(req.url);
+      if (!f) {
+        res.writeHead(404, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': f.type, 'content-length': f.buf.length });
+      res.end(f.buf);
+    };
+  } else if (kind === 'stream') {
+    // stat for the length, then a fresh read stream per request.
+    const base = resolve(root);
+    handler = (req, res) => {
+      const path = join(base, normalize(decodeURIComponent(req.url.split('?')[0])));
+      const type = MIME[extname(path)];
+      if (!type || !path.startsWith(base + sep)) {
+        res.writeHead(404, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      fsStat(path, (err, st) => {
+        if (err || !st.isFile()) {
+          res.writeHead(404, { 'content-length': 0 });
+          res.end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': type, 'content-length': st.size });
+        createReadStream(path).pipe(res);
+      });
+    };
+  } else {
+    process.stderr.write(`http-files: unknown server kind ${kind}\n`);
+    process.exit(2);
+  }
+  const server = http.createServer(handler);
+  server.on('error', (e) => {
+    process.stderr.write(`node-${kind}: ${e.message}\n`);
+    process.exit(1);
+  });
+  server.listen(port, '127.0.0.1', () => process.stdout.write(`node-${kind}: listening on 127.0.0.1:${port}\n`));
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+// ---------------------------------------------------------------------------
+// The benchmark
+
+async function bench() {
+  let opts;
+  try {
+    opts = parseArgs({
+      options: {
+        duration: { type: 'string', default: '5' },
+        rounds: { type: 'string', default: '3' },
+        'max-noise': { type: 'string', default: '5' },
+        retries: { type: 'string', default: '5' },
+        tslws: { type: 'string', default: TSLWS_BIN },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${e.message}\nusage: http-files.mjs [--duration SECS] [--rounds N] [--max-noise PCT] [--retries N] [--tslws SERVER.js] [--json]\n`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    process.stdout.write('usage: http-files.mjs [--duration SECS (5)] [--rounds N (3)] [--max-noise PCT (5)] [--retries N (5)] [--tslws SERVER.js] [--json]\n');
+    return;
+  }
+  const duration = Number(opts.duration);
+  const rounds = Number(opts.rounds);
+  const maxNoise = Number(opts['max-noise']) / 100;
+  const retries = Number(opts.retries);
+  if (!Number.isInteger(duration) || duration < 1 || !Number.isInteger(rounds) || rounds < 1) {
+    process.stderr.write('http-files: --duration and --rounds must be positive integers\n');
+    process.exit(2);
+  }
+  if (!(maxNoise >= 0) || !Number.isInteger(retries) || retries < 0) {
+    process.stderr.write('http-files: --max-noise must be a percentage, --retries a count\n');
+    process.exit(2);
+  }
+
+  const children = new Set();
+  let tmp;
+  let stopping = null;
+  let interrupted = 0;
+  const say = (s) => process.stderr.write(s + '\n');
+
+  const stopAll = () => {
+    if (stopping) return stopping;
+    stopping = Promise.all([...children].map((c) => stopChild(c))).then(() => {
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+    });
+    return stopping;
+  };
+  // Last resort if we leave without going through stopAll (e.g. process.exit from elsewhere).
+  process.on('exit', () => {
+    for (const c of children) if (alive(c)) try { c.kill('SIGKILL'); } catch { /* gone */ }
+    if (tmp) try { rmSync(tmp, { recursive: true, force: true }); } catch { /* ignore */ }
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      if (interrupted) return;
+      interrupted = 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
+      say(`\nhttp-files: ${sig}, stopping servers`);
+      void stopAll().then(() => process.exit(interrupted));
+    });
+  }
+
+  try {
+    for (const [what, path] of [['wrk', WRK], ['taskset', '/usr/bin/taskset']]) {
+      if (!existsSync(path)) throw new Fatal(`${what} not found at ${path} (apt-get install ${what === 'wrk' ? 'wrk' : 'util-linux'})`);
+    }
+    const tslwsBin = resolve(opts.tslws);
+    if (!existsSync(tslwsBin)) throw new Fatal(`${tslwsBin} missing: run \`npx tsc -p tsconfig.json\` (or \`npm run bench\`) first`);
+
+    tmp = mkdtempSync(join(tmpdir(), 'tslws-bench-'));
+    const line = 'tslws http-files bench: 1 KiB of text, served from a FILE mount.\n';
+    const k1 = Buffer.from(line.repeat(Math.ceil(1024 / line.length)).slice(0, 1023) + '\n');
+    const m1 = randomBytes(1024 * 1024);
+    writeFileSync(join(tmp, '1k.txt'), k1);
+    writeFileSync(join(tmp, '1m.bin'), m1);
+    const files = [
+      { name: '1k.txt', label: '1 KiB', data: k1 },
+      { name: '1m.bin', label: '1 MiB', data: m1 },
+    ];
+
+    const defs = [
+      { name: 'tslws', args: [tslwsBin, '-i', '127.0.0.1', '-r', tmp, '-p'] },
+      { name: 'node-cached', args: [SELF, '--serve', 'cached', tmp] },
+      { name: 'node-stream', args: [SELF, '--serve', 'stream', tmp] },
+    ];
+    const servers = [];
+    for (const d of defs) {
+      const port = await freePort();
+      const child = spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...d.args, String(port)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.add(child);
+      const srv = { name: d.name, port, child, out: tail(child), pid: child.pid };
+      servers.push(srv);
+      await waitReady(srv, files[0].name);
+      srv.idleRss = rssKiB(srv.pid);
+      say(`started ${srv.name} (pid ${srv.pid}) on 127.0.0.1:${port}, pinned to core ${SERVER_CORE}, RSS ${mib(srv.idleRss)}`);
+    }
+
+    // --- Fairness: every server returns the file's exact bytes.
+    for (const f of files) {
+      for (const s of servers) {
+        const r = await get(s, f.name);
+        if (r.status !== 200) throw new Fatal(`${s.name} answered ${r.status} for /${f.name}`);
+        if (!r.body.equals(f.data)) throw new Fatal(`${s.name} returned different bytes for /${f.name} (${r.body.length} bytes, expected ${f.data.length})`);
+        if (Number(r.headers['content-length']) !== f.data.length) throw new Fatal(`${s.name}: bad content-length for /${f.name}`);
+      }
+    }
+    say(`verified: all servers return identical bytes for ${files.map((f) => f.name).join(', ')}`);
+
+    // --- Freshness: tslws serves a rewritten file rewritten (same size, so only mtime/content tell).
+    const tslws = servers[0];
+    const p1k = join(tmp, '1k.txt');
+    const changed = Buffer.from(k1.toString('latin1').toUpperCase(), 'latin1');
+    if (changed.equals(k1) || changed.length !== k1.length) throw new Error('bad changed content');
+    const freshness = {};
+    await get(tslws, '1k.txt'); // surely cached now
+    await sleep(20); // let the mtime move on even on coarse clocks
+    writeFileSync(p1k, changed);
+    let r = await get(tslws, '1k.txt');
+    if (!r.body.equals(changed)) throw new Fatal('tslws served stale content after 1k.txt was rewritten (same size)');
+    const longer = Buffer.concat([changed, Buffer.from('one more line\n')]);
+    writeFileSync(p1k, longer);
+    r = await get(tslws, '1k.txt');
+    if (!r.body.equals(longer)) throw new Fatal('tslws served stale content after 1k.txt grew');
+    freshness.tslws = 'fresh';
+    for (const s of servers.slice(1)) freshness[s.name] = (await get(s, '1k.txt')).body.equals(longer) ? 'fresh' : 'stale (by design)';
+    writeFileSync(p1k, k1);
+    await sleep(20);
+    for (const s of servers) {
+      r = await get(s, '1k.txt');
+      if (!r.body.equals(k1)) throw new Fatal(`${s.name} does not serve the restored 1k.txt`);
+    }
+    say(`verified: after rewriting 1k.txt, ${Object.entries(freshness).map(([k, v]) => `${k} ${v}`).join(', ')}; restored`);
+
+    // --- Warm-up (JIT, caches), not recorded.
+    for (const f of files) for (const s of servers) await runWrk(s, f.name, 1, children);
+    say('warm-up done');
+
+    // --- Rounds: per file, servers in an order rotated every round.
+    const runs = {}; // runs[file][server] = [ {rps,p50,p99,...}, ... ]
+    for (const f of files) {
+      runs[f.name] = {};
+      for (const s of servers) runs[f.name][s.name] = [];
+    }
+    const peak = {};
+    for (const f of files) {
+      peak[f.name] = {};
+      for (const s of servers) peak[f.name][s.name] = 0;
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const f of files) {
+        for (let i = 0; i < servers.length; i++) {
+          const s = servers[(i + round) % servers.length];
+          let res;
+          for (let attempt = 0; ; attempt++) {
+            res = await runWrk(s, f.name, duration, children);
+            res.retries = attempt;
+            const noise = res.otherCpu + res.steal;
+            if (noise <= maxNoise) break;
+            if (attempt >= retries) {
+              res.noisy = true;
+              say(`round ${round + 1}/${rounds} ${f.name} ${s.name}: still ${pct(noise)} other load after ${attempt} retries, keeping it (flagged)`);
+              break;
+            }
+            say(`round ${round + 1}/${rounds} ${f.name} ${s.name}: ${fmtInt(res.rps)} req/s but ${pct(noise)} of the machine busy elsewhere; retrying`);
+            await sleep(2000 * (attempt + 1));
+          }
+          runs[f.name][s.name].push(res);
+          peak[f.name][s.name] = Math.max(peak[f.name][s.name], res.peakRss);
+          say(`round ${round + 1}/${rounds} ${f.name.padEnd(7)} ${s.name.padEnd(12)} ${fmtInt(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  peak RSS ${mib(res.peakRss)}  CPU ${pct(res.serverCpu)}/${pct(res.wrkCpu)} other ${pct(res.otherCpu + res.steal)}${res.errors ? `  errors ${res.errors}` : ''}${res.non2xx ? `  non-2xx ${res.non2xx}` : ''}`);
+        }
+      }
+    }
+
+    // --- Summary.
+    const summary = {
+      date: new Date().toISOString(),
+      machine: {
+        nproc: availableParallelism(),
+        cpu: cpus()[0]?.model ?? 'unknown',
+        memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+        node: process.version,
+        wrk: (spawnSync(WRK, ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].replace(/\s*Copyright.*$/, '').trim(),
+        kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+      },
+      tslws: describeBuild(tslwsBin),
+      method: {
+        duration, rounds, maxNoise, retries, connections: CONNECTIONS, wrkThreads: 1,
+        serverCore: Number(SERVER_CORE), wrkCore: Number(WRK_CORE), keepAlive: true, statistic: 'median over clean rounds (all rounds if none is clean); peak RSS: maximum',
+      },
+      freshness,
+      results: {},
+      ratios: {},
+    };
+    for (const f of files) {
+      summary.results[f.name] = {};
+      for (const s of servers) {
+        const all = runs[f.name][s.name];
+        // Medians over the clean runs; runs still noisy after every retry count only if none is clean.
+        const clean = all.filter((x) => !x.noisy);
+        const rs = clean.length ? clean : all;
+        summary.results[f.name][s.name] = {
+          rps: median(rs.map((x) => x.rps)),
+          p50ms: median(rs.map((x) => x.p50)),
+          p99ms: median(rs.map((x) => x.p99)),
+          mbPerSec: median(rs.map((x) => x.bytesPerSec)) / 2 ** 20,
+          peakRssKiB: peak[f.name][s.name],
+          serverCpu: median(rs.map((x) => x.serverCpu)),
+          wrkCpu: median(rs.map((x) => x.wrkCpu)),
+          otherCpu: median(rs.map((x) => x.otherCpu)),
+          steal: median(rs.map((x) => x.steal)),
+          idleRssKiB: s.idleRss,
+          rpsRounds: all.map((x) => x.rps),
+          noisyRoundsIndex: all.flatMap((x, i) => (x.noisy ? [i] : [])),
+          errors: all.reduce((a, x) => a + x.errors, 0),
+          non2xx: all.reduce((a, x) => a + x.non2xx, 0),
+          retried: all.reduce((a, x) => a + x.retries, 0),
+          noisyRounds: all.filter((x) => x.noisy).length,
+        };
+      }
+      const t = summary.results[f.name].tslws;
+      summary.ratios[f.name] = {
+        'tslws/cached': t.rps / summary.results[f.name]['node-cached'].rps,
+        'tslws/stream': t.rps / summary.results[f.name]['node-stream'].rps,
+      };
+    }
+
+    await stopAll();
+    if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    else process.stdout.write(table(summary, files));
+    const bad = Object.values(summary.results).flatMap((o) => Object.values(o)).some((x) => x.errors || x.non2xx);
+    if (bad) say('warning: some runs had socket errors or non-2xx responses (see the table)');
+  } catch (e) {
+    if (interrupted) {
+      await stopAll();
+      process.exit(interrupted);
+    }
+    say(`http-files: ${e instanceof Fatal ? e.message : e.stack ?? e}`);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+class Fatal extends Error {}
+
+/** Which tslws was measured: its server script, the build time, the repository's commit and state. */
+function describeBuild(bin) {
+  const git = (...a) => {
+    const r = spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : undefined;
+  };
+  const changed = git('status', '--porcelain', '--', 'src');
+  return {
+    bin,
+    built: statSync(bin).mtime.toISOString(),
+    commit: git('rev-parse', '--short', 'HEAD') ?? 'unknown',
+    srcModified: changed === undefined ? 'unknown' : changed !== '',
+  };
+}
+
+function alive(c) {
+  return c.exitCode === null && c.signalCode === null;
+}
+
+/** SIGTERM, then SIGKILL after 3 s; resolves when the child is gone. */
+function stopChild(c) {
+  return new Promise((res) => {
+    if (!alive(c)) return res();
+    const t = setTimeout(() => { try { c.kill('SIGKILL'); } catch { /* gone */ } }, 3000);
+    c.once('exit', () => {
+      clearTimeout(t);
+      res();
+    });
+    try { c.kill('SIGTERM'); } catch { clearTimeout(t); res(); }
+  });
+}
+
+/** Keep the last few KiB of a child's output, for error messages (and so its pipes never fill). */
+function tail(child) {
+  const o = { text: '' };
+  const add = (d) => {
+    o.text = (o.text + d.toString()).slice(-4000);
+  };
+  child.stdout.on('data', add);
+  child.stderr.on('data', add);
+  return o;
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createNetServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitReady(srv, file) {
+  const deadline = Date.now() + 10000;
+  let exited = null;
+  srv.child.once('exit', (code, sig) => (exited = sig ?? code));
+  srv.child.once('error', (e) => (exited = e.message));
+  while (Date.now() < deadline) {
+    if (exited !== null || !alive(srv.child)) {
+      throw new Fatal(`${srv.name} failed to start (exit ${exited ?? srv.child.exitCode ?? srv.child.signalCode}):\n${srv.out.text.trim()}`);
+    }
+    try {
+      const r = await get(srv, file, 1000);
+      if (r.status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  throw new Fatal(`${srv.name} did not answer on port ${srv.port} within 10 s:\n${srv.out.text.trim()}`);
+}
+
+function get(srv, file, timeout = 10000) {
+  return new Promise((res, rej) => {
+    const req = http.get({ host: '127.0.0.1', port: srv.port, path: '/' + file, agent: false, timeout }, (r) => {
+      const chunks = [];
+      r.on('data', (c) => chunks.push(c));
+      r.on('end', () => res({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks) }));
+      r.on('error', rej);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', rej);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function rssKiB(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** utime + stime of a process (all its threads), in clock ticks; 0 if gone. */
+function cpuTicks(pid) {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Busy (user+nice+system+irq+softirq) and steal ticks of the whole machine,
+ * from /proc/stat. Softirq is included because loopback TCP work done in a
+ * process's context is charged to that process as well.
+ */
+function sysTicks() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { busy: f[0] + f[1] + f[2] + f[5] + f[6], steal: f[7] ?? 0 };
+}
+
+/** One wrk run against one server, sampling the server's RSS every 50 ms. */
+function runWrk(srv, file, secs, children) {
+  return new Promise((res, rej) => {
+    if (!alive(srv.child)) return rej(new Fatal(`${srv.name} died:\n${srv.out.text.trim()}`));
+    const url = `http://127.0.0.1:${srv.port}/${file}`;
+    const w = spawn('taskset', ['-c', WRK_CORE, WRK, '-t1', `-c${CONNECTIONS}`, `-d${secs}s`, '--latency', url], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(w);
+    let out = '';
+    w.stdout.on('data', (d) => (out += d));
+    w.stderr.on('data', (d) => (out += d));
+    let peakRss = rssKiB(srv.pid);
+    const srvCpu0 = cpuTicks(srv.pid);
+    const self0 = cpuTicks(process.pid);
+    const sys0 = sysTicks();
+    const t0 = process.hrtime.bigint();
+    let wrkCpu = 0;
+    const timer = setInterval(() => {
+      peakRss = Math.max(peakRss, rssKiB(srv.pid));
+      wrkCpu = cpuTicks(w.pid) || wrkCpu;
+    }, 50);
+    w.once('error', (e) => {
+      clearInterval(timer);
+      children.delete(w);
+      rej(new Fatal(`wrk: ${e.message}`));
+    });
+    w.once('exit', (code, sig) => {
+      clearInterval(timer);
+      children.delete(w);
+      peakRss = Math.max(peakRss, rssKiB(srv.pid));
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      const srvTicks = cpuTicks(srv.pid) - srvCpu0;
+      const serverCpu = srvTicks / CLK_TCK / wall;
+      const sys1 = sysTicks();
+      // Machine CPU (user+system, both cores) not spent by this server, wrk or this script: other load.
+      const otherCpu = Math.max(0, sys1.busy - sys0.busy - srvTicks - wrkCpu - (cpuTicks(process.pid) - self0)) / CLK_TCK / wall;
+      const steal = (sys1.steal - sys0.steal) / CLK_TCK / wall;
+      if (!alive(srv.child)) return rej(new Fatal(`${srv.name} died during the run:\n${srv.out.text.trim()}`));
+      if (code !== 0) return rej(new Fatal(`wrk exited ${code ?? sig} against ${srv.name}:\n${out}`));
+      try {
+        res({ ...parseWrk(out), peakRss, serverCpu, wrkCpu: wrkCpu / CLK_TCK / wall, otherCpu, steal });
+      } catch (e) {
+        rej(new Fatal(`cannot parse wrk output (${e.message}):\n${out}`));
+      }
+    });
+  });
+}
+
+/** wrk's units → milliseconds. */
+function toMs(v, unit) {
+  const n = Number(v);
+  switch (unit) {
+    case 'us': return n / 1000;
+    case 'ms': return n;
+    case 's': return n * 1000;
+    case 'm': return n * 60000;
+    case 'h': return n * 3600000;
+    default: throw new Error(`unit ${unit}`);
+  }
+}
+
+function toBytes(v, unit) {
+  const k = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 }[unit];
+  if (k === undefined) throw new Error(`unit ${unit}`);
+  return Number(v) * k;
+}
+
+function parseWrk(out) {
+  const num = (re, what) => {
+    const m = re.exec(out);
+    if (!m) throw new Error(`no ${what}`);
+    return m;
+  };
+  const rps = Number(num(/^Requests\/sec:\s+([\d.]+)/m, 'Requests/sec')[1]);
+  const p50 = num(/^\s+50%\s+([\d.]+)(us|ms|s|m|h)\s*$/m, 'p50');
+  const p99 = num(/^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$/m, 'p99');
+  const tr = num(/^Transfer\/sec:\s+([\d.]+)([KMGT]?B)/m, 'Transfer/sec');
+  const reqs = Number(num(/^\s+(\d+) requests in/m, 'request count')[1]);
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = se ? se.slice(1).reduce((a, x) => a + Number(x), 0) : 0;
+  const nx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  return {
+    rps, requests: reqs,
+    p50: toMs(p50[1], p50[2]), p99: toMs(p99[1], p99[2]),
+    bytesPerSec: toBytes(tr[1], tr[2]),
+    errors, non2xx: nx ? Number(nx[1]) : 0,
+  };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
+const fmtMs = (x) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0)) + ' ms';
+const pct = (x) => Math.round(x * 100) + '%';
+const mib = (kib) => (kib / 1024).toFixed(1) + ' MiB';
+
+function table(sum, files) {
+  const L = [];
+  const m = sum.machine;
+  L.push('');
+  L.push(`http-files: ${sum.date}, ${m.nproc} cores (${m.cpu}), node ${m.node}, ${m.wrk}`);
+  const b = sum.tslws;
+  L.push(`tslws: ${b.bin.startsWith(REPO + '/') ? b.bin.slice(REPO.length + 1) : b.bin}, built ${b.built}, commit ${b.commit}${b.srcModified === true ? ' + uncommitted src changes' : ''}`);
+  L.push(`servers on core ${sum.method.serverCore}, wrk -t1 -c${sum.method.connections} on core ${sum.method.wrkCore}, ` +
+    `${sum.method.rounds} rounds x ${sum.method.duration} s, medians`);
+  L.push('');
+  const head = ['file', 'server', 'req/s', 'rounds (req/s)', 'MiB/s', 'p50', 'p99', 'idle RSS', 'peak RSS', 'CPU srv/wrk', 'other'];
+  const rows = [head];
+  for (const f of files) {
+    for (const [name, r] of Object.entries(sum.results[f.name])) {
+      rows.push([
+        f.name, name, fmtInt(r.rps), r.rpsRounds.map((x, i) => fmtInt(x) + (r.noisyRoundsIndex.includes(i) ? '*' : '')).join(' / '), r.mbPerSec.toFixed(0),
+        fmtMs(r.p50ms), fmtMs(r.p99ms), mib(r.idleRssKiB), mib(r.peakRssKiB) + (r.errors || r.non2xx ? ' !' : ''),
+        `${pct(r.serverCpu)} / ${pct(r.wrkCpu)}`, pct(r.otherCpu + r.steal),
+      ]);
+    }
+  }
+  const w = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const right = new Set([2, 4, 5, 6, 7, 8, 9, 10]);
+  for (const [j, r] of rows.entries()) {
+    L.push(r.map((c, i) => (right.has(i) ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd());
+    if (j === 0) L.push(w.map((n) => '-'.repeat(n)).join('  '));
+  }
+  L.push('');
+  for (const f of files) {
+    const r = sum.ratios[f.name];
+    L.push(`${f.name}: tslws/cached ${r['tslws/cached'].toFixed(2)}   tslws/stream ${r['tslws/stream'].toFixed(2)}`);
+  }
+  L.push('CPU srv/wrk: share of one core used by the server process (all threads) / by wrk; other: CPU used by');
+  L.push(`anything else on the machine (plus steal) during the run, a noise gauge (runs above ${pct(sum.method.maxNoise)} are`);
+  L.push(`retried up to ${sum.method.retries} times; a round still noisy after that is marked * and left out of the`);
+  L.push('medians unless every round was noisy). Medians are taken per metric over the rounds; peak RSS is the maximum.');
+  L.push(`freshness after rewriting 1k.txt: ${Object.entries(sum.freshness).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  L.push('');
+  return L.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// Entry (last, so every declaration above is initialised)
+
+if (process.argv[2] === '--serve') serve(process.argv[3], process.argv[4], Number(process.argv[5]));
+else await bench();
