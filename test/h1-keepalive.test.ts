@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Reason, Write, Mount, setLogLevel, LogLevel, type Context, type Protocol, type Wsi } from '../src/index.js';
-import { start, raw, parseResponses, openSocket, sleep, type ParsedResponse } from './helpers.js';
+import { start, raw, parseResponses, openSocket, livePeer, completeResponses, sleep, type ParsedResponse } from './helpers.js';
 
 setLogLevel(LogLevel.ERR);
 
@@ -90,73 +90,9 @@ after(async () => {
 
 // ---- helpers ----
 
-function complete(data: Buffer, headOnly: boolean[] = []): ParsedResponse[] | null {
-  try {
-    const res = parseResponses(data, headOnly);
-    for (const [i, r] of res.entries()) {
-      const cl = r.headers['content-length'];
-      if (!headOnly[i] && cl !== undefined && r.body.length !== Number(cl)) return null;
-    }
-    const last = data.lastIndexOf('HTTP/1.');
-    if (res.length === 0 || (last >= 0 && data.indexOf('\r\n\r\n', last) < 0)) return null;
-    return res;
-  } catch {
-    return null;
-  }
-}
 
-async function peer() {
-  const s = await openSocket(port);
-  let data = Buffer.alloc(0);
-  let closed = false;
-  let closedAt = 0;
-  let lastDataAt = 0;
-  const wake = new Set<() => void>();
-  s.on('data', (d: Buffer) => {
-    data = Buffer.concat([data, d]);
-    lastDataAt = Date.now();
-    for (const w of wake) w();
-  });
-  s.on('close', () => {
-    closed = true;
-    closedAt = Date.now();
-    for (const w of wake) w();
-  });
-  s.on('error', () => {});
-  const self = {
-    s,
-    get text() { return data.toString('latin1'); },
-    get data() { return data; },
-    get closed() { return closed; },
-    get closedAt() { return closedAt; },
-    get lastDataAt() { return lastDataAt; },
-    until(pred: () => boolean, what: string, ms = 3000): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (pred()) {
-            wake.delete(check);
-            clearTimeout(t);
-            resolve();
-          }
-        };
-        const t = setTimeout(() => {
-          wake.delete(check);
-          reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(data.toString('latin1').slice(-300))}`));
-        }, ms);
-        wake.add(check);
-        check();
-      });
-    },
-    /** Send a request and wait for its complete answer. */
-    async ask(req: string, head = false): Promise<ParsedResponse> {
-      const from = data.length;
-      s.write(req);
-      await self.until(() => (complete(data.subarray(from), [head])?.length ?? 0) >= 1, `answer to ${JSON.stringify(req.slice(0, 40))}`);
-      return parseResponses(data.subarray(from), [head])[0];
-    },
-  };
-  return self;
-}
+const peer = () => livePeer(port);
+const complete = completeResponses;
 
 const H = 'Host: x\r\n';
 

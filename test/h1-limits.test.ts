@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createContext, Reason, Write, Option, setLogLevel, LogLevel, type Context, type Protocol, type Wsi } from '../src/index.js';
-import { start, raw, parseResponses, openSocket, sleep, type ParsedResponse } from './helpers.js';
+import { start, raw, parseResponses, openSocket, livePeer, completeResponses, sleep, type ParsedResponse } from './helpers.js';
 
 setLogLevel(LogLevel.ERR);
 
@@ -90,20 +90,7 @@ after(async () => {
 
 // ---- helpers ----
 
-function complete(data: Buffer): ParsedResponse[] | null {
-  try {
-    const res = parseResponses(data);
-    for (const r of res) {
-      const cl = r.headers['content-length'];
-      if (cl !== undefined && r.body.length !== Number(cl)) return null;
-    }
-    const last = data.lastIndexOf('HTTP/1.');
-    if (res.length === 0 || (last >= 0 && data.indexOf('\r\n\r\n', last) < 0)) return null;
-    return res;
-  } catch {
-    return null;
-  }
-}
+const complete = (data: Buffer) => completeResponses(data);
 
 async function ok(req: string | Buffer, body: string, what: string, p = port): Promise<void> {
   const r = await raw(p, req, { timeoutMs: 3000, until: (t) => (complete(Buffer.from(t, 'latin1'))?.length ?? 0) >= 1 });
@@ -124,47 +111,7 @@ async function refused(req: string | Buffer, status: number, what: string, opts:
   assert.ok(!r.text.includes('/smuggled'), what);
 }
 
-async function peer(p = port) {
-  const s = await openSocket(p);
-  let data = Buffer.alloc(0);
-  let closed = false;
-  let closedAt = 0;
-  const wake = new Set<() => void>();
-  s.on('data', (d: Buffer) => {
-    data = Buffer.concat([data, d]);
-    for (const w of wake) w();
-  });
-  s.on('close', () => {
-    closed = true;
-    closedAt = Date.now();
-    for (const w of wake) w();
-  });
-  s.on('error', () => {});
-  return {
-    s,
-    get text() { return data.toString('latin1'); },
-    get data() { return data; },
-    get closed() { return closed; },
-    get closedAt() { return closedAt; },
-    until(pred: () => boolean, what: string, ms = 3000): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (pred()) {
-            wake.delete(check);
-            clearTimeout(t);
-            resolve();
-          }
-        };
-        const t = setTimeout(() => {
-          wake.delete(check);
-          reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(data.toString('latin1').slice(0, 300))}`));
-        }, ms);
-        wake.add(check);
-        check();
-      });
-    },
-  };
-}
+const peer = (p = port) => livePeer(p);
 
 const H = 'Host: x\r\n';
 

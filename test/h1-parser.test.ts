@@ -19,7 +19,7 @@ import {
   createContext, Reason, Write, Option, setLogLevel, LogLevel,
   type Context, type Protocol, type Wsi,
 } from '../src/index.js';
-import { start, raw, parseResponses, openSocket, type ParsedResponse, type RawResult } from './helpers.js';
+import { start, raw, parseResponses, openSocket, livePeer, completeResponses, type ParsedResponse, type RawResult } from './helpers.js';
 
 setLogLevel(LogLevel.ERR);
 
@@ -82,21 +82,7 @@ after(async () => {
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
 
 /** All responses in `data` if every one of them is complete, else null. */
-function complete(data: Buffer, headOnly: boolean[] = []): ParsedResponse[] | null {
-  try {
-    const res = parseResponses(data, headOnly);
-    for (const [i, r] of res.entries()) {
-      const cl = r.headers['content-length'];
-      if (!headOnly[i] && cl !== undefined && r.body.length !== Number(cl)) return null;
-    }
-    // parseResponses stops quietly at an incomplete head: make sure it consumed everything
-    const last = data.lastIndexOf('HTTP/1.');
-    if (res.length === 0 || (last >= 0 && data.indexOf('\r\n\r\n', last) < 0)) return null;
-    return res;
-  } catch {
-    return null;
-  }
-}
+const complete = completeResponses;
 
 /** Send `req`, wait for `n` complete responses (or the close), keep what came. */
 async function exchange(req: string | Buffer | Array<string | Buffer>, n = 1, opts: { gapMs?: number; timeoutMs?: number; headOnly?: boolean[] } = {}): Promise<RawResult & { res: ParsedResponse[] }> {
@@ -491,45 +477,7 @@ test('a peer that ends the connection inside a chunked body gets 400', async () 
 // ---- Expect ----
 
 /** A socket we can talk to step by step. */
-async function peer() {
-  const s = await openSocket(port);
-  let data = Buffer.alloc(0);
-  let closed = false;
-  const wake = new Set<() => void>();
-  s.on('data', (d: Buffer) => {
-    data = Buffer.concat([data, d]);
-    for (const w of wake) w();
-  });
-  s.on('close', () => {
-    closed = true;
-    for (const w of wake) w();
-  });
-  s.on('error', () => {});
-  return {
-    s,
-    get text() { return data.toString('latin1'); },
-    get data() { return data; },
-    get closed() { return closed; },
-    /** Resolve once `pred()` holds; fail the test after `ms`. */
-    until(pred: () => boolean, what: string, ms = 3000): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (pred()) {
-            wake.delete(check);
-            clearTimeout(t);
-            resolve();
-          }
-        };
-        const t = setTimeout(() => {
-          wake.delete(check);
-          reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(data.toString('latin1'))}`));
-        }, ms);
-        wake.add(check);
-        check();
-      });
-    },
-  };
-}
+const peer = () => livePeer(port);
 
 test('Expect: 100-continue: the interim response comes before the body is sent, then the answer', async () => {
   const p = await peer();

@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { serveUntilSignalled } from './serve.js';
 import {
-  createContext, Mount, setLogLevel, log, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol,
+  createContext, Mount, setLogLevel, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol,
 } from '../index.js';
 
 const USAGE = `Usage: lws-test-server [options]
@@ -78,27 +79,7 @@ function main(): number {
     },
     mounts: [{ mountpoint: '/', origin: resource, def: 'test.html', originProtocol: Mount.FILE }],
   });
-  context.listening.then(
-    () => {
-      const p = context.vhosts[0].port;
-      const host = args.interface ?? 'localhost';
-      log.notice('serving %s on http://%s:%d/ (Ctrl-C to stop)', resource, host.includes(':') ? `[${host}]` : host, p);
-      process.stdout.write(`lws-test-server: serving ${resource} on http://${host.includes(':') ? `[${host}]` : host}:${p}/\n`);
-    },
-    (e: Error) => {
-      process.stderr.write(`lws-test-server: cannot listen: ${e.message}\n`);
-      process.exitCode = 1;
-      void context.destroy();
-    },
-  );
-  const stop = (sig: string) => {
-    log.notice('%s: shutting down', sig);
-    void context.destroy().then(() => {
-      process.stdout.write('lws-test-server: exited cleanly\n');
-    });
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  serveUntilSignalled(context, 'lws-test-server', args.interface, (url) => `serving ${resource} on ${url}`);
   return 0;
 }
 
