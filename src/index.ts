@@ -21,3 +21,5 @@ export type { Plugin } from './plugins/plugin.js';
 export { dumbIncrementProtocol, plugin as dumbIncrementPlugin } from './plugins/dumb-increment.js';
 export { mirrorProtocol, plugin as mirrorPlugin } from './plugins/mirror.js';
 export { echoProtocol, createEchoProtocol, type EchoOptions, plugin as echoPlugin } from './plugins/echo.js';
+export { clientConnect } from './client/connect.js';
+export type { ClientConnectInfo, ClientSslOptions, ClientHeaderAppender } from './client/info.js';

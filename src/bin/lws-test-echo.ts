@@ -15,6 +15,9 @@ const USAGE = `Usage: lws-test-echo [options]
       --protocol NAME     echo protocol name (default lws-echo); upgrades
                           without Sec-WebSocket-Protocol reach it too
   -i, --interface ADDR    address to listen on (default: all)
+      --rx-buffer-size N  largest RECEIVE piece, and so largest echoed frame,
+                          in bytes (default 4096; 65536 echoes 64 KiB
+                          messages as single frames when they arrive whole)
   -d, --debug MASK        log level bit mask (default 7: err, warn, notice)
   -h, --help              this text
 `;
@@ -27,6 +30,7 @@ function main(): number {
         port: { type: 'string', short: 'p' },
         protocol: { type: 'string' },
         interface: { type: 'string', short: 'i' },
+        'rx-buffer-size': { type: 'string' },
         debug: { type: 'string', short: 'd' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -53,11 +57,19 @@ function main(): number {
     }
     setLogLevel(mask);
   }
+  let rxBufferSize: number | undefined;
+  if (args['rx-buffer-size'] !== undefined) {
+    rxBufferSize = Number(args['rx-buffer-size']);
+    if (!/^\d+$/.test(args['rx-buffer-size']) || rxBufferSize < 1 || rxBufferSize > 16 * 1024 * 1024) {
+      process.stderr.write(`lws-test-echo: bad --rx-buffer-size ${args['rx-buffer-size']} (1 to 16777216)\n`);
+      return 1;
+    }
+  }
   const name = args.protocol ?? 'lws-echo';
   const context = createContext({
     port,
     iface: args.interface,
-    protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createEchoProtocol(name)],
+    protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createEchoProtocol(name, { rxBufferSize })],
     pvo: { [name]: { default: '1' } },
   });
   const host = args.interface ?? 'localhost';

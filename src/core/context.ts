@@ -12,6 +12,8 @@ import { Option, KNOWN_OPTIONS } from './options.js';
 import { Listener } from '../roles/listen/listen.js';
 import { FileCache } from '../roles/http/file-cache.js';
 import type { WsOptions } from '../roles/ws/options.js';
+import { clientConnect } from '../client/connect.js';
+import type { ClientConnectInfo } from '../client/info.js';
 
 /** What a context is made from; the vhost fields make the default vhost. */
 export interface ContextCreationInfo extends VhostCreationInfo {
@@ -159,6 +161,25 @@ export class Context {
     if (wsi.callProtocol(Reason.WSI_CREATE)) return null;
     if (wsi.callProtocol(Reason.SERVER_NEW_CLIENT_INSTANTIATED)) return null;
     return wsi;
+  }
+
+  /**
+   * Open a client connection (WebSocket, HTTP or RAW) from this context;
+   * see `clientConnect` for the details.
+   *
+   * ```ts
+   * const wsi = context.clientConnect({ address: '127.0.0.1', port: 7681, protocol: 'lws-echo' });
+   * ```
+   */
+  clientConnect(info: ClientConnectInfo): Wsi {
+    return clientConnect({ ...info, context: this });
+  }
+
+  /** @internal Count a client wsi among the connections; false when it may not open. */
+  adoptClientWsi(wsi: Wsi): boolean {
+    if (this.#destroyed || this.#wsis.size >= this.maxConnections) return false;
+    this.#wsis.add(wsi);
+    return true;
   }
 
   /** @internal */

@@ -74,6 +74,8 @@ export enum Reason {
   CHILD_WRITE_VIA_PARENT = 68,
   CHILD_CLOSING = 69,
   CGI_PROCESS_ATTACH = 70,
+  /** Client WebSocket ended (lws v3+ value); the server side gets CLOSED. */
+  CLIENT_CLOSED = 75,
   /** First value free for user-defined reasons. */
   USER = 1000,
 }

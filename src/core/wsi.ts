@@ -8,6 +8,7 @@ import { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './timeouts.js';
 import { log, logVisible, LogLevel } from './log.js';
 import type { H1Conn } from '../roles/h1/conn.js';
 import type { WsConn } from '../roles/ws/conn.js';
+import type { ClientConn } from '../client/client-conn.js';
 import { Token } from '../roles/http/tokens.js';
 
 let nextWsiId = 1;
@@ -29,6 +30,7 @@ export class Wsi {
   /** @internal */ socket: Socket | null;
   /** @internal HTTP/1 state while the connection speaks HTTP. */ h1: H1Conn | null = null;
   /** @internal WebSocket state once upgraded. */ ws: WsConn | null = null;
+  /** @internal Client connection state (connect info, response head, HTTP body). */ client: ClientConn | null = null;
   /** @internal */ wantWritable = false;
   /** @internal */ inWritable = false;
   /** @internal */ timeoutReason: PendingTimeout = PendingTimeout.NO_PENDING;
@@ -77,7 +79,8 @@ export class Wsi {
    */
   callProtocol(reason: Reason, input?: CallbackInput, protocol: Protocol = this.protocol): number {
     if (this.closed && reason !== Reason.CLOSED_HTTP && reason !== Reason.CLOSED &&
-      reason !== Reason.WSI_DESTROY && reason !== Reason.RAW_CLOSE) return -1;
+      reason !== Reason.WSI_DESTROY && reason !== Reason.RAW_CLOSE &&
+      reason !== Reason.CLIENT_CLOSED && reason !== Reason.CLOSED_CLIENT_HTTP) return -1;
     let r: number | void;
     try {
       r = protocol.callback(this, reason, this.user, input);
@@ -307,7 +310,7 @@ export class Wsi {
    * when the headers have been released (after a WebSocket ESTABLISHED).
    */
   hdrCopy(header: Token | string): string | undefined {
-    return this.h1?.req?.header(header);
+    return this.h1?.req ? this.h1.req.header(header) : this.client?.response?.header(header);
   }
 
   /** Length in bytes of `hdrCopy(header)`, 0 when absent. */
@@ -318,17 +321,46 @@ export class Wsi {
 
   /** How many times the header appeared. */
   hdrFragmentCount(header: Token | string): number {
-    return this.h1?.req?.fragments(header).length ?? 0;
+    return (this.h1?.req ?? this.client?.response)?.fragments(header).length ?? 0;
   }
 
   /** The `index`th occurrence of a repeated header. */
   hdrCopyFragment(header: Token | string, index: number): string | undefined {
-    return this.h1?.req?.fragments(header)[index];
+    return (this.h1?.req ?? this.client?.response)?.fragments(header)[index];
   }
 
-  /** Every request header as `[lower-case name, value]` pairs, in arrival order. */
+  /** Every request header (on a client connection: response header) as `[lower-case name, value]` pairs, in arrival order. */
   hdrList(): ReadonlyArray<readonly [string, string]> {
-    return this.h1?.req?.headers ?? [];
+    return this.h1?.req?.headers ?? this.client?.response?.headers ?? [];
+  }
+
+  // ---- client connections ("Client connections as HTTP[S]") ----
+
+  /**
+   * On a client connection, the server's response status (101 for a
+   * WebSocket), or 0 before the response head has arrived.
+   */
+  httpClientStatus(): number {
+    return this.client?.response?.status ?? 0;
+  }
+
+  /**
+   * On an HTTP client connection: take the response body bytes received so
+   * far (dechunked), or an empty buffer when none are waiting. Reading
+   * stops while more than a bound is unread, so a body can be consumed at
+   * the pace of another connection's WRITEABLE. COMPLETED_CLIENT_HTTP comes
+   * once the body has ended and everything has been taken.
+   *
+   * ```ts
+   * case Reason.RECEIVE_CLIENT_HTTP: out.push(wsi.httpClientRead()); break;
+   * ```
+   */
+  httpClientRead(): Buffer {
+    const c = this.client;
+    if (!c) throw new Error(`httpClientRead: connection ${this.id} is not an HTTP client connection (role ${this.role.name})`);
+    const out = c.read();
+    c.afterRead(this);
+    return out;
   }
 
   /** The `index`th URL argument, decoded, as `name=value` (lws's fragment form). */

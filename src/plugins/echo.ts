@@ -1,12 +1,14 @@
 /**
  * An echo protocol for conformance runs (Autobahn and the like), after lws's
  * test-echo: every message comes back with its type and its fragmentation.
- * Each RECEIVE piece is queued with what it was (first piece: TEXT or
- * BINARY, later pieces: CONTINUATION; final or not) and written back the
- * same way, NO_FIN unless it ended the message. While more than
- * `maxQueuedBytes` wait, reading stops (rx flow control), so a peer that
- * sends faster than it reads is pushed back by TCP instead of growing the
- * queue; reading resumes once the queue is half drained.
+ * The RECEIVE pieces of one frame are gathered (up to the protocol's
+ * `rxBufferSize`) and written back as one frame, TEXT or BINARY first, then
+ * CONTINUATION, NO_FIN unless it ends the message: a frame comes back as
+ * one frame when it fits in `rxBufferSize`, however TCP split it, and as
+ * several of at most that size otherwise. While more than `maxQueuedBytes`
+ * wait, reading stops (rx flow control), so a peer that sends faster than
+ * it reads is pushed back by TCP instead of growing the queue; reading
+ * resumes once the queue is half drained.
  *
  * The protocol is named `lws-echo`; `createEchoProtocol(name)` makes one
  * under another name. Give it the pvo `default` so upgrades that ask for no
@@ -40,6 +42,8 @@ interface Piece {
   data: Buffer;
   /** Write.TEXT, Write.BINARY or Write.CONTINUATION, plus Write.NO_FIN unless final. */
   flags: number;
+  /** The pooled buffer `data` lies in, given back once written. */
+  pooled: Buffer | null;
 }
 
 interface EchoSession {
@@ -49,20 +53,52 @@ interface EchoSession {
   next: number;
   queuedBytes: number;
   rxStopped: boolean;
+  /** The frame being gathered (its later pieces have not come yet), or null. */
+  gather: Buffer | null;
+  /** The pooled buffer `gather` lies in, if any. */
+  gatherPool: Buffer | null;
+  gatherLen: number;
+  /** Write.TEXT, Write.BINARY or Write.CONTINUATION for the gathered frame. */
+  gatherKind: number;
 }
 
 function newSession(): EchoSession {
-  return { queue: [], next: 0, queuedBytes: 0, rxStopped: false };
+  return { queue: [], next: 0, queuedBytes: 0, rxStopped: false, gather: null, gatherPool: null, gatherLen: 0, gatherKind: 0 };
 }
 
-function makeCallback(maxQueued: number) {
-  const resumeBelow = Math.floor(maxQueued / 2);
+/** Frames this large are copied into pooled buffers; smaller ones come from Node's own slab. */
+const POOL_FROM = 2048;
+/** Pooled buffers kept per protocol: bounds the pool to this many rxBufferSize buffers. */
+const POOL_KEEP = 16;
 
-  function receive(wsi: Wsi, pss: EchoSession, input: Uint8Array): void {
-    const kind = wsi.isFirstFragment() ? (wsi.frameIsBinary() ? Write.BINARY : Write.TEXT) : Write.CONTINUATION;
-    const flags = kind | (wsi.isFinalFragment() ? 0 : Write.NO_FIN);
-    pss.queue.push({ data: Buffer.from(input), flags });
-    pss.queuedBytes += input.length;
+function makeCallback(maxQueued: number, rxChunk: number) {
+  const resumeBelow = Math.floor(maxQueued / 2);
+  // Large frames are copied (RECEIVE input is only valid during the
+  // callback) into rxBufferSize buffers reused once written: wsi.write()
+  // copies what it sends, and allocating a fresh 64 KiB buffer per frame
+  // costs more than the copy itself.
+  const spare: Buffer[] = [];
+  let pooled: Buffer | null = null;
+
+  /** `size` bytes the session owns; `pooled` is set to the pool buffer they lie in, or null. */
+  function alloc(size: number): Buffer {
+    if (size < POOL_FROM || size > rxChunk) {
+      pooled = null;
+      return Buffer.allocUnsafe(size);
+    }
+    pooled = spare.pop() ?? Buffer.allocUnsafeSlow(rxChunk);
+    return pooled.subarray(0, size);
+  }
+
+  function copyOf(input: Uint8Array): Buffer {
+    const b = alloc(input.length);
+    b.set(input);
+    return b;
+  }
+
+  function queue(wsi: Wsi, pss: EchoSession, data: Buffer, flags: number, pool: Buffer | null): void {
+    pss.queue.push({ data, flags, pooled: pool });
+    pss.queuedBytes += data.length;
     if (pss.queuedBytes > maxQueued && !pss.rxStopped) {
       pss.rxStopped = true;
       wsi.rxFlowControl(false);
@@ -70,18 +106,58 @@ function makeCallback(maxQueued: number) {
     wsi.callbackOnWritable();
   }
 
+  function receive(wsi: Wsi, pss: EchoSession, input: Uint8Array): void {
+    // Bytes of this frame still to come, and whether they end the message.
+    const rest = wsi.remainingPacketPayload();
+    const fin = wsi.isFinalFragment() ? 0 : Write.NO_FIN;
+    let g = pss.gather;
+    let off = 0;
+    if (!g) {
+      const kind = wsi.isFirstFragment() ? (wsi.frameIsBinary() ? Write.BINARY : Write.TEXT) : Write.CONTINUATION;
+      if (rest === 0 || input.length >= rxChunk) {
+        // The common case: the piece is a whole frame (or a full chunk).
+        const data = copyOf(input);
+        queue(wsi, pss, data, kind | (rest === 0 ? fin : Write.NO_FIN), pooled);
+        return;
+      }
+      g = pss.gather = alloc(Math.min(input.length + rest, rxChunk));
+      pss.gatherPool = pooled;
+      pss.gatherLen = 0;
+      pss.gatherKind = kind;
+    }
+    for (;;) {
+      const n = Math.min(g.length - pss.gatherLen, input.length - off);
+      g.set(off === 0 && n === input.length ? input : input.subarray(off, off + n), pss.gatherLen);
+      pss.gatherLen += n;
+      off += n;
+      if (pss.gatherLen < g.length) return; // more of this frame to come
+      // Full: send it; what is left of the piece starts the next chunk.
+      const more = input.length - off + rest;
+      pss.gather = null;
+      queue(wsi, pss, g, pss.gatherKind | (more === 0 ? fin : Write.NO_FIN), pss.gatherPool);
+      if (off === input.length) return;
+      g = pss.gather = alloc(Math.min(more, rxChunk));
+      pss.gatherPool = pooled;
+      pss.gatherLen = 0;
+      pss.gatherKind = Write.CONTINUATION;
+    }
+  }
+
   function writable(wsi: Wsi, pss: EchoSession): number {
     while (pss.next < pss.queue.length && !wsi.sendPipeChoked()) {
       const p = pss.queue[pss.next] as Piece;
       pss.queue[pss.next++] = undefined;
       pss.queuedBytes -= p.data.length;
-      if (wsi.write(p.data, p.flags) < 0) {
+      const r = wsi.write(p.data, p.flags);
+      // wsi.write() has copied the frame: the buffer may be reused.
+      if (p.pooled && spare.length < POOL_KEEP) spare.push(p.pooled);
+      if (r < 0) {
         log.info('echo: write failed on wsi %d', wsi.id);
         return -1;
       }
     }
     if (pss.next === pss.queue.length) {
-      pss.queue = [];
+      pss.queue.length = 0;
       pss.next = 0;
     } else {
       if (pss.next > 1024) {
@@ -108,6 +184,7 @@ function makeCallback(maxQueued: number) {
         pss.queue = [];
         pss.next = 0;
         pss.queuedBytes = 0;
+        pss.gather = null;
         return 0;
       default:
         return 0;
@@ -128,7 +205,7 @@ export function createEchoProtocol(name: string = ECHO_PROTOCOL_NAME, opts: Echo
   if (!Number.isInteger(rx) || rx < 1) throw new RangeError(`createEchoProtocol: rxBufferSize must be a positive integer, got ${rx}`);
   if (!Number.isInteger(maxQueued) || maxQueued < 1)
     throw new RangeError(`createEchoProtocol: maxQueuedBytes must be a positive integer, got ${maxQueued}`);
-  return { name, callback: makeCallback(maxQueued), createSessionData: newSession, rxBufferSize: rx };
+  return { name, callback: makeCallback(maxQueued, rx), createSessionData: newSession, rxBufferSize: rx };
 }
 
 /** The `lws-echo` protocol. */

@@ -7,6 +7,7 @@ import { WsParser, type PieceInfo, type WsSink } from './parser.js';
 import { Op, CloseStatus, buildFrame, closeCodeIsValid } from './frame.js';
 import { Utf8Validator } from './utf8.js';
 import type { WsOptions } from './options.js';
+import { WS_SERVER, nextMaskKey, type WsSide } from './sides.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -16,18 +17,21 @@ interface PendingPiece {
 }
 
 /**
- * One WebSocket connection (server side): turns frames into RECEIVE
+ * One WebSocket connection, server or client side (see `WsSide`): turns frames into RECEIVE
  * callbacks no larger than the protocol's rxBufferSize, answers pings,
  * runs the closing handshake, and frames what the user writes.
  */
 export class WsConn implements WsSink {
-  readonly parser: WsParser;
+  // The parser and the UTF-8 state are made when the first byte and the
+  // first text message come: an idle connection (the common case at scale)
+  // carries neither (about 1 KB of heap less per connection).
+  #parser: WsParser | null = null;
   // what the fragment calls report about the piece being delivered
   #final = false;
   #first = false;
   #remaining = 0;
   #binary = false;
-  #utf8 = new Utf8Validator();
+  #utf8: Utf8Validator | null = null;
   #validateUtf8: boolean;
   #pending: PendingPiece | null = null;
   #pendingPong: Buffer | null = null;
@@ -39,8 +43,8 @@ export class WsConn implements WsSink {
   // set while a Close (ours or the peer's) waits one turn for a pending WRITEABLE
   #rxDone = false;
 
-  constructor(readonly wsi: Wsi, readonly opts: Readonly<WsOptions>) {
-    this.parser = new WsParser(true, opts, this);
+  /** `side` says server or client: which reasons to deliver, whether frames are masked. */
+  constructor(readonly wsi: Wsi, readonly opts: Readonly<WsOptions>, readonly side: WsSide = WS_SERVER) {
     this.#validateUtf8 = opts.validateUtf8;
     const rx = wsi.protocol.rxBufferSize;
     this.#rxChunk = rx && rx > 0 ? rx : 4096;
@@ -71,7 +75,7 @@ export class WsConn implements WsSink {
     }
     if (wsi.closed || buf.length === 0) return;
     this.#armPing();
-    const used = this.parser.feed(buf, 0);
+    const used = (this.#parser ??= new WsParser(this.side.isServer, this.opts, this)).feed(buf, 0);
     if (used < buf.length && !wsi.closed) this.#hold(buf, used);
   }
 
@@ -92,9 +96,10 @@ export class WsConn implements WsSink {
 
   payload(piece: Buffer, info: PieceInfo): boolean {
     const wsi = this.wsi;
-    if (info.firstOfMessage && info.opcode === Op.TEXT) this.#utf8.reset();
     if (this.#validateUtf8 && info.opcode === Op.TEXT) {
-      if (!this.#utf8.push(piece) || (info.fin && info.remaining === 0 && !this.#utf8.end())) {
+      const v = (this.#utf8 ??= new Utf8Validator());
+      if (info.firstOfMessage) v.reset();
+      if (!v.push(piece) || (info.fin && info.remaining === 0 && !v.end())) {
         this.error(CloseStatus.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
         return false;
       }
@@ -103,7 +108,7 @@ export class WsConn implements WsSink {
     let first = info.firstOfMessage;
     do {
       const n = Math.min(this.#rxChunk, piece.length - off);
-      const sub = piece.subarray(off, off + n);
+      const sub = n === piece.length ? piece : piece.subarray(off, off + n);
       off += n;
       const after = piece.length - off;
       this.#first = first;
@@ -111,7 +116,7 @@ export class WsConn implements WsSink {
       this.#remaining = info.remaining + after;
       this.#final = info.fin && this.#remaining === 0;
       this.#binary = info.opcode === Op.BINARY;
-      if (wsi.callProtocol(Reason.RECEIVE, sub)) return false;
+      if (wsi.callProtocol(this.side.receive, sub)) return false;
       if (wsi.closed) return false;
       if (!wsi.rxFlowOn) {
         if (after > 0) this.#pending = { buf: piece.subarray(off), info: { ...info, firstOfMessage: false } };
@@ -129,7 +134,7 @@ export class WsConn implements WsSink {
     }
     if (opcode === Op.PONG) {
       this.#armPing();
-      wsi.callProtocol(Reason.RECEIVE_PONG, payload);
+      wsi.callProtocol(this.side.receivePong, payload);
       return !wsi.closed;
     }
     // CLOSE
@@ -203,6 +208,11 @@ export class WsConn implements WsSink {
 
   // ---- output ----
 
+  // A client masks every frame with a fresh key (RFC 6455 5.3); a server never does.
+  #frame(op: number, fin: boolean, rsv1: boolean, payload: Uint8Array): Buffer {
+    return buildFrame(op, fin, rsv1, payload, this.side.isServer ? undefined : nextMaskKey());
+  }
+
   #sendPong(payload: Buffer): void {
     const s = this.wsi.socket;
     if (!s || this.#closeSent) return;
@@ -211,7 +221,7 @@ export class WsConn implements WsSink {
       this.#pendingPong = Buffer.from(payload);
       return;
     }
-    s.write(buildFrame(Op.PONG, true, false, payload));
+    s.write(this.#frame(Op.PONG, true, false, payload));
   }
 
   write(buf: Uint8Array, flags: number): number {
@@ -242,7 +252,7 @@ export class WsConn implements WsSink {
       default:
         throw new Error(`wsi.write: write kind ${kind} is not valid on a WebSocket connection`);
     }
-    s.write(buildFrame(op, fin, false, buf));
+    s.write(this.#frame(op, fin, false, buf));
     return buf.length;
   }
 
@@ -264,10 +274,17 @@ export class WsConn implements WsSink {
     if (!wsi.wantWritable) return;
     wsi.wantWritable = false;
     wsi.inWritable = true;
+    // Frames written in one WRITEABLE leave together, in one writev, rather
+    // than one syscall per socket.write (the cost that dominates echoing
+    // pipelined small messages). sendPipeChoked() still turns true once the
+    // corked bytes pass the high-water mark.
+    const s = wsi.socket;
+    s?.cork();
     try {
-      wsi.callProtocol(Reason.SERVER_WRITEABLE);
+      wsi.callProtocol(this.side.writeable);
     } finally {
       wsi.inWritable = false;
+      s?.uncork();
     }
   }
 
@@ -306,7 +323,7 @@ export class WsConn implements WsSink {
       return;
     }
     if (wsi.socket && !this.#closeSent) {
-      wsi.socket.write(buildFrame(Op.PING, true, false, EMPTY));
+      wsi.socket.write(this.#frame(Op.PING, true, false, EMPTY));
       this.#awaitingPong = true;
       this.#pingAt = now + secs * 1000;
     }
@@ -332,8 +349,8 @@ export class WsConn implements WsSink {
         payload.writeUInt16BE(this.#closeCode, 0);
         this.#closeReason.copy(payload, 2);
       }
-      s.write(buildFrame(Op.CLOSE, true, false, payload));
+      s.write(this.#frame(Op.CLOSE, true, false, payload));
     }
-    wsi.callProtocol(Reason.CLOSED);
+    wsi.callProtocol(this.side.closed);
   }
 }

@@ -59,20 +59,39 @@ export function buildFrame(opcode: number, fin: boolean, rsv1: boolean, payload:
   return out;
 }
 
-/** Unmask `buf` in place, `offset` being the position within the frame's payload. */
+// The mask rotated to a phase, read back as one platform-endian word.
+const maskBytes = new Uint8Array(4);
+const maskWord = new Uint32Array(maskBytes.buffer);
+
+/**
+ * Unmask `buf` in place, `offset` being the position within the frame's
+ * payload. Past a few bytes the work is done 32 bits at a time from the
+ * first 4-aligned address, with the mask rotated to the phase found
+ * there: payloads rarely start aligned (a 64 KiB frame's header is 14
+ * bytes), and a byte loop is eight times slower.
+ */
 export function unmask(buf: Uint8Array, mask: Uint8Array, offset: number): void {
   const len = buf.length;
   let i = 0;
-  // Align to the mask so the 32-bit loop can run.
-  while (i < len && ((offset + i) & 3) !== 0) {
-    buf[i] ^= mask[(offset + i) & 3];
-    i++;
-  }
-  if (len - i >= 8 && (buf.byteOffset + i) % 4 === 0) {
+  if (len >= 32) {
+    const lead = (4 - (buf.byteOffset & 3)) & 3;
+    for (; i < lead; i++) buf[i] ^= mask[(offset + i) & 3];
+    const p = (offset + i) & 3;
+    maskBytes[0] = mask[p];
+    maskBytes[1] = mask[(p + 1) & 3];
+    maskBytes[2] = mask[(p + 2) & 3];
+    maskBytes[3] = mask[(p + 3) & 3];
+    const m = maskWord[0];
     const words = (len - i) >>> 2;
     const u32 = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
-    const m32 = new Uint32Array(mask.buffer.slice(mask.byteOffset, mask.byteOffset + 4))[0];
-    for (let w = 0; w < words; w++) u32[w] ^= m32;
+    let w = 0;
+    for (const end = words - 3; w < end; w += 4) {
+      u32[w] ^= m;
+      u32[w + 1] ^= m;
+      u32[w + 2] ^= m;
+      u32[w + 3] ^= m;
+    }
+    for (; w < words; w++) u32[w] ^= m;
     i += words * 4;
   }
   for (; i < len; i++) buf[i] ^= mask[(offset + i) & 3];

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Wsi } from '../../core/wsi.js';
 import type { Protocol } from '../../core/protocols.js';
 import { Reason } from '../../core/reasons.js';
@@ -9,9 +9,14 @@ import { WsConn } from './conn.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
+// crypto.hash() (Node 20.12+, not yet in @types/node 20) hashes in one
+// native call, without a Hash object: a few microseconds less per handshake.
+const oneShotHash = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'base64') => string }).hash;
+
 /** `Sec-WebSocket-Accept` for a key (RFC 6455 4.2.2). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
+  const s = key + GUID;
+  return oneShotHash ? oneShotHash('sha1', s, 'base64') : crypto.createHash('sha1').update(s).digest('base64');
 }
 
 function hasToken(list: string | undefined, token: string): boolean {

@@ -48,14 +48,15 @@ const enum S {
  */
 export class WsParser {
   #s = S.HEAD;
-  #hdr = Buffer.alloc(14);
+  // Header bytes gathered so far; once the header is read, [0..3] hold the
+  // mask key (one small array per connection instead of two Buffers).
+  #hdr = new Uint8Array(14);
   #hdrHave = 0;
   #hdrNeed = 2;
   #fin = false;
   #rsv1 = false;
   #opcode = 0;
   #masked = false;
-  #mask = Buffer.alloc(4);
   #len = 0;
   #pos = 0;
   #msgOpcode = -1; // opcode of the message in progress, -1 when none
@@ -63,6 +64,9 @@ export class WsParser {
   #firstPending = false;
   #control: Buffer | null = null;
   #controlHave = 0;
+  // One PieceInfo per parser, refilled for every piece: sinks read it during
+  // the call and copy it if they keep it (no allocation per frame).
+  #info: PieceInfo = { opcode: 0, fin: false, remaining: 0, firstOfMessage: false, rsv1: false };
   allowRsv1 = false;
 
   constructor(readonly isServer: boolean, readonly limits: WsParserLimits, readonly sink: WsSink) {}
@@ -85,28 +89,29 @@ export class WsParser {
         case S.HEAD:
         case S.LEN:
         case S.MASK: {
-          const take = Math.min(this.#hdrNeed - this.#hdrHave, len - p);
-          buf.copy(this.#hdr, this.#hdrHave, p, p + take);
-          this.#hdrHave += take;
-          p += take;
+          // At most 14 bytes: a JS loop beats a native Buffer.copy call.
+          const h = this.#hdr;
+          let have = this.#hdrHave;
+          const stop = Math.min(this.#hdrNeed, have + len - p);
+          while (have < stop) h[have++] = buf[p++];
+          this.#hdrHave = have;
           if (this.#hdrHave < this.#hdrNeed) return p;
           if (!this.#header()) return p;
           break;
         }
         case S.PAYLOAD: {
           const n = Math.min(this.#len - this.#pos, len - p);
-          const piece = buf.subarray(p, p + n);
-          if (this.#masked && n) unmask(piece, this.#mask, this.#pos);
+          const piece = p === 0 && n === len ? buf : buf.subarray(p, p + n);
+          if (this.#masked && n) unmask(piece, this.#hdr, this.#pos);
           this.#pos += n;
           p += n;
           const remaining = this.#len - this.#pos;
-          const info: PieceInfo = {
-            opcode: this.#msgOpcode,
-            fin: this.#fin,
-            remaining,
-            firstOfMessage: this.#firstPending,
-            rsv1: this.#rsv1,
-          };
+          const info = this.#info;
+          info.opcode = this.#msgOpcode;
+          info.fin = this.#fin;
+          info.remaining = remaining;
+          info.firstOfMessage = this.#firstPending;
+          info.rsv1 = this.#rsv1;
           this.#firstPending = false;
           if (remaining === 0) this.#frameDone();
           if (!this.sink.payload(piece, info)) return p;
@@ -116,11 +121,11 @@ export class WsParser {
         case S.CONTROL: {
           const c = this.#control as Buffer;
           const n = Math.min(this.#len - this.#controlHave, len - p);
-          buf.copy(c, this.#controlHave, p, p + n);
+          if (n) buf.copy(c, this.#controlHave, p, p + n);
           this.#controlHave += n;
           p += n;
           if (this.#controlHave < this.#len) return p;
-          if (this.#masked) unmask(c, this.#mask, 0);
+          if (this.#masked) unmask(c, this.#hdr, 0);
           const op = this.#opcode;
           this.#control = null;
           this.#resetHeader();
@@ -183,17 +188,21 @@ export class WsParser {
       return this.#afterLength();
     }
     if (this.#s === S.LEN) {
-      if (this.#hdrNeed === 4) this.#len = h.readUInt16BE(2);
+      if (this.#hdrNeed === 4) this.#len = (h[2] << 8) | h[3];
       else {
-        const hi = h.readUInt32BE(2);
+        const hi = ((h[2] << 24) | (h[3] << 16) | (h[4] << 8) | h[5]) >>> 0;
         if (hi & 0x80000000) return this.#fail(CloseStatus.PROTOCOL_ERR, '64-bit length with the top bit set');
         if (hi > 0x1fffff) return this.#fail(CloseStatus.MESSAGE_TOO_LARGE, 'frame too large');
-        this.#len = hi * 0x100000000 + h.readUInt32BE(6);
+        this.#len = hi * 0x100000000 + (((h[6] << 24) | (h[7] << 16) | (h[8] << 8) | h[9]) >>> 0);
       }
       return this.#afterLength();
     }
-    // S.MASK
-    h.copy(this.#mask, 0, this.#hdrNeed - 4, this.#hdrNeed);
+    // S.MASK: keep the key at [0..3]; the header bytes are no longer needed.
+    const k = this.#hdrNeed - 4;
+    h[0] = h[k];
+    h[1] = h[k + 1];
+    h[2] = h[k + 2];
+    h[3] = h[k + 3];
     return this.#startPayload();
   }
 

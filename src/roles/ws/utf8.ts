@@ -33,7 +33,8 @@ function validPrefix(bytes: Uint8Array, n: number): boolean {
  * is carried (at most 3 bytes) and checked as a prefix.
  */
 export class Utf8Validator {
-  #tail = new Uint8Array(4);
+  // Only a character split between pieces needs it.
+  #tail: Uint8Array | null = null;
   #tailLen = 0;
 
   reset(): void {
@@ -45,10 +46,11 @@ export class Utf8Validator {
     let start = 0;
     const len = buf.length;
     if (this.#tailLen) {
-      const need = seqLen(this.#tail[0]);
-      while (this.#tailLen < need && start < len) this.#tail[this.#tailLen++] = buf[start++];
-      if (this.#tailLen < need) return validPrefix(this.#tail, this.#tailLen);
-      if (!isUtf8(this.#tail.subarray(0, need))) return false;
+      const tail = this.#tail as Uint8Array;
+      const need = seqLen(tail[0]);
+      while (this.#tailLen < need && start < len) tail[this.#tailLen++] = buf[start++];
+      if (this.#tailLen < need) return validPrefix(tail, this.#tailLen);
+      if (!isUtf8(tail.subarray(0, need))) return false;
       this.#tailLen = 0;
     }
     if (start >= len) return true;
@@ -66,9 +68,10 @@ export class Utf8Validator {
     }
     if (cut > start && !isUtf8(buf.subarray(start, cut))) return false;
     if (cut < len) {
+      const tail = (this.#tail ??= new Uint8Array(4));
       this.#tailLen = len - cut;
-      this.#tail.set(buf.subarray(cut), 0);
-      return validPrefix(this.#tail, this.#tailLen);
+      tail.set(buf.subarray(cut), 0);
+      return validPrefix(tail, this.#tailLen);
     }
     return true;
   }

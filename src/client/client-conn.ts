@@ -1,0 +1,160 @@
+import type { Wsi } from '../core/wsi.js';
+import { Reason } from '../core/reasons.js';
+import { Write, WRITE_KIND_MASK } from '../core/write.js';
+import { log } from '../core/log.js';
+import type { ClientResponse } from './response-head.js';
+import type { HttpClientBody } from './http-body.js';
+
+/** Where an attempt is, for the words of its error. */
+export type ClientPhase = 'tcp' | 'tls' | 'handshake' | 'established';
+
+/** Unread response body past which the socket stops being read. */
+export const HTTP_CLIENT_HOLD_BYTES = 64 * 1024;
+
+/**
+ * The client side of one connection: what it was asked to do, how far it
+ * got, and (HTTP) the response body waiting to be read. Held by `wsi.client`.
+ */
+export class ClientConn {
+  phase: ClientPhase = 'tcp';
+  /** The last socket error, reported when the socket then closes. */
+  lastError: NodeJS.ErrnoException | null = null;
+  response: ClientResponse | null = null;
+  /** Response bytes gathered until the head is complete. */
+  headBuf: Buffer | null = null;
+  body: HttpClientBody | null = null;
+  /** Request body bytes still to send; -1 when no upload is pending. */
+  uploadLeft = -1;
+  #reported = false;
+  #paused = false;
+  #completing = false;
+
+  constructor(
+    /** `'WS'`, `'RAW'` or the HTTP method. */
+    readonly kind: string,
+    readonly address: string,
+    readonly port: number,
+    readonly timeoutSecs: number,
+    /** WebSocket: our key and the subprotocols offered. */
+    readonly wsKey: string,
+    readonly offered: string | undefined,
+  ) {}
+
+  /** True once the attempt succeeded or failed: no more CONNECTION_ERROR. */
+  get settled(): boolean {
+    return this.#reported;
+  }
+
+  /** The attempt succeeded: from now on the role's own close callbacks apply. */
+  settle(): void {
+    this.#reported = true;
+    this.phase = 'established';
+  }
+
+  /**
+   * The attempt failed: CLIENT_CONNECTION_ERROR with `why`, then the wsi is
+   * closed with no other callback (WSI_DESTROY on protocols[0] excepted).
+   */
+  fail(wsi: Wsi, why: string): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    log.info('client wsi %d to %s:%d: %s', wsi.id, this.address, this.port, why);
+    wsi.callProtocolRaw(Reason.CLIENT_CONNECTION_ERROR, why);
+    if (!wsi.closed) wsi.close(false);
+  }
+
+  /** Words for a socket error, by how far the attempt got. */
+  describeError(e: NodeJS.ErrnoException | null): string {
+    const where = `${this.address}:${this.port}`;
+    // OpenSSL errors carry a short `reason` ("wrong version number") beside a long message.
+    if (this.phase === 'tls') return `TLS handshake with ${where} failed: ${e ? (e as { reason?: string }).reason ?? e.message : 'connection closed'}`;
+    if (this.phase === 'handshake') return `HS: connection closed before the server answered${e ? ' (' + e.message + ')' : ''}`;
+    if (!e) return `connect to ${where} failed: connection closed`;
+    if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || e.code === 'EAI_FAIL' || e.code === 'EAI_NONAME')
+      return `DNS lookup of "${this.address}" failed (${e.code})`;
+    if (e.code === 'ECONNREFUSED') return `connect to ${where} refused (ECONNREFUSED)`;
+    return `connect to ${where} failed: ${e.message}`;
+  }
+
+  // ---- HTTP request body ----
+
+  /** Deliver CLIENT_HTTP_WRITEABLE while the request body is not all sent. */
+  uploadWritable(wsi: Wsi): void {
+    if (!wsi.wantWritable) return;
+    wsi.wantWritable = false;
+    if (this.uploadLeft < 0) return;
+    wsi.inWritable = true;
+    try {
+      wsi.callProtocol(Reason.CLIENT_HTTP_WRITEABLE);
+    } finally {
+      wsi.inWritable = false;
+    }
+  }
+
+  /** `wsi.write()` of request body bytes: `Write.HTTP`, or `Write.HTTP_FINAL` for the last. */
+  uploadWrite(wsi: Wsi, buf: Uint8Array, flags: number): number {
+    const s = wsi.socket;
+    if (!s || this.uploadLeft < 0) return -1;
+    const kind = flags & WRITE_KIND_MASK;
+    if (kind !== Write.HTTP && kind !== Write.HTTP_FINAL)
+      throw new Error(`wsi.write: an HTTP client sends its body with Write.HTTP or Write.HTTP_FINAL, not kind ${kind}`);
+    if (buf.length > this.uploadLeft)
+      throw new RangeError(`wsi.write: ${buf.length} bytes is more than the ${this.uploadLeft} left of bodyLength`);
+    s.write(buf);
+    this.uploadLeft -= buf.length;
+    if (this.uploadLeft === 0 || kind === Write.HTTP_FINAL) this.uploadLeft = -1;
+    return buf.length;
+  }
+
+  // ---- HTTP response body ----
+
+  /** Body bytes arrived: hold them, stop reading past the bound, signal the user. */
+  bodyRx(wsi: Wsi, buf: Buffer): void {
+    const b = this.body;
+    if (!b) return;
+    const before = b.heldBytes;
+    try {
+      b.feed(buf);
+    } catch (e) {
+      log.info('client wsi %d: bad response body: %s', wsi.id, (e as Error).message);
+      wsi.close(false);
+      return;
+    }
+    if (b.heldBytes > HTTP_CLIENT_HOLD_BYTES && !this.#paused) {
+      this.#paused = true;
+      wsi.socket?.pause();
+    }
+    if (b.heldBytes > before && wsi.callProtocol(Reason.RECEIVE_CLIENT_HTTP)) return;
+    this.maybeComplete(wsi);
+  }
+
+  /**
+   * `wsi.httpClientRead()`: the held body bytes, handed over directly (lws
+   * copies them into the caller's buffer and signals RECEIVE_CLIENT_HTTP_READ;
+   * returning them is the Node way and needs no second callback).
+   */
+  read(): Buffer {
+    return this.body ? this.body.take() : Buffer.alloc(0);
+  }
+
+  /** After a read: resume the socket, and finish once the body has ended and is all taken. */
+  afterRead(wsi: Wsi): void {
+    if (this.#paused && this.body && this.body.heldBytes <= HTTP_CLIENT_HOLD_BYTES / 2) {
+      this.#paused = false;
+      if (wsi.rxFlowOn) wsi.socket?.resume();
+    }
+    this.maybeComplete(wsi);
+  }
+
+  maybeComplete(wsi: Wsi): void {
+    const b = this.body;
+    if (!b || !b.ended || b.heldBytes > 0 || this.#completing || wsi.closed) return;
+    this.#completing = true;
+    // On a later turn: the user may be inside a callback of this very wsi.
+    setImmediate(() => {
+      if (wsi.closed) return;
+      if (wsi.callProtocol(Reason.COMPLETED_CLIENT_HTTP)) return;
+      wsi.close();
+    });
+  }
+}

@@ -1,0 +1,145 @@
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, checkServerIdentity, type TLSSocket } from 'node:tls';
+import type { Context } from '../core/context.js';
+import { Wsi } from '../core/wsi.js';
+import { Reason } from '../core/reasons.js';
+import { PendingTimeout } from '../core/timeouts.js';
+import { wireSocket } from '../roles/listen/listen.js';
+import type { ClientConnectInfo, ClientSslOptions } from './info.js';
+import { ClientConn } from './client-conn.js';
+import { clientConnectingRole } from './connecting-role.js';
+import { rawClientRole } from './raw-role.js';
+import { buildRequest, checkHeader, defaultHost, HeaderLines, newWsKey } from './request.js';
+
+const METHOD = /^[A-Z][A-Z0-9_-]*$/;
+// Certificate errors that "allow self-signed" lets through.
+const SELF_SIGNED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
+
+/**
+ * Open a client connection (lws's `lws_client_connect_via_info`): a
+ * WebSocket by default, an HTTP request when `method` is an HTTP method,
+ * a raw socket when it is `'RAW'`. The wsi returned is only trying: success
+ * is CLIENT_ESTABLISHED / ESTABLISHED_CLIENT_HTTP / RAW_ADOPT, failure is
+ * CLIENT_CONNECTION_ERROR with a reason string, both on the callback of
+ * `localProtocolName` (default the vhost's first protocol). Mistakes in
+ * `info` itself throw.
+ *
+ * ```ts
+ * const pwsi: { wsi?: Wsi } = {};
+ * context.clientConnect({ address: 'localhost', port: 7681, path: '/',
+ *   protocol: 'lws-echo', localProtocolName: 'my-client', pwsi });
+ * // in my-client's callback:
+ * //   Reason.CLIENT_ESTABLISHED → wsi.callbackOnWritable()
+ * //   Reason.CLIENT_WRITEABLE   → wsi.write(Buffer.from('hi'), Write.TEXT)
+ * //   Reason.CLIENT_RECEIVE     → input is the data
+ * ```
+ */
+export function clientConnect(info: ClientConnectInfo): Wsi {
+  const context: Context | undefined = info.context ?? info.vhost?.context;
+  if (!context) throw new TypeError('clientConnect: info.context (or info.vhost) is required');
+  const vh = info.vhost ?? context.vhosts[0];
+  if (!vh) throw new TypeError('clientConnect: the context has no vhost; pass info.vhost');
+  const protocol = info.localProtocolName !== undefined ? vh.protocolByName(info.localProtocolName) : vh.protocols[0];
+  if (!protocol) throw new TypeError(`clientConnect: ${vh} has no protocol "${info.localProtocolName}"`);
+  if (typeof info.address !== 'string' || !info.address) throw new TypeError('clientConnect: info.address is required');
+  const method = info.method === undefined ? 'WS' : info.method.toUpperCase();
+  if (method !== 'WS' && !METHOD.test(method)) throw new TypeError(`clientConnect: bad method ${JSON.stringify(info.method)}`);
+  const secs = info.connectTimeoutSecs ?? 5;
+  if (!(secs > 0)) throw new RangeError('clientConnect: connectTimeoutSecs must be > 0');
+  if (info.bodyLength !== undefined && (!Number.isSafeInteger(info.bodyLength) || info.bodyLength < 0))
+    throw new RangeError('clientConnect: bodyLength must be an integer >= 0');
+  for (const [k, v] of Object.entries(info.headers ?? {})) checkHeader(k, v);
+  if (info.path !== undefined && !/^[\x21-\x7e]+$/.test(info.path)) throw new TypeError(`clientConnect: bad path ${JSON.stringify(info.path)}`);
+
+  const c = new ClientConn(method, info.address, info.port, secs, method === 'WS' ? newWsKey() : '', info.protocol);
+  const wsi = new Wsi(context, vh, null, clientConnectingRole, protocol, info.userdata === undefined);
+  if (info.userdata !== undefined) wsi.user = info.userdata;
+  wsi.client = c;
+  // Known to the user before anything can be reported about it.
+  if (info.pwsi) info.pwsi.wsi = wsi;
+  if (!context.adoptClientWsi(wsi)) {
+    c.fail(wsi, context.destroyed ? 'the context is being destroyed' : `connection limit ${context.maxConnections} reached`);
+    return wsi;
+  }
+  wsi.callProtocol(Reason.WSI_CREATE, undefined, vh.protocols[0]);
+  if (wsi.closed) return wsi;
+  wsi.setTimeout(PendingTimeout.AWAITING_CONNECT_RESPONSE, secs);
+
+  const ssl = info.ssl;
+  let socket: Socket;
+  try {
+    const base = { host: info.address, port: info.port, allowHalfOpen: true, noDelay: true, highWaterMark: vh.limits.txHighWater };
+    socket = ssl ? tlsConnect({ ...base, ...tlsOptions(info.address, info.host, ssl) }) : netConnect(base);
+  } catch (e) {
+    // Bad port and the like: fails now, which is why pwsi exists.
+    c.fail(wsi, `connect to ${info.address}:${info.port} failed: ${(e as Error).message}`);
+    return wsi;
+  }
+  wsi.socket = socket;
+  // Before wireSocket's handler, which closes the wsi: keep the cause for the report.
+  socket.on('error', (e: NodeJS.ErrnoException) => {
+    c.lastError ??= e;
+  });
+  wireSocket(wsi, socket);
+  if (ssl) socket.once('connect', () => { if (c.phase === 'tcp') c.phase = 'tls'; });
+  socket.once(ssl ? 'secureConnect' : 'connect', () => {
+    if (wsi.closed) return;
+    if (ssl && typeof ssl === 'object' && ssl.allowSelfSigned) {
+      const t = socket as TLSSocket;
+      const err = t.authorizationError as unknown as string | null;
+      if (!t.authorized && err && !SELF_SIGNED.has(String(err))) {
+        c.fail(wsi, `TLS handshake with ${info.address}:${info.port} failed: ${err}`);
+        return;
+      }
+    }
+    connected(wsi, c, info, ssl !== undefined && ssl !== false);
+  });
+  return wsi;
+}
+
+function tlsOptions(address: string, host: string | undefined, ssl: true | ClientSslOptions) {
+  const o = ssl === true ? {} : ssl;
+  const name = (host ?? address).replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return {
+    servername: isIP(name) ? undefined : name,
+    rejectUnauthorized: !o.allowSelfSigned,
+    ca: o.ca,
+    ALPNProtocols: ['http/1.1'],
+    checkServerIdentity: o.skipHostnameCheck ? () => undefined : (h: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(name || h, cert),
+  };
+}
+
+/** TCP (and TLS) is up: become RAW, or send the request and wait for the answer. */
+function connected(wsi: Wsi, c: ClientConn, info: ClientConnectInfo, tls: boolean): void {
+  const s = wsi.socket as Socket;
+  if (c.kind === 'RAW') {
+    c.settle();
+    wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
+    wsi.role = rawClientRole;
+    wsi.callProtocol(Reason.RAW_ADOPT);
+    return;
+  }
+  c.phase = 'handshake';
+  const extra = new HeaderLines(wsi.vhost.limits.maxHeaderBytes);
+  if (wsi.callProtocolRaw(Reason.CLIENT_APPEND_HANDSHAKE_HEADER, extra) !== 0) {
+    c.fail(wsi, 'HS: refused by CLIENT_APPEND_HANDSHAKE_HEADER');
+    return;
+  }
+  let user = '';
+  for (const [k, v] of Object.entries(info.headers ?? {})) user += `${k}: ${v}\r\n`;
+  const head = buildRequest({
+    method: c.kind === 'WS' ? 'GET' : c.kind,
+    path: info.path || '/',
+    host: info.host ?? defaultHost(info.address, info.port, tls),
+    origin: info.origin,
+    ws: c.kind === 'WS' ? { key: c.wsKey, protocol: info.protocol } : undefined,
+    userHeaders: user,
+    appended: extra.text,
+    bodyLength: c.kind === 'WS' ? undefined : info.bodyLength,
+  });
+  s.write(head, 'latin1');
+  if (c.kind !== 'WS' && info.bodyLength !== undefined && info.bodyLength > 0) {
+    c.uploadLeft = info.bodyLength;
+    wsi.callbackOnWritable();
+  }
+}

@@ -1,0 +1,27 @@
+import type { ClientResponse } from './response-head.js';
+import { acceptKey } from '../roles/ws/handshake.js';
+
+function hasToken(list: string | undefined, token: string): boolean {
+  return !!list && list.split(',').some((t) => t.trim().toLowerCase() === token);
+}
+
+/**
+ * Check the server's answer to our upgrade (RFC 6455 4.1, client side).
+ * Returns why it is refused, in lws's "HS: …" words, or null when good.
+ */
+export function verifyUpgradeResponse(r: ClientResponse, key: string, offered: string | undefined): string | null {
+  if (r.status !== 101) return `HS: ws upgrade response not 101 (got ${r.status} ${r.reasonPhrase})`.trimEnd();
+  if (!hasToken(r.header('upgrade'), 'websocket')) return 'HS: Upgrade header is not "websocket"';
+  if (!hasToken(r.header('connection'), 'upgrade')) return 'HS: Connection header lacks "upgrade"';
+  const accept = r.fragments('sec-websocket-accept');
+  if (accept.length !== 1 || accept[0] !== acceptKey(key)) return 'HS: Accept hash wrong';
+  const chosen = r.fragments('sec-websocket-protocol');
+  if (chosen.length > 1) return 'HS: more than one Sec-WebSocket-Protocol';
+  if (chosen.length === 1) {
+    const asked = (offered ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    if (!asked.includes(chosen[0])) return `HS: server chose subprotocol "${chosen[0]}", which was not offered`;
+  }
+  // We offer no extensions, so the server may not claim any.
+  if (r.header('sec-websocket-extensions')) return 'HS: server answered with extensions that were not offered';
+  return null;
+}
