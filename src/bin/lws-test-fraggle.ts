@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * lws-test-fraggle: lws's fragmentation test. The server sends endless
+ * randomly fragmented messages, each followed by a checksum; the client
+ * (`-c HOST`) checks every one.
+ *
+ *   lws-test-fraggle -p 7681 &
+ *   lws-test-fraggle -c localhost -p 7681 -n 20   # exit 0 if 20 messages arrive correctly
+ *
+ * Divergence from the C app: the server keeps serving when a client leaves,
+ * and the client can stop after `-n` messages.
+ */
+import { parseArgs } from 'node:util';
+import { createContext, callbackHttpDummy, setLogLevel, type Context, type Wsi } from '../index.js';
+import { serveUntilSignalled } from './serve.js';
+import { createFraggleProtocol, FRAGGLE_PROTOCOL, type FraggleReport } from './fraggle/protocol.js';
+
+const USAGE = `Usage: lws-test-fraggle [options]
+  -c, --client HOST       client mode: connect to HOST and check messages
+  -p, --port N            port to listen on / connect to (default 7681)
+  -i, --interface ADDR    server: address to listen on (default: all)
+  -n, --count N           client: exit after N messages (0 on all correct)
+  -d, --debug MASK        log level bit mask (default 7)
+  -h, --help              this text
+`;
+
+const print = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function runServer(port: number, iface: string | undefined): void {
+  const report = (r: FraggleReport): void =>
+    print(`Spamming session over, len = ${r.length}. sum = 0x${r.sum.toString(16).padStart(8, '0')}`);
+  const context = createContext({
+    port,
+    iface,
+    protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createFraggleProtocol(report, () => {})],
+    // The C client names the protocol; upgrades without one are given it anyway.
+    pvo: { [FRAGGLE_PROTOCOL]: { default: '1' } },
+  });
+  serveUntilSignalled(context, 'lws-test-fraggle', iface, (url) => `fragmenting on ${url.replace(/^http/, 'ws')}`);
+}
+
+function runClient(host: string, port: number, count: number): void {
+  let done = 0;
+  let errors = 0;
+  let context: Context | undefined;
+  let exiting = false;
+  const exit = (code: number): void => {
+    if (exiting) return;
+    exiting = true;
+    const bye = (): never => process.exit(code);
+    void context?.destroy().then(bye, bye);
+  };
+  let conn: Wsi | undefined;
+  const report = (r: FraggleReport): void => {
+    if (r.correct) print(`EOM received ${r.length} correctly from ${r.fragments} fragments`);
+    else {
+      errors++;
+      print(`**** ERROR at EOM: length ${r.length}, rx sum = 0x${r.sum.toString(16)}, server says it sent 0x${(r.serverSum ?? 0).toString(16)}`);
+    }
+    if (count > 0 && ++done >= count) {
+      print(`${done} messages, ${errors} errors`);
+      exit(errors ? 1 : 0);
+      conn?.close();
+    }
+  };
+  const closed = (): void => {
+    // Closing before the count (or any close without one) ends the run as the C app does.
+    if (count > 0 && done < count) process.stderr.write(`lws-test-fraggle: connection ended after ${done} of ${count} messages\n`);
+    exit(count > 0 && (done < count || errors) ? 1 : 0);
+  };
+  context = createContext({ protocols: [createFraggleProtocol(report, closed, (wsi) => (conn = wsi))] });
+  const shown = host.includes(':') ? `[${host}]` : host;
+  context.clientConnect({ address: host, port, path: '/', host: `${shown}:${port}`, origin: `${shown}:${port}`, protocol: FRAGGLE_PROTOCOL });
+  process.once('SIGINT', () => exit(errors ? 1 : 0));
+}
+
+function main(): number {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        client: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        interface: { type: 'string', short: 'i' },
+        count: { type: 'string', short: 'n' },
+        debug: { type: 'string', short: 'd' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`lws-test-fraggle: ${(e as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const port = Number(args.port ?? '7681');
+  if (!/^\d+$/.test(args.port ?? '7681') || port > 65535) {
+    process.stderr.write(`lws-test-fraggle: bad port ${args.port}\n`);
+    return 1;
+  }
+  const count = Number(args.count ?? '0');
+  if (!/^\d+$/.test(args.count ?? '0')) {
+    process.stderr.write(`lws-test-fraggle: bad count ${args.count}\n`);
+    return 1;
+  }
+  if (args.debug !== undefined) {
+    const mask = Number(args.debug);
+    if (!Number.isInteger(mask) || mask < 0) {
+      process.stderr.write(`lws-test-fraggle: bad debug mask ${args.debug}\n`);
+      return 1;
+    }
+    setLogLevel(mask);
+  }
+  if (args.client !== undefined) runClient(args.client, port, count);
+  else runServer(port, args.interface);
+  return 0;
+}
+
+const rc = main();
+if (rc) process.exitCode = rc;

@@ -1,0 +1,68 @@
+import { createContext, Reason, Write, type Context, type Wsi, type CallbackInput } from '../../index.js';
+import type { Target } from './target.js';
+
+/**
+ * The raw:// mode of lws-test-client: a plain TCP (or TLS with -s)
+ * connection; what arrives on `input` is sent from RAW_WRITEABLE, what the
+ * peer sends goes to `out`. `done(0)` when the peer closes, `done(1)` if the
+ * connection fails.
+ *
+ * ```ts
+ * runRawMode(parseTarget('raw://localhost:9000', undefined, false), process.stdin,
+ *   (b) => process.stdout.write(b), (c) => process.exit(c));
+ * ```
+ */
+export function runRawMode(target: Target, input: NodeJS.ReadableStream, out: (data: Buffer) => void,
+  done: (code: number) => void): Context {
+  const queue: Buffer[] = [];
+  let conn: Wsi | undefined;
+  let ended = false;
+  const end = (code: number): void => {
+    if (!ended) {
+      ended = true;
+      done(code);
+    }
+  };
+  const context = createContext({
+    protocols: [{
+      name: 'lws-test-raw-client',
+      callback(wsi: Wsi, reason: Reason, _user: unknown, data: CallbackInput): number {
+        switch (reason) {
+          case Reason.RAW_ADOPT:
+            conn = wsi;
+            // Only now is there somewhere to put stdin; until then it stays paused.
+            input.on('data', (d: Buffer | string) => {
+              queue.push(Buffer.from(d));
+              conn?.callbackOnWritable();
+            });
+            input.resume();
+            break;
+          case Reason.RAW_WRITEABLE: {
+            const b = queue.shift();
+            if (b) wsi.write(b, Write.HTTP);
+            if (queue.length) wsi.callbackOnWritable();
+            break;
+          }
+          case Reason.RAW_RX:
+            out(Buffer.from(data as Uint8Array));
+            break;
+          case Reason.RAW_CLOSE:
+            conn = undefined;
+            end(0);
+            break;
+          case Reason.CLIENT_CONNECTION_ERROR:
+            process.stderr.write(`lws-test-client: connection failed: ${String(data)}\n`);
+            end(1);
+            break;
+        }
+        return 0;
+      },
+    }],
+  });
+  input.pause();
+  context.clientConnect({
+    address: target.host, port: target.port, method: 'RAW',
+    ssl: target.tls ? { allowSelfSigned: target.allowSelfSigned, skipHostnameCheck: target.allowSelfSigned } : false,
+  });
+  return context;
+}
