@@ -2,6 +2,10 @@
 /**
  * `npm run bench` entry: runs every benchmark in turn, each as its own
  * process, passing the command line through (`npm run bench -- --duration 10`).
+ * Leading names select benchmarks: `npm run bench -- ws` runs only the
+ * WebSocket one, `npm run bench -- http ws --rounds 1` both (names: http-files
+ * or http, ws-echo or ws). `--quick` is translated for benchmarks that have
+ * no such option (http-files: --duration 1 --rounds 1).
  * Stops at the first benchmark that fails and exits with its status.
  */
 import { spawn } from 'node:child_process';
@@ -9,8 +13,24 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['http-files.mjs'];
-const args = process.argv.slice(2);
+const BENCHES = [
+  { name: 'http-files', alias: 'http', file: 'http-files.mjs', quick: ['--duration', '1', '--rounds', '1'] },
+  { name: 'ws-echo', alias: 'ws', file: 'ws-echo.mjs', quick: ['--quick'] },
+];
+
+const argv = process.argv.slice(2);
+const chosen = [];
+while (argv.length && !argv[0].startsWith('-')) {
+  const word = argv.shift();
+  const b = BENCHES.find((x) => x.name === word || x.alias === word || x.file === word);
+  if (!b) {
+    process.stderr.write(`bench: no benchmark named ${word} (${BENCHES.map((x) => `${x.name} or ${x.alias}`).join(', ')})\n`);
+    process.exit(2);
+  }
+  if (!chosen.includes(b)) chosen.push(b);
+}
+const selected = chosen.length ? chosen : BENCHES;
+const args = argv;
 
 let current = null;
 let signalled = null;
@@ -23,20 +43,21 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
-for (const name of BENCHES) {
+for (const b of selected) {
   if (signalled) break;
-  process.stderr.write(`== bench/${name} ${args.join(' ')}\n`);
-  current = spawn(process.execPath, [join(here, name), ...args], { stdio: 'inherit' });
+  const a = args.flatMap((x) => (x === '--quick' ? b.quick : [x]));
+  process.stderr.write(`== bench/${b.file} ${a.join(' ')}\n`);
+  current = spawn(process.execPath, [join(here, b.file), ...a], { stdio: 'inherit' });
   const rc = await new Promise((res) => {
     current.once('error', (e) => {
-      process.stderr.write(`bench: cannot run ${name}: ${e.message}\n`);
+      process.stderr.write(`bench: cannot run ${b.file}: ${e.message}\n`);
       res(1);
     });
     current.once('exit', (code, sig) => res(code ?? (sig ? 128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[sig] ?? 0) : 1)));
   });
   current = null;
   if (rc !== 0) {
-    process.stderr.write(`bench: ${name} failed (exit ${rc})\n`);
+    process.stderr.write(`bench: ${b.file} failed (exit ${rc})\n`);
     process.exit(rc);
   }
 }

@@ -44,17 +44,19 @@ export function buildFrame(opcode: number, fin: boolean, rsv1: boolean, payload:
   if (extra === 0) out[1] = m | len;
   else if (extra === 2) {
     out[1] = m | 126;
-    out.writeUInt16BE(len, 2);
+    out[2] = len >>> 8;
+    out[3] = len & 0xff;
   } else {
     out[1] = m | 127;
     out.writeUInt32BE(Math.floor(len / 0x100000000), 2);
     out.writeUInt32BE(len >>> 0, 6);
   }
+  out.set(payload, hlen);
   if (mask) {
     out.set(mask, hlen - 4);
-    for (let i = 0; i < len; i++) out[hlen + i] = payload[i] ^ mask[i & 3];
-  } else {
-    out.set(payload, hlen);
+    // XOR is its own inverse: the word-at-a-time unmask masks too (a byte
+    // loop here made a client's large frames eight times slower).
+    unmask(out.subarray(hlen), mask, 0);
   }
   return out;
 }

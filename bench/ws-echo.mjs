@@ -1,0 +1,683 @@
+#!/usr/bin/env node
+/**
+ * WebSocket benchmark: tslws's echo server against the `ws` package's, with
+ * our own C load generator (bench/wsload/wsload.c) driving them.
+ *
+ *   node bench/ws-echo.mjs [--duration SECS] [--rounds N] [--quick] [--json]
+ *                          [--servers tslws,ws,ws-plain] [--only ID,ID...]
+ *                          [--idle-conns N] [--max-noise PCT] [--retries N]
+ *                          [--tslws ECHO.js] [--out FILE]
+ *
+ * Servers (each a child process pinned to core 0 with `taskset -c 0`, its
+ * open-file limit raised with `ulimit -n` to the hard limit):
+ *   tslws     node dist/src/bin/lws-test-echo.js -p PORT -i 127.0.0.1 --rx-buffer-size 65536
+ *   ws        `ws` 8 WebSocketServer echoing every message with its type, with
+ *             the native `bufferutil` (masking in C++)
+ *   ws-plain  the same without it (WS_NO_BUFFER_UTIL=1)
+ *
+ * Load: bench/out/wsload (built here with `gcc -O2`), pinned to core 1.
+ * Every echoed byte is checked; a run with any error fails the scenario.
+ *   echo-cN-S     N connections, 1 message of S bytes in flight each
+ *                 (32 B and 1 KiB text, 64 KiB binary; N = 1, 100, 1000)
+ *   echo-c10k16   10 connections x 16 messages of 64 B text in flight
+ *   handshake     16 concurrent connect + upgrade + close loops
+ *   idle          RSS per idle connection: a fresh server, 200 connections
+ *                 opened and closed to warm it, RSS read, --idle-conns (10,000)
+ *                 connections opened and upgraded, held 2 s, RSS read again
+ *                 (median of 5 samples 200 ms apart); (after - before) / N
+ *
+ * Method: after a warm-up of every server, --rounds rounds (default 3);
+ * in every round each scenario runs against each server, the servers'
+ * order rotating from round to round. Each run has a 1 s warm-up of its
+ * own, then --duration seconds measured (default 5). Medians over rounds
+ * are reported. Before every run the script waits while another
+ * benchmark (wrk, another wsload) is running, and a run during which the
+ * rest of the machine used more than --max-noise percent of one core
+ * (default 5) is repeated, up to --retries times (then kept, flagged).
+ *
+ * --quick: 1 round of 1 s runs, 2,000 idle connections. Every child is
+ * stopped on exit, error or Ctrl-C. The same file, run as
+ * `ws-echo.mjs --serve PORT`, is the `ws` echo server.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer as createNetServer, connect } from 'node:net';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+
+const SELF = fileURLToPath(import.meta.url);
+const HERE = dirname(SELF);
+const REPO = resolve(HERE, '..');
+const TSLWS_BIN = join(REPO, 'dist/src/bin/lws-test-echo.js');
+const WSLOAD_SRC = join(HERE, 'wsload/wsload.c');
+const OUT = join(HERE, 'out');
+const WSLOAD = join(OUT, 'wsload');
+const SERVER_CORE = '0';
+const LOAD_CORE = '1';
+
+// ---------------------------------------------------------------------------
+// The `ws` echo server (child-process mode)
+
+async function serveWs(port) {
+  const require = createRequire(import.meta.url);
+  const { WebSocketServer } = await import('ws');
+  const wsVersion = require('ws/package.json').version;
+  let bu = 'off (WS_NO_BUFFER_UTIL)';
+  if (!process.env.WS_NO_BUFFER_UTIL) {
+    try {
+      const b = require('bufferutil');
+      bu = /native code/.test(String(b.mask)) ? 'native' : 'JS fallback';
+    } catch {
+      bu = 'not installed';
+    }
+  }
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 64 * 1024 * 1024 });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.on('error', () => {});
+  });
+  wss.on('error', (e) => {
+    process.stderr.write(`ws echo: ${e.message}\n`);
+    process.exit(1);
+  });
+  wss.on('listening', () => process.stdout.write(`ws echo: ws ${wsVersion}, bufferutil ${bu}, on 127.0.0.1:${port}\n`));
+  const stop = () => {
+    for (const c of wss.clients) c.terminate();
+    wss.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 1000).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios
+
+function scenarios(idleConns) {
+  const list = [];
+  for (const [size, label, binary] of [[32, '32 B text', false], [1024, '1 KiB text', false], [65536, '64 KiB binary', true]]) {
+    for (const conns of [1, 100, 1000]) {
+      const tag = size === 32 ? '32' : size === 1024 ? '1k' : '64k';
+      list.push({
+        id: `echo-c${conns}-${tag}`, kind: 'echo', label: `echo ${conns} conn${conns > 1 ? 's' : ''}, ${label}`,
+        conns, inflight: 1, size, binary, aim: size === 32 ? 'small' : size === 65536 ? 'large' : null,
+      });
+    }
+  }
+  list.push({ id: 'echo-c10k16', kind: 'echo', label: 'echo 10 conns x 16 in flight, 64 B text', conns: 10, inflight: 16, size: 64, binary: false, aim: 'small' });
+  list.push({ id: 'handshake', kind: 'handshake', label: 'handshakes, 16 concurrent', conns: 16, aim: 'handshake' });
+  list.push({ id: 'idle', kind: 'idle', label: `idle memory, ${idleConns.toLocaleString('en-US')} conns`, conns: idleConns, aim: 'idle' });
+  return list;
+}
+
+const AIMS = {
+  small: { text: 'small-message echo >= 1.5x ws', test: (t, w) => t / w >= 1.5 },
+  large: { text: '64 KiB echo >= ws with bufferutil', test: (t, w) => t / w >= 1.0 },
+  handshake: { text: 'handshakes >= 2x ws', test: (t, w) => t / w >= 2.0 },
+  idle: { text: 'idle memory <= 5.4 KB per connection', test: (t) => t <= 5.4 },
+};
+
+// ---------------------------------------------------------------------------
+// The benchmark
+
+const USAGE = 'usage: ws-echo.mjs [--duration SECS (5)] [--rounds N (3)] [--quick] [--json] [--servers tslws,ws,ws-plain]\n' +
+  '                   [--only ID,...] [--idle-conns N (10000)] [--max-noise PCT (5)] [--retries N (3)] [--tslws ECHO.js]\n' +
+  '                   [--out FILE (also write the JSON summary there)]\n' +
+  'scenario ids: echo-c{1,100,1000}-{32,1k,64k}, echo-c10k16, handshake, idle\n';
+
+class Fatal extends Error {}
+
+async function bench() {
+  let opts;
+  try {
+    opts = parseArgs({
+      options: {
+        duration: { type: 'string' },
+        rounds: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        servers: { type: 'string', default: 'tslws,ws,ws-plain' },
+        only: { type: 'string' },
+        'idle-conns': { type: 'string' },
+        'max-noise': { type: 'string', default: '5' },
+        retries: { type: 'string', default: '3' },
+        tslws: { type: 'string', default: TSLWS_BIN },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${e.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const quick = opts.quick;
+  const duration = Number(opts.duration ?? (quick ? 1 : 5));
+  const warm = quick ? 0.5 : 1;
+  const rounds = Number(opts.rounds ?? (quick ? 1 : 3));
+  const idleConns = Number(opts['idle-conns'] ?? (quick ? 2000 : 10000));
+  const maxNoise = Number(opts['max-noise']) / 100;
+  const retries = Number(opts.retries);
+  if (!(duration > 0) || !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(idleConns) || idleConns < 1 ||
+    !(maxNoise >= 0) || !Number.isInteger(retries) || retries < 0) {
+    process.stderr.write(`ws-echo: bad option value\n${USAGE}`);
+    process.exit(2);
+  }
+  const serverNames = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of serverNames) {
+    if (!['tslws', 'ws', 'ws-plain'].includes(n)) {
+      process.stderr.write(`ws-echo: unknown server ${n} (tslws, ws, ws-plain)\n`);
+      process.exit(2);
+    }
+  }
+  let scen = scenarios(idleConns);
+  if (opts.only) {
+    const want = opts.only.split(',').map((s) => s.trim());
+    for (const w of want) if (!scen.some((s) => s.id === w)) {
+      process.stderr.write(`ws-echo: unknown scenario ${w}\n${USAGE}`);
+      process.exit(2);
+    }
+    scen = scen.filter((s) => want.includes(s.id));
+  }
+
+  const children = new Set();
+  let stopping = null;
+  let interrupted = 0;
+  const say = (s) => process.stderr.write(s + '\n');
+  const stopAll = () => {
+    if (stopping) return stopping;
+    stopping = Promise.all([...children].map((c) => stopChild(c)));
+    return stopping;
+  };
+  process.on('exit', () => {
+    for (const c of children) if (alive(c)) try { c.kill('SIGKILL'); } catch { /* gone */ }
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      if (interrupted) return;
+      interrupted = 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
+      say(`\nws-echo: ${sig}, stopping servers and load`);
+      void stopAll().then(() => process.exit(interrupted));
+    });
+  }
+
+  try {
+    if (!existsSync('/usr/bin/taskset')) throw new Fatal('taskset not found (apt-get install util-linux)');
+    const tslwsBin = resolve(opts.tslws);
+    if (serverNames.includes('tslws') && !existsSync(tslwsBin))
+      throw new Fatal(`${tslwsBin} missing: run \`npx tsc -p tsconfig.json\` (or \`npm run bench\`) first`);
+    buildWsload(say);
+    const hardFd = Number(spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim()) || 1024;
+    if (scen.some((s) => s.kind === 'idle') && hardFd !== Infinity && hardFd < idleConns + 256)
+      throw new Fatal(`the hard open-file limit ${hardFd} is too low for ${idleConns} idle connections: raise it or pass --idle-conns`);
+
+    const defs = {
+      tslws: { args: [tslwsBin, '-i', '127.0.0.1', '--rx-buffer-size', '65536', '-p'], env: {} },
+      ws: { args: [SELF, '--serve'], env: {} },
+      'ws-plain': { args: [SELF, '--serve'], env: { WS_NO_BUFFER_UTIL: '1' } },
+    };
+    const ctx = { children, hardFd, say };
+    const start = (name) => startServer(name, defs[name], ctx);
+
+    const servers = [];
+    for (const n of serverNames) {
+      const s = await start(n);
+      servers.push(s);
+      say(`started ${s.name} (pid ${s.pid}) on 127.0.0.1:${s.port}, core ${SERVER_CORE}: ${s.banner}`);
+    }
+    // Every server must echo text and binary, small and large, byte for byte.
+    for (const s of servers) {
+      for (const a of [['-s', '100'], ['-s', '65536', '-b'], ['-s', '1000', '-k', '8']]) {
+        const r = await runLoad(['-m', 'echo', '-p', s.port, '-c', '4', '-d', '0.3', '-w', '0', ...a], ctx, s);
+        if (r.errors || !r.count) throw new Fatal(`${s.name} failed the echo check (${a.join(' ')}): ${JSON.stringify(r.error_kinds)}\n${r.stderr}`);
+      }
+    }
+    say('verified: every server echoes text and binary messages byte for byte');
+
+    // Warm-up (JIT), not recorded.
+    const echoScen = scen.filter((s) => s.kind === 'echo');
+    if (echoScen.length || scen.some((s) => s.kind === 'handshake')) {
+      for (const s of servers) {
+        await runLoad(['-m', 'echo', '-p', s.port, '-c', '100', '-s', '32', '-d', String(warm), '-w', '0'], ctx, s);
+        await runLoad(['-m', 'echo', '-p', s.port, '-c', '10', '-s', '65536', '-b', '-d', String(warm), '-w', '0'], ctx, s);
+        await runLoad(['-m', 'handshake', '-p', s.port, '-c', '16', '-d', String(warm), '-w', '0'], ctx, s);
+      }
+      say('warm-up done');
+    }
+
+    const runs = {};
+    for (const sc of scen) {
+      runs[sc.id] = {};
+      for (const s of servers) runs[sc.id][s.name] = [];
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const sc of scen) {
+        for (let i = 0; i < servers.length; i++) {
+          const s = servers[(i + round) % servers.length];
+          let res;
+          for (let attempt = 0; ; attempt++) {
+            await waitQuiet(say);
+            res = sc.kind === 'idle'
+              ? await runIdle(sc, s.name, start, ctx)
+              : await runScenario(sc, s, { duration, warm }, ctx);
+            res.retries = attempt;
+            const noise = res.otherCpu;
+            if (noise <= maxNoise) break;
+            if (attempt >= retries) {
+              res.noisy = true;
+              say(`  ${sc.id} ${s.name}: still ${pct(noise)} other load after ${attempt} retries, keeping it (flagged)`);
+              break;
+            }
+            say(`  ${sc.id} ${s.name}: ${pct(noise)} of a core busy elsewhere; retrying`);
+            await sleep(2000 * (attempt + 1));
+          }
+          runs[sc.id][s.name].push(res);
+          say(`round ${round + 1}/${rounds} ${sc.id.padEnd(14)} ${s.name.padEnd(8)} ${describeRun(sc, res)}`);
+        }
+      }
+    }
+
+    // Summary: medians over clean rounds (all rounds when none is clean).
+    const summary = {
+      date: new Date().toISOString(),
+      machine: {
+        nproc: availableParallelism(),
+        cpu: cpus()[0]?.model ?? 'unknown',
+        memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+        node: process.version,
+        kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+        gcc: (spawnSync('gcc', ['-dumpfullversion'], { encoding: 'utf8' }).stdout || '').trim(),
+      },
+      tslws: describeBuild(tslwsBin),
+      servers: Object.fromEntries(servers.map((s) => [s.name, s.banner])),
+      method: {
+        duration, warmup: warm, rounds, maxNoise, retries, idleConns,
+        serverCore: Number(SERVER_CORE), loadCore: Number(LOAD_CORE),
+        statistic: 'median over clean rounds (all rounds if none is clean)',
+      },
+      results: {},
+      ratios: {},
+      aims: [],
+    };
+    for (const sc of scen) {
+      summary.results[sc.id] = { label: sc.label, kind: sc.kind };
+      for (const s of servers) {
+        const all = runs[sc.id][s.name];
+        const clean = all.filter((x) => !x.noisy);
+        const rs = clean.length ? clean : all;
+        const r = { rounds: all.map((x) => x.value), noisyRounds: all.filter((x) => x.noisy).length, errors: all.reduce((a, x) => a + x.errors, 0) };
+        r.value = median(rs.map((x) => x.value));
+        if (sc.kind !== 'idle') {
+          r.p50us = median(rs.map((x) => x.p50));
+          r.p90us = median(rs.map((x) => x.p90));
+          r.p99us = median(rs.map((x) => x.p99));
+          r.serverCpu = median(rs.map((x) => x.serverCpu));
+          r.loadCpu = median(rs.map((x) => x.loadCpu));
+        } else {
+          r.rssBeforeKiB = median(rs.map((x) => x.rss0));
+          r.rssAfterKiB = median(rs.map((x) => x.rss1));
+        }
+        r.otherCpu = median(rs.map((x) => x.otherCpu));
+        summary.results[sc.id][s.name] = r;
+      }
+      const res = summary.results[sc.id];
+      const t = res.tslws?.value;
+      const ratio = {};
+      if (t !== undefined) {
+        if (res.ws) ratio['tslws/ws'] = t / res.ws.value;
+        if (res['ws-plain']) ratio['tslws/ws-plain'] = t / res['ws-plain'].value;
+      }
+      summary.ratios[sc.id] = ratio;
+      if (sc.aim && t !== undefined) {
+        const aim = AIMS[sc.aim];
+        const ref = res.ws?.value;
+        if (sc.kind === 'idle') summary.aims.push({ scenario: sc.id, aim: aim.text, met: aim.test(t), value: t });
+        else if (ref !== undefined) summary.aims.push({ scenario: sc.id, aim: aim.text, met: aim.test(t, ref), ratio: t / ref });
+      }
+    }
+
+    await stopAll();
+    if (opts.out) writeFileSync(opts.out, JSON.stringify(summary, null, 2) + '\n');
+    if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    else process.stdout.write(table(summary, scen, servers.map((s) => s.name)));
+    const bad = Object.values(summary.results).some((o) => Object.values(o).some((x) => typeof x === 'object' && x.errors));
+    if (bad) say('warning: some runs counted errors (marked ! in the table)');
+  } catch (e) {
+    if (interrupted) {
+      await stopAll();
+      process.exit(interrupted);
+    }
+    say(`ws-echo: ${e instanceof Fatal ? e.message : e.stack ?? e}`);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+function buildWsload(say) {
+  if (existsSync(WSLOAD) && statSync(WSLOAD).mtimeMs >= statSync(WSLOAD_SRC).mtimeMs) return;
+  mkdirSync(OUT, { recursive: true });
+  const r = spawnSync('gcc', ['-O2', '-Wall', '-o', WSLOAD, WSLOAD_SRC], { encoding: 'utf8' });
+  if (r.error) throw new Fatal(`cannot run gcc: ${r.error.message} (apt-get install gcc)`);
+  if (r.status !== 0) throw new Fatal(`building wsload failed:\n${r.stderr}`);
+  say(`built ${WSLOAD.slice(REPO.length + 1)} (gcc -O2)`);
+}
+
+/** Start a server pinned to core 0 with a raised fd limit; resolves once it accepts connections. */
+async function startServer(name, def, ctx) {
+  const port = await freePort();
+  const lim = Number.isFinite(ctx.hardFd) ? ctx.hardFd : 65536;
+  // sh execs taskset, which execs node: the child's pid is the server's.
+  const child = spawn('sh', ['-c', `ulimit -n ${lim} && exec taskset -c ${SERVER_CORE} "$@"`, 'sh', process.execPath, ...def.args, String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...def.env },
+  });
+  ctx.children.add(child);
+  child.once('exit', () => ctx.children.delete(child));
+  const srv = { name, port: String(port), child, pid: child.pid, out: tail(child), banner: '' };
+  const deadline = Date.now() + 10000;
+  let exited = null;
+  child.once('exit', (code, sig) => (exited = sig ?? code));
+  child.once('error', (e) => (exited = e.message));
+  for (;;) {
+    if (exited !== null) throw new Fatal(`${name} failed to start (exit ${exited}):\n${srv.out.text.trim()}`);
+    if (Date.now() > deadline) throw new Fatal(`${name} did not listen on ${port} within 10 s:\n${srv.out.text.trim()}`);
+    if (await canConnect(port)) break;
+    await sleep(50);
+  }
+  await sleep(100);
+  srv.banner = srv.out.text.split('\n').map((l) => l.trim()).filter((l) => /^(lws-test-echo|ws echo):/.test(l)).pop() ?? '';
+  return srv;
+}
+
+function canConnect(port) {
+  return new Promise((res) => {
+    const s = connect({ host: '127.0.0.1', port: Number(port) });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', () => res(false));
+  });
+}
+
+/** One wsload run pinned to core 1; resolves with its JSON plus CPU figures. */
+function runLoad(args, ctx, srv, opts = {}) {
+  return new Promise((res, rej) => {
+    if (srv && !alive(srv.child)) return rej(new Fatal(`${srv.name} died:\n${srv.out.text.trim()}`));
+    const w = spawn('taskset', ['-c', LOAD_CORE, WSLOAD, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ctx.children.add(w);
+    let out = '';
+    let err = '';
+    w.stdout.on('data', (d) => (out += d));
+    w.stderr.on('data', (d) => {
+      err += d;
+      if (err.length > 20000) err = err.slice(-10000);
+      if (opts.onStderr) opts.onStderr(err, w);
+    });
+    const srvCpu0 = srv ? cpuTicks(srv.pid) : 0;
+    const self0 = cpuTicks(process.pid);
+    const sys0 = sysBusy();
+    const t0 = process.hrtime.bigint();
+    let loadTicks = 0;
+    const sampler = setInterval(() => (loadTicks = cpuTicks(w.pid) || loadTicks), 100);
+    const limit = setTimeout(() => w.kill('SIGKILL'), (opts.timeoutSecs ?? 120) * 1000);
+    w.once('error', (e) => {
+      clearInterval(sampler);
+      clearTimeout(limit);
+      ctx.children.delete(w);
+      rej(new Fatal(`wsload: ${e.message}`));
+    });
+    w.once('exit', (code, sig) => {
+      clearInterval(sampler);
+      clearTimeout(limit);
+      ctx.children.delete(w);
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      const srvTicks = srv ? cpuTicks(srv.pid) - srvCpu0 : 0;
+      const busy = sysBusy() - sys0;
+      const other = Math.max(0, busy - srvTicks - loadTicks - (cpuTicks(process.pid) - self0)) / CLK_TCK / wall;
+      let j;
+      try {
+        j = JSON.parse(out.trim().split('\n').pop());
+      } catch {
+        return rej(new Fatal(`wsload exited ${code ?? sig} without a result (${args.join(' ')}):\n${err.trim()}`));
+      }
+      if (srv && !alive(srv.child)) return rej(new Fatal(`${srv.name} died during the run:\n${srv.out.text.trim()}`));
+      j.stderr = err.trim();
+      j.serverCpu = srvTicks / CLK_TCK / wall;
+      j.loadCpu = loadTicks / CLK_TCK / wall;
+      j.otherCpu = other;
+      res(j);
+    });
+  });
+}
+
+async function runScenario(sc, srv, t, ctx) {
+  const args = sc.kind === 'handshake'
+    ? ['-m', 'handshake', '-p', srv.port, '-c', sc.conns, '-d', t.duration, '-w', t.warm]
+    : ['-m', 'echo', '-p', srv.port, '-c', sc.conns, '-k', sc.inflight, '-s', sc.size, ...(sc.binary ? ['-b'] : []), '-d', t.duration, '-w', t.warm];
+  const r = await runLoad(args, ctx, srv, { timeoutSecs: t.duration + t.warm + 60 });
+  return {
+    value: r.rate, p50: r.latency_us.p50, p90: r.latency_us.p90, p99: r.latency_us.p99,
+    errors: r.errors, errorKinds: r.error_kinds, serverCpu: r.serverCpu, loadCpu: r.loadCpu, otherCpu: r.otherCpu,
+  };
+}
+
+/** Idle memory: a fresh server, warmed, RSS before and after N idle connections. */
+async function runIdle(sc, name, start, ctx) {
+  const srv = await start(name);
+  try {
+    // Load the code paths (accept, handshake, close) before the baseline.
+    await runLoad(['-m', 'idle', '-p', srv.port, '-c', '200', '-t', '0.2'], ctx, srv);
+    await sleep(1000);
+    const rss0 = rssKiB(srv.pid);
+    let rss1 = 0;
+    let readyAt = null;
+    const r = await runLoad(['-m', 'idle', '-p', srv.port, '-c', sc.conns, '-t', '0', '-r', '100', '-T', '60'], ctx, srv, {
+      timeoutSecs: 120,
+      onStderr(text, w) {
+        if (readyAt !== null || !/wsload: ready \d+/.test(text)) return;
+        readyAt = Date.now();
+        // Settle, then the median of 5 samples; then let wsload close everything.
+        void (async () => {
+          await sleep(2000);
+          const samples = [];
+          for (let i = 0; i < 5; i++) {
+            samples.push(rssKiB(srv.pid));
+            await sleep(200);
+          }
+          rss1 = median(samples);
+          try { w.kill('SIGTERM'); } catch { /* gone */ }
+        })();
+      },
+    });
+    if (r.opened < sc.conns) r.errors = (r.errors || 0) + (sc.conns - r.opened);
+    return {
+      value: ((rss1 - rss0) * 1024) / sc.conns / 1000, // KB (1000 bytes) per connection
+      rss0, rss1, opened: r.opened, errors: r.errors, errorKinds: r.error_kinds, otherCpu: r.otherCpu,
+    };
+  } finally {
+    await stopChild(srv.child);
+  }
+}
+
+/** Wait while another benchmark (wrk, a wsload not ours) runs: two at once on 2 cores measure nothing. */
+async function waitQuiet(say) {
+  // Our own ancestors (a shell whose command line names wsload) do not count.
+  const mine = new Set();
+  for (let pid = process.pid; pid > 1;) {
+    mine.add(pid);
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  const others = (args) => (spawnSync('pgrep', args, { encoding: 'utf8' }).stdout || '')
+    .split('\n').map(Number).filter((p) => p && !mine.has(p));
+  let told = false;
+  for (let waited = 0; waited < 600; waited += 5) {
+    const busy = [...(others(['-x', 'wrk']).length ? ['wrk'] : []), ...(others(['-f', 'wsload']).length ? ['wsload'] : [])];
+    if (!busy.length) return;
+    if (!told) say(`waiting: another benchmark is running (${busy.join(', ')})`);
+    told = true;
+    await sleep(5000);
+  }
+  say('still busy after 10 minutes: measuring anyway (the figures may be noisy)');
+}
+
+function describeRun(sc, r) {
+  const bad = r.errors ? `  ERRORS ${r.errors} ${JSON.stringify(r.errorKinds)}` : '';
+  if (sc.kind === 'idle') return `${r.value.toFixed(2)} KB/conn (RSS ${mib(r.rss0)} -> ${mib(r.rss1)}, ${r.opened} open) other ${pct(r.otherCpu)}${bad}`;
+  const unit = sc.kind === 'handshake' ? 'hs/s' : 'msg/s';
+  return `${fmtInt(r.value).padStart(8)} ${unit}  p50 ${fmtUs(r.p50)}  p99 ${fmtUs(r.p99)}  CPU srv ${pct(r.serverCpu)} load ${pct(r.loadCpu)} other ${pct(r.otherCpu)}${bad}`;
+}
+
+/** Which tslws was measured: its script, its build time, the repository's commit and state. */
+function describeBuild(bin) {
+  const git = (...a) => {
+    const r = spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : undefined;
+  };
+  const changed = git('status', '--porcelain', '--', 'src');
+  return {
+    bin,
+    built: existsSync(bin) ? statSync(bin).mtime.toISOString() : 'missing',
+    commit: git('rev-parse', '--short', 'HEAD') ?? 'unknown',
+    srcModified: changed === undefined ? 'unknown' : changed !== '',
+  };
+}
+
+function alive(c) {
+  return c.exitCode === null && c.signalCode === null;
+}
+
+/** SIGTERM, then SIGKILL after 3 s; resolves when the child is gone. */
+function stopChild(c) {
+  return new Promise((res) => {
+    if (!alive(c)) return res();
+    const t = setTimeout(() => { try { c.kill('SIGKILL'); } catch { /* gone */ } }, 3000);
+    c.once('exit', () => {
+      clearTimeout(t);
+      res();
+    });
+    try { c.kill('SIGTERM'); } catch { clearTimeout(t); res(); }
+  });
+}
+
+function tail(child) {
+  const o = { text: '' };
+  const add = (d) => (o.text = (o.text + d.toString()).slice(-4000));
+  child.stdout.on('data', add);
+  child.stderr.on('data', add);
+  return o;
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createNetServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function rssKiB(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+function cpuTicks(pid) {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy ticks of the whole machine (user, nice, system, irq, softirq, steal). */
+function sysBusy() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0);
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (!n) return NaN;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
+const fmtUs = (x) => (x >= 10000 ? (x / 1000).toFixed(1) + ' ms' : Math.round(x) + ' us');
+const pct = (x) => Math.round(x * 100) + '%';
+const mib = (kib) => (kib / 1024).toFixed(1) + ' MiB';
+
+function table(sum, scen, names) {
+  const L = [];
+  const m = sum.machine;
+  L.push('');
+  L.push(`ws-echo: ${sum.date}, ${m.nproc} cores (${m.cpu}), node ${m.node}, linux ${m.kernel}`);
+  const b = sum.tslws;
+  L.push(`tslws: ${b.bin.startsWith(REPO + '/') ? b.bin.slice(REPO.length + 1) : b.bin}, built ${b.built}, commit ${b.commit}${b.srcModified === true ? ' + uncommitted src changes' : ''}`);
+  for (const [n, banner] of Object.entries(sum.servers)) L.push(`${n}: ${banner}`);
+  L.push(`servers on core ${sum.method.serverCore}, wsload on core ${sum.method.loadCore}; ${sum.method.rounds} round(s) x ${sum.method.duration} s (+${sum.method.warmup} s warm-up), medians`);
+  L.push('');
+  const head = ['scenario', ...names.map((n) => n), ...names.filter((n) => n !== 'tslws').map((n) => `tslws/${n}`), `p50 (${names.join(' / ')})`, `p99 (${names.join(' / ')})`];
+  const rows = [head];
+  for (const sc of scen) {
+    const r = sum.results[sc.id];
+    const unit = sc.kind === 'idle' ? ' KB' : sc.kind === 'handshake' ? ' hs/s' : '';
+    const val = (x) => (sc.kind === 'idle' ? x.value.toFixed(2) : fmtInt(x.value)) + unit + (x.errors ? ' !' : '') + (x.noisyRounds ? ' *' : '');
+    const ratios = names.filter((n) => n !== 'tslws').map((n) => {
+      const q = sum.ratios[sc.id]?.[`tslws/${n}`];
+      return q === undefined ? '-' : q.toFixed(2);
+    });
+    const lat = (k) => (sc.kind === 'idle' ? '-' : names.map((n) => fmtUs(r[n][k])).join(' / '));
+    rows.push([sc.label, ...names.map((n) => val(r[n])), ...ratios, lat('p50us'), lat('p99us')]);
+  }
+  const w = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const [j, r] of rows.entries()) {
+    L.push(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd());
+    if (j === 0) L.push(w.map((n) => '-'.repeat(n)).join('  '));
+  }
+  L.push('');
+  L.push('echo: messages/s (each echoed byte checked); handshakes: connect + upgrade + Close per second; idle: server RSS');
+  L.push('growth per connection in KB (1000 bytes). Latency: send of a message to the last byte of its echo (handshake:');
+  L.push('connect to close). ! = errors counted, * = a round flagged noisy (other load on the machine).');
+  if (sum.aims.length) {
+    L.push('');
+    L.push('aims (against ws with bufferutil):');
+    for (const a of sum.aims) {
+      const v = a.ratio !== undefined ? `${a.ratio.toFixed(2)}x` : `${a.value.toFixed(2)} KB/conn`;
+      L.push(`  ${a.met ? 'met    ' : 'NOT met'}  ${a.aim.padEnd(40)} ${a.scenario.padEnd(15)} ${v}`);
+    }
+  }
+  L.push('');
+  return L.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// Entry (last, so every declaration above is initialised)
+
+if (process.argv[2] === '--serve') await serveWs(Number(process.argv[3]));
+else await bench();
