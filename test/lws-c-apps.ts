@@ -7,8 +7,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createServer, connect } from 'node:net';
-import { spawn } from 'node:child_process';
-import type { Child } from './plugin-ws-client.js';
+import { spawnExe } from './plugin-ws-client.js';
 
 export const C_APPS_PACKAGE = 'libwebsockets-test-server';
 
@@ -58,14 +57,4 @@ export async function waitForListen(port: number, timeoutMs = 5000): Promise<voi
   }
 }
 
-/** Start an executable with `args`, gathering its output. */
-export function spawnExe(path: string, args: string[]): Child {
-  const proc = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    proc.once('exit', (code, signal) => r({ code, signal })));
-  return { proc, stdout: () => out, stderr: () => err, exited };
-}
+export { spawnExe };

@@ -190,9 +190,9 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Start `dist/src/bin/<name>.js` with `args`. */
-export function spawnBin(name: string, args: string[]): Child {
-  const proc = spawn(process.execPath, [resolve(here, '../src/bin', `${name}.js`), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Start an executable with `args`, gathering its output. */
+export function spawnExe(path: string, args: string[]): Child {
+  const proc = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -200,6 +200,11 @@ export function spawnBin(name: string, args: string[]): Child {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     proc.once('exit', (code, signal) => r({ code, signal })));
   return { proc, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Start `dist/src/bin/<name>.js` with `args`. */
+export function spawnBin(name: string, args: string[]): Child {
+  return spawnExe(process.execPath, [resolve(here, '../src/bin', `${name}.js`), ...args]);
 }
 
 /** Wait until the bin prints the URL it serves on, and return the port. */

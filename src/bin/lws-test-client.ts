@@ -10,7 +10,8 @@
  *   lws-test-client raw://localhost:9000 < request.bin
  */
 import { parseArgs } from 'node:util';
-import { setLogLevel, type Context } from '../index.js';
+import type { Context } from '../index.js';
+import { portArg, applyDebugArg } from './args.js';
 import { parseTarget, type Target } from './test-client/target.js';
 import { runWsMode, ONCE_MIRROR_MESSAGES } from './test-client/ws-mode.js';
 import { runHttpMode } from './test-client/http-mode.js';
@@ -60,22 +61,10 @@ function main(): number {
     process.stderr.write(USAGE);
     return 1;
   }
-  if (args.debug !== undefined) {
-    const mask = Number(args.debug);
-    if (!Number.isInteger(mask) || mask < 0) {
-      process.stderr.write(`lws-test-client: bad debug mask ${args.debug}\n`);
-      return 1;
-    }
-    setLogLevel(mask);
-  }
-  let port: number | undefined;
-  if (args.port !== undefined) {
-    port = Number(args.port);
-    if (!/^\d+$/.test(args.port) || port < 1 || port > 65535) {
-      process.stderr.write(`lws-test-client: bad port ${args.port}\n`);
-      return 1;
-    }
-  }
+  if (!applyDebugArg('lws-test-client', args.debug)) return 1;
+  // undefined when absent: the URL's own port, else 7681, applies then
+  const port = args.port === undefined ? undefined : portArg('lws-test-client', args.port, 0, 1);
+  if (port === null) return 1;
   let target: Target;
   try {
     target = parseTarget(parsed.positionals[0], port, args.ssl ?? false);

@@ -8,7 +8,9 @@
  *   wstest -m fuzzingclient   # pointed at ws://127.0.0.1:9001
  */
 import { parseArgs } from 'node:util';
-import { createContext, createEchoProtocol, callbackHttpDummy, setLogLevel, log } from '../index.js';
+import { createContext, createEchoProtocol, callbackHttpDummy } from '../index.js';
+import { serveUntilSignalled } from './serve.js';
+import { portArg, applyDebugArg } from './args.js';
 
 const USAGE = `Usage: lws-test-echo [options]
   -p, --port N            listen port (default 7681)
@@ -44,19 +46,9 @@ function main(): number {
     process.stdout.write(USAGE);
     return 0;
   }
-  const port = args.port === undefined ? 7681 : Number(args.port);
-  if (!/^\d+$/.test(args.port ?? '7681') || port > 65535) {
-    process.stderr.write(`lws-test-echo: bad port ${args.port}\n`);
-    return 1;
-  }
-  if (args.debug !== undefined) {
-    const mask = Number(args.debug);
-    if (!Number.isInteger(mask) || mask < 0) {
-      process.stderr.write(`lws-test-echo: bad debug mask ${args.debug}\n`);
-      return 1;
-    }
-    setLogLevel(mask);
-  }
+  const port = portArg('lws-test-echo', args.port, 7681);
+  if (port === null) return 1;
+  if (!applyDebugArg('lws-test-echo', args.debug)) return 1;
   let rxBufferSize: number | undefined;
   if (args['rx-buffer-size'] !== undefined) {
     rxBufferSize = Number(args['rx-buffer-size']);
@@ -72,28 +64,7 @@ function main(): number {
     protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createEchoProtocol(name, { rxBufferSize })],
     pvo: { [name]: { default: '1' } },
   });
-  const host = args.interface ?? 'localhost';
-  const shown = host.includes(':') ? `[${host}]` : host;
-  context.listening.then(
-    () => {
-      const p = context.vhosts[0].port;
-      log.notice('echoing protocol "%s" on ws://%s:%d/', name, shown, p);
-      process.stdout.write(`lws-test-echo: echoing protocol "${name}" on ws://${shown}:${p}/\n`);
-    },
-    (e: Error) => {
-      process.stderr.write(`lws-test-echo: cannot listen: ${e.message}\n`);
-      process.exitCode = 1;
-      void context.destroy();
-    },
-  );
-  const stop = (sig: string) => {
-    log.notice('%s: shutting down', sig);
-    void context.destroy().then(() => {
-      process.stdout.write('lws-test-echo: exited cleanly\n');
-    });
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  serveUntilSignalled(context, 'lws-test-echo', args.interface, (url) => `echoing protocol "${name}" on ${url}`, 'ws');
   return 0;
 }
 

@@ -11,7 +11,8 @@
  * and the client can stop after `-n` messages.
  */
 import { parseArgs } from 'node:util';
-import { createContext, callbackHttpDummy, setLogLevel, type Context, type Wsi } from '../index.js';
+import { createContext, callbackHttpDummy, type Context, type Wsi } from '../index.js';
+import { portArg, applyDebugArg } from './args.js';
 import { serveUntilSignalled } from './serve.js';
 import { createFraggleProtocol, FRAGGLE_PROTOCOL, type FraggleReport } from './fraggle/protocol.js';
 
@@ -96,24 +97,14 @@ function main(): number {
     process.stdout.write(USAGE);
     return 0;
   }
-  const port = Number(args.port ?? '7681');
-  if (!/^\d+$/.test(args.port ?? '7681') || port > 65535) {
-    process.stderr.write(`lws-test-fraggle: bad port ${args.port}\n`);
-    return 1;
-  }
+  const port = portArg('lws-test-fraggle', args.port, 7681);
+  if (port === null) return 1;
   const count = Number(args.count ?? '0');
   if (!/^\d+$/.test(args.count ?? '0')) {
     process.stderr.write(`lws-test-fraggle: bad count ${args.count}\n`);
     return 1;
   }
-  if (args.debug !== undefined) {
-    const mask = Number(args.debug);
-    if (!Number.isInteger(mask) || mask < 0) {
-      process.stderr.write(`lws-test-fraggle: bad debug mask ${args.debug}\n`);
-      return 1;
-    }
-    setLogLevel(mask);
-  }
+  if (!applyDebugArg('lws-test-fraggle', args.debug)) return 1;
   if (args.client !== undefined) runClient(args.client, port, count);
   else runServer(port, args.interface);
   return 0;

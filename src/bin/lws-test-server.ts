@@ -9,8 +9,9 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serveUntilSignalled } from './serve.js';
 import {
-  createContext, Mount, setLogLevel, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol,
+  createContext, Mount, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol,
 } from '../index.js';
+import { portArg, applyDebugArg } from './args.js';
 
 const USAGE = `Usage: lws-test-server [options]
   -p, --port N            listen port (default 7681)
@@ -46,19 +47,9 @@ function main(): number {
     process.stdout.write(USAGE);
     return 0;
   }
-  const port = args.port === undefined ? 7681 : Number(args.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`lws-test-server: bad port ${args.port}\n`);
-    return 1;
-  }
-  if (args.debug !== undefined) {
-    const mask = Number(args.debug);
-    if (!Number.isInteger(mask) || mask < 0) {
-      process.stderr.write(`lws-test-server: bad debug mask ${args.debug}\n`);
-      return 1;
-    }
-    setLogLevel(mask);
-  }
+  const port = portArg('lws-test-server', args.port, 7681);
+  if (port === null) return 1;
+  if (!applyDebugArg('lws-test-server', args.debug)) return 1;
   const here = dirname(fileURLToPath(import.meta.url));
   const resource = resolve(args['resource-path'] ?? args.resource_path ?? resolve(here, '../../../www'));
   if (!existsSync(resource)) {
