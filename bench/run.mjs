@@ -4,7 +4,7 @@
  * process, passing the command line through (`npm run bench -- --duration 10`).
  * Leading names select benchmarks: `npm run bench -- ws` runs only the
  * WebSocket one, `npm run bench -- http ws --rounds 1` both (names: http-files
- * or http, ws-echo or ws). `--quick` is translated for benchmarks that have
+ * or http, ws-echo or ws, ws-deflate or deflate). `--quick` is translated for benchmarks that have
  * no such option (http-files: --duration 1 --rounds 1).
  * Stops at the first benchmark that fails and exits with its status.
  */
@@ -16,6 +16,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BENCHES = [
   { name: 'http-files', alias: 'http', file: 'http-files.mjs', quick: ['--duration', '1', '--rounds', '1'] },
   { name: 'ws-echo', alias: 'ws', file: 'ws-echo.mjs', quick: ['--quick'] },
+  { name: 'ws-deflate', alias: 'deflate', file: 'ws-deflate.mjs', quick: ['--quick'] },
 ];
 
 const argv = process.argv.slice(2);

@@ -23,3 +23,7 @@ export { mirrorProtocol, plugin as mirrorPlugin } from './plugins/mirror.js';
 export { echoProtocol, createEchoProtocol, type EchoOptions, plugin as echoPlugin } from './plugins/echo.js';
 export { clientConnect } from './client/connect.js';
 export type { ClientConnectInfo, ClientSslOptions, ClientHeaderAppender } from './client/info.js';
+export type { PerMessageDeflateOptions } from './roles/ws/options.js';
+export { SslInfo, type SslInfoEvent } from './tls/ssl-info.js';
+export { VhostTlsSetup, type VhostTlsInfo } from './tls/vhost-tls.js';
+export type { ClientCertVerification } from './tls/accept.js';

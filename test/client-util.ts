@@ -6,6 +6,10 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Pki, Issued } from './pki.js';
 import { createContext, Reason, type Context, type Protocol, type Wsi, type CallbackInput } from '../src/index.js';
 
 export interface Event {
@@ -173,4 +177,47 @@ export function serverFrame(opcode: number, payload: Buffer | string, masked = f
   const m = Buffer.from([1, 2, 3, 4]);
   const x = Buffer.from(p.map((b, i) => b ^ m[i & 3]));
   return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | p.length]), m, x]);
+}
+
+// ---- certificates beyond test/pki.ts: expired ones and revocation lists ----
+
+/** An `openssl ca` working directory for the pki's CA (index, serial, config). */
+function caConfig(pki: Pki): string {
+  const cnf = join(pki.dir, 'ca.cnf');
+  if (!existsSync(cnf)) {
+    writeFileSync(join(pki.dir, 'index.txt'), '');
+    writeFileSync(join(pki.dir, 'serial'), '1000\n');
+    writeFileSync(join(pki.dir, 'crlnumber'), '01\n');
+    writeFileSync(cnf, [
+      '[ca]', 'default_ca = d', '[d]', `dir = ${pki.dir}`, 'database = $dir/index.txt', 'new_certs_dir = $dir',
+      'serial = $dir/serial', 'crlnumber = $dir/crlnumber', 'default_md = sha256', 'policy = p', 'unique_subject = no',
+      'default_crl_days = 2', '[p]', 'commonName = supplied', '',
+    ].join('\n'));
+  }
+  return cnf;
+}
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A server certificate for `cn` (and 127.0.0.1) signed by the pki's CA whose validity ended in 2020. */
+export function expiredLeaf(pki: Pki, cn: string): Issued {
+  const cnf = caConfig(pki);
+  const b = join(pki.dir, `expired-${cn}`);
+  writeFileSync(`${b}.ext`, `subjectAltName=DNS:${cn},IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${cn}`,
+    '-keyout', `${b}.key.pem`, '-out', `${b}.csr`]);
+  openssl(['ca', '-batch', '-config', cnf, '-cert', pki.ca.certPath, '-keyfile', pki.ca.keyPath, '-in', `${b}.csr`,
+    '-out', `${b}.pem`, '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extfile', `${b}.ext`, '-notext']);
+  return { certPath: `${b}.pem`, keyPath: `${b}.key.pem`, cert: readFileSync(`${b}.pem`), key: readFileSync(`${b}.key.pem`) };
+}
+
+/** The CA's CRL (PEM file path) listing `revoked` (none when empty). */
+export function crlOf(pki: Pki, revoked: Issued[]): string {
+  const cnf = caConfig(pki);
+  for (const r of revoked) openssl(['ca', '-batch', '-config', cnf, '-cert', pki.ca.certPath, '-keyfile', pki.ca.keyPath, '-revoke', r.certPath]);
+  const out = join(pki.dir, `crl-${revoked.length}-${Date.now()}.pem`);
+  openssl(['ca', '-batch', '-config', cnf, '-cert', pki.ca.certPath, '-keyfile', pki.ca.keyPath, '-gencrl', '-out', out]);
+  return out;
 }

@@ -17,6 +17,7 @@ import { Recorder } from './client-util.js';
 import { spawnBin, within, killChild, type Child } from './plugin-ws-client.js';
 import { cApp, freePort, waitForListen, spawnExe } from './lws-c-apps.js';
 import { randomCircle } from '../src/bin/test-client/ws-mode.js';
+import { makePki } from './pki.js';
 
 /** Run the C test server on a free port for the duration of `fn`. */
 async function withCServer(fn: (port: number) => Promise<void>, extra: string[] = []): Promise<void> {
@@ -180,6 +181,33 @@ test('lws-test-ping gets PONGs from the C test server', async () => {
       killChild(c);
     }
   });
+});
+
+test('lws-test-ping -t gets PONGs from the C test server over TLS; without -t it cannot connect', async () => {
+  const pki = makePki();
+  try {
+    const leaf = pki.selfSigned('localhost');
+    await withCServer(async (port) => {
+      const c = spawnBin('lws-test-ping', ['127.0.0.1', '-p', String(port), '-t', '-c', '3', '-i', '0.05']);
+      try {
+        const r = await within(c.exited, 8000, 'lws-test-ping -t to finish');
+        assert.equal(r.code, 0, c.stderr());
+        assert.match(c.stdout(), /^3 packets transmitted, 3 received, 0% packet loss/m);
+      } finally {
+        killChild(c);
+      }
+      const plain = spawnBin('lws-test-ping', ['127.0.0.1', '-p', String(port), '-c', '3', '-i', '0.05']);
+      try {
+        const r = await within(plain.exited, 8000, 'lws-test-ping without -t to give up');
+        assert.equal(r.code, 2);
+        assert.match(plain.stderr(), /connection failed/);
+      } finally {
+        killChild(plain);
+      }
+    }, ['-s', '-C', leaf.certPath, '-K', leaf.keyPath]);
+  } finally {
+    pki.cleanup();
+  }
 });
 
 test('a missing C test app fails naming the Debian package to install', () => {

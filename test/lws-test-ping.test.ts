@@ -94,3 +94,21 @@ test('-f floods: a dot per ping, a backspace per reply, no reply lines', async (
     }
   });
 });
+
+test('-k and -v are accepted with a notice; frames stay masked (our server refuses unmasked ones)', async () => {
+  await withOurServer(async (port) => {
+    const c = spawnBin('lws-test-ping', ['127.0.0.1', '-p', String(port), '-k', '-v', '13', '-c', '2', '-i', '0.05']);
+    try {
+      const r = await within(c.exited, 8000, 'lws-test-ping -k to finish');
+      assert.equal(r.code, 0, c.stderr());
+      assert.match(c.stderr(), /-k ignored: RFC 6455 requires a client to mask every frame/);
+      assert.match(c.stderr(), /-v 13 ignored/);
+      assert.match(c.stdout(), /^2 packets transmitted, 2 received, 0% packet loss/m);
+    } finally {
+      killChild(c);
+    }
+  });
+  const h = spawnBin('lws-test-ping', ['--help']);
+  assert.equal((await within(h.exited, 5000, 'help')).code, 0);
+  assert.match(h.stdout(), /-k, --no-mask .*\n.*RFC 6455 requires a client to mask every frame/);
+});

@@ -6,6 +6,8 @@
  *
  *   lws-test-fraggle -p 7681 &
  *   lws-test-fraggle -c localhost -p 7681 -n 20   # exit 0 if 20 messages arrive correctly
+ *   lws-test-fraggle -s -C cert.pem -K key.pem &  # over TLS
+ *   lws-test-fraggle -s -c localhost -n 20
  *
  * Divergence from the C app: the server keeps serving when a client leaves,
  * and the client can stop after `-n` messages.
@@ -21,13 +23,23 @@ const USAGE = `Usage: lws-test-fraggle [options]
   -p, --port N            port to listen on / connect to (default 7681)
   -i, --interface ADDR    server: address to listen on (default: all)
   -n, --count N           client: exit after N messages (0 on all correct)
+  -s, --ssl               TLS. Server: needs -C and -K (no test certificate is built
+                          in). Client: accepts self-signed certificates and any name
+  -C, --cert FILE         server: certificate (PEM)
+  -K, --key FILE          server: private key (PEM)
   -d, --debug MASK        log level bit mask (default 7)
   -h, --help              this text
 `;
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
-function runServer(port: number, iface: string | undefined): void {
+/** Server TLS: the PEM files of -C and -K, or none. */
+interface ServerTls {
+  cert: string;
+  key: string;
+}
+
+function runServer(port: number, iface: string | undefined, tls: ServerTls | undefined): void {
   const report = (r: FraggleReport): void =>
     print(`Spamming session over, len = ${r.length}. sum = 0x${r.sum.toString(16).padStart(8, '0')}`);
   const context = createContext({
@@ -36,11 +48,13 @@ function runServer(port: number, iface: string | undefined): void {
     protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createFraggleProtocol(report, () => {})],
     // The C client names the protocol; upgrades without one are given it anyway.
     pvo: { [FRAGGLE_PROTOCOL]: { default: '1' } },
+    ...(tls ? { sslCertFilepath: tls.cert, sslPrivateKeyFilepath: tls.key } : {}),
   });
-  serveUntilSignalled(context, 'lws-test-fraggle', iface, (url) => `fragmenting on ${url.replace(/^http/, 'ws')}`);
+  serveUntilSignalled(context, 'lws-test-fraggle', iface, (url) => `fragmenting on ${url.replace(/^http/, 'ws')}`,
+    tls ? 'https' : 'http');
 }
 
-function runClient(host: string, port: number, count: number): void {
+function runClient(host: string, port: number, count: number, tls: boolean): void {
   let done = 0;
   let errors = 0;
   let context: Context | undefined;
@@ -71,7 +85,11 @@ function runClient(host: string, port: number, count: number): void {
   };
   context = createContext({ protocols: [createFraggleProtocol(report, closed, (wsi) => (conn = wsi))] });
   const shown = host.includes(':') ? `[${host}]` : host;
-  context.clientConnect({ address: host, port, path: '/', host: `${shown}:${port}`, origin: `${shown}:${port}`, protocol: FRAGGLE_PROTOCOL });
+  context.clientConnect({
+    address: host, port, path: '/', host: `${shown}:${port}`, origin: `${shown}:${port}`, protocol: FRAGGLE_PROTOCOL,
+    // As the C app's -s: a test server's self-made certificate is fine.
+    ssl: tls ? { allowSelfSigned: true, skipHostnameCheck: true } : false,
+  });
   process.once('SIGINT', () => exit(errors ? 1 : 0));
 }
 
@@ -84,6 +102,9 @@ function main(): number {
         port: { type: 'string', short: 'p' },
         interface: { type: 'string', short: 'i' },
         count: { type: 'string', short: 'n' },
+        ssl: { type: 'boolean', short: 's' },
+        cert: { type: 'string', short: 'C' },
+        key: { type: 'string', short: 'K' },
         debug: { type: 'string', short: 'd' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -105,8 +126,24 @@ function main(): number {
     return 1;
   }
   if (!applyDebugArg('lws-test-fraggle', args.debug)) return 1;
-  if (args.client !== undefined) runClient(args.client, port, count);
-  else runServer(port, args.interface);
+  const say = (msg: string): number => {
+    process.stderr.write(`lws-test-fraggle: ${msg}\n`);
+    return 1;
+  };
+  if (args.client !== undefined) {
+    if (args.cert !== undefined || args.key !== undefined) return say('-C and -K are for the server (a client sends no certificate)');
+    runClient(args.client, port, count, args.ssl ?? false);
+    return 0;
+  }
+  if (args.ssl && (args.cert === undefined || args.key === undefined))
+    return say('-s needs -C CERT.pem and -K KEY.pem: the server has no built-in certificate');
+  if (!args.ssl && (args.cert !== undefined || args.key !== undefined)) return say('-C and -K need -s');
+  try {
+    runServer(port, args.interface, args.ssl ? { cert: args.cert as string, key: args.key as string } : undefined);
+  } catch (e) {
+    // An unreadable or mismatched -C / -K is refused when the vhost is made.
+    return say((e as Error).message);
+  }
   return 0;
 }
 

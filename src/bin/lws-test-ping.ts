@@ -25,6 +25,10 @@ const USAGE = `Usage: lws-test-ping HOST [options]
   -f, --flood           print . per ping sent and a backspace per reply
   -r, --connections N   parallel connections (default 1, at most 256)
   -c, --count N         stop after N pings in all
+  -k, --no-mask         lws 2.x: send client frames unmasked. Accepted and ignored:
+                        RFC 6455 requires a client to mask every frame, and tslws
+                        always does (a notice says so)
+  -v, --version N       WebSocket version: ignored (with a notice), only 13 is spoken
   -d, --debug MASK      log level bit mask (default 7)
   -h, --help            this text
 `;
@@ -43,6 +47,7 @@ function parse(argv: string[]): Opts | string {
       protocol: { type: 'string', short: 'n' }, mirror: { type: 'boolean', short: 'm' },
       flood: { type: 'boolean', short: 'f' }, connections: { type: 'string', short: 'r' },
       count: { type: 'string', short: 'c' }, debug: { type: 'string', short: 'd' },
+      'no-mask': { type: 'boolean', short: 'k' }, version: { type: 'string', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -59,6 +64,8 @@ function parse(argv: string[]): Opts | string {
   const interval = Number(a.interval ?? '1');
   if (!(interval > 0)) throw new Error(`bad interval ${a.interval}`);
   if (a.debug !== undefined) setLogLevel(int(a.debug, 7, 0, 0xffff, 'debug mask'));
+  if (a['no-mask']) process.stderr.write('lws-test-ping: -k ignored: RFC 6455 requires a client to mask every frame, and tslws always does\n');
+  if (a.version !== undefined) process.stderr.write(`lws-test-ping: -v ${a.version} ignored: only WebSocket version 13 is spoken\n`);
   return {
     host: positionals[0], port: int(a.port, 7681, 1, 65535, 'port'), tls: a.ssl ?? false,
     intervalMs: interval * 1000,

@@ -4,6 +4,8 @@ import { Write, WRITE_KIND_MASK } from '../core/write.js';
 import { log } from '../core/log.js';
 import type { ClientResponse } from './response-head.js';
 import type { HttpClientBody } from './http-body.js';
+import type { ClientConnectInfo } from './info.js';
+import { PendingTimeout } from '../core/timeouts.js';
 
 /** Where an attempt is, for the words of its error. */
 export type ClientPhase = 'tcp' | 'tls' | 'handshake' | 'established';
@@ -25,20 +27,39 @@ export class ClientConn {
   body: HttpClientBody | null = null;
   /** Request body bytes still to send; -1 when no upload is pending. */
   uploadLeft = -1;
+  /**
+   * What the current request is made from: the caller's info, with
+   * address, port, path, host, ssl, method and bodyLength rewritten by
+   * each redirect followed.
+   */
+  info: ClientConnectInfo;
+  /** Redirects followed so far. */
+  redirects = 0;
   #reported = false;
   #paused = false;
   #completing = false;
 
   constructor(
-    /** `'WS'`, `'RAW'` or the HTTP method. */
-    readonly kind: string,
-    readonly address: string,
-    readonly port: number,
+    /** `'WS'`, `'RAW'` or the HTTP method (a 303 makes it `GET`). */
+    public kind: string,
+    info: ClientConnectInfo,
     readonly timeoutSecs: number,
+    /** HTTP: seconds the response body may stall. */
+    readonly bodyTimeoutSecs: number,
     /** WebSocket: our key and the subprotocols offered. */
     readonly wsKey: string,
     readonly offered: string | undefined,
-  ) {}
+  ) {
+    this.info = { ...info };
+  }
+
+  get address(): string {
+    return this.info.address;
+  }
+
+  get port(): number {
+    return this.info.port;
+  }
 
   /** True once the attempt succeeded or failed: no more CONNECTION_ERROR. */
   get settled(): boolean {
@@ -102,6 +123,8 @@ export class ClientConn {
       throw new RangeError(`wsi.write: ${buf.length} bytes is more than the ${this.uploadLeft} left of bodyLength`);
     s.write(buf);
     this.uploadLeft -= buf.length;
+    // Still sending: the server may fairly wait for the rest before answering more.
+    if (this.body) this.armBodyTimeout(wsi);
     if (this.uploadLeft === 0 || kind === Write.HTTP_FINAL) this.uploadLeft = -1;
     return buf.length;
   }
@@ -124,6 +147,7 @@ export class ClientConn {
       this.#paused = true;
       wsi.socket?.pause();
     }
+    this.armBodyTimeout(wsi);
     if (b.heldBytes > before && wsi.callProtocol(Reason.RECEIVE_CLIENT_HTTP)) return;
     this.maybeComplete(wsi);
   }
@@ -142,8 +166,21 @@ export class ClientConn {
     if (this.#paused && this.body && this.body.heldBytes <= HTTP_CLIENT_HOLD_BYTES / 2) {
       this.#paused = false;
       if (wsi.rxFlowOn) wsi.socket?.resume();
+      this.armBodyTimeout(wsi);
     }
     this.maybeComplete(wsi);
+  }
+
+  /**
+   * (Re)start the wait for more of the response body, lws's HTTP_CONTENT
+   * timeout. Off once the body has ended, and while the user has not read
+   * what is held: a stall of ours is not the server's.
+   */
+  armBodyTimeout(wsi: Wsi): void {
+    const b = this.body;
+    if (!b || wsi.closed) return;
+    if (b.ended || this.#paused) wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
+    else wsi.setTimeout(PendingTimeout.HTTP_CONTENT, this.bodyTimeoutSecs);
   }
 
   maybeComplete(wsi: Wsi): void {

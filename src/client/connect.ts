@@ -10,6 +10,7 @@ import { ClientConn } from './client-conn.js';
 import { clientConnectingRole } from './connecting-role.js';
 import { rawClientRole } from './raw-role.js';
 import { buildRequest, checkHeader, defaultHost, HeaderLines, newWsKey } from './request.js';
+import { checkClientSetting, clientNegotiateOffer } from '../roles/ws/deflate/handoff.js';
 
 const METHOD = /^[A-Z][A-Z0-9_-]*$/;
 // Certificate errors that "allow self-signed" lets through.
@@ -49,9 +50,17 @@ export function clientConnect(info: ClientConnectInfo): Wsi {
   if (info.bodyLength !== undefined && (!Number.isSafeInteger(info.bodyLength) || info.bodyLength < 0))
     throw new RangeError('clientConnect: bodyLength must be an integer >= 0');
   for (const [k, v] of Object.entries(info.headers ?? {})) checkHeader(k, v);
+  checkClientSetting(info.perMessageDeflate, vh.wsOptions.maxMessageSize);
   if (info.path !== undefined && !/^[\x21-\x7e]+$/.test(info.path)) throw new TypeError(`clientConnect: bad path ${JSON.stringify(info.path)}`);
 
-  const c = new ClientConn(method, info.address, info.port, secs, method === 'WS' ? newWsKey() : '', info.protocol);
+  const bodySecs = info.bodyTimeoutSecs ?? 20;
+  if (!(bodySecs > 0)) throw new RangeError('clientConnect: bodyTimeoutSecs must be > 0');
+  const hops = info.followRedirects ?? 0;
+  if (!Number.isSafeInteger(hops) || hops < 0) throw new RangeError('clientConnect: followRedirects must be an integer >= 0');
+  if (info.ssl && typeof info.ssl === 'object' && (info.ssl.cert === undefined) !== (info.ssl.key === undefined))
+    throw new TypeError('clientConnect: ssl.cert and ssl.key go together');
+
+  const c = new ClientConn(method, info, secs, bodySecs, method === 'WS' ? newWsKey() : '', info.protocol);
   const wsi = new Wsi(context, vh, null, clientConnectingRole, protocol, info.userdata === undefined);
   if (info.userdata !== undefined) wsi.user = info.userdata;
   wsi.client = c;
@@ -63,17 +72,30 @@ export function clientConnect(info: ClientConnectInfo): Wsi {
   }
   wsi.callProtocol(Reason.WSI_CREATE, undefined, vh.protocols[0]);
   if (wsi.closed) return wsi;
-  wsi.setTimeout(PendingTimeout.AWAITING_CONNECT_RESPONSE, secs);
+  openSocket(wsi, c);
+  return wsi;
+}
 
-  const ssl = info.ssl;
+/**
+ * Start (or, after a redirect, restart) the attempt described by `c.info`:
+ * TCP, TLS if asked, then the request once connected.
+ */
+export function openSocket(wsi: Wsi, c: ClientConn): void {
+  const info = c.info;
+  wsi.setTimeout(PendingTimeout.AWAITING_CONNECT_RESPONSE, c.timeoutSecs);
+  // The vhost's initClientSsl settings are the defaults a connection's own override.
+  const vhSsl = wsi.vhost.clientSsl;
+  const ssl = info.ssl && vhSsl ? { ...vhSsl, ...(info.ssl === true ? {} : info.ssl) } : info.ssl;
   let socket: Socket;
   try {
-    const base = { host: info.address, port: info.port, allowHalfOpen: true, noDelay: true, highWaterMark: vh.limits.txHighWater };
+    const base = { host: info.address, port: info.port, allowHalfOpen: true, noDelay: true, highWaterMark: wsi.vhost.limits.txHighWater,
+      localAddress: wsi.vhost.clientLocalAddress };
     socket = ssl ? tlsConnect({ ...base, ...tlsOptions(info.address, info.host, ssl) }) : netConnect(base);
+    wsi.context.tuneSocket(socket);
   } catch (e) {
-    // Bad port and the like: fails now, which is why pwsi exists.
+    // Bad port, unreadable key and the like: fails now, which is why pwsi exists.
     c.fail(wsi, `connect to ${info.address}:${info.port} failed: ${(e as Error).message}`);
-    return wsi;
+    return;
   }
   wsi.socket = socket;
   // Before wireSocket's handler, which closes the wsi: keep the cause for the report.
@@ -81,29 +103,53 @@ export function clientConnect(info: ClientConnectInfo): Wsi {
     c.lastError ??= e;
   });
   wireSocket(wsi, socket);
-  if (ssl) socket.once('connect', () => { if (c.phase === 'tcp') c.phase = 'tls'; });
+  socket.once('connect', () => {
+    wsi.notePeer(socket);
+    if (ssl && c.phase === 'tcp') c.phase = 'tls';
+  });
   socket.once(ssl ? 'secureConnect' : 'connect', () => {
-    if (wsi.closed) return;
-    if (ssl && typeof ssl === 'object' && ssl.allowSelfSigned) {
-      const t = socket as TLSSocket;
-      const err = t.authorizationError as unknown as string | null;
-      if (!t.authorized && err && !SELF_SIGNED.has(String(err))) {
-        c.fail(wsi, `TLS handshake with ${info.address}:${info.port} failed: ${err}`);
-        return;
-      }
+    if (wsi.closed || wsi.socket !== socket) return;
+    const why = ssl ? tlsRefusal(socket as TLSSocket, info.address, info.host, ssl) : null;
+    if (why) {
+      c.fail(wsi, `TLS handshake with ${info.address}:${info.port} failed: ${why}`);
+      return;
     }
     connected(wsi, c, info, ssl !== undefined && ssl !== false);
   });
-  return wsi;
+}
+
+/** The name the server's certificate must carry: `host` (without port or brackets), else the address. */
+function serverName(address: string, host: string | undefined): string {
+  return (host ?? address).replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+}
+
+/**
+ * With allowSelfSigned or allowExpired Node verifies without refusing; let
+ * through only the errors those flags name, and then check the name too
+ * (Node skips that once the chain has failed).
+ */
+function tlsRefusal(t: TLSSocket, address: string, host: string | undefined, ssl: true | ClientSslOptions): string | null {
+  if (ssl === true || (!ssl.allowSelfSigned && !ssl.allowExpired) || t.authorized) return null;
+  const err = String(t.authorizationError ?? 'not authorized');
+  const allowed = (ssl.allowSelfSigned && SELF_SIGNED.has(err)) || (ssl.allowExpired && err === 'CERT_HAS_EXPIRED');
+  if (!allowed) return err;
+  if (ssl.skipHostnameCheck) return null;
+  const name = serverName(address, host);
+  const bad = checkServerIdentity(name, t.getPeerCertificate());
+  return bad ? bad.message : null;
 }
 
 function tlsOptions(address: string, host: string | undefined, ssl: true | ClientSslOptions) {
   const o = ssl === true ? {} : ssl;
-  const name = (host ?? address).replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const name = serverName(address, host);
   return {
     servername: isIP(name) ? undefined : name,
-    rejectUnauthorized: !o.allowSelfSigned,
+    rejectUnauthorized: !o.allowSelfSigned && !o.allowExpired,
     ca: o.ca,
+    cert: o.cert,
+    key: o.key,
+    passphrase: o.passphrase,
+    crl: o.crl,
     ALPNProtocols: ['http/1.1'],
     checkServerIdentity: o.skipHostnameCheck ? () => undefined : (h: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(name || h, cert),
   };
@@ -132,7 +178,7 @@ function connected(wsi: Wsi, c: ClientConn, info: ClientConnectInfo, tls: boolea
     path: info.path || '/',
     host: info.host ?? defaultHost(info.address, info.port, tls),
     origin: info.origin,
-    ws: c.kind === 'WS' ? { key: c.wsKey, protocol: info.protocol } : undefined,
+    ws: c.kind === 'WS' ? { key: c.wsKey, protocol: info.protocol, extensions: clientNegotiateOffer(wsi, info.perMessageDeflate) } : undefined,
     userHeaders: user,
     appended: extra.text,
     bodyLength: c.kind === 'WS' ? undefined : info.bodyLength,

@@ -9,6 +9,7 @@ import { findResponseHead } from './response-head.js';
 import { verifyUpgradeResponse } from './ws-verify.js';
 import { HttpClientBody } from './http-body.js';
 import { httpClientRole } from './http-role.js';
+import { redirectTarget, followRedirect } from './redirect.js';
 
 /**
  * Response bytes before the head is complete: gather, parse, then become a
@@ -34,14 +35,20 @@ export function clientHeadRx(wsi: Wsi, c: ClientConn, buf: Buffer): void {
     }
     c.headBuf = null;
     c.response = r.response;
-    if (c.kind === 'WS') establishWs(wsi, c, rest);
+    if (c.kind === 'WS') {
+      establishWs(wsi, c, rest);
+      return;
+    }
+    const next = redirectTarget(c, r.response);
+    if (typeof next === 'string') c.fail(wsi, `HS: ${next}`);
+    else if (next) followRedirect(wsi, c, next);
     else establishHttp(wsi, c, rest);
     return;
   }
 }
 
 function establishWs(wsi: Wsi, c: ClientConn, rest: Buffer): void {
-  const why = verifyUpgradeResponse(c.response!, c.wsKey, c.offered);
+  const why = verifyUpgradeResponse(c.response!, c.wsKey, c.offered, wsi);
   if (why) {
     c.fail(wsi, why);
     return;
@@ -68,8 +75,8 @@ function establishHttp(wsi: Wsi, c: ClientConn, rest: Buffer): void {
     return;
   }
   c.settle();
-  wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
   wsi.role = httpClientRole;
+  c.armBodyTimeout(wsi);
   if (wsi.callProtocol(Reason.ESTABLISHED_CLIENT_HTTP)) return;
   if (rest.length && !wsi.closed) wsi.deliverRx(Buffer.from(rest));
   else c.maybeComplete(wsi);

@@ -1,5 +1,6 @@
 import type { Role } from '../core/role.js';
 import { Reason } from '../core/reasons.js';
+import { log } from '../core/log.js';
 
 /**
  * An HTTP client connection after the response head: the body is held
@@ -15,6 +16,11 @@ export const httpClientRole: Role = {
   },
   write(wsi, buf, flags) {
     return wsi.client ? wsi.client.uploadWrite(wsi, buf, flags) : -1;
+  },
+  timeout(wsi) {
+    // The body stalled (HTTP_CONTENT): established, so no CONNECTION_ERROR, just the close.
+    log.info('client wsi %d: response body stalled for %d s', wsi.id, wsi.client?.bodyTimeoutSecs ?? 0);
+    wsi.close(false);
   },
   peerEnded(wsi) {
     const c = wsi.client;

@@ -1,6 +1,7 @@
 import type { Context } from '../core/context.js';
 import type { Vhost } from '../core/vhost.js';
 import type { Wsi } from '../core/wsi.js';
+import type { PerMessageDeflateOptions } from '../roles/ws/options.js';
 
 /** TLS settings of a client connection (lws's `LCCSCF_*` flags). */
 export interface ClientSslOptions {
@@ -8,8 +9,25 @@ export interface ClientSslOptions {
   allowSelfSigned?: boolean;
   /** Do not check the certificate's name against `host` (`LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK`). */
   skipHostnameCheck?: boolean;
+  /**
+   * Accept a server certificate whose validity has ended (`LCCSCF_ALLOW_EXPIRED`).
+   * Only CERT_HAS_EXPIRED is let through: a certificate that is not yet
+   * valid, or expired and failing some other check, is still refused.
+   */
+  allowExpired?: boolean;
   /** Trusted CA certificates (PEM) instead of the system's. */
   ca?: string | Buffer | Array<string | Buffer>;
+  /** Our client certificate (PEM, leaf first), for servers that ask for one. */
+  cert?: string | Buffer;
+  /** The private key of `cert` (PEM). */
+  key?: string | Buffer;
+  /** Decrypts `key` when it is encrypted. */
+  passphrase?: string;
+  /**
+   * Certificate revocation lists (PEM). With a CRL every certificate in the
+   * server's chain must be covered by one, so give the CRLs of each CA.
+   */
+  crl?: string | Buffer | Array<string | Buffer>;
 }
 
 /**
@@ -57,6 +75,30 @@ export interface ClientConnectInfo {
    * or `Write.HTTP_FINAL` ends it.
    */
   bodyLength?: number;
+  /**
+   * WebSocket: offer permessage-deflate (RFC 7692), `true` with the
+   * defaults or with settings (`serverNoContextTakeover` asks the server
+   * to reset, `clientMaxWindowBits` limits our window …). Default off.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * HTTP client: seconds the response body may stall (lws's HTTP_CONTENT
+   * timeout), counted again from each piece that arrives; default 20. It
+   * does not run while the body waits unread on the user. On expiry the
+   * connection closes: CLOSED_CLIENT_HTTP without COMPLETED_CLIENT_HTTP
+   * (the response was established, so no CLIENT_CONNECTION_ERROR).
+   */
+  bodyTimeoutSecs?: number;
+  /**
+   * HTTP client: follow up to this many redirects (301, 302, 303, 307,
+   * 308 with a Location); default 0, the 3xx is delivered as it is. The
+   * same wsi makes the next request, so the user sees one
+   * ESTABLISHED_CLIENT_HTTP, for the final answer. 303 turns the request
+   * into a GET without a body; the others keep the method, and an upload
+   * gets CLIENT_HTTP_WRITEABLE again from the start. More redirects than
+   * allowed, or https:// to http://, is a CLIENT_CONNECTION_ERROR.
+   */
+  followRedirects?: number;
 }
 
 /**

@@ -39,7 +39,7 @@ export interface RequestParts {
   host: string;
   origin?: string;
   /** For a WebSocket: the key and the subprotocol offer. */
-  ws?: { key: string; protocol?: string };
+  ws?: { key: string; protocol?: string; extensions?: string };
   userHeaders: string;
   appended: string;
   bodyLength?: number;
@@ -57,6 +57,7 @@ export function buildRequest(r: RequestParts): string {
   if (r.ws) {
     s += `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${r.ws.key}\r\n`;
     if (r.ws.protocol) s += `Sec-WebSocket-Protocol: ${r.ws.protocol}\r\n`;
+    if (r.ws.extensions) s += `Sec-WebSocket-Extensions: ${r.ws.extensions}\r\n`;
   }
   s += r.userHeaders;
   if (r.bodyLength !== undefined) s += `Content-Length: ${r.bodyLength}\r\n`;

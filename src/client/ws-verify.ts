@@ -1,5 +1,7 @@
 import type { ClientResponse } from './response-head.js';
+import type { Wsi } from '../core/wsi.js';
 import { acceptKey } from '../roles/ws/handshake.js';
+import { clientNegotiateCheck } from '../roles/ws/deflate/handoff.js';
 
 function hasToken(list: string | undefined, token: string): boolean {
   return !!list && list.split(',').some((t) => t.trim().toLowerCase() === token);
@@ -9,7 +11,7 @@ function hasToken(list: string | undefined, token: string): boolean {
  * Check the server's answer to our upgrade (RFC 6455 4.1, client side).
  * Returns why it is refused, in lws's "HS: …" words, or null when good.
  */
-export function verifyUpgradeResponse(r: ClientResponse, key: string, offered: string | undefined): string | null {
+export function verifyUpgradeResponse(r: ClientResponse, key: string, offered: string | undefined, wsi?: Wsi): string | null {
   if (r.status !== 101) return `HS: ws upgrade response not 101 (got ${r.status} ${r.reasonPhrase})`.trimEnd();
   if (!hasToken(r.header('upgrade'), 'websocket')) return 'HS: Upgrade header is not "websocket"';
   if (!hasToken(r.header('connection'), 'upgrade')) return 'HS: Connection header lacks "upgrade"';
@@ -21,7 +23,10 @@ export function verifyUpgradeResponse(r: ClientResponse, key: string, offered: s
     const asked = (offered ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     if (!asked.includes(chosen[0])) return `HS: server chose subprotocol "${chosen[0]}", which was not offered`;
   }
-  // We offer no extensions, so the server may not claim any.
-  if (r.header('sec-websocket-extensions')) return 'HS: server answered with extensions that were not offered';
+  // Only what we offered (permessage-deflate, if enabled) may come back.
+  const ext = r.fragments('sec-websocket-extensions');
+  if (!wsi) return ext.length ? 'HS: server answered with extensions that were not offered' : null;
+  const bad = clientNegotiateCheck(wsi, ext.length ? ext.join(', ') : undefined);
+  if (bad) return `HS: ${bad}`;
   return null;
 }

@@ -31,6 +31,25 @@ export interface ContextCreationInfo extends VhostCreationInfo {
   fileCacheBytes?: number;
   /** Largest file kept in that cache. Default 64 KiB. */
   fileCacheMaxFile?: number;
+  /**
+   * Seconds of idleness before TCP keepalive probes start on every socket
+   * (accepted and client); 0 or absent leaves keepalive off.
+   */
+  kaTime?: number;
+  /**
+   * Probes before a silent peer is dropped. Node cannot set this per
+   * socket: the system's `net.ipv4.tcp_keepalive_probes` applies (see README).
+   */
+  kaProbes?: number;
+  /**
+   * Seconds between probes. Node cannot set this per socket: the system's
+   * `net.ipv4.tcp_keepalive_intvl` applies (see README).
+   */
+  kaInterval?: number;
+  /** Group (id or name) to switch to once the listen sockets are bound. */
+  gid?: number | string;
+  /** User (id or name) to switch to once the listen sockets are bound. */
+  uid?: number | string;
 }
 
 const FD_RESERVE = 32;
@@ -75,10 +94,17 @@ export class Context {
   readonly wsOptions: Partial<WsOptions>;
   readonly serverString: string | undefined;
   readonly maxConnections: number;
-  /** Resolves when every listen socket made so far is bound; rejects on the first bind error. */
+  /**
+   * Resolves when every listen socket made so far is bound (and, with
+   * `uid`/`gid`, privileges are dropped); rejects on the first bind error
+   * or a failed privilege drop.
+   */
   get listening(): Promise<void> {
-    return Promise.all(this.#vhosts.map((v) => v.listening)).then(() => undefined);
+    return Promise.all([...this.#vhosts.map((v) => v.listening), this.#privileges]).then(() => undefined);
   }
+  /** TCP keepalive idle time in ms, 0 when off. */
+  readonly keepaliveMs: number;
+  #privileges: Promise<void> = Promise.resolve();
   /** @internal */ readonly fileCache: FileCache;
   #vhosts: Vhost[] = [];
   #listeners: Listener[] = [];
@@ -101,7 +127,19 @@ export class Context {
     this.wsOptions = { ...info.ws };
     this.maxConnections = info.maxConnections ?? Math.max(1, processFdLimit() - FD_RESERVE);
     this.fileCache = new FileCache(info.fileCacheBytes ?? 8 * 1024 * 1024, info.fileCacheMaxFile ?? 64 * 1024);
+    const ka = info.kaTime ?? 0;
+    if (!Number.isFinite(ka) || ka < 0) throw new RangeError(`kaTime must be a number of seconds >= 0, got ${ka}`);
+    for (const k of ['kaProbes', 'kaInterval'] as const) {
+      const v = info[k];
+      if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new RangeError(`${k} must be an integer >= 0, got ${v}`);
+    }
+    this.keepaliveMs = Math.round(ka * 1000);
     if (!(opts & Option.EXPLICIT_VHOSTS)) this.createVhost({ ...info, limits: undefined, ws: undefined });
+    if (info.uid !== undefined || info.gid !== undefined) {
+      const p = this.listening.then(() => dropPrivileges(info.uid, info.gid));
+      p.catch(() => {}); // surfaced through `listening`
+      this.#privileges = p;
+    }
   }
 
   /** The vhosts, in creation order. */
@@ -126,22 +164,50 @@ export class Context {
   createVhost(info: VhostCreationInfo): Vhost {
     if (this.#destroyed) throw new Error('createVhost: the context has been destroyed');
     const vh = new Vhost(this, info);
+    const port = vh.requestedPort;
+    const at = vh.listenAt;
+    const listens = port !== undefined || 'path' in at;
+    let l: Listener | undefined;
+    if (listens) {
+      l = 'path' in at
+        ? this.#listeners.find((x) => x.path === at.path)
+        : port !== 0 ? this.#listeners.find((x) => x.path === undefined && x.port === port && x.iface === at.host) : undefined;
+      // Before anything is started: a TLS mismatch with the port's other vhosts throws here.
+      if (l) l.addVhost(vh);
+    }
     this.#vhosts.push(vh);
     vh.initProtocols();
-    const port = vh.requestedPort;
-    if (port !== undefined) {
-      let l = port !== 0 ? this.#listeners.find((x) => x.port === port && x.iface === vh.iface) : undefined;
+    if (listens) {
       if (!l) {
-        l = new Listener(this, port, vh.iface, vh.limits.txHighWater);
+        l = new Listener(this, 'path' in at ? at : { port: port ?? 0, host: at.host }, vh.limits.txHighWater);
         this.#listeners.push(l);
+        l.addVhost(vh);
       }
-      l.addVhost(vh);
       vh.listener = l;
       const p = l.ready;
       p.catch(() => {}); // reported through log.err and the promise itself
       vh.setListening(p);
     }
     return vh;
+  }
+
+  /** @internal `vhost.destroy()`. */
+  destroyVhost(vh: Vhost): Promise<void> {
+    if (vh.destroyed) return Promise.resolve();
+    vh.destroyInternal();
+    const i = this.#vhosts.indexOf(vh);
+    if (i >= 0) this.#vhosts.splice(i, 1);
+    const l = vh.listener;
+    if (l && l.removeVhost(vh)) {
+      this.#listeners = this.#listeners.filter((x) => x !== l);
+      return l.close();
+    }
+    return Promise.resolve();
+  }
+
+  /** @internal Socket settings every connection gets: TCP keepalive. */
+  tuneSocket(socket: Socket): void {
+    if (this.keepaliveMs > 0) socket.setKeepAlive(true, this.keepaliveMs);
   }
 
   /** @internal Wrap an accepted socket in a wsi bound to `vh`. */
@@ -155,6 +221,7 @@ export class Context {
       socket.destroy();
       return null;
     }
+    this.tuneSocket(socket);
     const wsi = new Wsi(this, vh, socket, role, vh.protocols[0]);
     this.#wsis.add(wsi);
     if (wsi.callProtocol(Reason.FILTER_NETWORK_CONNECTION, wsi.peerAddress)) return null;
@@ -315,6 +382,27 @@ export class Context {
   get destroyed(): boolean {
     return this.#destroyed;
   }
+}
+
+/**
+ * Switch group then user, as lws does after binding its listen sockets
+ * (supplementary groups are dropped too when running as root).
+ */
+function dropPrivileges(uid: number | string | undefined, gid: number | string | undefined): void {
+  if (typeof process.setuid !== 'function' || typeof process.setgid !== 'function')
+    throw new Error('uid/gid: this platform cannot change the process user');
+  try {
+    if (gid !== undefined) {
+      if (process.getuid?.() === 0 && typeof process.setgroups === 'function') process.setgroups([gid]);
+      process.setgid(gid);
+    }
+    if (uid !== undefined) process.setuid(uid);
+  } catch (e) {
+    const msg = `cannot drop privileges to uid ${uid ?? '-'} gid ${gid ?? '-'}: ${(e as Error).message}`;
+    log.err('%s', msg);
+    throw new Error(msg);
+  }
+  log.notice('running as uid %d gid %d', process.getuid?.() ?? -1, process.getgid?.() ?? -1);
 }
 
 /** Make a context (and, unless `Option.EXPLICIT_VHOSTS`, its default vhost). */

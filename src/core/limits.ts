@@ -15,6 +15,8 @@ export interface HttpLimits {
   maxChunkLine: number;
   /** Seconds a peer has to deliver a complete header block: 408 after. */
   headerTimeoutSecs: number;
+  /** Seconds a TLS peer has to complete its handshake (and, on a port that also takes clear text, to send its first byte). */
+  tlsAcceptTimeoutSecs: number;
   /** Seconds an idle keep-alive connection is kept between requests. */
   keepaliveTimeoutSecs: number;
   /** Seconds without progress on a request body or a response before closing. */
@@ -34,6 +36,7 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   maxBodySize: 100 * 1024 * 1024,
   maxChunkLine: 1024,
   headerTimeoutSecs: 10,
+  tlsAcceptTimeoutSecs: 10,
   keepaliveTimeoutSecs: 5,
   timeoutSecs: 20,
   maxPipelineBytes: 64 * 1024,

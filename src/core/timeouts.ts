@@ -22,6 +22,8 @@ export enum PendingTimeout {
   WS_PONG_CHECK_SEND_PING = 16,
   WS_PONG_CHECK_GET_PONG = 17,
   CLIENT_ISSUE_PAYLOAD = 18,
+  /** A returned non-zero from SSL_INFO: the connection closes at the next check. */
+  KILLED_BY_SSL_INFO = 22,
   CLOSE_SEND = 24,
   HOLDING_AH = 25,
   /** Waiting for the request line and headers to arrive. */

@@ -7,10 +7,14 @@ import { callbackHttpDummy } from '../roles/http/dummy.js';
 import { KNOWN_OPTIONS } from './options.js';
 import type { Listener } from '../roles/listen/listen.js';
 import type { Wsi } from './wsi.js';
-import { DEFAULT_WS_OPTIONS, type WsOptions } from '../roles/ws/options.js';
+import { resolveWsOptions, type WsOptions } from '../roles/ws/options.js';
+import { VhostTls, wantsTls, type VhostTlsInfo } from '../tls/vhost-tls.js';
+import { resolveIface } from '../tls/iface.js';
+import { hasOption, Option } from './options.js';
+import type { ClientSslOptions } from '../client/info.js';
 
 /** What a vhost is made from (the VH members of lws's creation info). */
-export interface VhostCreationInfo {
+export interface VhostCreationInfo extends VhostTlsInfo {
   /** The name matched against Host / SNI; default `localhost`. */
   vhostName?: string;
   /**
@@ -18,8 +22,18 @@ export interface VhostCreationInfo {
    * `vhost.port` after `listening`); absent means this vhost does not listen.
    */
   port?: number;
-  /** Address to listen on (default all interfaces). */
+  /**
+   * Address or network interface name (`eth0`) to listen on; default all
+   * interfaces. With `Option.UNIX_SOCK` it is the path of a UNIX domain
+   * socket to listen on instead (`@name` for the abstract namespace).
+   */
   iface?: string;
+  /**
+   * Keep this vhost's traffic on the `iface` interface: listen on its
+   * address and make client connections from it. (lws uses
+   * SO_BINDTODEVICE; Node cannot, so this binds to the interface's address.)
+   */
+  bindIface?: boolean;
   /** Protocols; index 0 receives HTTP. Default: one `http-only` protocol on `callbackHttpDummy`. */
   protocols?: readonly Protocol[];
   /** URL space served by the library. */
@@ -38,17 +52,6 @@ export interface VhostCreationInfo {
   ws?: Partial<WsOptions>;
 }
 
-function resolveWsOptions(o: Partial<WsOptions>): WsOptions {
-  const out: WsOptions = { ...DEFAULT_WS_OPTIONS };
-  for (const [k, v] of Object.entries(o) as [keyof WsOptions, unknown][]) {
-    if (v === undefined) continue;
-    if (!(k in DEFAULT_WS_OPTIONS)) throw new TypeError(`unknown ws option "${k}"; known: ${Object.keys(DEFAULT_WS_OPTIONS).join(', ')}`);
-    if (typeof v !== typeof DEFAULT_WS_OPTIONS[k] || (typeof v === 'number' && (!Number.isFinite(v) || v < 0)))
-      throw new TypeError(`ws option ${k} must be a ${typeof DEFAULT_WS_OPTIONS[k]}${typeof v === 'number' ? ' >= 0' : ''}`);
-    (out as unknown as Record<string, unknown>)[k] = v;
-  }
-  return out;
-}
 
 const DEFAULT_PROTOCOLS: readonly Protocol[] = [{ name: 'http-only', callback: callbackHttpDummy }];
 
@@ -70,7 +73,16 @@ export class Vhost {
   /** Resolves once the listen socket is bound (immediately if this vhost does not listen). */
   readonly listening: Promise<void>;
   /** @internal */ listener: Listener | null = null;
+  /** The `iface` as given (address, interface name or UNIX socket path). */
   readonly iface: string | undefined;
+  /** @internal Where to listen: the resolved address, or the UNIX socket path. */
+  readonly listenAt: { host: string | undefined } | { path: string };
+  /** @internal Local address client connections of this vhost bind to (`bindIface`). */
+  readonly clientLocalAddress: string | undefined;
+  /** The TLS side of this vhost, null when it serves clear text. */
+  readonly tls: VhostTls | null;
+  /** @internal Defaults for TLS client connections made on this vhost (`initClientSsl`). */
+  clientSsl: ClientSslOptions | undefined;
   #port: number | undefined;
   #priv = new Map<Protocol, unknown>();
   #destroyed = false;
@@ -98,12 +110,67 @@ export class Vhost {
       lines += `${k.toLowerCase()}: ${v}\r\n`;
     }
     if (this.serverString !== undefined) lines += `server: ${this.serverString}\r\n`;
+    if (hasOption(opts, Option.STS)) lines += 'strict-transport-security: max-age=15768000 ; includeSubDomains\r\n';
     this.extraHeaderLines = lines;
     this.iface = info.iface;
     this.#port = info.port;
     if (info.port !== undefined && (!Number.isInteger(info.port) || info.port < 0 || info.port > 65535))
       throw new RangeError(`vhost ${this.name}: port must be 0..65535, got ${info.port}`);
+    if (hasOption(opts, Option.UNIX_SOCK)) {
+      if (!info.iface) throw new TypeError(`vhost ${this.name}: Option.UNIX_SOCK needs iface set to the socket's path`);
+      this.listenAt = { path: info.iface };
+      this.clientLocalAddress = undefined;
+    } else {
+      const host = info.iface === undefined ? undefined : resolveIface(info.iface, this.name);
+      this.listenAt = { host };
+      this.clientLocalAddress = info.bindIface ? host : undefined;
+    }
+    if (info.bindIface && !info.iface) throw new TypeError(`vhost ${this.name}: bindIface needs iface`);
     this.listening = Promise.resolve();
+    this.tls = wantsTls(info, opts)
+      ? new VhostTls(this.name, info, opts, (what, setup) => this.#callVhostProtocol(this.protocols[0],
+        what === 'requires-private-key' ? Reason.OPENSSL_CONTEXT_REQUIRES_PRIVATE_KEY : Reason.OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS, setup))
+      : null;
+    if (!this.tls) {
+      for (const o of [Option.REQUIRE_VALID_OPENSSL_CLIENT_CERT, Option.ALLOW_NON_SSL_ON_SSL_PORT, Option.REDIRECT_HTTP_TO_HTTPS, Option.SSL_ECDH]) {
+        if (hasOption(opts, o)) throw new TypeError(`vhost ${this.name}: a TLS option is set but the vhost has no certificate (sslCertFilepath / sslCert, or Option.CREATE_VHOST_SSL_CTX)`);
+      }
+    }
+  }
+
+  /**
+   * Replace this vhost's certificate material while running: new
+   * handshakes use it, live connections keep theirs. With no argument the
+   * same files are read again (after renewing them on disk). Throws, and
+   * keeps the old certificate, if the new one does not load.
+   *
+   * ```ts
+   * vhost.reloadTls();                                   // re-read the files
+   * vhost.reloadTls({ sslCert: newPem, sslPrivateKey: newKey });
+   * ```
+   */
+  reloadTls(update?: VhostTlsInfo): void {
+    if (!this.tls) throw new Error(`reloadTls: ${this} has no TLS`);
+    this.tls.reload(update);
+  }
+
+  /**
+   * Prepare this vhost for TLS client connections (lws's
+   * `lws_init_vhost_client_ssl`): the settings become the defaults of every
+   * `clientConnect` on this vhost that asks for TLS, and
+   * OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS is delivered to the first
+   * protocol with the settings object, which user code may still change.
+   *
+   * ```ts
+   * vhost.initClientSsl({ ca: readFileSync('my-ca.pem') });
+   * context.clientConnect({ vhost, address: 'example.com', port: 443, ssl: true });
+   * ```
+   */
+  initClientSsl(opts: ClientSslOptions = {}): void {
+    const o: ClientSslOptions = { ...opts };
+    if (this.#callVhostProtocol(this.protocols[0], Reason.OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS, o) !== 0)
+      throw new Error(`initClientSsl: ${this}: OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS failed`);
+    this.clientSsl = o;
   }
 
   /** The port this vhost listens on (the real one once bound when 0 was asked). */
@@ -172,20 +239,36 @@ export class Vhost {
   destroyInternal(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    for (const w of [...this.context.liveWsis()]) if (w.vhost === this) w.close(false);
+    for (const w of [...this.context.liveWsis()]) {
+      if (w.vhost !== this) continue;
+      if (w.ws) w.closeReason(1001, 'vhost going away');
+      w.close();
+    }
     for (const p of this.protocols) this.#callVhostProtocol(p, Reason.PROTOCOL_DESTROY, undefined);
     this.#priv.clear();
   }
 
-  #callVhostProtocol(p: Protocol, reason: Reason, input: PvoOptions | undefined): void {
+  #callVhostProtocol(p: Protocol, reason: Reason, input: object | undefined): number {
     // Protocol lifecycle callbacks have no connection; lws passes a
     // placeholder wsi bound to the vhost, and so do we.
     const wsi = this.context.placeholderWsi(this, p);
     try {
-      p.callback(wsi, reason, undefined, input);
+      const r = p.callback(wsi, reason, undefined, input);
+      return typeof r === 'number' ? r : 0;
     } catch (e) {
       this.context.reportCallbackError(p, reason, e);
+      return -1;
     }
+  }
+
+  /**
+   * Remove this vhost while the context runs (lws's `lws_vhost_destroy`):
+   * its connections close (WebSockets with 1001 "going away"), its
+   * protocols get PROTOCOL_DESTROY, and its listen socket closes if no
+   * other vhost shares it. Resolves when that socket is closed.
+   */
+  destroy(): Promise<void> {
+    return this.context.destroyVhost(this);
   }
 
   /** @internal */

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Context } from './context.js';
 import type { Vhost } from './vhost.js';
 import type { Protocol, CallbackInput } from './protocols.js';
@@ -10,6 +11,8 @@ import type { H1Conn } from '../roles/h1/conn.js';
 import type { WsConn } from '../roles/ws/conn.js';
 import type { ClientConn } from '../client/client-conn.js';
 import { Token } from '../roles/http/tokens.js';
+import { reportSslInfo } from '../tls/accept.js';
+import { CLOSE_NOTIFY_SENT } from '../tls/ssl-info.js';
 
 let nextWsiId = 1;
 
@@ -40,10 +43,16 @@ export class Wsi {
   /** @internal */ peerEnded = false;
   /** True once the connection has been closed; no callbacks follow. */
   closed = false;
-  /** Numeric address of the peer, e.g. `127.0.0.1` or `::1`. */
-  readonly peerAddress: string;
+  /** Numeric address of the peer, e.g. `127.0.0.1` or `::1` (a client's: once its socket connects). */
+  get peerAddress(): string {
+    return this.#peerAddress;
+  }
   /** The peer's port. */
-  readonly peerPort: number;
+  get peerPort(): number {
+    return this.#peerPort;
+  }
+  #peerAddress: string;
+  #peerPort: number;
   #vhost: Vhost;
 
   /** @internal */
@@ -53,8 +62,14 @@ export class Wsi {
     this.role = role;
     this.protocol = protocol;
     this.user = makeSession && protocol.createSessionData ? protocol.createSessionData() : undefined;
-    this.peerAddress = socket?.remoteAddress ?? '';
-    this.peerPort = socket?.remotePort ?? 0;
+    this.#peerAddress = socket?.remoteAddress ?? '';
+    this.#peerPort = socket?.remotePort ?? 0;
+  }
+
+  /** @internal A client socket has connected: note whom to. */
+  notePeer(socket: Socket): void {
+    this.#peerAddress = socket.remoteAddress ?? '';
+    this.#peerPort = socket.remotePort ?? 0;
   }
 
   /** The vhost this connection belongs to (it may change once Host is known). */
@@ -65,6 +80,41 @@ export class Wsi {
   /** @internal */
   setVhost(vh: Vhost): void {
     this.#vhost = vh;
+  }
+
+  /** @internal Move to another vhost of the same port (Host or SNI chose it): its first protocol takes over. */
+  switchVhost(vh: Vhost): void {
+    this.#vhost = vh;
+    this.protocol = vh.protocols[0];
+    this.user = this.protocol.createSessionData ? this.protocol.createSessionData() : undefined;
+  }
+
+  /** True when this connection is encrypted with TLS (lws's `lws_is_ssl`). */
+  isSsl(): boolean {
+    return this.socket instanceof TLSSocket;
+  }
+
+  /**
+   * What the TLS handshake settled, or null on a clear-text connection:
+   * version, cipher, ALPN protocol, the SNI name the client asked for and,
+   * when one was presented, the peer certificate's subject CN.
+   *
+   * ```ts
+   * const t = wsi.tlsInfo(); // { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', alpn: 'http/1.1', ... }
+   * ```
+   */
+  tlsInfo(): { version: string | null; cipher: string; alpn: string | null; servername: string | null; peerCN: string | null } | null {
+    const t = this.socket;
+    if (!(t instanceof TLSSocket)) return null;
+    const peer = t.getPeerCertificate();
+    const cn = peer && peer.subject ? peer.subject.CN : undefined;
+    return {
+      version: t.getProtocol(),
+      cipher: t.getCipher()?.name ?? '',
+      alpn: typeof t.alpnProtocol === 'string' ? t.alpnProtocol : null,
+      servername: typeof t.servername === 'string' ? t.servername : null,
+      peerCN: typeof cn === 'string' ? cn : null,
+    };
   }
 
   /** The name of the current role: `h1`, `ws`, `raw-skt` … */
@@ -141,7 +191,7 @@ export class Wsi {
    */
   sendPipeChoked(): boolean {
     const s = this.socket;
-    return !s || s.destroyed || s.writableNeedDrain;
+    return !s || s.destroyed || s.writableNeedDrain || (this.ws !== null && this.ws.txChoked);
   }
 
   /** Bytes the library holds for this connection that the kernel has not taken yet. */
@@ -229,6 +279,8 @@ export class Wsi {
     } finally {
       this.context.wsiClosed(this);
       const s = this.socket;
+      // Ending a TLS connection sends close_notify (destroying it does not).
+      if (flush && s instanceof TLSSocket && !s.destroyed && s.encrypted && this.vhost.tls) reportSslInfo(this, CLOSE_NOTIFY_SENT);
       if (s && !s.destroyed) {
         if (flush && s.writableLength > 0) {
           // Linger: flush what is queued, keep draining the peer so an
@@ -271,6 +323,21 @@ export class Wsi {
   /** In RECEIVE: is the message binary (not text)? */
   frameIsBinary(): boolean {
     return this.ws?.frameIsBinary ?? false;
+  }
+
+  /**
+   * Change an option of an extension active on this connection (lws's
+   * `lws_set_extension_option`), typically from ESTABLISHED. Returns -1
+   * when the extension is not active here, 0 when applied; an unknown
+   * option or a bad value throws. permessage-deflate knows `rx_buf_size`,
+   * `tx_buf_size` (both as 2^n), `compression_level` and `mem_level`.
+   *
+   * ```ts
+   * wsi.setExtensionOption('permessage-deflate', 'rx_buf_size', '12'); // 4096-byte pieces
+   * ```
+   */
+  setExtensionOption(extension: string, name: string, value: string | number): number {
+    return this.ws ? this.ws.setExtensionOption(extension, name, value) : -1;
   }
 
   /**

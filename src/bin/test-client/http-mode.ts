@@ -1,16 +1,28 @@
-import { createContext, Reason, type Context, type Wsi, type CallbackInput } from '../../index.js';
+import { createContext, Reason, Write, type Context, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
 
+/** What `-o` posts, as the C client's form test. */
+export const POST_BODY = 'text=hello&send=Send+the+form';
+
+export interface HttpModeOptions {
+  /** `-o`: POST POST_BODY as a urlencoded form instead of a GET. */
+  post: boolean;
+  ssl: ClientSslOptions | false;
+}
+
 /**
- * The http:// mode of lws-test-client: one GET, the body to `out`, the
- * status line to stderr; `done(0)` when the body is complete, `done(1)` on
- * a connection error or a status of 400 and above.
+ * The http:// mode of lws-test-client: one GET (or with `post`, the C
+ * client's form POST), the body to `out`, the status line to stderr;
+ * `done(0)` when the body is complete, `done(1)` on a connection error or
+ * a status of 400 and above.
  *
  * ```ts
- * runHttpMode(parseTarget('http://localhost:7681/', undefined, false), (b) => process.stdout.write(b), (c) => process.exit(c));
+ * runHttpMode(parseTarget('http://localhost:7681/', undefined, false), (b) => process.stdout.write(b),
+ *   (c) => process.exit(c), { post: false, ssl: false });
  * ```
  */
-export function runHttpMode(target: Target, out: (body: Buffer) => void, done: (code: number) => void): Context {
+export function runHttpMode(target: Target, out: (body: Buffer) => void, done: (code: number) => void,
+  opt: HttpModeOptions): Context {
   let status = 0;
   let ended = false;
   const end = (code: number): void => {
@@ -27,6 +39,9 @@ export function runHttpMode(target: Target, out: (body: Buffer) => void, done: (
           case Reason.ESTABLISHED_CLIENT_HTTP:
             status = wsi.httpClientStatus();
             process.stderr.write(`lws-test-client: HTTP status ${status}\n`);
+            break;
+          case Reason.CLIENT_HTTP_WRITEABLE:
+            wsi.write(Buffer.from(POST_BODY), Write.HTTP_FINAL);
             break;
           case Reason.RECEIVE_CLIENT_HTTP:
             out(wsi.httpClientRead());
@@ -47,8 +62,10 @@ export function runHttpMode(target: Target, out: (body: Buffer) => void, done: (
     }],
   });
   context.clientConnect({
-    address: target.host, port: target.port, path: target.path, host: target.hostHeader, method: 'GET',
-    ssl: target.tls ? { allowSelfSigned: target.allowSelfSigned, skipHostnameCheck: target.allowSelfSigned } : false,
+    address: target.host, port: target.port, path: target.path, host: target.hostHeader, ssl: opt.ssl,
+    ...(opt.post
+      ? { method: 'POST', bodyLength: POST_BODY.length, headers: { 'content-type': 'application/x-www-form-urlencoded' } }
+      : { method: 'GET' }),
   });
   return context;
 }

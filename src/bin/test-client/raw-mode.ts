@@ -1,4 +1,4 @@
-import { createContext, Reason, Write, type Context, type Wsi, type CallbackInput } from '../../index.js';
+import { createContext, Reason, Write, type Context, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
 
 /**
@@ -9,11 +9,11 @@ import type { Target } from './target.js';
  *
  * ```ts
  * runRawMode(parseTarget('raw://localhost:9000', undefined, false), process.stdin,
- *   (b) => process.stdout.write(b), (c) => process.exit(c));
+ *   (b) => process.stdout.write(b), (c) => process.exit(c), false);
  * ```
  */
 export function runRawMode(target: Target, input: NodeJS.ReadableStream, out: (data: Buffer) => void,
-  done: (code: number) => void): Context {
+  done: (code: number) => void, ssl: ClientSslOptions | false): Context {
   const queue: Buffer[] = [];
   let conn: Wsi | undefined;
   let ended = false;
@@ -61,8 +61,7 @@ export function runRawMode(target: Target, input: NodeJS.ReadableStream, out: (d
   });
   input.pause();
   context.clientConnect({
-    address: target.host, port: target.port, method: 'RAW',
-    ssl: target.tls ? { allowSelfSigned: target.allowSelfSigned, skipHostnameCheck: target.allowSelfSigned } : false,
+    address: target.host, port: target.port, method: 'RAW', ssl,
   });
   return context;
 }

@@ -10,6 +10,9 @@ export interface Target {
   allowSelfSigned: boolean;
 }
 
+/** `-s` (TLS, self-signed allowed), `-S` / `'strict'` (TLS, full verification), or neither. */
+export type SslFlag = boolean | 'strict';
+
 const MODES: Readonly<Record<string, { mode: Target['mode']; tls: boolean }>> = {
   'ws:': { mode: 'ws', tls: false },
   'wss:': { mode: 'ws', tls: true },
@@ -21,13 +24,14 @@ const MODES: Readonly<Record<string, { mode: Target['mode']; tls: boolean }>> = 
 /**
  * Parse the address as the C test client does: a bare host means ws, a
  * scheme picks the mode, `-p` fills a missing port (default 7681), `-s`
- * turns TLS on and accepts self-signed certificates.
+ * turns TLS on and accepts self-signed certificates, `-S` (`'strict'`)
+ * turns it on with full verification.
  *
  * ```ts
  * parseTarget('ws://localhost:7681/', undefined, false); // { mode: 'ws', host: 'localhost', port: 7681, … }
  * ```
  */
-export function parseTarget(address: string, port: number | undefined, ssl: boolean): Target {
+export function parseTarget(address: string, port: number | undefined, ssl: SslFlag): Target {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `ws://${address}`;
   const u = new URL(withScheme);
   const m = MODES[u.protocol.toLowerCase()];
@@ -39,6 +43,6 @@ export function parseTarget(address: string, port: number | undefined, ssl: bool
   const shown = host.includes(':') ? `[${host}]` : host;
   return {
     mode: m.mode, host, port: p, path: (u.pathname || '/') + u.search,
-    hostHeader: `${shown}:${p}`, tls: m.tls || ssl, allowSelfSigned: ssl,
+    hostHeader: `${shown}:${p}`, tls: m.tls || ssl !== false, allowSelfSigned: ssl === true,
   };
 }

@@ -1,4 +1,4 @@
-import { createContext, Reason, Write, type Context, type Protocol, type Wsi, type CallbackInput } from '../../index.js';
+import { createContext, Reason, Write, type Context, type Protocol, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
 
 /** How the ws mode behaves, from the command line. */
@@ -11,6 +11,10 @@ export interface WsModeOptions {
   justMirror: boolean;
   /** `-O`: stop after one mirror lifetime, exit 0 on success. */
   once: boolean;
+  /** `-l`: the mirror lifetime is 500000 messages longer (not under `-O`). */
+  longLived?: boolean;
+  /** TLS settings of both connections (false: none). */
+  ssl: ClientSslOptions | false;
   /** Called once with the exit status when the run is over. */
   done: (code: number) => void;
   /** Where lines go (stdout in the bin; a test may capture). */
@@ -22,6 +26,8 @@ export interface WsModeOptions {
  * minutes; a test run wants proof of a round trip, not a flood.
  */
 export const ONCE_MIRROR_MESSAGES = 100;
+/** What `-l` adds to the mirror lifetime, as the C client. */
+export const LONG_LIVED_EXTRA = 500000;
 // With -n nothing is sent, so "success" is staying connected this long.
 const QUIET_MIRROR_MS = 1000;
 const RECONNECT_MS = 2000;
@@ -42,7 +48,7 @@ export function randomCircle(): string {
  *
  * ```ts
  * const ctx = runWsMode({ host: 'localhost', port: 7681, path: '/', tls: false, allowSelfSigned: false },
- *   { mirrorProtocol: 'lws-mirror-protocol', noMirrorSend: false, justMirror: false, once: true,
+ *   { mirrorProtocol: 'lws-mirror-protocol', noMirrorSend: false, justMirror: false, once: true, ssl: false,
  *     done: (code) => process.exit(code), print: console.log });
  * ```
  */
@@ -97,8 +103,9 @@ export function runWsMode(target: Target, opt: WsModeOptions): Context {
       switch (reason) {
         case Reason.CLIENT_ESTABLISHED:
           opt.print('mirror: connected');
-          mirrorLeft = opt.once ? ONCE_MIRROR_MESSAGES : 16384 + Math.floor(Math.random() * 65536);
+          mirrorLeft = opt.once ? ONCE_MIRROR_MESSAGES : 16384 + Math.floor(Math.random() * 65536) + (opt.longLived ? LONG_LIVED_EXTRA : 0);
           if (opt.justMirror) mirrorLeft = 1;
+          opt.print(`opened mirror connection with ${mirrorLeft} lifetime`);
           mirrorSent = mirrorBack = 0;
           outstanding.clear();
           if (opt.noMirrorSend) {
@@ -150,7 +157,7 @@ export function runWsMode(target: Target, opt: WsModeOptions): Context {
   const base = {
     context, address: target.host, port: target.port, path: target.path,
     host: target.hostHeader, origin: target.hostHeader,
-    ssl: target.tls ? { allowSelfSigned: target.allowSelfSigned, skipHostnameCheck: target.allowSelfSigned } : false,
+    ssl: opt.ssl,
   };
   function connectDumb(): void {
     context.clientConnect({ ...base, protocol: 'dumb-increment-protocol', localProtocolName: 'dumb-client' });

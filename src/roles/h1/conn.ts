@@ -84,7 +84,7 @@ export class H1Conn {
     try {
       this.#loop();
     } catch (e) {
-      if (e instanceof HttpError) this.fail(e.status, e.message);
+      if (e instanceof HttpError) this.fail(e.status, e.message, e.headers);
       else {
         // A bug here must cost this connection only, never the process.
         log.err('wsi %d: internal error handling a request: %s', this.wsi.id, e instanceof Error ? e.stack ?? e.message : String(e));
@@ -259,11 +259,13 @@ export class H1Conn {
 
     // The Host header picks the vhost among those sharing this port, before
     // the body limits are applied: they are that vhost's.
-    const vh = this.listener.selectVhost(host);
-    if (vh !== wsi.vhost) {
-      wsi.setVhost(vh);
-      wsi.protocol = vh.protocols[0];
-      wsi.user = wsi.protocol.createSessionData ? wsi.protocol.createSessionData() : undefined;
+    // On TLS the vhost was settled by SNI during the handshake.
+    const tls = wsi.isSsl();
+    const vh = tls ? wsi.vhost : this.listener.selectVhost(host);
+    if (vh !== wsi.vhost) wsi.switchVhost(vh);
+    if (!tls && vh.tls?.redirectToHttps) {
+      // Clear text on a TLS port: send the client to https on the same host (lws drops the path).
+      throw new HttpError(301, 'clear text on a TLS port', `location: https://${host || vh.name}/\r\n`);
     }
 
     // Message framing (RFC 9112 6): refuse anything ambiguous.

@@ -4,7 +4,8 @@
  * follows on it can be trusted.
  */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  /** `headers`: extra `name: value\r\n` lines for the answer (a Location, …). */
+  constructor(readonly status: number, message: string, readonly headers = '') {
     super(message);
     this.name = 'HttpError';
   }

@@ -1,38 +1,62 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { lstatSync, unlinkSync } from 'node:fs';
 import type { Context } from '../../core/context.js';
 import type { Vhost } from '../../core/vhost.js';
 import type { Wsi } from '../../core/wsi.js';
+import type { Role } from '../../core/role.js';
+import { PendingTimeout } from '../../core/timeouts.js';
 import { log } from '../../core/log.js';
 import { h1Role, startH1 } from '../h1/role-h1.js';
+import { startTlsAccept, tlsAcceptRole, type TlsListener } from '../../tls/accept.js';
+
+/** Where a listen socket is: a TCP port on an address, or a UNIX domain socket path. */
+export type ListenAddress = { port: number; host: string | undefined } | { path: string };
+
+const TLS_HANDSHAKE_RECORD = 0x16;
 
 /**
  * One listen socket and the vhosts sharing it. Accepting a connection makes
  * a wsi in the h1 role on the port's first vhost; the Host header may move
  * it to another vhost of the same port once it is read.
  */
-export class Listener {
+export class Listener implements TlsListener {
   readonly server: Server;
   readonly vhosts: Vhost[] = [];
   readonly ready: Promise<void>;
+  /** The UNIX socket path, when this is not a TCP listener. */
+  readonly path: string | undefined;
+  readonly iface: string | undefined;
   #port: number;
+  #sniff: Role;
 
-  constructor(readonly context: Context, port: number, readonly iface: string | undefined, highWaterMark: number) {
-    this.#port = port;
+  constructor(readonly context: Context, where: ListenAddress, highWaterMark: number) {
+    this.path = 'path' in where ? where.path : undefined;
+    this.iface = 'host' in where ? where.host : undefined;
+    this.#port = 'port' in where ? where.port : 0;
+    this.#sniff = sniffRole(this);
+    const label = this.path !== undefined ? `unix:${this.path}` : `${this.iface ?? '*'}:${this.#port}`;
     this.server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark, pauseOnConnect: false }, (s) => this.#accept(s));
     this.ready = new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => {
-        log.err('listen on %s:%d failed: %s', iface ?? '*', port, e.message);
+        log.err('listen on %s failed: %s', label, e.message);
         reject(e);
       };
       this.server.once('error', onError);
-      this.server.listen({ port, host: iface }, () => {
+      const done = () => {
         this.server.off('error', onError);
-        this.server.on('error', (e) => log.err('listen socket %s:%d: %s', iface ?? '*', this.#port, e.message));
+        this.server.on('error', (e) => log.err('listen socket %s: %s', label, e.message));
         const a = this.server.address();
         if (a && typeof a === 'object') this.#port = a.port;
-        log.notice('listening on %s:%d for %s', iface ?? '*', this.#port, this.vhosts.map((v) => v.name).join(', '));
+        log.notice('listening on %s for %s', this.path !== undefined ? label : `${this.iface ?? '*'}:${this.#port}`,
+          this.vhosts.map((v) => v.name + (v.tls ? ' (tls)' : '')).join(', '));
         resolve();
-      });
+      };
+      if (this.path !== undefined) {
+        removeStaleSocket(this.path);
+        this.server.listen({ path: this.path.startsWith('@') ? '\0' + this.path.slice(1) : this.path }, done);
+      } else {
+        this.server.listen({ port: this.#port, host: this.iface }, done);
+      }
     });
   }
 
@@ -40,8 +64,33 @@ export class Listener {
     return this.#port;
   }
 
+  /** True when connections on this port speak TLS (its vhosts have certificates). */
+  get secure(): boolean {
+    return !!this.vhosts[0]?.tls;
+  }
+
+  get anyRequestsCert(): boolean {
+    return this.vhosts.some((v) => !v.destroyed && v.tls?.requestCert);
+  }
+
+  defaultVhost(): Vhost | undefined {
+    return this.vhosts.find((v) => !v.destroyed);
+  }
+
+  /** Add a vhost to this port; every vhost of a port is TLS or none is. */
   addVhost(vh: Vhost): void {
+    const other = this.vhosts.find((v) => !v.destroyed);
+    if (other && !!other.tls !== !!vh.tls)
+      throw new Error(`vhost ${vh.name}: port ${this.path ?? this.#port} is served ${other.tls ? 'with' : 'without'} TLS by vhost ${other.name}; ` +
+        'vhosts sharing a port must all have TLS certificates or none');
     this.vhosts.push(vh);
+  }
+
+  /** Take a vhost off this port; true when none is left (the listen socket may go). */
+  removeVhost(vh: Vhost): boolean {
+    const i = this.vhosts.indexOf(vh);
+    if (i >= 0) this.vhosts.splice(i, 1);
+    return this.vhosts.length === 0;
   }
 
   /**
@@ -69,19 +118,81 @@ export class Listener {
   }
 
   #accept(socket: Socket): void {
-    const vh = this.vhosts.find((v) => !v.destroyed);
+    const vh = this.defaultVhost();
     if (!vh) {
       socket.destroy();
       return;
     }
-    const wsi = this.context.adoptSocket(socket, vh, h1Role);
+    if (!vh.tls) {
+      const wsi = this.context.adoptSocket(socket, vh, h1Role);
+      if (!wsi) return;
+      wireSocket(wsi, socket);
+      startH1(wsi, this);
+      return;
+    }
+    const wsi = this.context.adoptSocket(socket, vh, vh.tls.allowNonTls ? this.#sniff : tlsAcceptRole);
     if (!wsi) return;
-    wireSocket(wsi, socket);
-    startH1(wsi, this);
+    if (vh.tls.allowNonTls) {
+      // The first byte says which: a TLS handshake record, or clear text.
+      wireSocket(wsi, socket);
+      wsi.setTimeout(PendingTimeout.SSL_ACCEPT, vh.limits.tlsAcceptTimeoutSecs);
+      return;
+    }
+    this.startTls(wsi, socket);
+  }
+
+  /** @internal Begin the TLS handshake on a socket `wsi` holds. */
+  startTls(wsi: Wsi, socket: Socket): void {
+    wsi.role = tlsAcceptRole;
+    // The TLS socket owns the connection now; the raw one only needs an
+    // error sink so a late error cannot go unhandled.
+    socket.on('error', () => {});
+    const t = startTlsAccept(wsi, socket, this, (w) => {
+      w.role = h1Role;
+      startH1(w, this);
+    });
+    if (t) wireSocket(wsi, t);
   }
 
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Decides on the first bytes whether a connection on a TLS port is TLS or clear-text HTTP. */
+function sniffRole(listener: Listener): Role {
+  return {
+    name: 'tls-sniff',
+    rx(wsi, buf) {
+      if (!buf.length) return;
+      const socket = wsi.socket as Socket;
+      if (buf[0] === TLS_HANDSHAKE_RECORD) {
+        unwireSocket(socket);
+        socket.pause();
+        socket.unshift(buf);
+        listener.startTls(wsi, socket);
+        return;
+      }
+      wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
+      wsi.role = h1Role;
+      startH1(wsi, listener);
+      wsi.role.rx(wsi, buf);
+    },
+    writable() {},
+    write() {
+      return -1;
+    },
+    closing() {},
+  };
+}
+
+function removeStaleSocket(path: string): void {
+  if (path.startsWith('@')) return;
+  try {
+    // Only a socket left by an earlier run is removed, never a file.
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // nothing there
   }
 }
 
@@ -113,6 +224,15 @@ function onError(this: WiredSocket, e: Error): void {
 }
 function onClose(this: WiredSocket): void {
   this[kWsi].close(false);
+}
+
+/** Stop routing a socket's events into its wsi. */
+export function unwireSocket(socket: Socket): void {
+  socket.off('data', onData);
+  socket.off('drain', onDrain);
+  socket.off('end', onEnd);
+  socket.off('error', onError);
+  socket.off('close', onClose);
 }
 
 /** Route a socket's events into its wsi. */

@@ -8,6 +8,10 @@ import { Op, CloseStatus, buildFrame, closeCodeIsValid } from './frame.js';
 import { Utf8Validator } from './utf8.js';
 import type { WsOptions } from './options.js';
 import { WS_SERVER, nextMaskKey, type WsSide } from './sides.js';
+import type { Socket } from 'node:net';
+import { PmdConn } from './deflate/pmd-conn.js';
+import { takeAgreed } from './deflate/handoff.js';
+import { limiterFor } from './deflate/limiter.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -42,12 +46,56 @@ export class WsConn implements WsSink {
   #rxChunk: number;
   // set while a Close (ours or the peer's) waits one turn for a pending WRITEABLE
   #rxDone = false;
+  // permessage-deflate, when negotiated: null otherwise
+  #pmd: PmdConn | null = null;
+  #txChoked = false;
+  // the socket frames go to; kept when a close hands it over to the send queue
+  #sock: Socket | null;
+  #rxInflate = false; // the message being received is compressed
+  #infFirst = false;
+  #infOpcode = 0;
+  #txCompress = false; // the message being sent is compressed
 
   /** `side` says server or client: which reasons to deliver, whether frames are masked. */
   constructor(readonly wsi: Wsi, readonly opts: Readonly<WsOptions>, readonly side: WsSide = WS_SERVER) {
     this.#validateUtf8 = opts.validateUtf8;
     const rx = wsi.protocol.rxBufferSize;
     this.#rxChunk = rx && rx > 0 ? rx : 4096;
+    this.#sock = wsi.socket;
+    const a = takeAgreed(wsi);
+    if (a) {
+      this.#pmd = new PmdConn(a.cfg, a.agreement, limiterFor(wsi.vhost, a.cfg.concurrency), {
+        accepting: () => !wsi.closed && wsi.rxFlowOn && !this.#pending,
+        inflated: (buf, last, more) => this.#inflated(buf, last, more),
+        drained: () => this.#inflateDrained(),
+        fail: (code, why) => this.error(code, why),
+      }, {
+        frame: (op, fin, rsv1, payload) => this.#frame(op, fin, rsv1, payload),
+        send: (frame) => {
+          const s = this.#sock;
+          if (s && !s.destroyed) s.write(frame);
+        },
+        fail: (why) => {
+          this.setCloseReason(CloseStatus.UNEXPECTED_CONDITION, Buffer.from(why.slice(0, 100)));
+          wsi.close();
+        },
+      }, this.#rxChunk);
+    }
+  }
+
+  /** True when permessage-deflate was negotiated on this connection. */
+  get deflateActive(): boolean {
+    return this.#pmd !== null;
+  }
+
+  /** @internal The extension state, for tests and accounting. */
+  get pmd(): PmdConn | null {
+    return this.#pmd;
+  }
+
+  /** lws_set_extension_option: -1 when `ext` is not active here, 0 when applied. */
+  setExtensionOption(ext: string, name: string, value: string | number): number {
+    return this.#pmd ? this.#pmd.setOption(ext, name, value) : -1;
   }
 
   // ---- fragment information for the RECEIVE callback ----
@@ -73,9 +121,24 @@ export class WsConn implements WsSink {
       this.#hold(buf, 0);
       return;
     }
+    if (this.#pmd?.rxBusy) {
+      // Parsing waits for the piece being decompressed; newer bytes queue behind.
+      if (buf.length) {
+        wsi.heldRx = wsi.heldRx ? Buffer.concat([wsi.heldRx, buf]) : buf;
+        wsi.socket?.pause();
+        this.#armPing();
+      }
+      this.#pmd.inflater.resume();
+      return;
+    }
     if (wsi.closed || buf.length === 0) return;
     this.#armPing();
-    const used = (this.#parser ??= new WsParser(this.side.isServer, this.opts, this)).feed(buf, 0);
+    let parser = this.#parser;
+    if (!parser) {
+      parser = this.#parser = new WsParser(this.side.isServer, this.opts, this);
+      parser.allowRsv1 = this.#pmd !== null;
+    }
+    const used = parser.feed(buf, 0);
     if (used < buf.length && !wsi.closed) this.#hold(buf, used);
   }
 
@@ -91,10 +154,43 @@ export class WsConn implements WsSink {
   #deliverPending(): boolean {
     const p = this.#pending as PendingPiece;
     this.#pending = null;
-    return this.payload(p.buf, p.info);
+    return this.#deliver(p.buf, p.info);
   }
 
   payload(piece: Buffer, info: PieceInfo): boolean {
+    if (info.firstOfMessage) {
+      this.#rxInflate = info.rsv1;
+      if (info.rsv1) {
+        this.#infFirst = true;
+        this.#infOpcode = info.opcode;
+      }
+    }
+    if (!this.#rxInflate) return this.#deliver(piece, info);
+    const end = info.fin && info.remaining === 0;
+    if (piece.length === 0 && !end) return true;
+    // Parsing stops here until the piece is decompressed and delivered.
+    (this.#pmd as PmdConn).inflater.push(piece, end);
+    return false;
+  }
+
+  #inflated(buf: Buffer, last: boolean, more: number): boolean {
+    const info: PieceInfo = { opcode: this.#infOpcode, fin: last, remaining: more, firstOfMessage: this.#infFirst, rsv1: false };
+    this.#infFirst = false;
+    return this.#deliver(buf, info);
+  }
+
+  /** A compressed piece is used up: parse what arrived meanwhile ("forced service"). */
+  #inflateDrained(): void {
+    const wsi = this.wsi;
+    if (wsi.closed || this.#rxDone || !wsi.rxFlowOn || this.#pending) return;
+    const held = wsi.heldRx;
+    wsi.heldRx = null;
+    if (held) this.rx(held);
+    if (!wsi.closed && wsi.rxFlowOn && !wsi.heldRx && !this.#pending && !this.#pmd?.rxBusy) wsi.socket?.resume();
+  }
+
+  /** Check a piece (UTF-8) and hand it to RECEIVE in rxBufferSize pieces, stopping if rx flow control stops. */
+  #deliver(piece: Buffer, info: PieceInfo): boolean {
     const wsi = this.wsi;
     if (this.#validateUtf8 && info.opcode === Op.TEXT) {
       const v = (this.#utf8 ??= new Utf8Validator());
@@ -106,8 +202,9 @@ export class WsConn implements WsSink {
     }
     let off = 0;
     let first = info.firstOfMessage;
+    const chunk = this.#rxInflate && this.#pmd ? this.#pmd.rxPiece : this.#rxChunk;
     do {
-      const n = Math.min(this.#rxChunk, piece.length - off);
+      const n = Math.min(chunk, piece.length - off);
       const sub = n === piece.length ? piece : piece.subarray(off, off + n);
       off += n;
       const after = piece.length - off;
@@ -237,6 +334,8 @@ export class WsConn implements WsSink {
         if (this.#txInMessage) throw new Error('wsi.write: a fragmented message is in progress; continue it with Write.CONTINUATION');
         op = kind === Write.TEXT ? Op.TEXT : Op.BINARY;
         this.#txInMessage = !fin;
+        // A fragmented message's size is unknown: compress it whatever its first piece.
+        this.#txCompress = this.#pmd !== null && (!fin || buf.length >= this.#pmd.threshold);
         break;
       case Write.CONTINUATION:
         if (!this.#txInMessage) throw new Error('wsi.write: Write.CONTINUATION with no fragmented message in progress (start it with Write.TEXT or Write.BINARY and Write.NO_FIN)');
@@ -252,8 +351,41 @@ export class WsConn implements WsSink {
       default:
         throw new Error(`wsi.write: write kind ${kind} is not valid on a WebSocket connection`);
     }
+    const pmd = this.#pmd;
+    if (pmd && op < 0x8) {
+      if (this.#txCompress) {
+        // The caller may reuse its buffer once write returns; zlib reads it later.
+        pmd.sendCompressed(op, fin, op !== Op.CONTINUATION, Buffer.from(buf));
+        this.#chokeWhileCompressing(s, pmd);
+      } else {
+        pmd.sendFrame(this.#frame(op, fin, false, buf));
+      }
+      return buf.length;
+    }
     s.write(this.#frame(op, fin, false, buf));
     return buf.length;
+  }
+
+  /**
+   * Bytes waiting for the compressor count against the send high-water
+   * mark as bytes in the socket do: past it, sendPipeChoked() turns true
+   * and WRITEABLE waits until the compressor has caught up, so a writer
+   * looping on sendPipeChoked() cannot queue without bound.
+   */
+  #chokeWhileCompressing(s: Socket, pmd: PmdConn): void {
+    if (this.#txChoked || pmd.txQueuedBytes + s.writableLength < s.writableHighWaterMark) return;
+    this.#txChoked = true;
+    pmd.whenTxIdle(() => {
+      this.#txChoked = false;
+      // A socket that is itself past its mark reports through 'drain'.
+      const wsi = this.wsi;
+      if (!wsi.closed && wsi.socket && !wsi.socket.writableNeedDrain) wsi.context.socketDrained(wsi);
+    });
+  }
+
+  /** @internal True while compressed output waits past the high-water mark. */
+  get txChoked(): boolean {
+    return this.#txChoked;
   }
 
   /** Remember the status and reason the Close frame will carry. */
@@ -341,6 +473,8 @@ export class WsConn implements WsSink {
   closing(): void {
     const wsi = this.wsi;
     const s = wsi.socket;
+    const pmd = this.#pmd;
+    pmd?.stopRx();
     if (s && !s.destroyed && !this.#closeSent && s.writable) {
       this.#closeSent = true;
       let payload = EMPTY;
@@ -349,8 +483,38 @@ export class WsConn implements WsSink {
         payload.writeUInt16BE(this.#closeCode, 0);
         this.#closeReason.copy(payload, 2);
       }
-      s.write(this.#frame(Op.CLOSE, true, false, payload));
-    }
+      const close = this.#frame(Op.CLOSE, true, false, payload);
+      if (pmd && !pmd.txIdle) {
+        // Messages are still being compressed: they go out first, then the
+        // Close. The socket is taken from the wsi so closing it does not
+        // end it under them; it is ended here once they are sent.
+        wsi.socket = null;
+        finishAfterQueue(s, pmd, close);
+      } else {
+        s.write(close);
+        pmd?.destroy();
+      }
+    } else pmd?.destroy();
     wsi.callProtocol(this.side.closed);
   }
+}
+
+/** Bound on how long a closing connection may wait for its last messages to be compressed. */
+const CLOSE_FLUSH_MS = 5000;
+
+function finishAfterQueue(s: Socket, pmd: PmdConn, close: Buffer): void {
+  const t = setTimeout(() => {
+    pmd.destroy();
+    s.destroy();
+  }, CLOSE_FLUSH_MS);
+  t.unref();
+  s.once('close', () => clearTimeout(t));
+  pmd.whenTxIdle(() => {
+    pmd.destroy();
+    if (s.destroyed) return;
+    s.write(close);
+    // As a closing wsi does: flush, keep draining the peer, then give up.
+    s.end();
+    s.resume();
+  });
 }

@@ -6,6 +6,7 @@ import { PendingTimeout } from '../../core/timeouts.js';
 import type { HttpRequest } from '../http/request.js';
 import { wsRole } from './role-ws.js';
 import { WsConn } from './conn.js';
+import { serverNegotiate } from './deflate/handoff.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -81,6 +82,8 @@ export function completeUpgrade(wsi: Wsi, hs: Extract<WsHandshake, { ok: true }>
   let head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n' +
     `Sec-WebSocket-Accept: ${hs.accept}\r\n`;
   if (hs.protocolHeader) head += `Sec-WebSocket-Protocol: ${hs.protocolHeader}\r\n`;
+  const ext = serverNegotiate(wsi, wsi.h1?.req?.fragments('sec-websocket-extensions').join(', '));
+  if (ext) head += `Sec-WebSocket-Extensions: ${ext}\r\n`;
   s.write(head + '\r\n', 'latin1');
   wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
   wsi.role = wsRole;

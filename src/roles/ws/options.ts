@@ -1,3 +1,32 @@
+/**
+ * permessage-deflate (RFC 7692) settings. On a vhost (`ws.perMessageDeflate`)
+ * they say what the server accepts; in a client's connect info, what it
+ * offers. Off unless asked for, as lws needs the extension in its table.
+ */
+export interface PerMessageDeflateOptions {
+  /** Server: always reset the compressor after each message (and say so). Client: ask the server to. Default false. */
+  serverNoContextTakeover?: boolean;
+  /** Server: ask the client to reset after each message. Client: reset ours and say so. Default false. */
+  clientNoContextTakeover?: boolean;
+  /** Largest LZ77 window (8..15) the server's compressor may use; below 15 it is sent. Default 15. */
+  serverMaxWindowBits?: number;
+  /** Largest LZ77 window (8..15) the client's compressor may use; below 15 it is sent. Default 15. */
+  clientMaxWindowBits?: number;
+  /** zlib compression level 0..9 (lws's compression_level). Default 1. */
+  level?: number;
+  /** zlib memLevel 1..9 (lws's mem_level): compressor memory against ratio. Default 8. */
+  memLevel?: number;
+  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
+  threshold?: number;
+  /** Largest message after decompression: 1009 past it. Default `ws.maxMessageSize`. */
+  maxInflatedSize?: number;
+  /** zlib operations in progress at once on a vhost (or a client vhost); more wait in a queue. Default 10. */
+  concurrency?: number;
+}
+
+/** permessage-deflate settings with every default filled in. */
+export type PmdConfig = Readonly<Required<PerMessageDeflateOptions>>;
+
 /** WebSocket settings of a vhost, each with a default. */
 export interface WsOptions {
   /** Largest frame payload accepted: 1009 past it. */
@@ -8,6 +37,8 @@ export interface WsOptions {
   validateUtf8: boolean;
   /** Ping a connection idle this many seconds and close it if no pong comes in as long; 0 is off. */
   pingPongSecs: number;
+  /** Accept permessage-deflate offers: `true` with the defaults, or settings. Default false. */
+  perMessageDeflate: boolean | PerMessageDeflateOptions;
 }
 
 export const DEFAULT_WS_OPTIONS: Readonly<WsOptions> = Object.freeze({
@@ -15,4 +46,70 @@ export const DEFAULT_WS_OPTIONS: Readonly<WsOptions> = Object.freeze({
   maxMessageSize: 64 * 1024 * 1024,
   validateUtf8: true,
   pingPongSecs: 0,
+  perMessageDeflate: false,
 });
+
+const PMD_KEYS: ReadonlyArray<keyof PerMessageDeflateOptions> = [
+  'serverNoContextTakeover', 'clientNoContextTakeover', 'serverMaxWindowBits', 'clientMaxWindowBits',
+  'level', 'memLevel', 'threshold', 'maxInflatedSize', 'concurrency',
+];
+
+function intIn(where: string, k: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new RangeError(`${where}.${k} must be an integer from ${min} to ${max}, got ${String(v)}`);
+  return v;
+}
+
+/**
+ * Fill in and check permessage-deflate settings; `false` (or undefined)
+ * gives null. `where` names the option in error messages.
+ */
+export function resolvePmd(o: boolean | PerMessageDeflateOptions | undefined, maxMessageSize: number, where: string): PmdConfig | null {
+  if (o === undefined || o === false) return null;
+  if (o !== true && (typeof o !== 'object' || o === null)) throw new TypeError(`${where} must be true, false or an options object`);
+  const u: PerMessageDeflateOptions = o === true ? {} : o;
+  for (const k of Object.keys(u)) {
+    if (!PMD_KEYS.includes(k as keyof PerMessageDeflateOptions))
+      throw new TypeError(`unknown option ${where}.${k}; known: ${PMD_KEYS.join(', ')}`);
+  }
+  for (const k of ['serverNoContextTakeover', 'clientNoContextTakeover'] as const) {
+    if (u[k] !== undefined && typeof u[k] !== 'boolean') throw new TypeError(`${where}.${k} must be a boolean`);
+  }
+  const big = Number.MAX_SAFE_INTEGER;
+  return Object.freeze({
+    serverNoContextTakeover: u.serverNoContextTakeover ?? false,
+    clientNoContextTakeover: u.clientNoContextTakeover ?? false,
+    serverMaxWindowBits: intIn(where, 'serverMaxWindowBits', u.serverMaxWindowBits ?? 15, 8, 15),
+    clientMaxWindowBits: intIn(where, 'clientMaxWindowBits', u.clientMaxWindowBits ?? 15, 8, 15),
+    level: intIn(where, 'level', u.level ?? 1, 0, 9),
+    memLevel: intIn(where, 'memLevel', u.memLevel ?? 8, 1, 9),
+    threshold: intIn(where, 'threshold', u.threshold ?? 1024, 0, big),
+    maxInflatedSize: intIn(where, 'maxInflatedSize', u.maxInflatedSize ?? maxMessageSize, 1, big),
+    concurrency: intIn(where, 'concurrency', u.concurrency ?? 10, 1, 10000),
+  });
+}
+
+/** Check a vhost's `ws` options and fill in the defaults. */
+export function resolveWsOptions(o: Partial<WsOptions>): WsOptions {
+  const out: WsOptions = { ...DEFAULT_WS_OPTIONS };
+  for (const [k, v] of Object.entries(o) as [keyof WsOptions, unknown][]) {
+    if (v === undefined) continue;
+    if (!(k in DEFAULT_WS_OPTIONS)) throw new TypeError(`unknown ws option "${k}"; known: ${Object.keys(DEFAULT_WS_OPTIONS).join(', ')}`);
+    if (k === 'perMessageDeflate') continue;
+    if (typeof v !== typeof DEFAULT_WS_OPTIONS[k] || (typeof v === 'number' && (!Number.isFinite(v) || v < 0)))
+      throw new TypeError(`ws option ${k} must be a ${typeof DEFAULT_WS_OPTIONS[k]}${typeof v === 'number' ? ' >= 0' : ''}`);
+    (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  // Resolved once here, so every connection shares one frozen settings object.
+  out.perMessageDeflate = resolvePmd(o.perMessageDeflate, out.maxMessageSize, 'ws.perMessageDeflate') ?? false;
+  return out;
+}
+
+/** The resolved permessage-deflate settings of resolved `ws` options, or null when off. */
+export function pmdOf(o: Readonly<WsOptions>): PmdConfig | null {
+  const p = o.perMessageDeflate;
+  if (p === false) return null;
+  // Options not made by resolveWsOptions (tests building a WsConn directly).
+  if (p === true || !Object.isFrozen(p)) return resolvePmd(p, o.maxMessageSize, 'ws.perMessageDeflate');
+  return p as PmdConfig;
+}

@@ -1,0 +1,369 @@
+#!/usr/bin/env node
+/**
+ * permessage-deflate benchmark: tslws's echo server against the `ws`
+ * package's, both with compression on, driven by the same Node load
+ * generator (a `ws` client with perMessageDeflate; bench/wsload does not
+ * speak deflate).
+ *
+ *   node bench/ws-deflate.mjs [--duration SECS] [--rounds N] [--quick] [--json]
+ *                             [--conns N] [--servers tslws,ws] [--only ID,...] [--out FILE]
+ *
+ * Servers (each a fresh child process per run, pinned to core 0 with
+ * `taskset -c 0` when there is one, open-file limit raised to the hard limit):
+ *   tslws  an echo protocol written as a user would (rxBufferSize 65536),
+ *          vhost option ws.perMessageDeflate { threshold: 0 }
+ *   ws     `ws` 8 WebSocketServer echoing every message with its type,
+ *          perMessageDeflate { threshold: 0 }
+ * Both use their defaults otherwise (context takeover, 15-bit windows,
+ * 10 zlib operations at once).
+ *
+ * Scenarios: --conns connections (default 1000), each with one message of
+ * compressible text in flight, echoed and checked byte for byte:
+ *   deflate-1k    1 KiB text
+ *   deflate-64k   64 KiB text
+ * Reported per server: messages/s echoed (median over rounds), server
+ * RSS once all connections are open and have exchanged one message
+ * (every zlib context exists), peak RSS during the run (VmHWM), and the
+ * tslws/ws ratios. The load generator (core 1) is one Node process: with
+ * compression it may be the bottleneck, and it is the same for both.
+ *
+ * --quick: 1 round of 1 s runs with 100 connections. The same file runs as
+ * `--serve tslws|ws PORT` (a server) and `--load ...` (the load generator).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const SELF = fileURLToPath(import.meta.url);
+const REPO = resolve(dirname(SELF), '..');
+const DIST = join(REPO, 'dist/src/index.js');
+const MAX = 64 * 1024 * 1024;
+
+/** Compressible text of `n` bytes (words, numbers; about 4:1 with deflate). */
+function textOf(n) {
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
+  let s = '';
+  for (let i = 0; s.length < n; i++) s += `${words[(i * 7 + (i >> 3)) % 8]} ${(i * 2654435761) % 10007} `;
+  return Buffer.from(s.slice(0, n));
+}
+
+// ---------------------------------------------------------------------------
+// Servers (child-process mode)
+
+async function serveTslws(port) {
+  const { createContext, callbackHttpDummy, Reason, Write } = await import(pathToFileURL(DIST).href);
+  const echo = {
+    name: 'echo',
+    rxBufferSize: 65536,
+    createSessionData: () => ({ parts: [], out: [] }),
+    callback(wsi, reason, pss, input) {
+      if (reason === Reason.RECEIVE) {
+        pss.parts.push(Buffer.from(input));
+        if (wsi.isFinalFragment() && wsi.remainingPacketPayload() === 0) {
+          pss.out.push([pss.parts.length === 1 ? pss.parts[0] : Buffer.concat(pss.parts), wsi.frameIsBinary() ? Write.BINARY : Write.TEXT]);
+          pss.parts = [];
+          wsi.callbackOnWritable();
+        }
+      } else if (reason === Reason.SERVER_WRITEABLE) {
+        while (pss.out.length && !wsi.sendPipeChoked()) {
+          const [b, f] = pss.out.shift();
+          wsi.write(b, f);
+        }
+        if (pss.out.length) wsi.callbackOnWritable();
+      }
+      return 0;
+    },
+  };
+  const ctx = createContext({
+    port, iface: '127.0.0.1',
+    protocols: [{ name: 'http', callback: callbackHttpDummy }, echo],
+    pvo: { echo: { default: '1' } },
+    ws: { maxMessageSize: MAX, perMessageDeflate: { threshold: 0 } },
+  });
+  await ctx.listening;
+  process.stdout.write(`listening ${port}\n`);
+  const stop = () => ctx.destroy().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function serveWs(port) {
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: MAX, perMessageDeflate: { threshold: 0 } });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.on('error', () => {});
+  });
+  wss.on('listening', () => process.stdout.write(`listening ${port}\n`));
+  const stop = () => {
+    for (const c of wss.clients) c.terminate();
+    wss.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 1000).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+// ---------------------------------------------------------------------------
+// Load generator (child-process mode): open, one exchange each ("primed"),
+// then echo loops; prints one JSON line.
+
+async function load(port, conns, size, warm, duration) {
+  const { default: WebSocket } = await import('ws');
+  const msg = textOf(size);
+  const socks = [];
+  let errors = 0;
+  const open = () => new Promise((res) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: { threshold: 0 }, maxPayload: MAX });
+    ws.once('open', () => res(ws));
+    ws.once('error', () => { errors++; res(null); });
+  });
+  for (let i = 0; i < conns; i += 50) {
+    const batch = await Promise.all(Array.from({ length: Math.min(50, conns - i) }, open));
+    for (const ws of batch) if (ws) socks.push(ws);
+  }
+  let counting = false;
+  let running = true;
+  let count = 0;
+  const loop = (ws) => new Promise((res) => {
+    ws.on('message', (data) => {
+      if (!data.equals(msg)) errors++;
+      if (counting) count++;
+      if (running) ws.send(msg);
+      else res();
+    });
+    ws.on('close', res);
+    ws.send(msg);
+  });
+  // Prime: one message each, so every zlib context exists, then report.
+  await Promise.all(socks.map((ws) => new Promise((res) => {
+    ws.once('message', res);
+    ws.send(msg);
+  })));
+  process.stdout.write(`primed ${socks.length}\n`);
+  const done = Promise.all(socks.map(loop));
+  await new Promise((r) => setTimeout(r, warm * 1000));
+  counting = true;
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, duration * 1000));
+  counting = false;
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const measured = count;
+  running = false;
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+  process.stdout.write(JSON.stringify({ connected: socks.length, msgs: measured, secs, errors }) + '\n');
+  for (const ws of socks) ws.terminate();
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------------------
+// The benchmark
+
+const USAGE = 'usage: ws-deflate.mjs [--duration SECS (5)] [--rounds N (3)] [--quick] [--json] [--conns N (1000)]\n' +
+  '                      [--servers tslws,ws] [--only deflate-1k,deflate-64k] [--out FILE]\n';
+
+const SCENARIOS = [
+  { id: 'deflate-1k', size: 1024, label: '1 KiB text' },
+  { id: 'deflate-64k', size: 65536, label: '64 KiB text' },
+];
+
+function statusKb(pid, field) {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    import('node:net').then(({ createServer }) => {
+      const s = createServer();
+      s.once('error', rej);
+      s.listen(0, '127.0.0.1', () => {
+        const p = s.address().port;
+        s.close(() => res(p));
+      });
+    });
+  });
+}
+
+function pinned(core, args) {
+  const hard = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim() || '1024';
+  const pin = existsSync('/usr/bin/taskset') && availableParallelism() >= 2 ? `taskset -c ${core} ` : '';
+  // sh execs (taskset, which execs) node: the child's pid is node's.
+  return spawn('sh', ['-c', `ulimit -n ${hard} && exec ${pin}"$@"`, 'sh', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function lineFrom(child, re, ms, what) {
+  return new Promise((res, rej) => {
+    let buf = '';
+    let err = '';
+    const t = setTimeout(() => rej(new Error(`${what}: nothing in ${ms} ms (${err.trim()})`)), ms);
+    child.stderr.on('data', (d) => (err += d));
+    const on = (d) => {
+      buf += d;
+      const m = re.exec(buf);
+      if (m) {
+        clearTimeout(t);
+        child.stdout.off('data', on);
+        res(m);
+      }
+    };
+    child.stdout.on('data', on);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      rej(new Error(`${what}: exited (${code}): ${err.trim()}`));
+    });
+  });
+}
+
+function stop(child) {
+  return new Promise((res) => {
+    if (child.exitCode !== null || child.signalCode !== null) return res();
+    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      res();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function runOne(server, sc, conns, warm, duration, children) {
+  const port = await freePort();
+  const srv = pinned('0', [SELF, '--serve', server, String(port)]);
+  children.add(srv);
+  try {
+    await lineFrom(srv, /listening/, 10000, `${server} server`);
+    const base = statusKb(srv.pid, 'VmRSS');
+    const ld = pinned('1', [SELF, '--load', String(port), String(conns), String(sc.size), String(warm), String(duration)]);
+    children.add(ld);
+    try {
+      await lineFrom(ld, /primed (\d+)/, 120000, 'load generator');
+      const primedRss = statusKb(srv.pid, 'VmRSS');
+      const m = await lineFrom(ld, /^(\{.*\})$/m, (warm + duration) * 1000 + 30000, 'load generator');
+      const r = JSON.parse(m[1]);
+      const peak = statusKb(srv.pid, 'VmHWM');
+      if (r.errors || r.connected !== conns) throw new Error(`${server} ${sc.id}: ${r.errors} errors, ${r.connected}/${conns} connected`);
+      return { rate: r.msgs / r.secs, baseMb: base / 1024, primedMb: primedRss / 1024, peakMb: peak / 1024, perConnKb: (primedRss - base) / conns };
+    } finally {
+      await stop(ld);
+      children.delete(ld);
+    }
+  } finally {
+    await stop(srv);
+    children.delete(srv);
+  }
+}
+
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function bench() {
+  let o;
+  try {
+    o = parseArgs({
+      options: {
+        duration: { type: 'string' }, rounds: { type: 'string' }, quick: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false }, conns: { type: 'string' }, servers: { type: 'string', default: 'tslws,ws' },
+        only: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${e.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (o.help) return void process.stdout.write(USAGE);
+  const duration = Number(o.duration ?? (o.quick ? 1 : 5));
+  const rounds = Number(o.rounds ?? (o.quick ? 1 : 3));
+  const conns = Number(o.conns ?? (o.quick ? 100 : 1000));
+  const warm = o.quick ? 0.5 : 1;
+  const servers = o.servers.split(',').map((s) => s.trim()).filter(Boolean);
+  let scen = SCENARIOS;
+  if (o.only) {
+    const want = o.only.split(',').map((s) => s.trim());
+    for (const w of want) if (!SCENARIOS.some((s) => s.id === w)) {
+      process.stderr.write(`ws-deflate: unknown scenario ${w}\n${USAGE}`);
+      process.exit(2);
+    }
+    scen = SCENARIOS.filter((s) => want.includes(s.id));
+  }
+  if (!(duration > 0) || !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(conns) || conns < 1 ||
+    servers.some((s) => s !== 'tslws' && s !== 'ws')) {
+    process.stderr.write(`ws-deflate: bad option value\n${USAGE}`);
+    process.exit(2);
+  }
+  if (!existsSync(DIST)) {
+    process.stderr.write('ws-deflate: build first (npm run build)\n');
+    process.exit(2);
+  }
+  const children = new Set();
+  const killAll = () => { for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ } };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130));
+
+  const results = {};
+  for (let round = 0; round < rounds; round++) {
+    // rotate the servers' order so neither always runs first
+    const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+    for (const sc of scen) {
+      for (const server of order) {
+        process.stderr.write(`round ${round + 1}/${rounds}: ${sc.id} on ${server} (${conns} conns, ${duration} s)\n`);
+        const r = await runOne(server, sc, conns, warm, duration, children);
+        ((results[sc.id] ??= {})[server] ??= []).push(r);
+      }
+    }
+  }
+  const summary = scen.map((sc) => {
+    const row = { id: sc.id, label: `${conns} conns, ${sc.label}` };
+    for (const server of servers) {
+      const rs = results[sc.id][server];
+      row[server] = {
+        msgsPerSec: median(rs.map((r) => r.rate)),
+        rssMb: median(rs.map((r) => r.primedMb)),
+        peakRssMb: median(rs.map((r) => r.peakMb)),
+        perConnKb: median(rs.map((r) => r.perConnKb)),
+      };
+    }
+    if (row.tslws && row.ws) {
+      row.throughputRatio = row.tslws.msgsPerSec / row.ws.msgsPerSec;
+      row.memoryRatio = row.tslws.rssMb / row.ws.rssMb;
+    }
+    return row;
+  });
+  const json = { bench: 'ws-deflate', conns, duration, rounds, results: summary };
+  if (o.out) writeFileSync(o.out, JSON.stringify(json, null, 2) + '\n');
+  if (o.json) {
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+    return;
+  }
+  const f = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+  const lines = ['| scenario | server | msgs/s | RSS MB (primed) | peak RSS MB | KB/conn | tslws/ws |', '|---|---|---|---|---|---|---|'];
+  for (const row of summary) {
+    for (const server of servers) {
+      const r = row[server];
+      const ratio = server === 'tslws' && row.throughputRatio ? `${f(row.throughputRatio, 2)}x msgs, ${f(row.memoryRatio, 2)}x RSS` : '';
+      lines.push(`| ${row.label} | ${server} | ${f(r.msgsPerSec)} | ${f(r.rssMb, 1)} | ${f(r.peakRssMb, 1)} | ${f(r.perConnKb, 1)} | ${ratio} |`);
+    }
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--serve') {
+  if (argv[1] === 'tslws') await serveTslws(Number(argv[2]));
+  else await serveWs(Number(argv[2]));
+} else if (argv[0] === '--load') {
+  const [port, conns, size, warm, duration] = argv.slice(1).map(Number);
+  await load(port, conns, size, warm, duration);
+} else {
+  await bench();
+}

@@ -1,0 +1,135 @@
+import { createDeflateRaw, constants, type DeflateRaw } from 'node:zlib';
+import type { ZlibLimiter } from './limiter.js';
+
+export interface DeflaterSettings {
+  windowBits: number;
+  /** Start afresh for every message: the stream is closed after each one. */
+  noContextTakeover: boolean;
+  level: number;
+  memLevel: number;
+}
+
+/**
+ * Compresses one connection's outgoing messages, one write at a time, on
+ * a zlib stream made at the first compressed message. Each write ends
+ * with a sync flush so the peer can decompress it alone; the last one of
+ * a message has the flush's 00 00 ff ff removed (RFC 7692 7.2.1).
+ */
+export class PmdDeflater {
+  #z: DeflateRaw | null = null;
+  #out: Buffer[] = [];
+  #outLen = 0;
+  #dead = false;
+  #level: number;
+  #memLevel: number;
+  #streamLevel = 0;
+  // The call in progress, failed if the stream errors before its flush ends.
+  #cb: ((err: Error | null, out: Buffer) => void) | null = null;
+
+  constructor(readonly limiter: ZlibLimiter, readonly settings: DeflaterSettings) {
+    this.#level = settings.level;
+    this.#memLevel = settings.memLevel;
+  }
+
+  /** True while a zlib stream exists. */
+  get hasStream(): boolean {
+    return this.#z !== null;
+  }
+
+  /** Compression level for what is compressed from now on. */
+  set level(v: number) {
+    this.#level = v;
+  }
+
+  /** memLevel of the next stream made (the current one keeps its own). */
+  set memLevel(v: number) {
+    this.#memLevel = v;
+  }
+
+  /** Compress `data`; `fin` ends the message. One call at a time. */
+  compress(data: Buffer, fin: boolean, cb: (err: Error | null, out: Buffer) => void): void {
+    this.limiter.acquire(() => {
+      if (this.#dead) {
+        this.limiter.release();
+        return;
+      }
+      const z = this.#stream();
+      this.#cb = cb;
+      const go = () => {
+        if (z !== this.#z) return;
+        if (data.length) z.write(data);
+        z.flush(constants.Z_SYNC_FLUSH, () => {
+          if (this.#cb !== cb) return;
+          this.#cb = null;
+          this.limiter.release();
+          if (this.#dead || z !== this.#z) return;
+          let out = this.#outLen === 0 ? Buffer.alloc(0) : this.#out.length === 1 ? this.#out[0] : Buffer.concat(this.#out, this.#outLen);
+          this.#out = [];
+          this.#outLen = 0;
+          if (fin) {
+            const n = out.length;
+            if (n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff && out[n - 1] === 0xff) out = out.subarray(0, n - 4);
+            // Nothing new since the last flush: an empty message is the one
+            // byte 00 (RFC 7692 7.2.3.6), as an empty payload plus the
+            // receiver's 00 00 ff ff would not be valid deflate data.
+            if (out.length === 0) out = Buffer.from([0]);
+            if (this.settings.noContextTakeover) this.#closeStream();
+          }
+          cb(null, out);
+        });
+      };
+      // A level change applies at a message boundary of the same stream.
+      if (this.#streamLevel !== this.#level) {
+        this.#streamLevel = this.#level;
+        z.params(this.#level, constants.Z_DEFAULT_STRATEGY, go);
+      } else go();
+    });
+  }
+
+  destroy(): void {
+    this.#dead = true;
+    this.#closeStream();
+    if (this.#cb) {
+      this.#cb = null;
+      this.limiter.release();
+    }
+  }
+
+  #stream(): DeflateRaw {
+    if (this.#z) return this.#z;
+    const s = this.settings;
+    // zlib's raw deflate cannot do an 8-bit window; with 9 it never reaches
+    // back more than 250 bytes, inside what a peer that asked for 8 keeps.
+    const z = createDeflateRaw({ windowBits: Math.max(9, s.windowBits), level: this.#level, memLevel: this.#memLevel });
+    z.on('data', (c: Buffer) => {
+      if (z !== this.#z) return;
+      this.#out.push(c);
+      this.#outLen += c.length;
+    });
+    z.on('error', (e: Error) => {
+      // Only exhausted memory or a bug gets here: the connection cannot go on.
+      if (z !== this.#z) return;
+      this.#z = null;
+      const cb = this.#cb;
+      this.#cb = null;
+      if (cb) {
+        this.limiter.release();
+        cb(e, Buffer.alloc(0));
+      }
+    });
+    this.#z = z;
+    this.#streamLevel = this.#level;
+    return z;
+  }
+
+  #closeStream(): void {
+    const z = this.#z;
+    this.#z = null;
+    this.#out = [];
+    this.#outLen = 0;
+    if (z) {
+      z.on('error', () => {});
+      z.close();
+    }
+  }
+}

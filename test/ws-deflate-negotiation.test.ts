@@ -1,0 +1,351 @@
+/**
+ * permessage-deflate negotiation edge cases (RFC 7692 5 and 7.1): what
+ * the server accepts, declines and answers, what our client offers and
+ * which answers make it fail; the per-protocol vetoes (CONFIRM_EXTENSION_OKAY,
+ * CLIENT_CONFIRM_EXTENSION_SUPPORTED), setExtensionOption, option checks,
+ * zlib stream lifetime and the concurrency bound.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createContext, Reason, Write, mirrorProtocol, callbackHttpDummy, type Wsi, type Protocol } from '../src/index.js';
+import type { WsConn } from '../src/roles/ws/conn.js';
+import { limiterFor } from '../src/roles/ws/deflate/limiter.js';
+import { start } from './helpers.js';
+import { RawWs, OP, echoProtocol, until } from './ws-util.js';
+import { Recorder, clientContext, fakeServer, good101 } from './client-util.js';
+import { openWs, nextMessages, textOf, pmdCompress, pmdInflate, headerOf } from './ws-deflate-util.js';
+
+const ext = (offer: string) => `Sec-WebSocket-Extensions: ${offer}`;
+
+async function agreed(port: number, offer: string, protocol = 'echo'): Promise<string | undefined> {
+  const c = await RawWs.open(port, { protocol, headers: [ext(offer)] });
+  c.destroy();
+  return headerOf(c.head, 'sec-websocket-extensions');
+}
+
+test('server: the first acceptable offer wins; malformed, duplicate and unknown parameters decline an offer', async () => {
+  const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: true } });
+  try {
+    const cases: Array<[string, string | undefined]> = [
+      ['permessage-deflate', 'permessage-deflate'],
+      ['permessage-deflate; server_max_window_bits=10, permessage-deflate', 'permessage-deflate; server_max_window_bits=10'],
+      ['permessage-deflate; server_no_context_takeover; server_no_context_takeover, permessage-deflate; client_max_window_bits', 'permessage-deflate'],
+      ['x-webkit-deflate-frame, permessage-deflate; client_no_context_takeover', 'permessage-deflate; client_no_context_takeover'],
+      ['permessage-deflate; server_no_context_takeover', 'permessage-deflate; server_no_context_takeover'],
+      ['permessage-deflate; server_max_window_bits=8', 'permessage-deflate; server_max_window_bits=8'],
+      ['permessage-deflate; server_max_window_bits="12"', 'permessage-deflate; server_max_window_bits=12'],
+      ['permessage-deflate; client_max_window_bits=10', 'permessage-deflate'],
+      ['permessage-deflate; server_max_window_bits', undefined],
+      ['permessage-deflate; server_max_window_bits=7', undefined],
+      ['permessage-deflate; server_max_window_bits=16', undefined],
+      ['permessage-deflate; server_max_window_bits=08', undefined],
+      ['permessage-deflate; client_max_window_bits=abc', undefined],
+      ['permessage-deflate; client_max_window_bits; client_max_window_bits=9', undefined],
+      ['permessage-deflate; server_no_context_takeover=1', undefined],
+      ['permessage-deflate; mystery_parameter', undefined],
+      ['permessage-deflate; ;', undefined],
+      ['permessage-deflate; client_max_window_bits="1 0"', undefined],
+      ['deflate-frame', undefined],
+    ];
+    for (const [offer, want] of cases) assert.equal(await agreed(port, offer), want, `offer "${offer}"`);
+    // Two header lines form one list.
+    const c = await RawWs.open(port, { protocol: 'echo', headers: [ext('x-foo'), ext('permessage-deflate; server_max_window_bits=11')] });
+    c.destroy();
+    assert.equal(headerOf(c.head, 'sec-websocket-extensions'), 'permessage-deflate; server_max_window_bits=11');
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('server settings shape the answer: window limits, no context takeover, declining offers that cannot be limited', async () => {
+  const { ctx, port } = await start({
+    protocols: [echoProtocol().proto],
+    ws: { perMessageDeflate: { serverMaxWindowBits: 10, clientMaxWindowBits: 9, serverNoContextTakeover: true } },
+  });
+  try {
+    assert.equal(await agreed(port, 'permessage-deflate; client_max_window_bits'),
+      'permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9');
+    assert.equal(await agreed(port, 'permessage-deflate; server_max_window_bits=12; client_max_window_bits=8'),
+      'permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=8');
+    // the client cannot be asked to limit its window: decline, then take the next offer
+    assert.equal(await agreed(port, 'permessage-deflate'), undefined);
+    assert.equal(await agreed(port, 'permessage-deflate, permessage-deflate; client_max_window_bits=12'),
+      'permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9');
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('CONFIRM_EXTENSION_OKAY comes before ESTABLISHED; non-zero vetoes the extension, not the connection', async () => {
+  let veto = 1;
+  const seen: string[] = [];
+  const e = echoProtocol({
+    hook(_wsi, reason, input) {
+      if (reason === Reason.CONFIRM_EXTENSION_OKAY) {
+        seen.push(`confirm ${String(input)}`);
+        return veto;
+      }
+      if (reason === Reason.ESTABLISHED) seen.push('established');
+    },
+  });
+  const { ctx, port } = await start({ protocols: [e.proto], ws: { perMessageDeflate: true } });
+  try {
+    let c = await RawWs.open(port, { protocol: 'echo', headers: [ext('permessage-deflate')] });
+    assert.equal(headerOf(c.head, 'sec-websocket-extensions'), undefined);
+    assert.deepEqual(seen, ['confirm permessage-deflate', 'established']);
+    c.send(OP.TEXT, 'still works');
+    assert.equal((await c.message()).data.toString(), 'still works');
+    c.send(OP.TEXT, pmdCompress('no'), { rsv: 4 });
+    assert.equal((await c.close()).code, 1002, 'not negotiated: RSV1 is an error');
+    c.destroy();
+    veto = 0;
+    c = await RawWs.open(port, { protocol: 'echo', headers: [ext('permessage-deflate')] });
+    assert.equal(headerOf(c.head, 'sec-websocket-extensions'), 'permessage-deflate');
+    c.destroy();
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('the mirror protocol vetoes permessage-deflate; a protocol with an rx buffer under 128 gets none', async () => {
+  const small = echoProtocol({ name: 'small', rxBufferSize: 64 });
+  const { ctx, port } = await start({
+    protocols: [{ name: 'http', callback: callbackHttpDummy }, mirrorProtocol, small.proto],
+    ws: { perMessageDeflate: true },
+  });
+  try {
+    assert.equal(await agreed(port, 'permessage-deflate', 'lws-mirror-protocol'), undefined);
+    assert.equal(await agreed(port, 'permessage-deflate', 'small'), undefined);
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('off by default: no answer to offers, and existing behaviour unchanged', async () => {
+  const { ctx, port } = await start({ protocols: [echoProtocol().proto] });
+  try {
+    assert.equal(await agreed(port, 'permessage-deflate'), undefined);
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('setExtensionOption: -1 when not active, 0 when applied; rx_buf_size bounds the pieces; misuse throws', async () => {
+  const results: Array<number | string> = [];
+  const pieces: number[] = [];
+  const p: Protocol = {
+    name: 'opts',
+    callback(wsi: Wsi, reason: Reason, _u, input) {
+      if (reason === Reason.ESTABLISHED) {
+        results.push(wsi.setExtensionOption('x-other', 'rx_buf_size', '9'));
+        results.push(wsi.setExtensionOption('permessage-deflate', 'rx_buf_size', '9'));
+        results.push(wsi.setExtensionOption('permessage-deflate', 'compression_level', 6));
+        results.push(wsi.setExtensionOption('permessage-deflate', 'mem_level', '4'));
+        for (const [n, v] of [['nonsense', '1'], ['rx_buf_size', '99'], ['compression_level', 'x']]) {
+          try {
+            wsi.setExtensionOption('permessage-deflate', n, v);
+            results.push('no throw');
+          } catch (e) {
+            results.push((e as Error).name);
+          }
+        }
+      }
+      if (reason === Reason.RECEIVE) pieces.push((input as Uint8Array).length);
+      return 0;
+    },
+  };
+  const { ctx, port } = await start({ protocols: [p], ws: { perMessageDeflate: true } });
+  try {
+    const c = await RawWs.open(port, { protocol: 'opts', headers: [ext('permessage-deflate')] });
+    c.send(OP.TEXT, pmdCompress(textOf(10000)), { rsv: 4 });
+    assert.ok(await until(() => pieces.reduce((a, b) => a + b, 0) === 10000, 5000));
+    c.destroy();
+    // without the extension negotiated
+    const c2 = await RawWs.open(port, { protocol: 'opts' });
+    await until(() => results.length >= 14, 2000);
+    c2.destroy();
+    assert.deepEqual(results.slice(0, 7), [-1, 0, 0, 0, 'TypeError', 'RangeError', 'RangeError']);
+    assert.deepEqual(results.slice(7, 9), [-1, -1]);
+    assert.ok(pieces.every((n) => n <= 512), `pieces ${pieces.slice(0, 5)}…`);
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('option checks: bad vhost and client settings throw clear errors', () => {
+  assert.throws(() => createContext({ ws: { perMessageDeflate: { level: 12 } } }), /level must be an integer from 0 to 9/);
+  assert.throws(() => createContext({ ws: { perMessageDeflate: { serverMaxWindowBits: 7 } } }), /serverMaxWindowBits/);
+  assert.throws(() => createContext({ ws: { perMessageDeflate: { bogus: 1 } as object } }), /unknown option ws\.perMessageDeflate\.bogus/);
+  const ctx = createContext({ protocols: [{ name: 'c', callback: () => 0 }] });
+  try {
+    assert.throws(() => ctx.clientConnect({ address: '127.0.0.1', port: 1, perMessageDeflate: { clientMaxWindowBits: 20 } }), /clientMaxWindowBits/);
+  } finally {
+    void ctx.destroy();
+  }
+});
+
+test('zlib streams are made lazily and released after each message without context takeover', async () => {
+  const wsis: Wsi[] = [];
+  const e = echoProtocol({ hook(wsi, reason) { if (reason === Reason.ESTABLISHED) wsis.push(wsi); } });
+  const { ctx, port } = await start({ protocols: [e.proto], ws: { perMessageDeflate: { threshold: 0 } } });
+  const pmdOf = (w: Wsi) => (w as unknown as { ws: WsConn }).ws.pmd;
+  try {
+    for (const noCtx of [true, false]) {
+      const ws = await openWs(`ws://127.0.0.1:${port}/`, { threshold: 0, serverNoContextTakeover: noCtx, clientNoContextTakeover: noCtx }, ['echo']);
+      await until(() => wsis.length > 0, 2000);
+      const w = wsis.shift() as Wsi;
+      assert.equal(pmdOf(w)?.holdsZlib, false, 'no zlib stream before the first message');
+      const p = nextMessages(ws, 1);
+      ws.send(textOf(5000));
+      await p;
+      await until(() => pmdOf(w)?.txIdle === true, 2000);
+      assert.equal(pmdOf(w)?.holdsZlib, !noCtx, noCtx ? 'released after the message' : 'kept for context takeover');
+      ws.close();
+    }
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('the concurrency bound holds with many connections compressing at once', async () => {
+  const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: { threshold: 0, concurrency: 2 } } });
+  const limiter = limiterFor(ctx.vhosts[0], 2);
+  let maxActive = 0;
+  let maxWaiting = 0;
+  const t = setInterval(() => {
+    maxActive = Math.max(maxActive, limiter.active);
+    maxWaiting = Math.max(maxWaiting, limiter.waiting);
+  }, 0);
+  try {
+    const clients = await Promise.all(Array.from({ length: 20 }, () => openWs(`ws://127.0.0.1:${port}/`, { threshold: 0 }, ['echo'])));
+    const waits = clients.map((ws) => nextMessages(ws, 10, 20000));
+    clients.forEach((ws, i) => { for (let k = 0; k < 10; k++) ws.send(textOf(20000 + i + k)); });
+    const got = await Promise.all(waits);
+    got.forEach((msgs, i) => msgs.forEach((m, k) => assert.ok(m.data.equals(textOf(20000 + i + k)), `client ${i} message ${k}`)));
+    assert.ok(maxActive <= 2, `at most 2 zlib operations at once (saw ${maxActive})`);
+    assert.ok(maxWaiting > 0, 'others waited their turn');
+    for (const ws of clients) ws.close();
+  } finally {
+    clearInterval(t);
+    await ctx.destroy();
+  }
+});
+
+// ---- client side ----
+
+test('client: the offer reflects the settings; CLIENT_CONFIRM_EXTENSION_SUPPORTED can veto it', async () => {
+  const fs = await fakeServer(() => null);
+  const rec = new Recorder();
+  let veto = 0;
+  rec.on = (_w, reason, input) => {
+    if (reason === Reason.CLIENT_CONFIRM_EXTENSION_SUPPORTED) {
+      assert.equal(input, 'permessage-deflate');
+      return veto;
+    }
+    return 0;
+  };
+  const ctx = clientContext(rec);
+  try {
+    ctx.clientConnect({ address: '127.0.0.1', port: fs.port, perMessageDeflate: true });
+    ctx.clientConnect({
+      address: '127.0.0.1', port: fs.port,
+      perMessageDeflate: { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 9 },
+    });
+    await until(() => fs.conns.length === 2, 3000);
+    const heads = fs.conns.map((c) => headerOf(c.request, 'sec-websocket-extensions')).sort();
+    assert.deepEqual(heads, [
+      'permessage-deflate; client_max_window_bits',
+      'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9',
+    ].sort());
+    veto = 1;
+    ctx.clientConnect({ address: '127.0.0.1', port: fs.port, perMessageDeflate: true });
+    ctx.clientConnect({ address: '127.0.0.1', port: fs.port });
+    await until(() => fs.conns.length === 4, 3000);
+    assert.equal(headerOf(fs.conns[2].request, 'sec-websocket-extensions'), undefined);
+    assert.equal(headerOf(fs.conns[3].request, 'sec-websocket-extensions'), undefined);
+  } finally {
+    await ctx.destroy();
+    await fs.close();
+  }
+});
+
+test('client: answers RFC 7692 forbids fail the connection with a clear CLIENT_CONNECTION_ERROR', async () => {
+  const cases: Array<[object | boolean | undefined, string, RegExp]> = [
+    [undefined, 'permessage-deflate', /not offered/],
+    [true, 'x-foo', /extension "x-foo", which was not offered/],
+    [true, 'permessage-deflate, permessage-deflate', /more than once/],
+    [true, 'permessage-deflate; server_max_window_bits=20', /server_max_window_bits needs a value from 8 to 15/],
+    [true, 'permessage-deflate; client_max_window_bits', /client_max_window_bits needs a value/],
+    [true, 'permessage-deflate; server_no_context_takeover; server_no_context_takeover', /duplicate parameter server_no_context_takeover/],
+    [true, 'permessage-deflate; foo', /unknown parameter foo/],
+    [true, 'permessage-deflate; =', /malformed/],
+    [{ serverMaxWindowBits: 10 }, 'permessage-deflate', /lacks the server_max_window_bits/],
+    [{ serverMaxWindowBits: 10 }, 'permessage-deflate; server_max_window_bits=12', /more than the 10 offered/],
+    [{ clientMaxWindowBits: 10 }, 'permessage-deflate; client_max_window_bits=12', /more than the 10 offered/],
+    [{ serverNoContextTakeover: true }, 'permessage-deflate', /lacks the server_no_context_takeover/],
+  ];
+  let answer = '';
+  const fs = await fakeServer((head) => good101(head, `Sec-WebSocket-Extensions: ${answer}\r\n`));
+  try {
+    for (const [pmd, resp, want] of cases) {
+      answer = resp;
+      const rec = new Recorder();
+      const ctx = clientContext(rec);
+      try {
+        ctx.clientConnect({ address: '127.0.0.1', port: fs.port, perMessageDeflate: pmd as boolean | undefined });
+        await rec.until(() => rec.has(Reason.CLIENT_CONNECTION_ERROR) || rec.has(Reason.CLIENT_ESTABLISHED), `an answer to "${resp}"`, 3000);
+        const err = rec.first(Reason.CLIENT_CONNECTION_ERROR);
+        assert.ok(err, `"${resp}" should fail the connection`);
+        assert.match(String(err.input), want, `"${resp}"`);
+        assert.match(String(err.input), /^HS: /);
+        assert.ok(!rec.has(Reason.CLIENT_ESTABLISHED));
+      } finally {
+        await ctx.destroy();
+      }
+    }
+  } finally {
+    await fs.close();
+  }
+});
+
+test('client: an accepted answer is honoured (window 8, no context takeover) and what we send is compressed', async () => {
+  const fs = await fakeServer((head) => good101(head, 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=8; client_no_context_takeover\r\n'));
+  const rec = new Recorder();
+  rec.on = (wsi, reason) => {
+    if (reason === Reason.CLIENT_ESTABLISHED) wsi.callbackOnWritable();
+    if (reason === Reason.CLIENT_WRITEABLE) {
+      wsi.write(textOf(4000), Write.TEXT);
+      wsi.write(textOf(4000), Write.TEXT);
+    }
+    return 0;
+  };
+  const ctx = clientContext(rec);
+  try {
+    ctx.clientConnect({ address: '127.0.0.1', port: fs.port, perMessageDeflate: { threshold: 0 } });
+    await until(() => fs.conns.length === 1 && Buffer.concat(fs.conns[0].after).length > 100, 3000);
+    await new Promise((r) => setTimeout(r, 100));
+    const raw = Buffer.concat(fs.conns[0].after);
+    const frames: Array<{ rsv1: boolean; payload: Buffer }> = [];
+    let p = 0;
+    while (p + 2 <= raw.length) {
+      let len = raw[p + 1] & 0x7f;
+      let q = p + 2;
+      if (len === 126) { len = raw.readUInt16BE(q); q += 2; }
+      const mask = raw.subarray(q, q + 4);
+      q += 4;
+      const payload = Buffer.from(raw.subarray(q, q + len).map((b, i) => b ^ mask[i & 3]));
+      frames.push({ rsv1: (raw[p] & 0x40) !== 0, payload });
+      p = q + len;
+    }
+    assert.equal(frames.length, 2);
+    for (const f of frames) {
+      assert.ok(f.rsv1, 'compressed');
+      assert.ok(f.payload.length < 4000);
+      // no context takeover: each message inflates alone
+      assert.ok(pmdInflate(f.payload).equals(textOf(4000)));
+    }
+  } finally {
+    await ctx.destroy();
+    await fs.close();
+  }
+});

@@ -1,0 +1,126 @@
+/**
+ * Plumbing for the permessage-deflate tests: `ws` peers with compression
+ * on, message collection with bounded waits, and raw compressed frames.
+ */
+import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
+import WebSocket, { WebSocketServer } from 'ws';
+
+export type PmdWsOptions = WebSocket.PerMessageDeflateOptions;
+
+const agreedExtensions = new WeakMap<WebSocket, string>();
+
+/** The Sec-WebSocket-Extensions header of the 101 a `ws` client got. */
+export function agreedOf(ws: WebSocket): string {
+  return agreedExtensions.get(ws) ?? '';
+}
+
+/** Open a `ws` client; resolves with it and the extension header it agreed. */
+export function openWs(url: string, pmd: PmdWsOptions | boolean, protocols?: string[]): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, { perMessageDeflate: pmd, maxPayload: 64 * 1024 * 1024 });
+    const t = setTimeout(() => reject(new Error('ws: no open in 5 s')), 5000);
+    ws.once('upgrade', (res) => {
+      agreedExtensions.set(ws, String(res.headers['sec-websocket-extensions'] ?? ''));
+    });
+    ws.once('open', () => {
+      clearTimeout(t);
+      resolve(ws);
+    });
+    ws.once('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+  });
+}
+
+export interface Msg {
+  data: Buffer;
+  binary: boolean;
+}
+
+/** Resolve with the next `n` messages. */
+export function nextMessages(ws: WebSocket, n: number, timeoutMs = 10000): Promise<Msg[]> {
+  return new Promise((resolve, reject) => {
+    const out: Msg[] = [];
+    const t = setTimeout(() => {
+      ws.off('message', on);
+      reject(new Error(`ws: got ${out.length} of ${n} messages in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const on = (data: WebSocket.RawData, binary: boolean) => {
+      out.push({ data: Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]), binary });
+      if (out.length === n) {
+        clearTimeout(t);
+        ws.off('message', on);
+        resolve(out);
+      }
+    };
+    ws.on('message', on);
+  });
+}
+
+export function wsClosed(ws: WebSocket, timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    if (ws.readyState === WebSocket.CLOSED) {
+      resolve({ code: -1, reason: 'already closed' });
+      return;
+    }
+    const t = setTimeout(() => reject(new Error('ws: no close')), timeoutMs);
+    ws.once('close', (code, reason) => {
+      clearTimeout(t);
+      resolve({ code, reason: reason.toString() });
+    });
+  });
+}
+
+/** A `ws` echo server with compression settings; resolves with its port. */
+export function wsEchoServer(pmd: PmdWsOptions | boolean): Promise<{ wss: WebSocketServer; port: number; extensions: string[] }> {
+  return new Promise((resolve) => {
+    const extensions: string[] = [];
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: pmd, maxPayload: 64 * 1024 * 1024 });
+    wss.on('headers', (h) => {
+      const e = h.find((l) => /^sec-websocket-extensions:/i.test(l));
+      extensions.push(e ?? '');
+    });
+    wss.on('connection', (ws) => {
+      ws.on('message', (data, binary) => ws.send(data as Buffer, { binary }));
+    });
+    wss.on('listening', () => resolve({ wss, port: (wss.address() as { port: number }).port, extensions }));
+  });
+}
+
+/** Compress a whole message as a permessage-deflate sender would (trailer removed). */
+export function pmdCompress(data: Buffer | string, windowBits = 15): Buffer {
+  const out = deflateRawSync(typeof data === 'string' ? Buffer.from(data) : data, { finishFlush: constants.Z_SYNC_FLUSH, windowBits });
+  return out.subarray(0, out.length - 4);
+}
+
+/** A text of `n` bytes that compresses well but not trivially. */
+export function textOf(n: number): Buffer {
+  const words = ['alpha ', 'beta ', 'gamma ', 'délta ', 'epsilon ', 'zêta ', 'eta ', 'theta '];
+  const parts: Buffer[] = [];
+  let len = 0;
+  let i = 0;
+  while (len < n) {
+    const w = Buffer.from(words[(i * 7 + (i >> 3)) % words.length] + (i % 97) + ' ');
+    parts.push(w);
+    len += w.length;
+    i++;
+  }
+  const b = Buffer.concat(parts).subarray(0, n);
+  // Never cut a multi-byte character in half: keep the text valid UTF-8.
+  let end = b.length;
+  while (end > 0 && (b[end - 1] & 0xc0) === 0x80) end--;
+  if (end > 0 && b[end - 1] >= 0xc0) end--;
+  return Buffer.concat([b.subarray(0, end), Buffer.alloc(n - end, 0x61)]);
+}
+
+/** The value of a header in a response head (lower-cased name), or undefined. */
+export function headerOf(head: string, name: string): string | undefined {
+  const m = new RegExp(`^${name}: *(.*)$`, 'im').exec(head);
+  return m ? m[1].trim() : undefined;
+}
+
+/** Inflate a whole server message (frames' payloads joined), as a receiver does. */
+export function pmdInflate(payload: Buffer): Buffer {
+  return inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH });
+}
