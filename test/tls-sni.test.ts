@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import { createContext, Option, Reason, type Context, type Vhost } from '../src/index.js';
 import { createEchoProtocol } from '../src/plugins/echo.js';
@@ -211,6 +213,28 @@ test('ALPN: http/1.1 by default, the vhost\'s own list when set, no overlap refu
     await assert.rejects(tlsGet(v.port!, { servername: 'localhost', ca: pki.ca.cert, ALPNProtocols: ['h2'] }), /no_application_protocol|ALPN|alert/i);
     // The refused handshake harmed nothing.
     assert.equal((await tlsGet(v.port!, { servername: 'localhost', ca: pki.ca.cert })).status, 200);
+  } finally {
+    await ctx.destroy();
+    pki.cleanup();
+  }
+});
+
+test('a certificate file with its chain is sent whole; ecdhCurve picks the key-exchange group', async () => {
+  const pki = makePki();
+  const leaf = pki.issue('localhost');
+  const chainPath = join(pki.dir, 'chain.pem');
+  writeFileSync(chainPath, Buffer.concat([leaf.cert, pki.ca.cert]));
+  const ctx = createContext({ port: 0, sslCertFilepath: chainPath, sslPrivateKeyFilepath: leaf.keyPath, ecdhCurve: 'secp384r1', protocols: [namedHttp('chain')] });
+  try {
+    await ctx.listening;
+    const port = ctx.vhosts[0].port!;
+    const s = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-showcerts']);
+    assert.equal((s.stdout.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length, 2, 'leaf and CA sent');
+    assert.match(s.stdout, /Server Temp Key: ECDH, (secp384r1|P-384)/);
+    const conn = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.cert, maxVersion: 'TLSv1.2' });
+    await new Promise<void>((r, j) => conn.once('secureConnect', r).once('error', j));
+    assert.equal((conn.getEphemeralKeyInfo() as { name?: string }).name, 'secp384r1');
+    conn.destroy();
   } finally {
     await ctx.destroy();
     pki.cleanup();

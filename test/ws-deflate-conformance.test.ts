@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Reason, Write, type Protocol, type Wsi } from '../src/index.js';
 import { start } from './helpers.js';
 import { RawWs, OP, encodeFrame, echoProtocol, until } from './ws-util.js';
-import { openWs, nextMessages, wsClosed, textOf, pmdCompress, pmdInflate, headerOf, type PmdWsOptions } from './ws-deflate-util.js';
+import { openWs, nextMessages, wsClosed, textOf, pmdCompress, pmdInflate, headerOf, type PmdWsOptions } from './ws-peer.js';
 
 const OFFER = 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits';
 // The server starts afresh per message, so each one inflates alone here.

@@ -14,7 +14,7 @@ import { Reason, Write, type Wsi, type PerMessageDeflateOptions } from '../src/i
 import { start } from './helpers.js';
 import { echoProtocol } from './ws-util.js';
 import { Recorder, clientContext } from './client-util.js';
-import { openWs, agreedOf, nextMessages, wsClosed, wsEchoServer, textOf, type PmdWsOptions } from './ws-deflate-util.js';
+import { openWs, agreedOf, nextMessages, wsClosed, wsEchoServer, textOf, type PmdWsOptions } from './ws-peer.js';
 
 const wireIn = (ws: WebSocket) => (ws as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
 const wireOut = (ws: WebSocket) => (ws as unknown as { _socket: { bytesWritten: number } })._socket.bytesWritten;

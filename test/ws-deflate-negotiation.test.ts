@@ -13,7 +13,7 @@ import { limiterFor } from '../src/roles/ws/deflate/limiter.js';
 import { start } from './helpers.js';
 import { RawWs, OP, echoProtocol, until } from './ws-util.js';
 import { Recorder, clientContext, fakeServer, good101 } from './client-util.js';
-import { openWs, nextMessages, textOf, pmdCompress, pmdInflate, headerOf } from './ws-deflate-util.js';
+import { openWs, nextMessages, textOf, pmdCompress, pmdInflate, headerOf } from './ws-peer.js';
 
 const ext = (offer: string) => `Sec-WebSocket-Extensions: ${offer}`;
 

@@ -14,41 +14,10 @@ import WebSocket from 'ws';
 import { Reason, Write, type Wsi } from '../src/index.js';
 import { start } from './helpers.js';
 import { echoProtocol, until } from './ws-util.js';
+import { nextMessages, openWs } from './ws-peer.js';
 
-function open(url: string, protocols?: string[]): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { maxPayload: 64 * 1024 * 1024 });
-    const t = setTimeout(() => reject(new Error('ws: no open in 3 s')), 3000);
-    ws.once('open', () => {
-      clearTimeout(t);
-      resolve(ws);
-    });
-    ws.once('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-  });
-}
+const open = (url: string, protocols?: string[]): Promise<WebSocket> => openWs(url, false, protocols);
 
-/** Resolve with the next `n` messages. */
-function nextMessages(ws: WebSocket, n: number, timeoutMs = 5000): Promise<Array<{ data: Buffer; binary: boolean }>> {
-  return new Promise((resolve, reject) => {
-    const out: Array<{ data: Buffer; binary: boolean }> = [];
-    const t = setTimeout(() => {
-      ws.off('message', on);
-      reject(new Error(`ws: got ${out.length} of ${n} messages in ${timeoutMs} ms`));
-    }, timeoutMs);
-    const on = (data: WebSocket.RawData, binary: boolean) => {
-      out.push({ data: Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]), binary });
-      if (out.length === n) {
-        clearTimeout(t);
-        ws.off('message', on);
-        resolve(out);
-      }
-    };
-    ws.on('message', on);
-  });
-}
 
 function closed(ws: WebSocket, timeoutMs = 3000): Promise<{ code: number; reason: string }> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 /**
- * Plumbing for the permessage-deflate tests: `ws` peers with compression
- * on, message collection with bounded waits, and raw compressed frames.
+ * `ws` as the peer: clients with or without compression, message
+ * collection with bounded waits, and raw compressed frames for the
+ * permessage-deflate tests.
  */
 import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
 import WebSocket, { WebSocketServer } from 'ws';
