@@ -13,7 +13,7 @@ import { limiterFor } from '../src/roles/ws/deflate/limiter.js';
 import { start } from './helpers.js';
 import { RawWs, OP, echoProtocol, until } from './ws-util.js';
 import { Recorder, clientContext, fakeServer, good101 } from './client-util.js';
-import { openWs, nextMessages, textOf, pmdCompress, pmdInflate, headerOf } from './ws-peer.js';
+import { openWs, nextMessages, textOf, pmdCompress, pmdInflate, headerOf, agreedOf } from './ws-peer.js';
 
 const ext = (offer: string) => `Sec-WebSocket-Extensions: ${offer}`;
 
@@ -202,6 +202,36 @@ test('zlib streams are made lazily and released after each message without conte
       assert.equal(pmdOf(w)?.holdsZlib, !noCtx, noCtx ? 'released after the message' : 'kept for context takeover');
       ws.close();
     }
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('a quiet connection frees its compressor after idleReleaseMs; later messages still decode under context takeover', async () => {
+  const wsis: Wsi[] = [];
+  const e = echoProtocol({ hook(wsi, reason) { if (reason === Reason.ESTABLISHED) wsis.push(wsi); } });
+  const { ctx, port } = await start({ protocols: [e.proto], ws: { perMessageDeflate: { threshold: 0, idleReleaseMs: 150 } } });
+  const pmdOf = (w: Wsi) => (w as unknown as { ws: WsConn }).ws.pmd;
+  try {
+    const ws = await openWs(`ws://127.0.0.1:${port}/`, { threshold: 0 }, ['echo']);
+    await until(() => wsis.length > 0, 2000);
+    const w = wsis[0];
+    const sent = [textOf(3000), textOf(3000), textOf(4000)];
+    let p = nextMessages(ws, 1);
+    ws.send(sent[0].toString());
+    assert.deepEqual((await p)[0].data, sent[0]);
+    await until(() => pmdOf(w)?.txIdle === true, 2000);
+    assert.equal(pmdOf(w)?.holdsCompressor, true, 'kept right after the message');
+    await until(() => pmdOf(w)?.holdsCompressor === false, 3000);
+    assert.equal(pmdOf(w)?.holdsZlib, true, 'the decompressor stays: the peer may refer back');
+    for (const m of sent.slice(1)) {
+      p = nextMessages(ws, 1);
+      ws.send(m.toString());
+      assert.deepEqual((await p)[0].data, m);
+    }
+    assert.match(agreedOf(ws), /permessage-deflate/);
+    assert.doesNotMatch(agreedOf(ws), /server_no_context_takeover/);
+    ws.close();
   } finally {
     await ctx.destroy();
   }

@@ -22,6 +22,15 @@ export interface PerMessageDeflateOptions {
   maxInflatedSize?: number;
   /** zlib operations in progress at once on a vhost (or a client vhost); more wait in a queue. Default 10. */
   concurrency?: number;
+  /**
+   * Free a connection's compressor after this many ms without a message
+   * (context takeover or not); the next message starts a fresh one, which
+   * the peer decodes as usual (a compressor need not refer back, only a
+   * decompressor must remember). Costs ratio on that one message, saves
+   * most of the connection's zlib memory while it is quiet. 0 keeps it.
+   * Default 2000.
+   */
+  idleReleaseMs?: number;
 }
 
 /** permessage-deflate settings with every default filled in. */
@@ -51,7 +60,7 @@ export const DEFAULT_WS_OPTIONS: Readonly<WsOptions> = Object.freeze({
 
 const PMD_KEYS: ReadonlyArray<keyof PerMessageDeflateOptions> = [
   'serverNoContextTakeover', 'clientNoContextTakeover', 'serverMaxWindowBits', 'clientMaxWindowBits',
-  'level', 'memLevel', 'threshold', 'maxInflatedSize', 'concurrency',
+  'level', 'memLevel', 'threshold', 'maxInflatedSize', 'concurrency', 'idleReleaseMs',
 ];
 
 function intIn(where: string, k: string, v: unknown, min: number, max: number): number {
@@ -86,6 +95,7 @@ export function resolvePmd(o: boolean | PerMessageDeflateOptions | undefined, ma
     threshold: intIn(where, 'threshold', u.threshold ?? 1024, 0, big),
     maxInflatedSize: intIn(where, 'maxInflatedSize', u.maxInflatedSize ?? maxMessageSize, 1, big),
     concurrency: intIn(where, 'concurrency', u.concurrency ?? 10, 1, 10000),
+    idleReleaseMs: intIn(where, 'idleReleaseMs', u.idleReleaseMs ?? 2000, 0, 2 ** 31 - 1),
   });
 }
 

@@ -7,6 +7,8 @@ export interface DeflaterSettings {
   noContextTakeover: boolean;
   level: number;
   memLevel: number;
+  /** Free the stream after this long without a message; 0 never. */
+  idleReleaseMs: number;
 }
 
 /**
@@ -25,6 +27,8 @@ export class PmdDeflater {
   #streamLevel = 0;
   // The call in progress, failed if the stream errors before its flush ends.
   #cb: ((err: Error | null, out: Buffer) => void) | null = null;
+  #midMessage = false;
+  #idle: NodeJS.Timeout | null = null;
 
   constructor(readonly limiter: ZlibLimiter, readonly settings: DeflaterSettings) {
     this.#level = settings.level;
@@ -55,6 +59,7 @@ export class PmdDeflater {
       }
       const z = this.#stream();
       this.#cb = cb;
+      this.#midMessage = !fin;
       const go = () => {
         if (z !== this.#z) return;
         if (data.length) z.write(data);
@@ -74,6 +79,7 @@ export class PmdDeflater {
             // receiver's 00 00 ff ff would not be valid deflate data.
             if (out.length === 0) out = Buffer.from([0]);
             if (this.settings.noContextTakeover) this.#closeStream();
+            else this.#armIdleRelease();
           }
           cb(null, out);
         });
@@ -86,8 +92,30 @@ export class PmdDeflater {
     });
   }
 
+  /**
+   * A quiet connection gives its compressor back. Dropping it between
+   * messages is always allowed: back-references are the compressor's
+   * choice, and a fresh stream simply makes none into the old data.
+   */
+  #armIdleRelease(): void {
+    const ms = this.settings.idleReleaseMs;
+    if (ms <= 0) return;
+    if (this.#idle) {
+      this.#idle.refresh();
+      return;
+    }
+    this.#idle = setTimeout(() => {
+      this.#idle = null;
+      if (this.#cb || this.#midMessage || this.#dead) return;
+      this.#closeStream();
+    }, ms);
+    this.#idle.unref();
+  }
+
   destroy(): void {
     this.#dead = true;
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = null;
     this.#closeStream();
     if (this.#cb) {
       this.#cb = null;

@@ -50,7 +50,7 @@ export class PmdConn {
   #inflateChunk: number;
   /** Largest compressed frame payload; 0: one frame per write. */
   txFrameMax = 0;
-  #deflaterSettings: { windowBits: number; noContextTakeover: boolean; level: number; memLevel: number };
+  #deflaterSettings: { windowBits: number; noContextTakeover: boolean; level: number; memLevel: number; idleReleaseMs: number };
 
   constructor(
     readonly cfg: PmdConfig,
@@ -67,6 +67,7 @@ export class PmdConn {
       noContextTakeover: agreement.txNoContextTakeover,
       level: cfg.level,
       memLevel: cfg.memLevel,
+      idleReleaseMs: cfg.idleReleaseMs,
     };
     this.#inflateChunk = Math.max(64, Math.min(DEFAULT_INFLATE_CHUNK, rxChunk));
   }
@@ -99,6 +100,11 @@ export class PmdConn {
   /** Bytes written by the user and not yet handed to the socket. */
   get txQueuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /** True while the compressor's zlib stream is held. */
+  get holdsCompressor(): boolean {
+    return this.#deflater?.hasStream ?? false;
   }
 
   /** True while zlib streams are held (for tests and memory accounting). */
