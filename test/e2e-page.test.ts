@@ -119,6 +119,17 @@ test('the test page in Chromium: counter and reset, shared mirror drawing, close
     await waitText(a, 'dumb-state', "t.startsWith('connected')");
     await shot(a, 'recovered');
     await ctx.close();
+
+    // At phone width nothing overflows sideways and the canvas still fits.
+    const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+    const m = await phone.newPage();
+    await m.goto(url);
+    await waitText(m, 'dumb-state', "t.startsWith('connected')", 10000);
+    assert.equal(await m.evaluate('document.documentElement.scrollWidth'), 375, 'no horizontal scrolling at 375 px');
+    const cw = await m.evaluate("document.getElementById('mirror-canvas').getBoundingClientRect().width");
+    assert.ok(Number(cw) <= 375 && Number(cw) > 200, `canvas fits the phone: ${cw}`);
+    await shot(m, 'phone');
+    await phone.close();
   } finally {
     await browser.close();
     killChild(srv);
