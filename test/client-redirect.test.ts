@@ -21,6 +21,7 @@ interface Seen {
   host: string;
   body: string;
   contentLength?: string;
+  authorization?: string;
 }
 
 interface Site {
@@ -38,7 +39,7 @@ async function site(routes: Record<string, Route>, tls = false): Promise<Site> {
     req.on('data', (d: Buffer) => parts.push(d));
     req.on('end', () => {
       const body = Buffer.concat(parts).toString();
-      seen.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', body, contentLength: req.headers['content-length'] });
+      seen.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', body, contentLength: req.headers['content-length'], authorization: req.headers.authorization });
       const r = routes[req.url ?? ''];
       if (r) r(req, res, body);
       else res.writeHead(404).end('no route');
@@ -63,7 +64,7 @@ interface Run {
 }
 
 /** One request through the client; `write` answers CLIENT_HTTP_WRITEABLE. */
-async function request(opts: { port: number; path: string; method?: string; follow?: number; upload?: string; tls?: boolean }): Promise<Run> {
+async function request(opts: { port: number; path: string; method?: string; follow?: number; upload?: string; tls?: boolean; headers?: Record<string, string> }): Promise<Run> {
   const rec = new Recorder();
   const parts: Buffer[] = [];
   rec.on = (wsi, reason) => {
@@ -74,7 +75,7 @@ async function request(opts: { port: number; path: string; method?: string; foll
   try {
     const wsi = ctx.clientConnect({
       address: '127.0.0.1', port: opts.port, path: opts.path, method: opts.method ?? 'GET', followRedirects: opts.follow,
-      bodyLength: opts.upload?.length, ssl: opts.tls ? { ca: pki.ca.cert } : false,
+      bodyLength: opts.upload?.length, ssl: opts.tls ? { ca: pki.ca.cert } : false, headers: opts.headers,
     });
     await rec.until(() => rec.has(Reason.CLOSED_CLIENT_HTTP) || rec.has(Reason.CLIENT_CONNECTION_ERROR), 'the request to end', 8000);
     const e = rec.first(Reason.CLIENT_CONNECTION_ERROR);
@@ -183,5 +184,19 @@ test('client wsis know their peer once connected: peerAddress and peerPort', asy
   } finally {
     await ctx.destroy();
     await srv.close();
+  }
+});
+
+test('credentials go along a redirect on the same site but not to another one', async () => {
+  const other = await site({ '/there': (_q, res) => void res.end('there') });
+  const s = await site({ '/a': redirect(302, '/b'), '/b': redirect(302, `http://127.0.0.1:${other.port}/there`) });
+  try {
+    const r = await request({ port: s.port, path: '/a', follow: 3, headers: { authorization: 'Bearer secret', 'x-kept': '1' } });
+    assert.equal(r.body, 'there', r.error);
+    assert.deepEqual(s.seen.map((x) => x.authorization), ['Bearer secret', 'Bearer secret']);
+    assert.equal(other.seen[0].authorization, undefined, 'not sent to another server');
+  } finally {
+    await s.close();
+    await other.close();
   }
 });

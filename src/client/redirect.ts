@@ -33,10 +33,18 @@ export function redirectTarget(c: ClientConn, r: ClientResponse): ClientConnectI
   // As lws: a secure request is never continued in the clear.
   if (tls && !toTls) return `redirect from https to ${loc} refused: TLS downgrade`;
   const see = r.status === 303 && c.kind !== 'HEAD';
+  const address = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = u.port ? Number(u.port) : toTls ? 443 : 80;
+  // Credentials meant for one site are not handed to another (as curl and browsers do).
+  let headers = c.info.headers;
+  if (headers && (address.toLowerCase() !== c.info.address.toLowerCase() || port !== c.info.port)) {
+    headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !/^(authorization|cookie|proxy-authorization)$/i.test(k)));
+  }
   return {
     ...c.info,
-    address: u.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: u.port ? Number(u.port) : toTls ? 443 : 80,
+    headers,
+    address,
+    port,
     path: u.pathname + u.search,
     // The Host: of the new authority, not the caller's.
     host: undefined,
