@@ -47,7 +47,10 @@ export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHa
   if (hasBody) return { ok: false, status: 400, why: 'WebSocket upgrade with a body' };
   if (!hasToken(req.header('connection'), 'upgrade')) return { ok: false, status: 400, why: 'Connection header lacks "upgrade"' };
   const version = req.header('sec-websocket-version');
-  if (version?.trim() !== '13')
+  // A missing required field is a bad request (RFC 6455 4.2.1); a version we do not speak is 426 (4.2.2).
+  if (version === undefined)
+    return { ok: false, status: 400, why: 'WebSocket upgrade without Sec-WebSocket-Version', headers: 'sec-websocket-version: 13\r\n' };
+  if (version.trim() !== '13')
     return { ok: false, status: 426, why: 'unsupported WebSocket version', headers: 'sec-websocket-version: 13\r\n' };
   const keys = req.fragments('sec-websocket-key');
   const key = keys.length === 1 ? keys[0].trim() : '';
