@@ -6,6 +6,8 @@ import type { ClientResponse } from './response-head.js';
 import type { HttpClientBody } from './http-body.js';
 import type { ClientConnectInfo } from './info.js';
 import { PendingTimeout } from '../core/timeouts.js';
+import { unwireSocket, wireSocket } from '../roles/listen/listen.js';
+import { poolKey } from './keepalive-pool.js';
 
 /** Where an attempt is, for the words of its error. */
 export type ClientPhase = 'tcp' | 'tls' | 'handshake' | 'established';
@@ -35,6 +37,14 @@ export class ClientConn {
   info: ClientConnectInfo;
   /** Redirects followed so far. */
   redirects = 0;
+  /** The request went out on a pooled connection (a stale one is retried once on a new one). */
+  reused = false;
+  /** Do not take a pooled connection (after a stale one failed). */
+  noReuse = false;
+  /** Keeps the socket's error for the report; removed when the socket is handed on. */
+  readonly noteError = (e: NodeJS.ErrnoException): void => {
+    this.lastError ??= e;
+  };
   #reported = false;
   #paused = false;
   #completing = false;
@@ -183,6 +193,27 @@ export class ClientConn {
     else wsi.setTimeout(PendingTimeout.HTTP_CONTENT, this.bodyTimeoutSecs);
   }
 
+  /**
+   * A keepAlive exchange that ended cleanly hands its socket to the vhost's
+   * pool instead of closing it (the wsi still closes, as usual).
+   */
+  #keepForReuse(wsi: Wsi): void {
+    const s = wsi.socket;
+    const r = this.response;
+    if (!this.info.keepAlive || !s || !r || !this.body?.reusable || this.uploadLeft >= 0 || wsi.peerEnded || s.destroyed) return;
+    if (r.version !== 'HTTP/1.1' || /(^|,)\s*close\s*(,|$)/i.test(r.header('connection') ?? '')) return;
+    unwireSocket(s);
+    s.off('error', this.noteError);
+    if (!wsi.vhost.clientPool.park(poolKey(this.info, this.info.ssl), s)) {
+      // No room: back as it was, for the usual close.
+      s.on('error', this.noteError);
+      wireSocket(wsi, s);
+      return;
+    }
+    wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
+    wsi.socket = null;
+  }
+
   maybeComplete(wsi: Wsi): void {
     const b = this.body;
     if (!b || !b.ended || b.heldBytes > 0 || this.#completing || wsi.closed) return;
@@ -191,6 +222,7 @@ export class ClientConn {
     setImmediate(() => {
       if (wsi.closed) return;
       if (wsi.callProtocol(Reason.COMPLETED_CLIENT_HTTP)) return;
+      if (!wsi.closed) this.#keepForReuse(wsi);
       wsi.close();
     });
   }

@@ -4,7 +4,9 @@ import type { Context } from '../core/context.js';
 import { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { PendingTimeout } from '../core/timeouts.js';
-import { wireSocket } from '../roles/listen/listen.js';
+import { wireSocket, unwireSocket } from '../roles/listen/listen.js';
+import { log } from '../core/log.js';
+import { poolKey } from './keepalive-pool.js';
 import type { ClientConnectInfo, ClientSslOptions } from './info.js';
 import { ClientConn } from './client-conn.js';
 import { clientConnectingRole } from './connecting-role.js';
@@ -51,6 +53,8 @@ export function clientConnect(info: ClientConnectInfo): Wsi {
     throw new RangeError('clientConnect: bodyLength must be an integer >= 0');
   for (const [k, v] of Object.entries(info.headers ?? {})) checkHeader(k, v);
   checkClientSetting(info.perMessageDeflate, vh.wsOptions.maxMessageSize);
+  if (info.keepAlive && (method === 'WS' || method === 'RAW'))
+    throw new TypeError('clientConnect: keepAlive is for HTTP requests (give an HTTP method)');
   if (info.path !== undefined && !/^[\x21-\x7e]+$/.test(info.path)) throw new TypeError(`clientConnect: bad path ${JSON.stringify(info.path)}`);
 
   const bodySecs = info.bodyTimeoutSecs ?? 20;
@@ -86,6 +90,7 @@ export function openSocket(wsi: Wsi, c: ClientConn): void {
   // The vhost's initClientSsl settings are the defaults a connection's own override.
   const vhSsl = wsi.vhost.clientSsl;
   const ssl = info.ssl && vhSsl ? { ...vhSsl, ...(info.ssl === true ? {} : info.ssl) } : info.ssl;
+  if (info.keepAlive && !c.noReuse && reusePooled(wsi, c, ssl !== undefined && ssl !== false)) return;
   let socket: Socket;
   try {
     const base = { host: info.address, port: info.port, allowHalfOpen: true, noDelay: true, highWaterMark: wsi.vhost.limits.txHighWater,
@@ -99,9 +104,7 @@ export function openSocket(wsi: Wsi, c: ClientConn): void {
   }
   wsi.socket = socket;
   // Before wireSocket's handler, which closes the wsi: keep the cause for the report.
-  socket.on('error', (e: NodeJS.ErrnoException) => {
-    c.lastError ??= e;
-  });
+  socket.on('error', c.noteError);
   wireSocket(wsi, socket);
   socket.once('connect', () => {
     wsi.notePeer(socket);
@@ -116,6 +119,46 @@ export function openSocket(wsi: Wsi, c: ClientConn): void {
     }
     connected(wsi, c, info, ssl !== undefined && ssl !== false);
   });
+}
+
+/** Send the request on a pooled connection to the same target, if one is parked. */
+function reusePooled(wsi: Wsi, c: ClientConn, tls: boolean): boolean {
+  const s = wsi.vhost.clientPool.take(poolKey(c.info, c.info.ssl));
+  if (!s) return false;
+  c.reused = true;
+  wsi.socket = s;
+  s.on('error', c.noteError);
+  wireSocket(wsi, s);
+  wsi.notePeer(s);
+  log.debug('client wsi %d: reusing a kept connection to %s:%d', wsi.id, c.address, c.port);
+  // Never synchronously inside clientConnect: the user gets the wsi first.
+  setImmediate(() => {
+    if (!wsi.closed && wsi.socket === s) connected(wsi, c, c.info, tls);
+  });
+  return true;
+}
+
+/**
+ * A kept connection the server had closed meanwhile ended before any
+ * answer: send the request once more, on a new connection.
+ */
+export function retryFresh(wsi: Wsi, c: ClientConn): boolean {
+  if (!c.reused || c.noReuse || c.headBuf || c.settled || c.uploadLeft > 0) return false;
+  const old = wsi.socket;
+  if (old) {
+    unwireSocket(old);
+    old.off('error', c.noteError);
+    old.on('error', () => {});
+    old.destroy();
+  }
+  wsi.socket = null;
+  wsi.peerEnded = false;
+  c.reused = false;
+  c.noReuse = true;
+  c.phase = 'tcp';
+  c.lastError = null;
+  openSocket(wsi, c);
+  return true;
 }
 
 /** The name the server's certificate must carry: `host` (without port or brackets), else the address. */

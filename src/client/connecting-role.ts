@@ -1,5 +1,6 @@
 import type { Role } from '../core/role.js';
 import { clientHeadRx } from './establish.js';
+import { retryFresh } from './connect.js';
 
 /**
  * A client connection that is only trying: TCP, TLS, then waiting for the
@@ -26,6 +27,7 @@ export const clientConnectingRole: Role = {
   },
   peerEnded(wsi) {
     const c = wsi.client;
+    if (c && retryFresh(wsi, c)) return;
     if (c) c.fail(wsi, c.describeError(c.lastError));
     else wsi.close(false);
   },

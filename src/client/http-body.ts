@@ -14,6 +14,8 @@ export class HttpClientBody {
   heldBytes = 0;
   /** The body has ended on the wire. */
   ended = false;
+  /** Bytes came after the body's end (the connection cannot be reused). */
+  #overrun = false;
 
   constructor(r: ClientResponse, method: string, limits: Readonly<HttpLimits>) {
     const te = r.header('transfer-encoding');
@@ -38,19 +40,30 @@ export class HttpClientBody {
 
   /** Bytes read from the socket; anything after the body's end is ignored. Throws on bad framing. */
   feed(buf: Buffer): void {
-    if (this.ended || buf.length === 0) return;
+    if (buf.length === 0) return;
+    if (this.ended) {
+      this.#overrun = true;
+      return;
+    }
     if (this.#mode === 'length') {
       const n = Math.min(this.#remaining, buf.length);
       this.#push(buf.subarray(0, n));
       this.#remaining -= n;
       if (this.#remaining === 0) this.ended = true;
+      if (n < buf.length) this.#overrun = true;
     } else if (this.#mode === 'chunked') {
       const d = this.#chunked as ChunkedDecoder;
-      d.feed(buf, 0, (c) => this.#push(c));
+      const used = d.feed(buf, 0, (c) => this.#push(c));
       if (d.done) this.ended = true;
+      if (used < buf.length) this.#overrun = true;
     } else {
       this.#push(buf);
     }
+  }
+
+  /** The body ended by its own framing, with nothing after it: the connection may carry another request. */
+  get reusable(): boolean {
+    return this.ended && this.#mode !== 'close' && !this.#overrun;
   }
 
   /** The peer closed: the end of a close-delimited body, else a truncated one (false). */

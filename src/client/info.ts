@@ -99,6 +99,15 @@ export interface ClientConnectInfo {
    * allowed, or https:// to http://, is a CLIENT_CONNECTION_ERROR.
    */
   followRedirects?: number;
+  /**
+   * HTTP client: keep the connection after a cleanly framed response and
+   * reuse it for the next `keepAlive` request to the same address, port
+   * and TLS settings from this vhost (limits `clientKeepAliveMax`,
+   * `clientKeepAliveSecs`). A request sent on a reused connection that
+   * the server had meanwhile closed is retried once on a new one. Default
+   * false: one connection per request.
+   */
+  keepAlive?: boolean;
 }
 
 /**

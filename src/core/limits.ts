@@ -27,6 +27,10 @@ export interface HttpLimits {
   txHighWater: number;
   /** Bytes read from a file per write when serving it. */
   fileChunkSize: number;
+  /** HTTP client (`keepAlive`): idle connections kept per target for reuse. */
+  clientKeepAliveMax: number;
+  /** HTTP client (`keepAlive`): seconds an idle connection is kept. */
+  clientKeepAliveSecs: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
@@ -42,6 +46,8 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   maxPipelineBytes: 64 * 1024,
   txHighWater: 64 * 1024,
   fileChunkSize: 64 * 1024,
+  clientKeepAliveMax: 4,
+  clientKeepAliveSecs: 5,
 });
 
 /** Merge user limits over the defaults, refusing values that make no sense. */

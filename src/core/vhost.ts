@@ -12,6 +12,7 @@ import { VhostTls, wantsTls, type VhostTlsInfo } from '../tls/vhost-tls.js';
 import { resolveIface } from '../tls/iface.js';
 import { hasOption, Option } from './options.js';
 import type { ClientSslOptions } from '../client/info.js';
+import { ClientPool } from '../client/keepalive-pool.js';
 
 /** What a vhost is made from (the VH members of lws's creation info). */
 export interface VhostCreationInfo extends VhostTlsInfo {
@@ -83,6 +84,7 @@ export class Vhost {
   readonly tls: VhostTls | null;
   /** @internal Defaults for TLS client connections made on this vhost (`initClientSsl`). */
   clientSsl: ClientSslOptions | undefined;
+  #clientPool: ClientPool | null = null;
   #port: number | undefined;
   #priv = new Map<Protocol, unknown>();
   #destroyed = false;
@@ -188,6 +190,11 @@ export class Vhost {
     (this as { listening: Promise<void> }).listening = p;
   }
 
+  /** @internal Idle HTTP client connections of this vhost kept for reuse. */
+  get clientPool(): ClientPool {
+    return (this.#clientPool ??= new ClientPool(this.limits.clientKeepAliveMax, this.limits.clientKeepAliveSecs));
+  }
+
   /** The protocol named `name` on this vhost. */
   protocolByName(name: string): Protocol | undefined {
     return this.protocols.find((p) => p.name === name);
@@ -239,6 +246,7 @@ export class Vhost {
   destroyInternal(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#clientPool?.clear();
     for (const w of [...this.context.liveWsis()]) {
       if (w.vhost !== this) continue;
       if (w.ws) w.closeReason(1001, 'vhost going away');
