@@ -31,24 +31,26 @@
  * The same file, run as `http-files.mjs --serve cached|stream ROOT PORT`, is
  * the node:http reference server (so the bench is a single file).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, readdirSync, stat as fsStat, statSync, createReadStream, existsSync } from 'node:fs';
-import { tmpdir, cpus, availableParallelism, totalmem } from 'node:os';
+import { mkdtempSync, writeFileSync, rmSync, stat as fsStat, createReadStream, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve, dirname, extname, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer as createNetServer } from 'node:net';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { Fatal, freePort, guardChildren, sleep, spawnPinned, tail } from './lib/proc.mjs';
+import { kernelRelease, rssKiB } from './lib/procfs.mjs';
+import { WRK, measureQuietly, runWrk as wrk, wrkVersion } from './lib/wrk.mjs';
+import { get, waitReady } from './lib/client.mjs';
+import { MIME, cachedFilesHandler } from './lib/cached-files.mjs';
+import { alignTable, buildLine, describeBuild, fmtInt, fmtMs, machineInfo, median, mib, pct } from './lib/report.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
 const TSLWS_BIN = join(REPO, 'dist/src/bin/lws-test-server.js');
-const WRK = '/usr/bin/wrk';
 const SERVER_CORE = '0';
 const WRK_CORE = '1';
 const CONNECTIONS = 50;
-const MIME = { '.txt': 'text/plain', '.bin': 'application/octet-stream', '.html': 'text/html' };
 
 
 // ---------------------------------------------------------------------------
@@ -58,21 +60,7 @@ function serve(kind, root, port) {
   let handler;
   if (kind === 'cached') {
     // Read once at startup; never looks at the disk again.
-    const files = new Map();
-    for (const name of readdirSync(root)) {
-      const type = MIME[extname(name)];
-      if (type) files.set('/' + name, { type, buf: readFileSync(join(root, name)) });
-    }
-    handler = (req, res) => {
-      const f = files.get(req.url);
-      if (!f) {
-        res.writeHead(404, { 'content-length': 0 });
-        res.end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': f.type, 'content-length': f.buf.length });
-      res.end(f.buf);
-    };
+    handler = cachedFilesHandler(root);
   } else if (kind === 'stream') {
     // stat for the length, then a fresh read stream per request.
     const base = resolve(root);
@@ -152,32 +140,15 @@ async function bench() {
     process.exit(2);
   }
 
-  const children = new Set();
   let tmp;
-  let stopping = null;
-  let interrupted = 0;
   const say = (s) => process.stderr.write(s + '\n');
-
-  const stopAll = () => {
-    if (stopping) return stopping;
-    stopping = Promise.all([...children].map((c) => stopChild(c))).then(() => {
+  // Servers and wrk are stopped, and the temporary directory removed, on exit, error and signals.
+  const guard = guardChildren('http-files', {
+    cleanup: () => {
       if (tmp) rmSync(tmp, { recursive: true, force: true });
-    });
-    return stopping;
-  };
-  // Last resort if we leave without going through stopAll (e.g. process.exit from elsewhere).
-  process.on('exit', () => {
-    for (const c of children) if (alive(c)) try { c.kill('SIGKILL'); } catch { /* gone */ }
-    if (tmp) try { rmSync(tmp, { recursive: true, force: true }); } catch { /* ignore */ }
+    },
   });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(sig, () => {
-      if (interrupted) return;
-      interrupted = 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
-      say(`\nhttp-files: ${sig}, stopping servers`);
-      void stopAll().then(() => process.exit(interrupted));
-    });
-  }
+  const { children, stopAll } = guard;
 
   try {
     for (const [what, path] of [['wrk', WRK], ['taskset', '/usr/bin/taskset']]) {
@@ -205,9 +176,7 @@ async function bench() {
     const servers = [];
     for (const d of defs) {
       const port = await freePort();
-      const child = spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...d.args, String(port)], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawnPinned(SERVER_CORE, [process.execPath, ...d.args, port]);
       children.add(child);
       const srv = { name: d.name, port, child, out: tail(child), pid: child.pid };
       servers.push(srv);
@@ -271,20 +240,14 @@ async function bench() {
       for (const f of files) {
         for (let i = 0; i < servers.length; i++) {
           const s = servers[(i + round) % servers.length];
-          let res;
-          for (let attempt = 0; ; attempt++) {
-            res = await runWrk(s, f.name, duration, children);
-            res.retries = attempt;
-            const noise = res.otherCpu + res.steal;
-            if (noise <= maxNoise) break;
-            if (attempt >= retries) {
-              res.noisy = true;
-              say(`round ${round + 1}/${rounds} ${f.name} ${s.name}: still ${pct(noise)} other load after ${attempt} retries, keeping it (flagged)`);
-              break;
-            }
-            say(`round ${round + 1}/${rounds} ${f.name} ${s.name}: ${fmtInt(res.rps)} req/s but ${pct(noise)} of the machine busy elsewhere; retrying`);
-            await sleep(2000 * (attempt + 1));
-          }
+          const res = await measureQuietly({
+            run: () => runWrk(s, f.name, duration, children),
+            noise: (x) => x.otherCpu + x.steal,
+            maxNoise,
+            retries,
+            onGiveUp: (x, noise, attempt) => say(`round ${round + 1}/${rounds} ${f.name} ${s.name}: still ${pct(noise)} other load after ${attempt} retries, keeping it (flagged)`),
+            onRetry: (x, noise) => say(`round ${round + 1}/${rounds} ${f.name} ${s.name}: ${fmtInt(x.rps)} req/s but ${pct(noise)} of the machine busy elsewhere; retrying`),
+          });
           runs[f.name][s.name].push(res);
           peak[f.name][s.name] = Math.max(peak[f.name][s.name], res.peakRss);
           say(`round ${round + 1}/${rounds} ${f.name.padEnd(7)} ${s.name.padEnd(12)} ${fmtInt(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  peak RSS ${mib(res.peakRss)}  CPU ${pct(res.serverCpu)}/${pct(res.wrkCpu)} other ${pct(res.otherCpu + res.steal)}${res.errors ? `  errors ${res.errors}` : ''}${res.non2xx ? `  non-2xx ${res.non2xx}` : ''}`);
@@ -295,15 +258,8 @@ async function bench() {
     // --- Summary.
     const summary = {
       date: new Date().toISOString(),
-      machine: {
-        nproc: availableParallelism(),
-        cpu: cpus()[0]?.model ?? 'unknown',
-        memGiB: +(totalmem() / 2 ** 30).toFixed(1),
-        node: process.version,
-        wrk: (spawnSync(WRK, ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].replace(/\s*Copyright.*$/, '').trim(),
-        kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
-      },
-      tslws: describeBuild(tslwsBin),
+      machine: { ...machineInfo(), wrk: wrkVersion(), kernel: kernelRelease() },
+      tslws: describeBuild(REPO, tslwsBin),
       method: {
         duration, rounds, maxNoise, retries, connections: CONNECTIONS, wrkThreads: 1,
         serverCore: Number(SERVER_CORE), wrkCore: Number(WRK_CORE), keepAlive: true, statistic: 'median over clean rounds (all rounds if none is clean); peak RSS: maximum',
@@ -351,9 +307,9 @@ async function bench() {
     const bad = Object.values(summary.results).flatMap((o) => Object.values(o)).some((x) => x.errors || x.non2xx);
     if (bad) say('warning: some runs had socket errors or non-2xx responses (see the table)');
   } catch (e) {
-    if (interrupted) {
+    if (guard.interrupted) {
       await stopAll();
-      process.exit(interrupted);
+      process.exit(guard.interrupted);
     }
     say(`http-files: ${e instanceof Fatal ? e.message : e.stack ?? e}`);
     await stopAll();
@@ -361,237 +317,17 @@ async function bench() {
   }
 }
 
-class Fatal extends Error {}
-
-/** Which tslws was measured: its server script, the build time, the repository's commit and state. */
-function describeBuild(bin) {
-  const git = (...a) => {
-    const r = spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' });
-    return r.status === 0 ? r.stdout.trim() : undefined;
-  };
-  const changed = git('status', '--porcelain', '--', 'src');
-  return {
-    bin,
-    built: statSync(bin).mtime.toISOString(),
-    commit: git('rev-parse', '--short', 'HEAD') ?? 'unknown',
-    srcModified: changed === undefined ? 'unknown' : changed !== '',
-  };
-}
-
-function alive(c) {
-  return c.exitCode === null && c.signalCode === null;
-}
-
-/** SIGTERM, then SIGKILL after 3 s; resolves when the child is gone. */
-function stopChild(c) {
-  return new Promise((res) => {
-    if (!alive(c)) return res();
-    const t = setTimeout(() => { try { c.kill('SIGKILL'); } catch { /* gone */ } }, 3000);
-    c.once('exit', () => {
-      clearTimeout(t);
-      res();
-    });
-    try { c.kill('SIGTERM'); } catch { clearTimeout(t); res(); }
-  });
-}
-
-/** Keep the last few KiB of a child's output, for error messages (and so its pipes never fill). */
-function tail(child) {
-  const o = { text: '' };
-  const add = (d) => {
-    o.text = (o.text + d.toString()).slice(-4000);
-  };
-  child.stdout.on('data', add);
-  child.stderr.on('data', add);
-  return o;
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createNetServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitReady(srv, file) {
-  const deadline = Date.now() + 10000;
-  let exited = null;
-  srv.child.once('exit', (code, sig) => (exited = sig ?? code));
-  srv.child.once('error', (e) => (exited = e.message));
-  while (Date.now() < deadline) {
-    if (exited !== null || !alive(srv.child)) {
-      throw new Fatal(`${srv.name} failed to start (exit ${exited ?? srv.child.exitCode ?? srv.child.signalCode}):\n${srv.out.text.trim()}`);
-    }
-    try {
-      const r = await get(srv, file, 1000);
-      if (r.status === 200) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(100);
-  }
-  throw new Fatal(`${srv.name} did not answer on port ${srv.port} within 10 s:\n${srv.out.text.trim()}`);
-}
-
-function get(srv, file, timeout = 10000) {
-  return new Promise((res, rej) => {
-    const req = http.get({ host: '127.0.0.1', port: srv.port, path: '/' + file, agent: false, timeout }, (r) => {
-      const chunks = [];
-      r.on('data', (c) => chunks.push(c));
-      r.on('end', () => res({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks) }));
-      r.on('error', rej);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', rej);
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function rssKiB(pid) {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-
-/** utime + stime of a process (all its threads), in clock ticks; 0 if gone. */
-function cpuTicks(pid) {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * Busy (user+nice+system+irq+softirq) and steal ticks of the whole machine,
- * from /proc/stat. Softirq is included because loopback TCP work done in a
- * process's context is charged to that process as well.
- */
-function sysTicks() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return { busy: f[0] + f[1] + f[2] + f[5] + f[6], steal: f[7] ?? 0 };
-}
-
-/** One wrk run against one server, sampling the server's RSS every 50 ms. */
+/** One wrk run of this benchmark: keep-alive, CONNECTIONS connections, wrk pinned to WRK_CORE. */
 function runWrk(srv, file, secs, children) {
-  return new Promise((res, rej) => {
-    if (!alive(srv.child)) return rej(new Fatal(`${srv.name} died:\n${srv.out.text.trim()}`));
-    const url = `http://127.0.0.1:${srv.port}/${file}`;
-    const w = spawn('taskset', ['-c', WRK_CORE, WRK, '-t1', `-c${CONNECTIONS}`, `-d${secs}s`, '--latency', url], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(w);
-    let out = '';
-    w.stdout.on('data', (d) => (out += d));
-    w.stderr.on('data', (d) => (out += d));
-    let peakRss = rssKiB(srv.pid);
-    const srvCpu0 = cpuTicks(srv.pid);
-    const self0 = cpuTicks(process.pid);
-    const sys0 = sysTicks();
-    const t0 = process.hrtime.bigint();
-    let wrkCpu = 0;
-    const timer = setInterval(() => {
-      peakRss = Math.max(peakRss, rssKiB(srv.pid));
-      wrkCpu = cpuTicks(w.pid) || wrkCpu;
-    }, 50);
-    w.once('error', (e) => {
-      clearInterval(timer);
-      children.delete(w);
-      rej(new Fatal(`wrk: ${e.message}`));
-    });
-    w.once('exit', (code, sig) => {
-      clearInterval(timer);
-      children.delete(w);
-      peakRss = Math.max(peakRss, rssKiB(srv.pid));
-      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-      const srvTicks = cpuTicks(srv.pid) - srvCpu0;
-      const serverCpu = srvTicks / CLK_TCK / wall;
-      const sys1 = sysTicks();
-      // Machine CPU (user+system, both cores) not spent by this server, wrk or this script: other load.
-      const otherCpu = Math.max(0, sys1.busy - sys0.busy - srvTicks - wrkCpu - (cpuTicks(process.pid) - self0)) / CLK_TCK / wall;
-      const steal = (sys1.steal - sys0.steal) / CLK_TCK / wall;
-      if (!alive(srv.child)) return rej(new Fatal(`${srv.name} died during the run:\n${srv.out.text.trim()}`));
-      if (code !== 0) return rej(new Fatal(`wrk exited ${code ?? sig} against ${srv.name}:\n${out}`));
-      try {
-        res({ ...parseWrk(out), peakRss, serverCpu, wrkCpu: wrkCpu / CLK_TCK / wall, otherCpu, steal });
-      } catch (e) {
-        rej(new Fatal(`cannot parse wrk output (${e.message}):\n${out}`));
-      }
-    });
-  });
+  return wrk({ srv, url: `http://127.0.0.1:${srv.port}/${file}`, secs, connections: CONNECTIONS, core: WRK_CORE, children });
 }
-
-/** wrk's units → milliseconds. */
-function toMs(v, unit) {
-  const n = Number(v);
-  switch (unit) {
-    case 'us': return n / 1000;
-    case 'ms': return n;
-    case 's': return n * 1000;
-    case 'm': return n * 60000;
-    case 'h': return n * 3600000;
-    default: throw new Error(`unit ${unit}`);
-  }
-}
-
-function toBytes(v, unit) {
-  const k = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 }[unit];
-  if (k === undefined) throw new Error(`unit ${unit}`);
-  return Number(v) * k;
-}
-
-function parseWrk(out) {
-  const num = (re, what) => {
-    const m = re.exec(out);
-    if (!m) throw new Error(`no ${what}`);
-    return m;
-  };
-  const rps = Number(num(/^Requests\/sec:\s+([\d.]+)/m, 'Requests/sec')[1]);
-  const p50 = num(/^\s+50%\s+([\d.]+)(us|ms|s|m|h)\s*$/m, 'p50');
-  const p99 = num(/^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$/m, 'p99');
-  const tr = num(/^Transfer\/sec:\s+([\d.]+)([KMGT]?B)/m, 'Transfer/sec');
-  const reqs = Number(num(/^\s+(\d+) requests in/m, 'request count')[1]);
-  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = se ? se.slice(1).reduce((a, x) => a + Number(x), 0) : 0;
-  const nx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  return {
-    rps, requests: reqs,
-    p50: toMs(p50[1], p50[2]), p99: toMs(p99[1], p99[2]),
-    bytesPerSec: toBytes(tr[1], tr[2]),
-    errors, non2xx: nx ? Number(nx[1]) : 0,
-  };
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
-const fmtMs = (x) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0)) + ' ms';
-const pct = (x) => Math.round(x * 100) + '%';
-const mib = (kib) => (kib / 1024).toFixed(1) + ' MiB';
 
 function table(sum, files) {
   const L = [];
   const m = sum.machine;
   L.push('');
   L.push(`http-files: ${sum.date}, ${m.nproc} cores (${m.cpu}), node ${m.node}, ${m.wrk}`);
-  const b = sum.tslws;
-  L.push(`tslws: ${b.bin.startsWith(REPO + '/') ? b.bin.slice(REPO.length + 1) : b.bin}, built ${b.built}, commit ${b.commit}${b.srcModified === true ? ' + uncommitted src changes' : ''}`);
+  L.push(buildLine(REPO, sum.tslws));
   L.push(`servers on core ${sum.method.serverCore}, wrk -t1 -c${sum.method.connections} on core ${sum.method.wrkCore}, ` +
     `${sum.method.rounds} rounds x ${sum.method.duration} s, medians`);
   L.push('');
@@ -606,12 +342,8 @@ function table(sum, files) {
       ]);
     }
   }
-  const w = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const right = new Set([2, 4, 5, 6, 7, 8, 9, 10]);
-  for (const [j, r] of rows.entries()) {
-    L.push(r.map((c, i) => (right.has(i) ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd());
-    if (j === 0) L.push(w.map((n) => '-'.repeat(n)).join('  '));
-  }
+  L.push(...alignTable(rows, (i) => right.has(i)));
   L.push('');
   for (const f of files) {
     const r = sum.ratios[f.name];

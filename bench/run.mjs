@@ -4,8 +4,8 @@
  * process, passing the command line through (`npm run bench -- --duration 10`).
  * Leading names select benchmarks: `npm run bench -- ws` runs only the
  * WebSocket one, `npm run bench -- http ws --rounds 1` both (names: http-files
- * or http, ws-echo or ws, ws-deflate or deflate). `--quick` is translated for benchmarks that have
- * no such option (http-files: --duration 1 --rounds 1).
+ * or http, ws-echo or ws, ws-deflate or deflate, https or tls). `--quick` is translated for
+ * benchmarks that have no such option (http-files, https: --duration 1 --rounds 1).
  * Stops at the first benchmark that fails and exits with its status.
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +17,7 @@ const BENCHES = [
   { name: 'http-files', alias: 'http', file: 'http-files.mjs', quick: ['--duration', '1', '--rounds', '1'] },
   { name: 'ws-echo', alias: 'ws', file: 'ws-echo.mjs', quick: ['--quick'] },
   { name: 'ws-deflate', alias: 'deflate', file: 'ws-deflate.mjs', quick: ['--quick'] },
+  { name: 'https', alias: 'tls', file: 'https.mjs', quick: ['--duration', '1', '--rounds', '1'] },
 ];
 
 const argv = process.argv.slice(2);

@@ -30,12 +30,14 @@
  * --quick: 1 round of 1 s runs with 100 connections. The same file runs as
  * `--serve tslws|ws PORT` (a server) and `--load ...` (the load generator).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort, hardFdLimit, spawnPinned, stopChild } from './lib/proc.mjs';
+import { statusKiB } from './lib/procfs.mjs';
+import { median } from './lib/report.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
@@ -170,33 +172,10 @@ const SCENARIOS = [
   { id: 'deflate-64k', size: 65536, label: '64 KiB text' },
 ];
 
-function statusKb(pid, field) {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    import('node:net').then(({ createServer }) => {
-      const s = createServer();
-      s.once('error', rej);
-      s.listen(0, '127.0.0.1', () => {
-        const p = s.address().port;
-        s.close(() => res(p));
-      });
-    });
-  });
-}
-
+/** Node running `args`, pinned to `core` when taskset and 2 cores are there, open-file limit raised to the hard limit. */
 function pinned(core, args) {
-  const hard = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim() || '1024';
-  const pin = existsSync('/usr/bin/taskset') && availableParallelism() >= 2 ? `taskset -c ${core} ` : '';
-  // sh execs (taskset, which execs) node: the child's pid is node's.
-  return spawn('sh', ['-c', `ulimit -n ${hard} && exec ${pin}"$@"`, 'sh', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const pin = existsSync('/usr/bin/taskset') && availableParallelism() >= 2 ? core : null;
+  return spawnPinned(pin, [process.execPath, ...args], { fdLimit: hardFdLimit() || '1024' });
 }
 
 function lineFrom(child, re, ms, what) {
@@ -222,49 +201,32 @@ function lineFrom(child, re, ms, what) {
   });
 }
 
-function stop(child) {
-  return new Promise((res) => {
-    if (child.exitCode !== null || child.signalCode !== null) return res();
-    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      res();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 async function runOne(server, sc, conns, warm, duration, children) {
   const port = await freePort();
   const srv = pinned('0', [SELF, '--serve', server, String(port)]);
   children.add(srv);
   try {
     await lineFrom(srv, /listening/, 10000, `${server} server`);
-    const base = statusKb(srv.pid, 'VmRSS');
+    const base = statusKiB(srv.pid, 'VmRSS');
     const ld = pinned('1', [SELF, '--load', String(port), String(conns), String(sc.size), String(warm), String(duration)]);
     children.add(ld);
     try {
       await lineFrom(ld, /primed (\d+)/, 120000, 'load generator');
-      const primedRss = statusKb(srv.pid, 'VmRSS');
+      const primedRss = statusKiB(srv.pid, 'VmRSS');
       const m = await lineFrom(ld, /^(\{.*\})$/m, (warm + duration) * 1000 + 30000, 'load generator');
       const r = JSON.parse(m[1]);
-      const peak = statusKb(srv.pid, 'VmHWM');
+      const peak = statusKiB(srv.pid, 'VmHWM');
       if (r.errors || r.connected !== conns) throw new Error(`${server} ${sc.id}: ${r.errors} errors, ${r.connected}/${conns} connected`);
       return { rate: r.msgs / r.secs, baseMb: base / 1024, primedMb: primedRss / 1024, peakMb: peak / 1024, perConnKb: (primedRss - base) / conns };
     } finally {
-      await stop(ld);
+      await stopChild(ld);
       children.delete(ld);
     }
   } finally {
-    await stop(srv);
+    await stopChild(srv);
     children.delete(srv);
   }
 }
-
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function bench() {
   let o;

@@ -41,12 +41,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer as createNetServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { Fatal, alive, freePort, guardChildren, hardFdLimit, sleep, spawnPinned, stopChild, tail } from './lib/proc.mjs';
+import { CLK_TCK, cpuTicks, kernelRelease, rssKiB, sysTicks } from './lib/procfs.mjs';
+import { alignTable, buildLine, describeBuild, fmtInt, fmtUs, machineInfo, median, mib, pct } from './lib/report.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const HERE = dirname(SELF);
@@ -128,8 +130,6 @@ const USAGE = 'usage: ws-echo.mjs [--duration SECS (5)] [--rounds N (3)] [--quic
   '                   [--out FILE (also write the JSON summary there)]\n' +
   'scenario ids: echo-c{1,100,1000}-{32,1k,64k}, echo-c10k16, handshake, idle\n';
 
-class Fatal extends Error {}
-
 async function bench() {
   let opts;
   try {
@@ -187,26 +187,9 @@ async function bench() {
     scen = scen.filter((s) => want.includes(s.id));
   }
 
-  const children = new Set();
-  let stopping = null;
-  let interrupted = 0;
   const say = (s) => process.stderr.write(s + '\n');
-  const stopAll = () => {
-    if (stopping) return stopping;
-    stopping = Promise.all([...children].map((c) => stopChild(c)));
-    return stopping;
-  };
-  process.on('exit', () => {
-    for (const c of children) if (alive(c)) try { c.kill('SIGKILL'); } catch { /* gone */ }
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(sig, () => {
-      if (interrupted) return;
-      interrupted = 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
-      say(`\nws-echo: ${sig}, stopping servers and load`);
-      void stopAll().then(() => process.exit(interrupted));
-    });
-  }
+  const guard = guardChildren('ws-echo', { what: 'servers and load' });
+  const { children, stopAll } = guard;
 
   try {
     if (!existsSync('/usr/bin/taskset')) throw new Fatal('taskset not found (apt-get install util-linux)');
@@ -214,7 +197,7 @@ async function bench() {
     if (serverNames.includes('tslws') && !existsSync(tslwsBin))
       throw new Fatal(`${tslwsBin} missing: run \`npx tsc -p tsconfig.json\` (or \`npm run bench\`) first`);
     buildWsload(say);
-    const hardFd = Number(spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim()) || 1024;
+    const hardFd = Number(hardFdLimit()) || 1024;
     if (scen.some((s) => s.kind === 'idle') && hardFd !== Infinity && hardFd < idleConns + 256)
       throw new Fatal(`the hard open-file limit ${hardFd} is too low for ${idleConns} idle connections: raise it or pass --idle-conns`);
 
@@ -288,14 +271,11 @@ async function bench() {
     const summary = {
       date: new Date().toISOString(),
       machine: {
-        nproc: availableParallelism(),
-        cpu: cpus()[0]?.model ?? 'unknown',
-        memGiB: +(totalmem() / 2 ** 30).toFixed(1),
-        node: process.version,
-        kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+        ...machineInfo(),
+        kernel: kernelRelease(),
         gcc: (spawnSync('gcc', ['-dumpfullversion'], { encoding: 'utf8' }).stdout || '').trim(),
       },
-      tslws: describeBuild(tslwsBin),
+      tslws: describeBuild(REPO, tslwsBin),
       servers: Object.fromEntries(servers.map((s) => [s.name, s.banner])),
       method: {
         duration, warmup: warm, rounds, maxNoise, retries, idleConns,
@@ -350,9 +330,9 @@ async function bench() {
     const bad = Object.values(summary.results).some((o) => Object.values(o).some((x) => typeof x === 'object' && x.errors));
     if (bad) say('warning: some runs counted errors (marked ! in the table)');
   } catch (e) {
-    if (interrupted) {
+    if (guard.interrupted) {
       await stopAll();
-      process.exit(interrupted);
+      process.exit(guard.interrupted);
     }
     say(`ws-echo: ${e instanceof Fatal ? e.message : e.stack ?? e}`);
     await stopAll();
@@ -374,10 +354,7 @@ async function startServer(name, def, ctx) {
   const port = await freePort();
   const lim = Number.isFinite(ctx.hardFd) ? ctx.hardFd : 65536;
   // sh execs taskset, which execs node: the child's pid is the server's.
-  const child = spawn('sh', ['-c', `ulimit -n ${lim} && exec taskset -c ${SERVER_CORE} "$@"`, 'sh', process.execPath, ...def.args, String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...def.env },
-  });
+  const child = spawnPinned(SERVER_CORE, [process.execPath, ...def.args, port], { env: def.env, fdLimit: lim });
   ctx.children.add(child);
   child.once('exit', () => ctx.children.delete(child));
   const srv = { name, port: String(port), child, pid: child.pid, out: tail(child), banner: '' };
@@ -540,105 +517,18 @@ function describeRun(sc, r) {
   return `${fmtInt(r.value).padStart(8)} ${unit}  p50 ${fmtUs(r.p50)}  p99 ${fmtUs(r.p99)}  CPU srv ${pct(r.serverCpu)} load ${pct(r.loadCpu)} other ${pct(r.otherCpu)}${bad}`;
 }
 
-/** Which tslws was measured: its script, its build time, the repository's commit and state. */
-function describeBuild(bin) {
-  const git = (...a) => {
-    const r = spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' });
-    return r.status === 0 ? r.stdout.trim() : undefined;
-  };
-  const changed = git('status', '--porcelain', '--', 'src');
-  return {
-    bin,
-    built: existsSync(bin) ? statSync(bin).mtime.toISOString() : 'missing',
-    commit: git('rev-parse', '--short', 'HEAD') ?? 'unknown',
-    srcModified: changed === undefined ? 'unknown' : changed !== '',
-  };
-}
-
-function alive(c) {
-  return c.exitCode === null && c.signalCode === null;
-}
-
-/** SIGTERM, then SIGKILL after 3 s; resolves when the child is gone. */
-function stopChild(c) {
-  return new Promise((res) => {
-    if (!alive(c)) return res();
-    const t = setTimeout(() => { try { c.kill('SIGKILL'); } catch { /* gone */ } }, 3000);
-    c.once('exit', () => {
-      clearTimeout(t);
-      res();
-    });
-    try { c.kill('SIGTERM'); } catch { clearTimeout(t); res(); }
-  });
-}
-
-function tail(child) {
-  const o = { text: '' };
-  const add = (d) => (o.text = (o.text + d.toString()).slice(-4000));
-  child.stdout.on('data', add);
-  child.stderr.on('data', add);
-  return o;
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createNetServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function rssKiB(pid) {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-
-function cpuTicks(pid) {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return 0;
-  }
-}
-
 /** Busy ticks of the whole machine (user, nice, system, irq, softirq, steal). */
 function sysBusy() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0);
+  const t = sysTicks();
+  return t.busy + t.steal;
 }
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  if (!n) return NaN;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
-const fmtUs = (x) => (x >= 10000 ? (x / 1000).toFixed(1) + ' ms' : Math.round(x) + ' us');
-const pct = (x) => Math.round(x * 100) + '%';
-const mib = (kib) => (kib / 1024).toFixed(1) + ' MiB';
 
 function table(sum, scen, names) {
   const L = [];
   const m = sum.machine;
   L.push('');
   L.push(`ws-echo: ${sum.date}, ${m.nproc} cores (${m.cpu}), node ${m.node}, linux ${m.kernel}`);
-  const b = sum.tslws;
-  L.push(`tslws: ${b.bin.startsWith(REPO + '/') ? b.bin.slice(REPO.length + 1) : b.bin}, built ${b.built}, commit ${b.commit}${b.srcModified === true ? ' + uncommitted src changes' : ''}`);
+  L.push(buildLine(REPO, sum.tslws));
   for (const [n, banner] of Object.entries(sum.servers)) L.push(`${n}: ${banner}`);
   L.push(`servers on core ${sum.method.serverCore}, wsload on core ${sum.method.loadCore}; ${sum.method.rounds} round(s) x ${sum.method.duration} s (+${sum.method.warmup} s warm-up), medians`);
   L.push('');
@@ -655,11 +545,7 @@ function table(sum, scen, names) {
     const lat = (k) => (sc.kind === 'idle' ? '-' : names.map((n) => fmtUs(r[n][k])).join(' / '));
     rows.push([sc.label, ...names.map((n) => val(r[n])), ...ratios, lat('p50us'), lat('p99us')]);
   }
-  const w = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const [j, r] of rows.entries()) {
-    L.push(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd());
-    if (j === 0) L.push(w.map((n) => '-'.repeat(n)).join('  '));
-  }
+  L.push(...alignTable(rows, (i) => i !== 0));
   L.push('');
   L.push('echo: messages/s (each echoed byte checked); handshakes: connect + upgrade + Close per second; idle: server RSS');
   L.push('growth per connection in KB (1000 bytes). Latency: send of a message to the last byte of its echo (handshake:');
