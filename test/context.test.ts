@@ -38,7 +38,7 @@ test('misconfiguration is refused with an error that says what is wrong', () => 
   assert.throws(() => createContext({ limits: { maxHeaderBytes: -1 } }), /non-negative/);
   assert.throws(() => createContext({ limits: { nonsense: 1 } as never }), /unknown limit "nonsense"/);
   assert.throws(() => createContext({ mounts: [{ mountpoint: 'x', origin: '/tmp', originProtocol: Mount.FILE }] }), /must start with "\/"/);
-  assert.throws(() => createContext({ mounts: [{ mountpoint: '/cgi', origin: '/bin/true', originProtocol: Mount.CGI }] }), /CGI is not supported/);
+  assert.throws(() => createContext({ mounts: [{ mountpoint: '/cgi', origin: '/bin/true', originProtocol: Mount.CGI, cgiTimeout: -1 }] }), /cgiTimeout must be a positive number/);
   assert.throws(() => createContext({ protocols: [{ name: 'x' } as unknown as Protocol] }), /needs a name and a callback/);
   assert.throws(() => createContext({ headers: { 'bad name': 'v' } }), /invalid header/);
 });

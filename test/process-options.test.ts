@@ -61,8 +61,8 @@ test('kaTime turns TCP keepalive on for accepted and client sockets, with that i
 
 test('uid/gid: privileges are dropped once the listen sockets are bound (or the failure is reported)', async () => {
   const index = fileURLToPath(new URL('../src/index.js', import.meta.url));
-  const script = `
-    import { createContext } from ${JSON.stringify(index)};
+  const common = `import { createContext, Option } from ${JSON.stringify(index)};`;
+  const implicit = `${common}
     const ctx = createContext({ port: 0, iface: '127.0.0.1', uid: 'nobody', gid: 'nogroup' });
     try {
       await ctx.listening;
@@ -72,16 +72,38 @@ test('uid/gid: privileges are dropped once the listen sockets are bound (or the 
     }
     await ctx.destroy();
   `;
-  const r = await run(process.execPath, ['--input-type=module', '-e', script]);
+  // Explicit vhosts: nothing happens until finalizeStartup(), after the vhosts are made.
+  const explicit = `${common}
+    const ex = createContext({ options: Option.EXPLICIT_VHOSTS, uid: 'nobody', gid: 'nogroup' });
+    await new Promise((r) => setTimeout(r, 50));
+    console.log('before', process.getuid());
+    const vh = ex.createVhost({ port: 0, iface: '127.0.0.1' });
+    try {
+      await ex.finalizeStartup();
+      console.log('explicit', process.getuid(), vh.port);
+    } catch (e) {
+      console.log('refused', e.message);
+    }
+    await ex.destroy();
+  `;
+  const r = await run(process.execPath, ['--input-type=module', '-e', implicit]);
+  const x = await run(process.execPath, ['--input-type=module', '-e', explicit]);
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(x.code, 0, x.stderr);
   if (process.getuid?.() === 0) {
     const m = /^dropped (\d+) (\d+) (\d+)$/m.exec(r.stdout);
     assert.ok(m, r.stdout + r.stderr);
     assert.notEqual(Number(m[1]), 0, 'no longer root');
     assert.notEqual(Number(m[2]), 0, 'no longer group root');
     assert.ok(Number(m[3]) > 0, 'the port was bound before the drop');
+    assert.match(x.stdout, /^before 0$/m, 'explicit vhosts: still root until finalizeStartup');
+    const e = /^explicit (\d+) (\d+)$/m.exec(x.stdout);
+    assert.ok(e, x.stdout + x.stderr);
+    assert.notEqual(Number(e[1]), 0);
+    assert.ok(Number(e[2]) > 0);
   } else {
     // Without root the switch cannot happen, and that must not pass quietly.
     assert.match(r.stdout, /^refused cannot drop privileges to uid nobody gid nogroup/m);
+    assert.match(x.stdout, /^refused cannot drop privileges to uid nobody gid nogroup/m);
   }
 });

@@ -9,9 +9,10 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serveUntilSignalled } from './serve.js';
 import {
-  createContext, Mount, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol,
+  createContext, Mount, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol, serverStatusProtocol,
 } from '../index.js';
 import { portArg, applyDebugArg } from './args.js';
+import { writeBook } from './zipbook/book.js';
 
 const USAGE = `Usage: lws-test-server [options]
   -p, --port N            listen port (default 7681)
@@ -56,19 +57,35 @@ function main(): number {
     process.stderr.write(`lws-test-server: resource path ${resource} does not exist\n`);
     return 1;
   }
+  // The zip book is generated, never shipped: made on first start.
+  const book = resolve(here, '../../generated/book.zip');
+  if (!existsSync(book)) {
+    try {
+      writeBook(book);
+    } catch (e) {
+      process.stderr.write(`lws-test-server: cannot write ${book}: ${(e as Error).message}\n`);
+    }
+  }
   const context = createContext({
     port,
     iface: args.interface,
     options: Option.VALIDATE_UTF8,
     // Index 0 answers HTTP (and upgrades naming no subprotocol), as in lws.
-    protocols: [{ name: 'http-only', callback: callbackHttpDummy }, dumbIncrementProtocol, mirrorProtocol],
+    protocols: [{ name: 'http-only', callback: callbackHttpDummy }, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol,
+      serverStatusProtocol],
     pvo: {
       'dumb-increment-protocol': {
         ...(args.closetest ? { closetest: '1' } : {}),
         ...(args.nosend ? { 'no-send': '1' } : {}),
       },
     },
-    mounts: [{ mountpoint: '/', origin: resource, def: 'test.html', originProtocol: Mount.FILE }],
+    mounts: [
+      { mountpoint: '/', origin: resource, def: 'test.html', originProtocol: Mount.FILE },
+      // The test page's forms post here, as in lws's test server.
+      { mountpoint: '/formtest', origin: 'protocol-post-demo', originProtocol: Mount.CALLBACK },
+      // A FILE mount whose origin is a zip serves the members (lws's /ziptest/candide.html).
+      { mountpoint: '/ziptest', origin: book, def: 'book.html', originProtocol: Mount.FILE },
+    ],
   });
   serveUntilSignalled(context, 'lws-test-server', args.interface, (url) => `serving ${resource} on ${url}`);
   return 0;

@@ -14,6 +14,11 @@ import { FileCache } from '../roles/http/file-cache.js';
 import type { WsOptions } from '../roles/ws/options.js';
 import { clientConnect } from '../client/connect.js';
 import type { ClientConnectInfo } from '../client/info.js';
+import type { Plugin } from '../plugins/plugin.js';
+import { loadPlugins } from '../plugins/load.js';
+import { type FileOps, checkFops } from '../fops/fops.js';
+import { platformFops } from '../fops/platform.js';
+import { vhostProtocols, unknownPvoProtocols } from '../plugins/enable.js';
 
 /** What a context is made from; the vhost fields make the default vhost. */
 export interface ContextCreationInfo extends VhostCreationInfo {
@@ -50,6 +55,18 @@ export interface ContextCreationInfo extends VhostCreationInfo {
   gid?: number | string;
   /** User (id or name) to switch to once the listen sockets are bound. */
   uid?: number | string;
+  /**
+   * Plugins whose protocols join every vhost that enables them (by naming
+   * them in its `pvo`; a vhost with no pvo at all gets them all, as in lws).
+   */
+  plugins?: readonly Plugin[];
+  /**
+   * Directories to load more plugins from at run time (lws's
+   * `plugin_dirs`). Loading is asynchronous: use `createContextAsync`.
+   */
+  pluginDirs?: readonly string[];
+  /** File operations FILE mounts read through (lws's fops); default `platformFops`. */
+  fops?: FileOps;
 }
 
 const FD_RESERVE = 32;
@@ -105,7 +122,43 @@ export class Context {
   /** TCP keepalive idle time in ms, 0 when off. */
   readonly keepaliveMs: number;
   #privileges: Promise<void> = Promise.resolve();
+  #dropTo: { uid: number | string | undefined; gid: number | string | undefined } | null = null;
+
+  /**
+   * Drop to `uid`/`gid` once the listen sockets made so far are bound
+   * (lws's `lws_finalize_startup`). Done by itself for a context that makes
+   * its own vhost; with `Option.EXPLICIT_VHOSTS` call it after creating the
+   * vhosts that need privileged ports. Rejects (and `listening` rejects)
+   * when the switch fails; the process then still runs as before.
+   *
+   * ```ts
+   * const ctx = createContext({ options: Option.EXPLICIT_VHOSTS, uid: 'www-data', gid: 'www-data' });
+   * ctx.createVhost({ port: 443, ... });
+   * await ctx.finalizeStartup();
+   * ```
+   */
+  finalizeStartup(): Promise<void> {
+    const to = this.#dropTo;
+    if (!to) return this.listening;
+    this.#dropTo = null;
+    const p = Promise.all(this.#vhosts.map((v) => v.listening)).then(() => dropPrivileges(to.uid, to.gid));
+    p.catch(() => {}); // surfaced through `listening` and the promise returned
+    this.#privileges = p;
+    return p;
+  }
   /** @internal */ readonly fileCache: FileCache;
+  /**
+   * The file operations FILE mounts read through (lws's `lws_get_fops`).
+   * Wrap them (`{ ...context.fops, open(p, f) { log(p); return platformFops.open(p, f); } }`)
+   * or replace them with a virtual file system; set before serving.
+   */
+  get fops(): FileOps {
+    return this.#fops;
+  }
+  set fops(f: FileOps) {
+    this.#fops = checkFops(f);
+  }
+  #fops: FileOps;
   #vhosts: Vhost[] = [];
   #listeners: Listener[] = [];
   #wsis = new Set<Wsi>();
@@ -116,9 +169,12 @@ export class Context {
   #sweep: NodeJS.Timeout | null = null;
   #destroyed = false;
   #destroying: Promise<void> | null = null;
+  #plugins: readonly Plugin[];
 
   /** @internal Use `createContext()`. */
   constructor(info: ContextCreationInfo) {
+    if (info.pluginDirs && info.pluginDirs.length)
+      throw new TypeError('pluginDirs are loaded asynchronously: use `await createContextAsync(info)`');
     const opts = info.options ?? 0;
     if ((opts & ~KNOWN_OPTIONS) !== 0) throw new RangeError(`context options: unknown option bits 0x${(opts & ~KNOWN_OPTIONS).toString(16)}`);
     this.options = opts;
@@ -126,6 +182,7 @@ export class Context {
     this.serverString = info.serverString;
     this.wsOptions = { ...info.ws };
     this.maxConnections = info.maxConnections ?? Math.max(1, processFdLimit() - FD_RESERVE);
+    this.#fops = checkFops(info.fops ?? platformFops);
     this.fileCache = new FileCache(info.fileCacheBytes ?? 8 * 1024 * 1024, info.fileCacheMaxFile ?? 64 * 1024);
     const ka = info.kaTime ?? 0;
     if (!Number.isFinite(ka) || ka < 0) throw new RangeError(`kaTime must be a number of seconds >= 0, got ${ka}`);
@@ -134,12 +191,19 @@ export class Context {
       if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new RangeError(`${k} must be an integer >= 0, got ${v}`);
     }
     this.keepaliveMs = Math.round(ka * 1000);
+    this.#plugins = [...(info.plugins ?? [])];
+    for (const pl of this.#plugins) pl.init?.(this);
     if (!(opts & Option.EXPLICIT_VHOSTS)) this.createVhost({ ...info, limits: undefined, ws: undefined });
     if (info.uid !== undefined || info.gid !== undefined) {
-      const p = this.listening.then(() => dropPrivileges(info.uid, info.gid));
-      p.catch(() => {}); // surfaced through `listening`
-      this.#privileges = p;
+      this.#dropTo = { uid: info.uid, gid: info.gid };
+      // With explicit vhosts they are made afterwards: finalizeStartup() drops, as lws_finalize_startup().
+      if (!(opts & Option.EXPLICIT_VHOSTS)) void this.finalizeStartup().catch(() => {});
     }
+  }
+
+  /** The plugins this context was made with (given and loaded). */
+  get plugins(): readonly Plugin[] {
+    return this.#plugins;
   }
 
   /** The vhosts, in creation order. */
@@ -163,7 +227,12 @@ export class Context {
    */
   createVhost(info: VhostCreationInfo): Vhost {
     if (this.#destroyed) throw new Error('createVhost: the context has been destroyed');
-    const vh = new Vhost(this, info);
+    const protocols = vhostProtocols(info.protocols, info.pvo, this.#plugins);
+    if (this.#plugins.length) {
+      for (const n of unknownPvoProtocols(protocols ?? [], info.pvo))
+        log.warn('vhost %s: pvo names protocol "%s", which no plugin provides', info.vhostName ?? 'localhost', n);
+    }
+    const vh = new Vhost(this, { ...info, protocols });
     const port = vh.requestedPort;
     const at = vh.listenAt;
     const listens = port !== undefined || 'path' in at;
@@ -368,6 +437,13 @@ export class Context {
     this.#listeners = [];
     for (const w of [...this.#wsis]) w.close(false);
     for (const vh of this.#vhosts) vh.destroyInternal();
+    for (const pl of this.#plugins) {
+      try {
+        pl.destroy?.(this);
+      } catch (e) {
+        log.err('plugin %s: destroy threw: %s', pl.name, (e as Error).message);
+      }
+    }
     if (this.#sweep) clearInterval(this.#sweep);
     this.#sweep = null;
     this.#timeoutWsis.clear();
@@ -408,4 +484,18 @@ function dropPrivileges(uid: number | string | undefined, gid: number | string |
 /** Make a context (and, unless `Option.EXPLICIT_VHOSTS`, its default vhost). */
 export function createContext(info: ContextCreationInfo = {}): Context {
   return new Context(info);
+}
+
+/**
+ * `createContext` after loading the plugins in `info.pluginDirs` (they
+ * follow any `info.plugins`).
+ *
+ * ```ts
+ * const context = await createContextAsync({ port: 7681, pluginDirs: ['./plugins'],
+ *   pvo: { 'my-protocol': {} } });
+ * ```
+ */
+export async function createContextAsync(info: ContextCreationInfo = {}): Promise<Context> {
+  const loaded = info.pluginDirs && info.pluginDirs.length ? await loadPlugins(info.pluginDirs) : [];
+  return new Context({ ...info, pluginDirs: undefined, plugins: [...(info.plugins ?? []), ...loaded] });
 }

@@ -9,6 +9,7 @@
  * ```
  */
 import { format } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export const LogLevel = {
   ERR: 1,
@@ -95,4 +96,79 @@ export const log = {
   client: at(LogLevel.CLIENT),
   latency: at(LogLevel.LATENCY),
   user: at(LogLevel.USER),
+};
+
+/** Where `createSyslogEmitter` sends lines. */
+export interface SyslogOptions {
+  /** The program name syslog shows; default `tslws`. */
+  ident?: string;
+  /** syslog facility number; default 3 (daemon). */
+  facility?: number;
+  /** A syslog socket other than the system's `/dev/log`. */
+  socket?: string;
+  /** Bytes waiting for the logger past which lines are dropped; default 256 KiB. */
+  maxQueuedBytes?: number;
+}
+
+const SYSLOG_SEVERITY: Record<number, number> = { 1: 3, 2: 4, 4: 5, 8: 6 };
+
+/**
+ * An emitter that sends each line to syslog. Node cannot open the
+ * datagram socket `/dev/log`, so the lines go through one long-lived
+ * `logger` process (util-linux), each tagged with its priority. If
+ * `logger` cannot run, lines fall back to stderr.
+ *
+ * ```ts
+ * setLogLevel(LogLevel.ERR | LogLevel.WARN | LogLevel.NOTICE, createSyslogEmitter({ ident: 'myserver' }));
+ * ```
+ */
+export function createSyslogEmitter(opts: SyslogOptions = {}): LogEmitter & { close(): void } {
+  const facility = opts.facility ?? 3;
+  const maxQueued = opts.maxQueuedBytes ?? 256 * 1024;
+  let child: ChildProcess | null = null;
+  let failed = false;
+  const start = (): ChildProcess | null => {
+    if (child || failed) return child;
+    const args = ['--prio-prefix', '-t', opts.ident ?? 'tslws', `--id=${process.pid}`];
+    if (opts.socket) args.push('-u', opts.socket, '--socket-errors=off');
+    const c = spawn('logger', args, { stdio: ['pipe', 'ignore', 'ignore'] });
+    c.on('error', () => {
+      failed = true;
+      child = null;
+    });
+    c.on('exit', () => {
+      if (child === c) child = null;
+    });
+    c.stdin?.on('error', () => {});
+    // The logger must not keep the process alive.
+    c.unref();
+    (c.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    child = c;
+    return c;
+  };
+  const emit = (level: number, line: string): void => {
+    const c = start();
+    const stdin = c?.stdin;
+    if (!stdin || failed) {
+      emitStderr(level, line);
+      return;
+    }
+    if (stdin.writableLength > maxQueued) return;
+    const pri = facility * 8 + (SYSLOG_SEVERITY[level] ?? 7);
+    stdin.write(`<${pri}>${line.replace(/[\r\n]+/g, ' ')}\n`);
+  };
+  return Object.assign(emit, {
+    close(): void {
+      child?.stdin?.end();
+      child = null;
+    },
+  });
+}
+
+let defaultSyslog: (LogEmitter & { close(): void }) | null = null;
+
+/** lws's `lwsl_emit_syslog`: lines to the system log under the ident `tslws`. */
+export const emitSyslog: LogEmitter = (level, line) => {
+  defaultSyslog ??= createSyslogEmitter();
+  defaultSyslog(level, line);
 };

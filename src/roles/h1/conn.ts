@@ -12,13 +12,34 @@ import { ResponseHeaders, scanHeaderBlock } from '../http/response.js';
 import { reasonPhrase, statusHasNoBody, statusPage } from '../http/status.js';
 import { httpDate } from '../http/date.js';
 import { normalisePath } from '../http/uri.js';
-import { matchMount, Mount } from '../http/mount.js';
-import { serveMount, serveFile, FileSender, type FileMemo } from '../http/file-serve.js';
+import { matchMount, mountTakesMethod, bareOrigin, Mount, type ResolvedMount } from '../http/mount.js';
+import { serveMount, serveFile, type FileMemo } from '../http/file-serve.js';
+import { bindProtocol } from '../http/bind.js';
+import { startCgi } from '../cgi/cgi.js';
+import { startProxy } from '../proxy/proxy.js';
+import type { Protocol } from '../../core/protocols.js';
 import { isWsUpgrade, checkUpgrade, completeUpgrade } from '../ws/handshake.js';
+import { logHttpTransaction } from '../../core/access-log.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE']);
 /** Host = uri-host [ ":" port ] (RFC 9110 7.2, RFC 3986 3.2.2); empty is allowed. */
 const HOST_SYNTAX = /^(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::\d*)?$/;
+
+/**
+ * Something the library runs for a response on the writeable path (a file
+ * being sent, a CGI program, a proxied answer): pumped when the socket can
+ * take more, closed when the transaction or the connection ends.
+ */
+export interface ResponsePump {
+  pump(): void;
+  close(): void;
+}
+
+/** Where a request body goes when the library, not a protocol, consumes it. */
+export interface BodySink {
+  piece(buf: Buffer): void;
+  complete(): void;
+}
 
 const enum Body {
   NONE,
@@ -33,7 +54,12 @@ const enum Body {
 export class H1Conn {
   req: HttpRequest | null = null;
   readonly resp = new ResponseHeaders();
-  /** @internal */ file: FileSender | null = null;
+  /** @internal Status of the response under way, for the access log (0: the memoised 200). */
+  logStatus = 0;
+  /** @internal */ file: ResponsePump | null = null;
+  /** @internal */ bodySink: BodySink | null = null;
+  /** True while a CALLBACK mount has bound the connection to its protocol. */
+  #bound = false;
   #buf: Buffer | null = null;
   #scanner = new HeadScanner();
   #inTxn = false;
@@ -168,6 +194,10 @@ export class H1Conn {
     }
     // Not when the protocol already answered from the last HTTP_BODY: that
     // transaction is over, as it is when answered from an earlier piece.
+    if (this.bodySink && this.#inTxn) {
+      this.bodySink.complete();
+      return;
+    }
     if (this.#bodyToUser && this.#inTxn && !this.#respDone) {
       this.#armTxnTimeout();
       wsi.callProtocol(Reason.HTTP_BODY_COMPLETION);
@@ -175,8 +205,9 @@ export class H1Conn {
   }
 
   #bodyPiece(piece: Buffer): void {
-    if (piece.length === 0 || this.#discardBody || !this.#bodyToUser || this.wsi.closed) return;
-    this.wsi.callProtocol(Reason.HTTP_BODY, piece);
+    if (piece.length === 0 || this.#discardBody || this.wsi.closed) return;
+    if (this.bodySink) this.bodySink.piece(piece);
+    else if (this.#bodyToUser) this.wsi.callProtocol(Reason.HTTP_BODY, piece);
   }
 
   #armTxnTimeout(): void {
@@ -262,7 +293,10 @@ export class H1Conn {
     // On TLS the vhost was settled by SNI during the handshake.
     const tls = wsi.isSsl();
     const vh = tls ? wsi.vhost : this.listener.selectVhost(host);
-    if (vh !== wsi.vhost) wsi.switchVhost(vh);
+    if (vh !== wsi.vhost) {
+      this.#unbind();
+      wsi.switchVhost(vh);
+    }
     if (!tls && vh.tls?.redirectToHttps) {
       // Clear text on a TLS port: send the client to https on the same host (lws drops the path).
       throw new HttpError(301, 'clear text on a TLS port', `location: https://${host || vh.name}/\r\n`);
@@ -297,6 +331,7 @@ export class H1Conn {
     }
     this.#bodyDone = this.#body === Body.NONE;
     this.#bodyToUser = false;
+    this.bodySink = null;
     this.#discardBody = false;
     this.#continueSent = false;
     this.#expectContinue = false;
@@ -313,18 +348,30 @@ export class H1Conn {
     const req = new HttpRequest(head, path, query);
     this.req = req;
 
+    const m = matchMount(vh.mounts, path);
+    const proxied = m !== undefined && (m.originProtocol === Mount.HTTP || m.originProtocol === Mount.HTTPS);
     if (isWsUpgrade(req)) {
-      this.#upgradeWs();
+      this.#unbind();
+      if (proxied && m) startProxy(this, m, path, true);
+      else this.#upgradeWs();
       return;
     }
 
+    if (this.#bindFor(m)) return;
+
     if (wsi.callProtocol(Reason.FILTER_HTTP_CONNECTION, path)) return;
 
-    const m = matchMount(vh.mounts, path);
-    const getLike = head.method === 'GET' || head.method === 'HEAD';
     let handled = false;
-    if (m && getLike) {
-      if (m.originProtocol === Mount.FILE) {
+    let httpInput = path;
+    if (m && mountTakesMethod(m, head.method)) {
+      if (m.originProtocol === Mount.CALLBACK) {
+        // The bound protocol sees the URL below its mountpoint, as in lws.
+        httpInput = path.slice(m.mpLen);
+      } else if (m.originProtocol === Mount.CGI) {
+        handled = this.#startCgi(m, path);
+      } else if (proxied) {
+        handled = startProxy(this, m, path, false);
+      } else if (m.originProtocol === Mount.FILE) {
         handled = serveMount(this, m, path);
       } else if (m.originProtocol === Mount.REDIR_HTTP || m.originProtocol === Mount.REDIR_HTTPS) {
         const scheme = m.originProtocol === Mount.REDIR_HTTPS ? 'https://' : 'http://';
@@ -335,7 +382,7 @@ export class H1Conn {
     }
     if (!handled && !wsi.closed) {
       this.#bodyToUser = true;
-      if (wsi.callProtocol(Reason.HTTP, path)) return;
+      if (wsi.callProtocol(Reason.HTTP, httpInput)) return;
     }
     if (wsi.closed) return;
     if (!this.#bodyDone) {
@@ -354,6 +401,52 @@ export class H1Conn {
       // Every wait has a bound; a timeout the callback set itself wins.
       this.#armTxnTimeout();
     }
+  }
+
+  /** Take the bytes read but not parsed (a tunnel forwards them). @internal */
+  takeBuffered(): Buffer | null {
+    const b = this.#buf;
+    this.#buf = null;
+    return b;
+  }
+
+  /** Does the request being handled carry a body still to be read? @internal */
+  get hasRequestBody(): boolean {
+    return !this.#bodyDone;
+  }
+
+  #startCgi(m: ResolvedMount, path: string): boolean {
+    return startCgi(this, m, path);
+  }
+
+  /**
+   * Bind to the protocol of the CALLBACK mount the request falls in, or
+   * back to protocols[0] when it falls outside; the session data lives as
+   * long as the binding. Returns non-zero when the connection closed.
+   */
+  #bindFor(m: ResolvedMount | undefined): number {
+    const wsi = this.wsi;
+    const vh = wsi.vhost;
+    let target: Protocol = vh.protocols[0];
+    if (m && m.originProtocol === Mount.CALLBACK) {
+      const p = vh.protocolByName(bareOrigin(m));
+      if (!p) {
+        log.err('mount %s: no protocol named "%s" on vhost %s', m.mountpoint, bareOrigin(m), vh.name);
+        throw new HttpError(500, 'callback mount names an unknown protocol');
+      }
+      target = p;
+    }
+    if (!this.#bound && target === vh.protocols[0]) return 0;
+    if (wsi.protocol === target) return 0;
+    this.#bound = target !== vh.protocols[0];
+    return bindProtocol(wsi, target);
+  }
+
+  /** Leave a CALLBACK mount's protocol before the connection changes vhost or role. */
+  #unbind(): void {
+    if (!this.#bound) return;
+    this.#bound = false;
+    this.wsi.callProtocol(Reason.HTTP_DROP_PROTOCOL);
   }
 
   /** Become a WebSocket, or refuse with the status the handshake rules give. */
@@ -409,6 +502,7 @@ export class H1Conn {
     const block = Buffer.from(`HTTP/1.${v10 ? 0 : 1} ${r.code} ${reasonPhrase(r.code)}\r\n` +
       this.wsi.vhost.extraHeaderLines + r.lines + extra + `date: ${httpDate()}\r\n\r\n`, 'latin1');
     this.#lastFinalized = block;
+    this.logStatus = r.code;
     this.#respChunked = !noBody && (r.chunked || (r.contentLength < 0 && !v10));
     this.#respLeft = r.contentLength;
     this.#respNoBody = noBody;
@@ -426,6 +520,7 @@ export class H1Conn {
 
   /** Library-built header block for a whole response; sets framing. */
   headerBlock(code: number, lines: string, contentLength: number): string {
+    this.logStatus = code;
     const v10 = this.req?.version === 10;
     this.#respNoBody = statusHasNoBody(code) || this.#isHead;
     this.#respLeft = contentLength;
@@ -601,6 +696,8 @@ export class H1Conn {
     if (wsi.closed) return -1;
     if (!this.#inTxn || this.#respDone) return 0;
     this.#respDone = true;
+    logHttpTransaction(wsi, this.req, this.logStatus || 200);
+    this.logStatus = 0;
     if (this.file) {
       this.file.close();
       this.file = null;
@@ -629,7 +726,7 @@ export class H1Conn {
     this.#sawBytes = !!(this.#buf && this.#buf.length);
     wsi.setTimeout(this.#sawBytes ? PendingTimeout.AWAITING_HEADERS : PendingTimeout.HTTP_KEEPALIVE_IDLE,
       this.#sawBytes ? this.limits.headerTimeoutSecs : this.limits.keepaliveTimeoutSecs);
-    if (wsi.protocol !== wsi.vhost.protocols[0]) {
+    if (!this.#bound && wsi.protocol !== wsi.vhost.protocols[0]) {
       wsi.protocol = wsi.vhost.protocols[0];
       wsi.user = wsi.protocol.createSessionData ? wsi.protocol.createSessionData() : undefined;
     }
@@ -654,6 +751,7 @@ export class H1Conn {
       wsi.socket.write(`HTTP/1.${v10 ? 0 : 1} ${status} ${reasonPhrase(status)}\r\n${wsi.vhost.extraHeaderLines}` +
         `${extraHeaders}content-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\ndate: ${httpDate()}\r\n\r\n`, 'latin1');
       wsi.socket.write(body);
+      logHttpTransaction(wsi, this.#inTxn ? this.req : null, status);
     }
     this.#buf = null;
     wsi.close();
@@ -702,6 +800,11 @@ export class H1Conn {
       this.file = null;
     }
     wsi.callProtocol(Reason.CLOSED_HTTP);
+    if (this.#bound) {
+      this.#bound = false;
+      wsi.callProtocol(Reason.HTTP_DROP_PROTOCOL);
+    }
+    this.bodySink = null;
     this.#buf = null;
   }
 }

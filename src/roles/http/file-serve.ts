@@ -5,6 +5,9 @@ import { getMimetype } from './mime.js';
 import { Reason } from '../../core/reasons.js';
 import { PendingTimeout } from '../../core/timeouts.js';
 import { log } from '../../core/log.js';
+import { isZipMount, serveZip } from '../../zip/serve.js';
+import { platformFops } from '../../fops/platform.js';
+import { serveViaFops } from '../../fops/serve.js';
 
 interface ServeOptions {
   mime: string;
@@ -95,6 +98,9 @@ function statThisTurn(path: string): Stats | undefined {
  * HTTP callback as in lws; every other outcome is answered here.
  */
 export function serveMount(conn: H1Conn, m: ResolvedMount, path: string): boolean {
+  if (isZipMount(m)) return serveZip(conn, m, path);
+  const fops = conn.wsi.context.fops;
+  if (fops !== platformFops) return serveViaFops(conn, m, path, fops);
   let rel = path.slice(m.mpLen);
   if (rel === '' && m.mpLen > 1) {
     conn.redirect(301, encodePath(path) + '/' + queryPart(conn));
@@ -185,7 +191,7 @@ function queryPart(conn: H1Conn): string {
   return q ? '?' + q : '';
 }
 
-function cacheControl(m: ResolvedMount | undefined): string {
+export function cacheControl(m: ResolvedMount | undefined): string {
   if (!m || !m.cacheMaxAge || !m.cacheReusable) return 'no-store';
   const who = m.cacheIntermediaries ? 'public' : 'private';
   return `${m.cacheRevalidate ? 'must-revalidate, ' : ''}${who}, max-age=${Math.floor(m.cacheMaxAge)}`;
@@ -196,7 +202,7 @@ function etagOf(st: Stats): string {
 }
 
 /** Does an If-None-Match list contain `etag` (weak comparison, RFC 9110 13.1.2)? */
-function noneMatch(header: string, etag: string): boolean {
+export function noneMatch(header: string, etag: string): boolean {
   if (header.trim() === '*') return true;
   const bare = etag.replace(/^W\//, '');
   for (const t of header.split(',')) if (t.trim().replace(/^W\//, '') === bare) return true;
@@ -368,8 +374,8 @@ function freshMemo(m: FileMemo, st: Stats, o: ServeOptions): FileMemo {
   return m;
 }
 
-/** HTTP_FILE_COMPLETION, then the transaction ends unless the callback closed. */
-function finishFile(conn: H1Conn): void {
+/** HTTP_FILE_COMPLETION, then the transaction ends unless the callback closed. @internal */
+export function finishFile(conn: H1Conn): void {
   const wsi = conn.wsi;
   if (wsi.callProtocol(Reason.HTTP_FILE_COMPLETION)) return;
   conn.transactionCompleted();

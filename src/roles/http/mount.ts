@@ -1,3 +1,5 @@
+import { proxyTarget } from '../proxy/target.js';
+
 /**
  * Mounts: parts of a vhost's URL space served by something other than user
  * code (after lws's `struct lws_http_mount`).
@@ -41,10 +43,18 @@ export interface HttpMount {
    * sends no content-type.
    */
   readonly extraMimetypes?: Readonly<Record<string, string>>;
+  /** CGI: extra environment variables for the program (lws's `cgienv`). */
+  readonly cgienv?: Readonly<Record<string, string>>;
+  /** CGI: seconds the program may go without producing output before it is killed; default 5. */
+  readonly cgiTimeout?: number;
+  /** HTTP/HTTPS proxy: seconds to wait for the upstream to connect and answer, and between pieces of its body; default 10. */
+  readonly proxyTimeout?: number;
+  /** HTTPS proxy: how to check the upstream's certificate (default: the system's CAs, strictly). */
+  readonly proxyTls?: { readonly ca?: string | Uint8Array; readonly rejectUnauthorized?: boolean };
 }
 
 /** The kinds this build serves; others are refused at vhost creation. */
-const SUPPORTED = new Set([Mount.FILE, Mount.REDIR_HTTP, Mount.REDIR_HTTPS]);
+const SUPPORTED = new Set([Mount.FILE, Mount.REDIR_HTTP, Mount.REDIR_HTTPS, Mount.CALLBACK, Mount.CGI, Mount.HTTP, Mount.HTTPS]);
 
 /** A mount checked and prepared for matching. @internal */
 export interface ResolvedMount extends HttpMount {
@@ -60,13 +70,33 @@ export function resolveMounts(mounts: readonly HttpMount[] | undefined): Resolve
     if (typeof m.origin !== 'string' || m.origin === '')
       throw new TypeError(`mount ${m.mountpoint}: origin is required`);
     if (!SUPPORTED.has(m.originProtocol))
-      throw new Error(`mount ${m.mountpoint}: origin protocol ${Mount[m.originProtocol] ?? m.originProtocol} is not supported by this version of tslws (supported: FILE, REDIR_HTTP, REDIR_HTTPS)`);
+      throw new Error(`mount ${m.mountpoint}: origin protocol ${Mount[m.originProtocol] ?? m.originProtocol} is not supported by this version of tslws (supported: FILE, REDIR_HTTP, REDIR_HTTPS, CALLBACK, CGI, HTTP, HTTPS)`);
+    if (m.cgiTimeout !== undefined && (typeof m.cgiTimeout !== 'number' || !(m.cgiTimeout > 0)))
+      throw new RangeError(`mount ${m.mountpoint}: cgiTimeout must be a positive number of seconds, got ${String(m.cgiTimeout)}`);
+    if (m.proxyTimeout !== undefined && (typeof m.proxyTimeout !== 'number' || !(m.proxyTimeout > 0)))
+      throw new RangeError(`mount ${m.mountpoint}: proxyTimeout must be a positive number of seconds, got ${String(m.proxyTimeout)}`);
+    if (m.originProtocol === Mount.HTTP || m.originProtocol === Mount.HTTPS) proxyTarget(m.origin, m.originProtocol === Mount.HTTPS);
     let mp = m.mountpoint;
     while (mp.length > 1 && mp.endsWith('/')) mp = mp.slice(0, -1);
     out.push({ ...m, mountpoint: mp, mpLen: mp.length });
   }
   out.sort((a, b) => b.mpLen - a.mpLen);
   return out;
+}
+
+/**
+ * Does `m` cover requests made with `method`? FILE and redirect mounts
+ * take GET and HEAD; CGI and CALLBACK mounts take every method, as in lws,
+ * and so do proxy mounts (lws 2.4 proxies only GET). @internal
+ */
+export function mountTakesMethod(m: ResolvedMount, method: string): boolean {
+  if (m.originProtocol !== Mount.FILE && m.originProtocol !== Mount.REDIR_HTTP && m.originProtocol !== Mount.REDIR_HTTPS) return true;
+  return method === 'GET' || method === 'HEAD';
+}
+
+/** The origin with lwsws's scheme prefix (`callback://`, `cgi://`) removed. @internal */
+export function bareOrigin(m: HttpMount): string {
+  return m.origin.replace(/^(callback|cgi|file):\/\//i, '');
 }
 
 /**

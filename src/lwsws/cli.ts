@@ -1,0 +1,135 @@
+/**
+ * The `lwsws` command: options, startup, signals. SIGHUP reloads the
+ * config (and reopens access logs); SIGTERM and SIGINT stop within a bound.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { applyDebugArg } from '../bin/args.js';
+import { log } from '../core/log.js';
+import { LwswsServer } from './server.js';
+import { ConfigError } from './errors.js';
+import { daemonize, reportToStarter, reopenDaemonLog, type DaemonOptions } from './daemon.js';
+
+export const USAGE = `Usage: lwsws [-c CONFIG_DIR] [-d LOGLEVEL] [-D] [-h]
+  -c, --configdir DIR   config directory holding conf and conf.d/
+                        (default /etc/lwsws if it has a conf, else the package's lwsws/)
+  -d, --debug MASK      log level bit mask (default 7: err, warn, notice)
+  -D, --daemonize       run in the background: detached, stdio to /dev/null,
+                        a lock file holding the pid, logging to syslog
+      --lock-file PATH  the daemon's lock file (default /tmp/.lwsws-lock)
+      --log-file PATH   with -D, log to this file instead of syslog
+      --data-dir DIR    what _lws_ddir_ stands for (default: the package directory)
+      --stop-timeout-ms N  longest wait for connections to close on SIGTERM (default 5000)
+  -h, --help            this text
+`;
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The package directory (dist/src/lwsws → ../../..). */
+export const PACKAGE_DIR = resolve(here, '../../..');
+
+function defaultConfigDir(): string {
+  return existsSync('/etc/lwsws/conf') ? '/etc/lwsws' : resolve(PACKAGE_DIR, 'lwsws');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        configdir: { type: 'string', short: 'c' },
+        debug: { type: 'string', short: 'd' },
+        daemonize: { type: 'boolean', short: 'D' },
+        'lock-file': { type: 'string' },
+        'log-file': { type: 'string' },
+        'data-dir': { type: 'string' },
+        'stop-timeout-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`lwsws: ${(e as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  if (args.help) {
+    process.stderr.write(USAGE);
+    return 1; // as lwsws
+  }
+  if (!applyDebugArg('lwsws', args.debug)) return 1;
+  const stopMs = Number(args['stop-timeout-ms'] ?? 5000);
+  if (!Number.isInteger(stopMs) || stopMs < 0) {
+    process.stderr.write(`lwsws: bad --stop-timeout-ms ${args['stop-timeout-ms']}\n`);
+    return 1;
+  }
+  const configDir = resolve(args.configdir ?? defaultConfigDir());
+  const dataDir = resolve(args['data-dir'] ?? PACKAGE_DIR);
+
+  let daemon = false;
+  if (args.daemonize) {
+    const d: DaemonOptions = { lockFile: args['lock-file'] ?? '/tmp/.lwsws-lock', logFile: args['log-file'], argv };
+    const r = await daemonize(d);
+    if (r !== 'child') return r;
+    daemon = true;
+  }
+
+  // A SIGHUP during startup must not end the process (Node's default);
+  // it is remembered and applied once serving.
+  let hupEarly = false;
+  const early = () => (hupEarly = true);
+  process.on('SIGHUP', early);
+  let server: LwswsServer;
+  try {
+    server = await LwswsServer.start({ configDir, dataDir });
+  } catch (e) {
+    const msg = e instanceof ConfigError ? e.message : `${configDir}: ${(e as Error).message}`;
+    log.err('%s', msg);
+    process.stderr.write(`lwsws: ${msg}\nlwsws: not starting\n`);
+    if (daemon) reportToStarter(false, msg);
+    return 1;
+  }
+  if (daemon) reportToStarter(true, `serving (config ${configDir})`);
+  for (const v of server.vhosts) {
+    const vh = v.vhost;
+    const where = vh.listenAt && 'path' in vh.listenAt ? `unix:${vh.listenAt.path}` : `${vh.tls ? 'https' : 'http'}://${hostOf(vh.iface)}:${vh.port}/`;
+    process.stdout.write(`lwsws: vhost ${v.name} on ${where}\n`);
+  }
+  process.stdout.write(`lwsws: serving (config ${configDir})\n`);
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const reload = () => {
+    queue = queue.then(async () => {
+      reopenDaemonLog();
+      log.notice('SIGHUP: reloading %s', configDir);
+      try {
+        const r = await server.reload();
+        process.stdout.write(`lwsws: reloaded: kept ${r.kept.length}, destroyed ${r.destroyed.length}, created ${r.created.length}\n`);
+      } catch (e) {
+        log.err('reload failed, keeping the running config: %s', (e as Error).message);
+        process.stderr.write(`lwsws: reload failed, keeping the running config: ${(e as Error).message}\n`);
+      }
+    });
+  };
+  process.off('SIGHUP', early);
+  process.on('SIGHUP', reload);
+  if (hupEarly) reload();
+  const stop = (sig: string) => {
+    log.notice('%s: stopping', sig);
+    void queue.then(() => server.stop(stopMs)).then(() => {
+      process.stdout.write('lwsws: exited cleanly\n');
+      process.exit(0);
+    });
+    // However the close goes, the process ends within the bound.
+    setTimeout(() => process.exit(0), stopMs + 1000).unref();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return 0;
+}
+
+function hostOf(iface: string | undefined): string {
+  if (iface === undefined) return 'localhost';
+  return iface.includes(':') ? `[${iface}]` : iface;
+}

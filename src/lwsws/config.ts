@@ -1,0 +1,250 @@
+/**
+ * Reading an lwsws config directory: `conf`, then every file in `conf.d/`
+ * in name order (dotfiles and names with `~` skipped). As lwsws does, the
+ * `global` sections of all files are read first (scalars: last one wins;
+ * `plugin-dir` and `reject-service-keywords` accumulate), then the
+ * `vhosts` of all files, one vhost per array element, in read order.
+ * Unknown keys are ignored with a warning; a bad value or a missing
+ * required key is a ConfigError naming the file, line and key.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, type ConfigWarning } from './errors.js';
+import { parseConfigText, type JEntry, type JNode, type ParseLimits } from './jsonc.js';
+import { Reader } from './values.js';
+import type { GlobalConfig, LwswsConfig, MountConfig, OriginScheme, VhostConfig } from './model.js';
+
+export interface ReadConfigOptions extends ParseLimits {
+  /** What `_lws_ddir_` stands for in vhost values. */
+  dataDir: string;
+  /** Most files read from conf.d; default 256. */
+  maxFiles?: number;
+  /** Largest config file in bytes; default 1 MiB. */
+  maxFileBytes?: number;
+}
+
+/** Keys lws knows that tslws does not implement: accepted, warned about, ignored. */
+const UNSUPPORTED_VHOST = new Set([
+  'noipv6', 'ipv6only', 'ssl-option-set', 'ssl-option-clear', 'ssl-client-option-set', 'ssl-client-option-clear',
+  'onlyraw', 'rawonly', 'alpn', 'client-cert-required', 'ignore-missing-cert', 'error-document-404',
+  'tls13-ciphers', 'client-tls13-ciphers', 'strict-host-check', 'listen-accept-role', 'listen-accept-protocol',
+  'apply-listen-accept', 'fallback-listen-accept', 'allow-http-on-https', 'disable-no-protocol-ws-upgrades',
+  'h2-half-closed-long-poll', 'fo-listen-queue', 'unix-socket-perms', 'timeout_secs',
+]);
+const UNSUPPORTED_GLOBAL = new Set(['default-alpn', 'ip-limit-ah', 'ip-limit-wsi', 'rlimit-nofile']);
+
+function configFiles(dir: string, maxFiles: number): string[] {
+  const files = [join(dir, 'conf')];
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(dir, 'conf.d'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(join(dir, 'conf.d'), 0, undefined, (e as Error).message);
+  }
+  names = names.filter((n) => !n.startsWith('.') && !n.includes('~')).sort();
+  if (names.length > maxFiles) throw new ConfigError(join(dir, 'conf.d'), 0, undefined, `more than ${maxFiles} files`);
+  for (const n of names) files.push(join(dir, 'conf.d', n));
+  return files;
+}
+
+/** Read and check a whole config directory. */
+export function readConfigDir(dir: string, opts: ReadConfigOptions, warnings: ConfigWarning[] = []): LwswsConfig {
+  const maxBytes = opts.maxFileBytes ?? 1024 * 1024;
+  const files = configFiles(dir, opts.maxFiles ?? 256);
+  const parsed: { file: string; root: JNode }[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      const buf = readFileSync(file);
+      if (buf.length > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
+      text = buf.toString('utf8').replace(/^\uFEFF/, '');
+    } catch (e) {
+      throw new ConfigError(file, 0, undefined, `cannot read: ${(e as Error).message}`);
+    }
+    parsed.push({ file, root: parseConfigText(text, file, opts) });
+  }
+  const global: GlobalConfig = { countThreads: 1, initSsl: false, pluginDirs: [], rejectServiceKeywords: [] };
+  const vhosts: VhostConfig[] = [];
+  for (const { file, root } of parsed) {
+    if (root.kind !== 'object') continue;
+    const r: Reader = new Reader(file, opts.dataDir);
+    for (const e of root.entries) {
+      if (e.key === 'global') readGlobal(r, e, global, warnings);
+      else if (e.key !== 'vhosts') warnings.push({ file, line: e.line, key: e.key, message: 'unknown top-level key, ignored' });
+    }
+  }
+  for (const { file, root } of parsed) {
+    if (root.kind !== 'object') continue;
+    const r: Reader = new Reader(file, opts.dataDir);
+    for (const e of root.entries) {
+      if (e.key !== 'vhosts') continue;
+      const list = e.value;
+      if (list.kind !== 'array') return r.fail(list, 'vhosts', 'must be an array of vhost objects');
+      for (const item of list.items) {
+        if (item.kind !== 'object') r.fail(item, 'vhosts', 'each vhost must be an object');
+        vhosts.push(readVhost(r, item.line, item.entries, warnings));
+      }
+    }
+  }
+  if (!vhosts.length) throw new ConfigError(files[files.length - 1], 0, 'vhosts', 'need at least one vhost');
+  return { files, global, vhosts };
+}
+
+function readGlobal(r: Reader, e: JEntry, g: GlobalConfig, warnings: ConfigWarning[]): void {
+  for (const x of r.object(e)) {
+    switch (x.key) {
+      case 'uid': g.uid = r.int(x); break;
+      case 'gid': g.gid = r.int(x); break;
+      case 'username': g.uid = r.str(x); break;
+      case 'groupname': g.gid = r.str(x); break;
+      case 'count-threads':
+        g.countThreads = r.int(x, 1, 64);
+        if (g.countThreads > 1) warnings.push({ file: r.file, line: x.line, key: x.key, message: 'tslws serves from one process; taken as 1' });
+        break;
+      case 'init-ssl': g.initSsl = r.bool(x); break;
+      case 'server-string': g.serverString = r.str(x); break;
+      case 'plugin-dir': g.pluginDirs.push(r.str(x)); break;
+      case 'ws-pingpong-secs': g.wsPingPongSecs = r.int(x); break;
+      case 'timeout-secs': g.timeoutSecs = r.int(x, 1); break;
+      case 'reject-service-keywords':
+        for (const k of r.listOfObjects(x)) {
+          const v = r.str(k);
+          const m = /^\s*(\d{3})\s*(.*)$/.exec(v);
+          if (!m) r.fail(k, k.key, 'reject-service-keywords values are "CODE text", e.g. "404 Not Found"');
+          g.rejectServiceKeywords.unshift({ substring: k.key, status: Number(m[1]), text: m[2] });
+        }
+        break;
+      default:
+        warnings.push({ file: r.file, line: x.line, key: x.key,
+          message: UNSUPPORTED_GLOBAL.has(x.key) ? 'not supported by tslws, ignored' : 'unknown global key, ignored' });
+    }
+  }
+}
+
+function readVhost(r: Reader, line: number, entries: readonly JEntry[], warnings: ConfigWarning[]): VhostConfig {
+  // Every vhost starts from the defaults: nothing is inherited from the one before.
+  const v: VhostConfig = {
+    file: r.file, line, name: 'default', port: 0, unixSocket: false, sts: false, headers: {}, allowNonTls: false,
+    redirectHttp: false, enableClientSsl: false, mounts: [], pvo: {},
+  };
+  let sawPort = false;
+  const warn = (x: JEntry, message: string) => warnings.push({ file: r.file, line: x.line, key: x.key, message });
+  for (const x of entries) {
+    switch (x.key) {
+      case 'name': v.name = r.str(x, true); break;
+      case 'port': v.port = r.int(x, 0, 65535); sawPort = true; break;
+      case 'interface': v.iface = r.str(x, true); break;
+      case 'unix-socket': v.unixSocket = r.bool(x); break;
+      case 'host-ssl-key': v.sslKey = r.str(x, true); break;
+      case 'host-ssl-cert': v.sslCert = r.str(x, true); break;
+      case 'host-ssl-ca': v.sslCa = r.str(x, true); break;
+      case 'access-log': v.accessLog = r.str(x, true); break;
+      case 'keepalive_timeout': case 'keepalive-timeout': v.keepaliveTimeout = r.int(x); break;
+      case 'keeplive-timeout':
+        warn(x, 'misspelt in lws\'s README: the key is "keepalive_timeout" (taken anyway)');
+        v.keepaliveTimeout = r.int(x);
+        break;
+      case 'ciphers': v.ciphers = r.str(x, true); break;
+      case 'ecdh-curve': v.ecdhCurve = r.str(x, true); break;
+      case 'sts': v.sts = r.bool(x); break;
+      case 'allow-non-tls': v.allowNonTls = r.bool(x); break;
+      case 'redirect-http': v.redirectHttp = r.bool(x); break;
+      case 'enable-client-ssl': v.enableClientSsl = r.bool(x); break;
+      case 'client-ssl-key': v.clientSslKey = r.str(x, true); break;
+      case 'client-ssl-cert': v.clientSslCert = r.str(x, true); break;
+      case 'client-ssl-ca': v.clientSslCa = r.str(x, true); break;
+      case 'client-ssl-ciphers': v.clientSslCiphers = r.str(x, true); break;
+      case 'headers':
+        for (const h of r.listOfObjects(x)) {
+          const name = h.key.replace(/:$/, '');
+          if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) r.fail(h, h.key, 'is not a valid header name');
+          const val = r.str(h, true);
+          if (/[\r\n\0]/.test(val)) r.fail(h, h.key, 'header values may not hold CR, LF or NUL');
+          v.headers[name] = val;
+        }
+        break;
+      case 'mounts': {
+        if (x.value.kind !== 'array') r.fail(x.value, 'mounts', 'must be an array of mount objects');
+        for (const m of x.value.items) {
+          if (m.kind !== 'object') r.fail(m, 'mounts', 'each mount must be an object');
+          v.mounts.push(readMount(r, m.line, m.entries, warnings));
+        }
+        break;
+      }
+      case 'ws-protocols':
+        for (const p of r.listOfObjects(x)) {
+          // As in lws, a protocol is enabled by its `{`: a bare string value enables nothing.
+          if (p.value.kind !== 'object') {
+            warn(p, 'a protocol is enabled by an object value ({} or {"status": "ok"}); this one is not, so it is not enabled');
+            continue;
+          }
+          v.pvo[p.key] = r.stringMap(p.value.entries, true);
+        }
+        break;
+      default:
+        warn(x, UNSUPPORTED_VHOST.has(x.key) ? 'not supported by tslws, ignored' : 'unknown vhost key, ignored');
+    }
+  }
+  if (!sawPort || v.port === 0) throw new ConfigError(r.file, line, 'port', `vhost "${v.name}": port required (non-zero)`);
+  if (v.unixSocket && !v.iface) throw new ConfigError(r.file, line, 'interface', `vhost "${v.name}": unix-socket needs "interface" set to the socket path`);
+  return v;
+}
+
+const SCHEMES: ReadonlyArray<[string, OriginScheme]> = [
+  ['file://', 'file'], ['cgi://', 'cgi'], ['http://', 'http'], ['https://', 'https'], ['callback://', 'callback'],
+  ['>http://', 'redir-http'], ['>https://', 'redir-https'],
+];
+
+function readMount(r: Reader, line: number, entries: readonly JEntry[], warnings: ConfigWarning[]): MountConfig {
+  const m: Partial<MountConfig> & { cgiEnv: Record<string, string> } = { line, cgiEnv: {} };
+  for (const x of entries) {
+    switch (x.key) {
+      case 'mountpoint': {
+        const mp = r.str(x, true);
+        if (!mp.startsWith('/')) r.fail(x, x.key, `must start with "/", got ${JSON.stringify(mp)}`);
+        m.mountpoint = mp;
+        break;
+      }
+      case 'origin': {
+        let o = r.str(x, true);
+        if (/^\^https?:\/\//i.test(o)) {
+          warnings.push({ file: r.file, line: x.line, key: x.key,
+            message: `lws's README writes redirects as "^http(s)://"; its parser (and tslws) reads ">http(s)://" (taken anyway)` });
+          o = '>' + o.slice(1);
+        }
+        const hit = SCHEMES.find(([p]) => o.toLowerCase().startsWith(p));
+        if (!hit) r.fail(x, x.key, `unknown origin scheme in ${JSON.stringify(o)} (file://, cgi://, http://, https://, callback://, >http://, >https://)`);
+        if (m.origin !== undefined) {
+          // A later callback:// only binds a protocol to the mount, as in lws.
+          if (hit[1] !== 'callback') r.fail(x, x.key, 'given twice; only a callback:// origin may follow the first');
+          m.boundProtocol = o.slice(hit[0].length);
+          break;
+        }
+        m.origin = o;
+        m.scheme = hit[1];
+        m.target = hit[1] === 'redir-http' || hit[1] === 'redir-https' ? o.slice(1) : o.slice(hit[0].length);
+        if (m.target === '') r.fail(x, x.key, 'names nothing after its scheme');
+        break;
+      }
+      case 'protocol': break; // listed by lws's parser and ignored there too
+      case 'default': m.def = r.str(x, true); break;
+      case 'cache-max-age': m.cacheMaxAge = r.int(x); break;
+      case 'cache-reuse': m.cacheReuse = r.bool(x); break;
+      case 'cache-revalidate': m.cacheRevalidate = r.bool(x); break;
+      case 'cache-intermediaries': m.cacheIntermediaries = r.bool(x); break;
+      case 'cgi-timeout': m.cgiTimeout = r.int(x, 1); break;
+      case 'cgi-env': case 'pmo':
+        Object.assign(m.cgiEnv, r.stringMap(r.listOfObjects(x), true));
+        break;
+      case 'extra-mimetypes': m.extraMimetypes = r.stringMap(r.object(x)); break;
+      case 'interpret': m.interpret = r.stringMap(r.object(x)); break;
+      case 'basic-auth': m.basicAuth = r.str(x, true); break;
+      case 'auth-mask': m.authMask = r.int(x); break;
+      default:
+        warnings.push({ file: r.file, line: x.line, key: x.key, message: 'unknown mount key, ignored' });
+    }
+  }
+  if (m.mountpoint === undefined) throw new ConfigError(r.file, line, 'mountpoint', 'mount without a mountpoint');
+  if (m.origin === undefined) throw new ConfigError(r.file, line, 'origin', `mount ${m.mountpoint} without an origin`);
+  return m as MountConfig;
+}

@@ -1,0 +1,81 @@
+/** What an lwsws configuration says, after parsing and checking. */
+
+/** `reject-service-keywords`: a User-Agent substring and the answer it gets. */
+export interface RejectRule {
+  substring: string;
+  status: number;
+  text: string;
+}
+
+export interface GlobalConfig {
+  uid?: number | string;
+  gid?: number | string;
+  countThreads: number;
+  initSsl: boolean;
+  serverString?: string;
+  pluginDirs: string[];
+  wsPingPongSecs?: number;
+  timeoutSecs?: number;
+  rejectServiceKeywords: RejectRule[];
+}
+
+export type OriginScheme = 'file' | 'cgi' | 'http' | 'https' | 'callback' | 'redir-http' | 'redir-https';
+
+export interface MountConfig {
+  line: number;
+  mountpoint: string;
+  /** The origin as written (after `_lws_ddir_`). */
+  origin: string;
+  scheme: OriginScheme;
+  /** The origin without its scheme prefix. */
+  target: string;
+  /** A second `origin` of `callback://NAME`: the protocol bound to a non-callback mount. */
+  boundProtocol?: string;
+  def?: string;
+  cacheMaxAge?: number;
+  cacheReuse?: boolean;
+  cacheRevalidate?: boolean;
+  cacheIntermediaries?: boolean;
+  cgiTimeout?: number;
+  /** `cgi-env` and `pmo` share one list, as in lws. */
+  cgiEnv: Record<string, string>;
+  extraMimetypes?: Record<string, string>;
+  interpret?: Record<string, string>;
+  basicAuth?: string;
+  authMask?: number;
+}
+
+export interface VhostConfig {
+  file: string;
+  line: number;
+  name: string;
+  port: number;
+  iface?: string;
+  unixSocket: boolean;
+  sslKey?: string;
+  sslCert?: string;
+  sslCa?: string;
+  accessLog?: string;
+  keepaliveTimeout?: number;
+  ciphers?: string;
+  ecdhCurve?: string;
+  sts: boolean;
+  headers: Record<string, string>;
+  allowNonTls: boolean;
+  redirectHttp: boolean;
+  enableClientSsl: boolean;
+  clientSslKey?: string;
+  clientSslCert?: string;
+  clientSslCa?: string;
+  clientSslCiphers?: string;
+  mounts: MountConfig[];
+  /** `ws-protocols`: the protocols this vhost enables, with their options. */
+  pvo: Record<string, Record<string, string>>;
+}
+
+export interface LwswsConfig {
+  /** The files read, in order. */
+  files: string[];
+  global: GlobalConfig;
+  vhosts: VhostConfig[];
+}

@@ -1,0 +1,223 @@
+/**
+ * A running lwsws: one context built from a config directory, reloaded in
+ * place. `reload()` re-reads the whole directory; vhosts whose settings are
+ * unchanged keep running untouched (their connections live on), removed
+ * ones are destroyed, changed ones are destroyed and created again, new
+ * ones are created. A config that fails to load leaves the running one as
+ * it is. Context-wide settings (plugin dirs, uid/gid, count-threads) take
+ * effect only at start.
+ */
+import { readFileSync } from 'node:fs';
+import { createContext, type Context } from '../core/context.js';
+import type { Vhost } from '../core/vhost.js';
+import { log } from '../core/log.js';
+import { loadPlugins } from '../plugins/load.js';
+import { BUILTIN_PLUGINS } from '../plugins/builtin.js';
+import type { Plugin } from '../plugins/plugin.js';
+import { AccessLog, attachAccessLog } from '../core/access-log.js';
+import { readConfigDir, type ReadConfigOptions } from './config.js';
+import { buildVhosts, contextInfo, type BuiltVhost } from './build.js';
+import { ConfigError, formatWarning, type ConfigWarning } from './errors.js';
+import { lwswsHttpProtocol } from './http-protocol.js';
+import { dropPrivileges } from './privileges.js';
+import type { LwswsConfig } from './model.js';
+
+export interface LwswsOptions {
+  /** The config directory (holds `conf` and `conf.d/`). */
+  configDir: string;
+  /** What `_lws_ddir_` stands for. */
+  dataDir: string;
+  /** Offer the built-in plugins (dumb-increment, mirror, echo, server-status, post-demo); default true. */
+  builtinPlugins?: boolean;
+  /** Limits on the config files (size, count, nesting, string length); each has a default. */
+  configLimits?: Omit<ReadConfigOptions, 'dataDir'>;
+  /** Longest wait for a removed vhost's connections to close on reload; default 5000 ms. */
+  dropTimeoutMs?: number;
+  /** Receives each config warning; default log.warn. */
+  onWarning?: (w: ConfigWarning) => void;
+}
+
+interface Running {
+  built: BuiltVhost;
+  vhost: Vhost;
+  accessLog: AccessLog | null;
+}
+
+export interface ReloadResult {
+  created: string[];
+  destroyed: string[];
+  kept: string[];
+}
+
+export class LwswsServer {
+  readonly context: Context;
+  #opts: LwswsOptions;
+  #running: Running[] = [];
+  #pluginDirs: string;
+  /** Numeric uid/gid the process drops to: access logs are given to them. */
+  #owner: { uid?: number; gid?: number } | undefined;
+
+  private constructor(context: Context, opts: LwswsOptions, pluginDirs: string) {
+    this.context = context;
+    this.#opts = opts;
+    this.#pluginDirs = pluginDirs;
+  }
+
+  /** Read the config, load plugins, create and bind every vhost. Throws ConfigError on a bad config. */
+  static async start(opts: LwswsOptions): Promise<LwswsServer> {
+    const warnings: ConfigWarning[] = [];
+    const config = readConfigDir(opts.configDir, { ...opts.configLimits, dataDir: opts.dataDir }, warnings);
+    const plugins = [...(opts.builtinPlugins === false ? [] : BUILTIN_PLUGINS), ...await loadPlugins(config.global.pluginDirs)];
+    checkProtocols(config, plugins, warnings);
+    const context = createContext({ ...contextInfo(config.global), plugins });
+    const server = new LwswsServer(context, opts, JSON.stringify(config.global.pluginDirs));
+    const { uid, gid } = config.global;
+    if (typeof uid === 'number' || typeof gid === 'number')
+      server.#owner = { ...(typeof uid === 'number' ? { uid } : {}), ...(typeof gid === 'number' ? { gid } : {}) };
+    try {
+      const built = buildVhosts(config, lwswsHttpProtocol(config.global.rejectServiceKeywords), warnings);
+      for (const w of warnings) server.#warn(w);
+      for (const b of built) server.#running.push(await server.#create(b));
+      await context.listening;
+      // Only now: every listen socket is bound and every log file open.
+      dropPrivileges(uid, gid);
+    } catch (e) {
+      await server.stop(1000);
+      throw e;
+    }
+    return server;
+  }
+
+  #warn(w: ConfigWarning): void {
+    if (this.#opts.onWarning) this.#opts.onWarning(w);
+    else log.warn('%s', formatWarning(w));
+  }
+
+  async #create(b: BuiltVhost): Promise<Running> {
+    const v = b.config;
+    let vhost: Vhost;
+    try {
+      vhost = this.context.createVhost(b.info);
+    } catch (e) {
+      throw new ConfigError(v.file, v.line, undefined, `vhost "${v.name}": ${(e as Error).message}`);
+    }
+    let accessLog: AccessLog | null = null;
+    try {
+      if (v.enableClientSsl) {
+        const read = (p: string | undefined) => (p === undefined ? undefined : readFileSync(p));
+        const ca = read(v.clientSslCa);
+        const cert = read(v.clientSslCert);
+        const key = read(v.clientSslKey);
+        vhost.initClientSsl({ ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) });
+      }
+      if (v.accessLog !== undefined) {
+        const g = this.#owner;
+        accessLog = new AccessLog(v.accessLog, g ? { owner: g } : {});
+        await accessLog.ready();
+        attachAccessLog(vhost, accessLog);
+      }
+      await vhost.listening;
+    } catch (e) {
+      await vhost.destroy();
+      await accessLog?.close();
+      throw new ConfigError(v.file, v.line, undefined, `vhost "${v.name}": ${(e as Error).message}`);
+    }
+    log.notice('vhost %s on %s', v.name, v.unixSocket ? `unix:${v.iface}` : `${vhost.tls ? 'https' : 'http'}://${v.iface ?? '*'}:${vhost.port}`);
+    return { built: b, vhost, accessLog };
+  }
+
+  async #drop(r: Running): Promise<void> {
+    // A peer that never lets its socket close must not stall the reload.
+    let t: NodeJS.Timeout | undefined;
+    const bound = this.#opts.dropTimeoutMs ?? 5000;
+    const late = await Promise.race([
+      r.vhost.destroy().then(() => false),
+      new Promise<boolean>((res) => (t = setTimeout(() => res(true), bound))),
+    ]).finally(() => clearTimeout(t));
+    if (late) log.warn('vhost %s: its connections did not close within %d ms; going on', r.built.config.name, bound);
+    attachAccessLog(r.vhost, null);
+    await r.accessLog?.close();
+  }
+
+  /** The running vhosts with their config. */
+  get vhosts(): ReadonlyArray<{ vhost: Vhost; name: string; file: string }> {
+    return this.#running.map((r) => ({ vhost: r.vhost, name: r.built.config.name, file: r.built.config.file }));
+  }
+
+  /**
+   * Re-read the config and apply the difference. Throws (leaving
+   * everything running as it was) when the new config does not load.
+   */
+  async reload(): Promise<ReloadResult> {
+    const warnings: ConfigWarning[] = [];
+    const config = readConfigDir(this.#opts.configDir, { ...this.#opts.configLimits, dataDir: this.#opts.dataDir }, warnings);
+    checkProtocols(config, this.context.plugins, warnings);
+    if (JSON.stringify(config.global.pluginDirs) !== this.#pluginDirs)
+      warnings.push({ file: config.files[0], line: 0, key: 'plugin-dir', message: 'plugin directories changed: restart lwsws to load them' });
+    const built = buildVhosts(config, lwswsHttpProtocol(config.global.rejectServiceKeywords), warnings);
+    for (const w of warnings) this.#warn(w);
+    const wanted = new Map<string, number>();
+    for (const b of built) wanted.set(b.key, (wanted.get(b.key) ?? 0) + 1);
+    const result: ReloadResult = { created: [], destroyed: [], kept: [] };
+    const keep: Running[] = [];
+    for (const r of this.#running) {
+      const n = wanted.get(r.built.key) ?? 0;
+      if (n > 0) {
+        wanted.set(r.built.key, n - 1);
+        keep.push(r);
+        r.accessLog?.reopen();
+        result.kept.push(r.built.config.name);
+      } else {
+        await this.#drop(r);
+        result.destroyed.push(r.built.config.name);
+      }
+    }
+    this.#running = keep;
+    const have = new Map<string, number>();
+    for (const r of keep) have.set(r.built.key, (have.get(r.built.key) ?? 0) + 1);
+    for (const b of built) {
+      const n = have.get(b.key) ?? 0;
+      if (n > 0) {
+        have.set(b.key, n - 1);
+        continue;
+      }
+      // A vhost that fails to come up is reported; the others still start.
+      try {
+        this.#running.push(await this.#create(b));
+        result.created.push(b.config.name);
+      } catch (e) {
+        log.err('reload: %s', (e as Error).message);
+      }
+    }
+    log.notice('reload: %d vhosts kept, %d destroyed, %d created', result.kept.length, result.destroyed.length, result.created.length);
+    return result;
+  }
+
+  /**
+   * Stop: close the listen sockets and every connection, flush the access
+   * logs. Resolves within `boundMs` even if a socket lingers.
+   */
+  async stop(boundMs = 5000): Promise<void> {
+    const done = (async () => {
+      // Vhost by vhost first: WebSockets get 1001 "going away" and the
+      // listen sockets close once their connections have ended.
+      await Promise.all(this.#running.map((r) => r.vhost.destroy()));
+      await this.context.destroy();
+      for (const r of this.#running) await r.accessLog?.close();
+    })();
+    let t: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((r) => (t = setTimeout(r, boundMs)));
+    await Promise.race([done, bound]);
+    clearTimeout(t);
+  }
+}
+
+/** Warn, with the place, about ws-protocols no plugin provides. */
+function checkProtocols(config: LwswsConfig, plugins: readonly Plugin[], warnings: ConfigWarning[]): void {
+  const names = new Set(plugins.flatMap((p) => p.protocols.map((x) => x.name)));
+  for (const v of config.vhosts) {
+    for (const n of Object.keys(v.pvo)) {
+      if (!names.has(n)) warnings.push({ file: v.file, line: v.line, key: 'ws-protocols', message: `vhost "${v.name}": no plugin provides protocol "${n}"` });
+    }
+  }
+}

@@ -1,0 +1,309 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import type { H1Conn, ResponsePump, BodySink } from '../h1/conn.js';
+import { bareOrigin, type ResolvedMount } from '../http/mount.js';
+import { Write } from '../../core/write.js';
+import { log } from '../../core/log.js';
+import { ChunkedDecoder } from '../h1/chunked.js';
+import { cgiEnv } from './env.js';
+import { findHeadEnd, parseCgiHead } from './headers.js';
+
+/** Default seconds a CGI program may go without output (lws's 5). */
+export const DEFAULT_CGI_TIMEOUT_SECS = 5;
+/** Largest header block a program may write before its body. */
+const MAX_CGI_HEAD = 16384;
+/** Longest stderr line passed to the log; the rest of a longer line is cut. */
+const MAX_STDERR_LINE = 1024;
+/** Seconds between asking the program to stop and killing it. */
+const KILL_GRACE_MS = 1000;
+
+/**
+ * One CGI program serving one request: the body goes to its stdin with
+ * flow control both ways, its stdout becomes the response (headers parsed,
+ * body framed by us), its stderr goes to the log. The program runs in its
+ * own process group, which is killed when it goes quiet for `cgiTimeout`
+ * seconds, or when the client leaves.
+ */
+class CgiRun implements ResponsePump, BodySink {
+  #head: Buffer | null = Buffer.alloc(0);
+  #headersSent = false;
+  #finished = false;
+  #dechunk: ChunkedDecoder | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #stdoutPaused = false;
+  #stdinChoked = false;
+  #stderrLine = '';
+  #exited = false;
+
+  constructor(readonly conn: H1Conn, readonly child: ChildProcess, readonly timeoutMs: number, readonly script: string) {}
+
+  start(): void {
+    const c = this.child;
+    c.stdout?.on('data', (d: Buffer) => this.#stdout(d));
+    c.stdout?.on('end', () => this.#stdoutEnd());
+    c.stderr?.on('data', (d: Buffer) => this.#stderr(d));
+    c.stderr?.on('end', () => this.#flushStderr());
+    // A program that exits without reading its stdin makes writes fail: that is its choice.
+    c.stdin?.on('error', () => {});
+    c.stdin?.on('drain', () => {
+      if (!this.#stdinChoked) return;
+      this.#stdinChoked = false;
+      this.conn.wsi.rxFlowControl(true);
+    });
+    c.on('error', (e) => {
+      log.err('cgi %s: %s', this.script, e.message);
+      this.#fail(500);
+    });
+    c.on('exit', (code, sig) => {
+      this.#exited = true;
+      log.info('cgi %s exited (%s)', this.script, sig ?? code);
+    });
+    this.#arm();
+  }
+
+  // ---- request body → stdin ----
+
+  piece(buf: Buffer): void {
+    const stdin = this.child.stdin;
+    if (!stdin || stdin.destroyed || this.#finished) return;
+    // A program waiting for a slow upload is not idle.
+    if (!this.#stdoutPaused) this.#arm();
+    if (!stdin.write(buf) && !this.#stdinChoked) {
+      // The program reads slower than the client sends: stop reading the client.
+      this.#stdinChoked = true;
+      this.conn.wsi.rxFlowControl(false);
+    }
+  }
+
+  complete(): void {
+    this.child.stdin?.end();
+  }
+
+  // ---- stdout → response ----
+
+  #stdout(d: Buffer): void {
+    if (this.#finished) return;
+    this.#arm();
+    const conn = this.conn;
+    if (this.#head) {
+      const all = this.#head.length ? Buffer.concat([this.#head, d]) : d;
+      const end = findHeadEnd(all);
+      if (!end) {
+        if (all.length > MAX_CGI_HEAD) {
+          log.err('cgi %s: header block larger than %d bytes', this.script, MAX_CGI_HEAD);
+          this.#fail(500);
+        } else this.#head = all;
+        return;
+      }
+      this.#head = null;
+      let head;
+      try {
+        head = parseCgiHead(all.toString('latin1', 0, end[0]));
+      } catch (e) {
+        log.err('cgi %s: %s', this.script, (e as Error).message);
+        this.#fail(500);
+        return;
+      }
+      const wsi = conn.wsi;
+      try {
+        wsi.addHttpHeaderStatus(head.status);
+        for (const [k, v] of head.headers) wsi.addHttpHeaderByName(k, v);
+        if (head.contentLength >= 0 && !head.chunked) wsi.addHttpHeaderContentLength(head.contentLength);
+      } catch (e) {
+        log.err('cgi %s: %s', this.script, (e as Error).message);
+        conn.resp.reset();
+        this.#fail(500);
+        return;
+      }
+      // The program's own chunking is undone; ours (or a length) frames the answer.
+      if (head.chunked) this.#dechunk = new ChunkedDecoder(conn.limits);
+      this.#headersSent = true;
+      if (wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS) < 0) return;
+      d = all.subarray(end[1]);
+      if (head.contentLength === 0 && !head.chunked) {
+        this.#finish();
+        return;
+      }
+    }
+    if (d.length) this.#body(d);
+  }
+
+  #body(d: Buffer): void {
+    const wsi = this.conn.wsi;
+    if (this.#dechunk) {
+      try {
+        this.#dechunk.feed(d, 0, (piece) => {
+          if (!wsi.closed) wsi.write(piece, Write.HTTP);
+        });
+      } catch {
+        log.err('cgi %s: malformed chunked output', this.script);
+        wsi.close(false);
+        return;
+      }
+      if (this.#dechunk.done) this.#finish();
+    } else if (wsi.write(d, Write.HTTP) < 0) return;
+    if (wsi.closed || this.#finished) return;
+    if (this.conn.file !== this) {
+      // The declared length was reached: the transaction is over.
+      this.#finished = true;
+      this.close();
+      return;
+    }
+    if (wsi.sendPipeChoked()) {
+      // The client reads slower than the program writes: stop reading the program.
+      this.#stdoutPaused = true;
+      this.child.stdout?.pause();
+      this.#disarm();
+    }
+  }
+
+  /** The socket drained: read the program again. */
+  pump(): void {
+    if (!this.#stdoutPaused || this.#finished) return;
+    this.#stdoutPaused = false;
+    this.#arm();
+    this.child.stdout?.resume();
+  }
+
+  #stdoutEnd(): void {
+    if (this.#finished) return;
+    if (this.#head) {
+      log.err('cgi %s: ended without a complete header block', this.script);
+      this.#fail(500);
+      return;
+    }
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#disarm();
+    const wsi = this.conn.wsi;
+    // Detach first: completing the transaction closes its pump.
+    if (this.conn.file === this) this.conn.file = null;
+    if (!wsi.closed) wsi.write(new Uint8Array(0), Write.HTTP_FINAL);
+    this.#stop();
+  }
+
+  #fail(status: number): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#disarm();
+    const conn = this.conn;
+    if (conn.file === this) conn.file = null;
+    this.#stop();
+    if (conn.wsi.closed) return;
+    if (!this.#headersSent) {
+      conn.returnStatus(status);
+      // The body may still be arriving; it is not worth reading.
+      conn.wsi.close();
+    } else conn.wsi.close(false);
+  }
+
+  // ---- stderr → log ----
+
+  #stderr(d: Buffer): void {
+    const text = this.#stderrLine + d.toString('utf8');
+    const lines = text.split('\n');
+    this.#stderrLine = (lines.pop() ?? '').slice(0, MAX_STDERR_LINE);
+    for (const l of lines) log.warn('cgi %s: %s', this.script, l.slice(0, MAX_STDERR_LINE));
+  }
+
+  #flushStderr(): void {
+    if (this.#stderrLine) log.warn('cgi %s: %s', this.script, this.#stderrLine);
+    this.#stderrLine = '';
+  }
+
+  // ---- timeout and teardown ----
+
+  #arm(): void {
+    this.#disarm();
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      log.warn('cgi %s: no output for %d ms, killed', this.script, this.timeoutMs);
+      this.#fail(504);
+    }, this.timeoutMs);
+  }
+
+  #disarm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The transaction or the connection ended (the client may have left). */
+  close(): void {
+    this.#disarm();
+    if (this.conn.bodySink === this) this.conn.bodySink = null;
+    if (!this.#finished) {
+      this.#finished = true;
+      this.#stop();
+    } else if (!this.#exited) this.#stop();
+  }
+
+  /** Stop the program's whole process group: TERM now, KILL if it lingers. */
+  #stop(): void {
+    const c = this.child;
+    if (this.#stdinChoked) {
+      // Whatever of the body remains must still be read (and dropped).
+      this.#stdinChoked = false;
+      this.conn.wsi.rxFlowControl(true);
+    }
+    c.stdout?.destroy();
+    c.stdin?.destroy();
+    // stderr is left to drain, so the program's last words reach the log;
+    // it is cut if something the program started keeps it open.
+    const cutStderr = () => {
+      const t = setTimeout(() => c.stderr?.destroy(), KILL_GRACE_MS);
+      t.unref();
+    };
+    if (this.#exited || c.pid === undefined) {
+      cutStderr();
+      return;
+    }
+    c.once('exit', cutStderr);
+    const pid = c.pid;
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        /* already gone */
+      }
+    };
+    signal('SIGTERM');
+    const t = setTimeout(() => signal('SIGKILL'), KILL_GRACE_MS);
+    t.unref();
+    c.once('exit', () => {
+      clearTimeout(t);
+      // Whatever it started may outlive it in the group.
+      signal('SIGKILL');
+    });
+  }
+}
+
+/**
+ * Serve a request from a CGI mount: `origin` is the program (lwsws's
+ * `cgi://` prefix allowed). Always answers (500 when it cannot start).
+ */
+export function startCgi(conn: H1Conn, m: ResolvedMount, path: string): boolean {
+  const req = conn.req;
+  if (!req) return false;
+  // Absolute, so running it from its own directory still finds it.
+  const script = resolve(bareOrigin(m));
+  const env = cgiEnv(conn.wsi, req, m, script, path);
+  let child: ChildProcess;
+  try {
+    // detached: its own process group, so a timeout can stop everything it started.
+    child = spawn(script, [], { env, cwd: dirname(script), detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (e) {
+    log.err('cgi %s: cannot start: %s', script, (e as Error).message);
+    conn.returnStatus(500);
+    return true;
+  }
+  const run = new CgiRun(conn, child, (m.cgiTimeout ?? DEFAULT_CGI_TIMEOUT_SECS) * 1000, script);
+  conn.file = run;
+  conn.bodySink = run;
+  run.start();
+  if (conn.req && !conn.hasRequestBody) child.stdin?.end();
+  return true;
+}

@@ -1,0 +1,222 @@
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import type { H1Conn, ResponsePump, BodySink } from '../h1/conn.js';
+import { Mount, type ResolvedMount } from '../http/mount.js';
+import { proxyTarget, type ProxyTarget } from './target.js';
+import { Write } from '../../core/write.js';
+import { log } from '../../core/log.js';
+import { upstreamHeaders, downstreamHeaders } from './headers.js';
+import { startTunnel } from './tunnel.js';
+
+/** Default seconds to wait for the upstream to connect and answer, and between pieces of its body. */
+export const DEFAULT_PROXY_TIMEOUT_SECS = 10;
+
+function caOf(ca: string | Uint8Array | undefined): string | Buffer | undefined {
+  return ca === undefined || typeof ca === 'string' ? ca : Buffer.from(ca);
+}
+
+function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+/**
+ * One request relayed to an upstream server. The request body goes up
+ * with flow control (reading the client stops while the upstream is
+ * slow), the response comes down the same way (reading the upstream stops
+ * while the client is slow), so neither side is ever buffered whole.
+ * Upstream failures before the response starts are 502, silence past the
+ * timeout 504; after it starts, the client's connection is closed.
+ */
+class ProxyRun implements ResponsePump, BodySink {
+  #up: ClientRequest | null = null;
+  #res: IncomingMessage | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #started = false;
+  #done = false;
+  #upChoked = false;
+
+  constructor(readonly conn: H1Conn, readonly target: ProxyTarget, readonly timeoutMs: number, readonly tlsOpts: ResolvedMount['proxyTls']) {}
+
+  start(path: string, upgrade: boolean): void {
+    const conn = this.conn;
+    const req = conn.req;
+    if (!req) return;
+    const t = this.target;
+    const upPath = t.base + encodePath(path) + (req.query ? '?' + req.query : '');
+    const hostHeader = (t.host.includes(':') ? `[${t.host}]` : t.host) + ((t.https ? t.port === 443 : t.port === 80) ? '' : `:${t.port}`);
+    const headers = upstreamHeaders(conn.wsi, req, hostHeader, upgrade);
+    const opts = {
+      host: t.host, port: t.port, method: req.method, path: upPath, agent: false as const,
+      headers: headers.flat(), setHost: false,
+      ...(t.https ? { ca: caOf(this.tlsOpts?.ca), rejectUnauthorized: this.tlsOpts?.rejectUnauthorized ?? true, servername: t.host } : {}),
+    };
+    const up = (t.https ? httpsRequest : httpRequest)(opts);
+    this.#up = up;
+    this.#arm();
+    up.on('response', (res) => this.#response(res));
+    up.on('upgrade', (res, socket, head) => this.#upgraded(res, socket, head));
+    up.on('error', (e) => this.#fail(502, `upstream ${t.host}:${t.port}: ${e.message}`));
+    up.on('drain', () => {
+      if (!this.#upChoked) return;
+      this.#arm();
+      this.#upChoked = false;
+      conn.wsi.rxFlowControl(true);
+    });
+    if (upgrade || !conn.hasRequestBody) up.end();
+  }
+
+  // ---- request body up ----
+
+  piece(buf: Buffer): void {
+    const up = this.#up;
+    if (!up || this.#done || up.destroyed) return;
+    // An upstream taking the upload is not silent.
+    this.#arm();
+    if (!up.write(buf) && !this.#upChoked) {
+      this.#upChoked = true;
+      this.conn.wsi.rxFlowControl(false);
+    }
+  }
+
+  complete(): void {
+    this.#up?.end();
+  }
+
+  // ---- response down ----
+
+  #response(res: IncomingMessage): void {
+    if (this.#done) {
+      res.destroy();
+      return;
+    }
+    this.#res = res;
+    const wsi = this.conn.wsi;
+    try {
+      wsi.addHttpHeaderStatus(res.statusCode ?? 502);
+      for (const [n, v] of downstreamHeaders(res.rawHeaders)) wsi.addHttpHeaderByName(n, v);
+      const cl = res.headers['content-length'];
+      if (cl !== undefined && /^\d+$/.test(cl)) wsi.addHttpHeaderContentLength(Number(cl));
+    } catch (e) {
+      this.conn.resp.reset();
+      this.#fail(502, `upstream sent a header we cannot pass on: ${(e as Error).message}`);
+      return;
+    }
+    this.#started = true;
+    if (wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS) < 0) return;
+    this.#arm();
+    res.on('data', (d: Buffer) => {
+      if (this.#done) return;
+      this.#arm();
+      if (wsi.write(d, Write.HTTP) < 0 || wsi.closed) return;
+      if (this.conn.file !== this) return; // the declared length was reached
+      if (wsi.sendPipeChoked()) {
+        // The client is slower than the upstream: stop reading the upstream.
+        res.pause();
+        this.#disarm();
+      }
+    });
+    res.on('end', () => this.#finish());
+    res.on('error', () => this.#fail(502, 'upstream response broke off'));
+    res.on('aborted', () => this.#fail(502, 'upstream response broke off'));
+  }
+
+  pump(): void {
+    const res = this.#res;
+    if (!res || this.#done || !res.isPaused()) return;
+    this.#arm();
+    res.resume();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#disarm();
+    this.#releaseRx();
+    const conn = this.conn;
+    if (conn.file === this) conn.file = null;
+    if (!conn.wsi.closed) conn.wsi.write(new Uint8Array(0), Write.HTTP_FINAL);
+  }
+
+  // ---- WebSocket ----
+
+  #upgraded(res: IncomingMessage, socket: Socket, head: Buffer): void {
+    const conn = this.conn;
+    const wsi = conn.wsi;
+    this.#done = true;
+    this.#disarm();
+    if (conn.file === this) conn.file = null;
+    const s = wsi.socket;
+    if (!s || wsi.closed) {
+      socket.destroy();
+      return;
+    }
+    // The upstream's 101 goes to the client as it came (hop-by-hop headers are the point here).
+    let block = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;
+    for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) block += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
+    s.write(block + '\r\n', 'latin1');
+    if (head.length) s.write(head);
+    startTunnel(wsi, socket, conn.takeBuffered());
+  }
+
+  // ---- failures and teardown ----
+
+  #arm(): void {
+    this.#disarm();
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#fail(504, `upstream ${this.target.host}:${this.target.port} silent for ${this.timeoutMs} ms`);
+    }, this.timeoutMs);
+  }
+
+  #disarm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #fail(status: number, why: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#disarm();
+    log.warn('wsi %d: proxy: %s', this.conn.wsi.id, why);
+    const conn = this.conn;
+    if (conn.file === this) conn.file = null;
+    this.#teardown();
+    if (conn.wsi.closed) return;
+    if (!this.#started) {
+      conn.returnStatus(status);
+      conn.wsi.close();
+    } else conn.wsi.close(false);
+  }
+
+  /** Reading the client must never stay stopped on our account once we are done. */
+  #releaseRx(): void {
+    if (!this.#upChoked) return;
+    this.#upChoked = false;
+    this.conn.wsi.rxFlowControl(true);
+  }
+
+  #teardown(): void {
+    this.#releaseRx();
+    this.#res?.destroy();
+    this.#up?.destroy();
+  }
+
+  close(): void {
+    this.#disarm();
+    if (this.conn.bodySink === this) this.conn.bodySink = null;
+    if (!this.#done) {
+      this.#done = true;
+      this.#teardown();
+    }
+  }
+}
+
+/** Relay a request (or a WebSocket upgrade) under a proxy mount to its upstream. */
+export function startProxy(conn: H1Conn, m: ResolvedMount, path: string, upgrade: boolean): boolean {
+  const run = new ProxyRun(conn, proxyTarget(m.origin, m.originProtocol === Mount.HTTPS), (m.proxyTimeout ?? DEFAULT_PROXY_TIMEOUT_SECS) * 1000, m.proxyTls);
+  conn.file = run;
+  conn.bodySink = run;
+  run.start(path.slice(m.mpLen === 1 ? 0 : m.mpLen), upgrade);
+  return true;
+}

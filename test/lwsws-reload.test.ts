@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { openWs, waitFor } from './plugin-ws-client.js';
+import { confDir, writeConf, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet } from './lwsws-util.js';
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, 2000);
+    s.on('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(false);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+test('SIGHUP: new vhosts start, removed ones go, changed ones are replaced, unchanged ones keep their connections', async () => {
+  const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));
+  writeFileSync(join(www, 'index.html'), 'hi');
+  const [pa, pb, pc] = [await freePort(), await freePort(), await freePort()];
+  const v = (name: string, port: number, extra: object = {}) => ({
+    name, port, interface: '127.0.0.1', mounts: [{ mountpoint: '/', origin: `file://${www}` }],
+    'ws-protocols': [{ 'dumb-increment-protocol': {} }], ...extra,
+  });
+  const dir = confDir({ conf: '{ "global": {} }', 'conf.d/a': vhostFile(v('a', pa)), 'conf.d/b': vhostFile(v('b', pb)) });
+  const child = await startLwsws(['-c', dir]);
+  try {
+    const wa = await openWs(`ws://127.0.0.1:${pa}/`, 'dumb-increment-protocol');
+    const wb = await openWs(`ws://127.0.0.1:${pb}/`, 'dumb-increment-protocol');
+    await waitFor(() => wa.messages.length > 3 && wb.messages.length > 3, 'numbers on both');
+    let bClosed: { code: number } | null = null;
+    void wb.closed.then((c) => (bClosed = c));
+
+    // b removed, c added, a unchanged.
+    rmSync(join(dir, 'conf.d/b'));
+    writeConf(dir, { 'conf.d/c': vhostFile(v('c', pc)) });
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().includes('reloaded: kept 1, destroyed 1, created 1'), 'the first reload', 5000);
+    await waitFor(() => bClosed !== null, 'b\'s connection to close');
+    assert.equal((bClosed as unknown as { code: number }).code, 1001);
+    assert.ok(await refused(pb), 'b no longer listens');
+    assert.equal((await httpGet(pc, '/')).body, 'hi', 'c serves');
+    const before = wa.messages.length;
+    await waitFor(() => wa.messages.length > before + 3, 'a\'s connection to go on');
+    assert.equal(wa.ws.readyState, wa.ws.OPEN);
+
+    // a changed: replaced, its connection closes, its new header shows.
+    writeConf(dir, { 'conf.d/a': vhostFile(v('a', pa, { headers: [{ 'X-Gen': '2' }] })) });
+    let aClosed = false;
+    void wa.closed.then(() => (aClosed = true));
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().includes('reloaded: kept 1, destroyed 1, created 1\nlwsws: reloaded: kept 1, destroyed 1, created 1'),
+      'the second reload', 5000);
+    await waitFor(() => aClosed, 'a\'s old connection to close');
+    assert.equal((await httpGet(pa, '/')).headers['x-gen'], '2');
+
+    // A broken config keeps everything running.
+    writeConf(dir, { 'conf.d/c': '{ "vhosts": [ { "name": "c" ' });
+    child.proc.kill('SIGHUP');
+    await waitFor(() => /reload failed, keeping the running config: .*conf\.d\/c:1/.test(child.stderr()), 'the failed reload', 5000);
+    assert.equal((await httpGet(pc, '/')).body, 'hi');
+    assert.equal((await httpGet(pa, '/')).body, 'hi');
+  } finally {
+    await stopLwsws(child);
+    removeDir(dir);
+    removeDir(www);
+  }
+});
+
+test('SIGTERM with live connections exits within the stop bound', async () => {
+  const port = await freePort();
+  const dir = confDir({ conf: '{ "global": {} }', 'conf.d/a': vhostFile({ name: 'a', port, interface: '127.0.0.1',
+    'ws-protocols': [{ 'dumb-increment-protocol': {} }] }) });
+  const child = await startLwsws(['-c', dir, '--stop-timeout-ms', '1000']);
+  try {
+    const w = await openWs(`ws://127.0.0.1:${port}/`, 'dumb-increment-protocol');
+    const idle = connect({ port, host: '127.0.0.1' });
+    idle.on('error', () => {});
+    await waitFor(() => w.messages.length > 0, 'a number');
+    const r = await stopLwsws(child, 5000);
+    assert.equal(r.code, 0);
+    assert.ok(r.ms < 3000, `stopped in ${r.ms} ms`);
+    assert.match(child.stdout(), /exited cleanly/);
+    const c = await w.closed;
+    assert.equal(c.code, 1001, 'websockets are told the server is going away');
+    idle.destroy();
+  } finally {
+    await stopLwsws(child);
+    removeDir(dir);
+  }
+});
