@@ -5,11 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { spawnBin, portOf, killChild, type Child } from './plugin-ws-client.js';
+import { spawnBin, spawnExe, portOf, killChild, type Child } from './plugin-ws-client.js';
 import { freePort } from './lws-c-apps.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -32,8 +33,8 @@ async function launch(): Promise<Browser> {
   });
 }
 
-async function server(port: number): Promise<Child> {
-  const c = spawnBin('lws-test-server', ['-p', String(port), '-i', '127.0.0.1']);
+async function server(port: number, extra: string[] = []): Promise<Child> {
+  const c = spawnBin('lws-test-server', ['-p', String(port), '-i', '127.0.0.1', ...extra]);
   await portOf(c, 10000);
   return c;
 }
@@ -113,9 +114,12 @@ test('the test page in Chromium: counter and reset, shared mirror drawing, close
     killChild(srv);
     await srv.exited;
     await a.waitForFunction("document.body.classList.contains('offline')", null, { timeout: 10000 });
+    // lws_gray_out (from /lws-common.js) dims the whole page.
+    assert.equal(await a.evaluate("(() => { const d = document.getElementById('darkenScreenObject'); return !!d && d.style.display !== 'none' && d.offsetHeight >= document.body.scrollHeight - 1; })()"), true);
     await shot(a, 'offline');
     srv = await server(port);
     await a.waitForFunction("!document.body.classList.contains('offline')", null, { timeout: 15000 });
+    assert.equal(await a.evaluate("document.getElementById('darkenScreenObject').style.display"), 'none', 'undimmed');
     await waitText(a, 'dumb-state', "t.startsWith('connected')");
     await shot(a, 'recovered');
     await ctx.close();
@@ -133,5 +137,74 @@ test('the test page in Chromium: counter and reset, shared mirror drawing, close
   } finally {
     await browser.close();
     killChild(srv);
+  }
+});
+
+test('the page in Chromium: the form posts and its answer shows the fields; the zip book renders with its pictures; live status', async () => {
+  const port = await freePort();
+  const srv = await server(port);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await waitText(page, 'status-state', "t.startsWith('connected')", 10000);
+    // Three sockets of this page at least (dumb, mirror, status) are live.
+    await waitText(page, 'status-conns', 'Number(t) >= 3', 5000);
+    await shot(page, 'status');
+
+    // The urlencoded form: post-demo answers with a table of the fields.
+    await page.fill('#post form:not([enctype]) input[name=text]', 'hello from chromium');
+    await Promise.all([page.waitForNavigation(), page.click('#post form:not([enctype]) input[type=submit]')]);
+    const answer = await page.content();
+    assert.match(answer, /<b>text<\/b><\/td><td>19<\/td><td>hello from chromium<\/td>/);
+    await shot(page, 'form-answer');
+
+    // The multipart form with a file.
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.fill('#post form[enctype] input[name=text]', 'with a file');
+    await page.setInputFiles('#post form[enctype] input[type=file]', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('x'.repeat(1234)) });
+    await Promise.all([page.waitForNavigation(), page.click('#post form[enctype] input[type=submit]')]);
+    const up = await page.content();
+    assert.match(up, /<b>filename:<\/b> note\.txt, <b>length<\/b> 1234/);
+
+    // The book inside the zip, pictures included.
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await Promise.all([page.waitForNavigation(), page.click('#zip-link')]);
+    await page.waitForLoadState('load');
+    const imgs = await page.evaluate("Array.from(document.images).map((i) => i.complete && i.naturalWidth > 0)");
+    assert.ok(Array.isArray(imgs) && imgs.length >= 2, `the book has pictures: ${JSON.stringify(imgs)}`);
+    assert.ok((imgs as boolean[]).every(Boolean), `every picture loaded: ${JSON.stringify(imgs)}`);
+    assert.ok(((await page.textContent('body')) ?? '').length > 200, 'the book has text');
+    await shot(page, 'zip-book');
+  } finally {
+    await browser.close();
+    killChild(srv);
+  }
+});
+
+test('the page over TLS (lws-test-server -s): wss sockets, the connection facts say so, clear text is sent to https', async () => {
+  const port = await freePort();
+  const cache = mkdtempSync(join(tmpdir(), 'tslws-e2e-cache-'));
+  const c = spawnExe(process.execPath, [resolve(dirname(fileURLToPath(import.meta.url)), '../src/bin/lws-test-server.js'),
+    '-p', String(port), '-i', '127.0.0.1', '-s'], { env: { ...process.env, XDG_CACHE_HOME: cache } });
+  const browser = await launch();
+  try {
+    await portOf(c, 10000);
+    assert.match(c.stdout(), /made a self-signed certificate .*tslws\/test-server\/localhost\.pem/);
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await ctx.newPage();
+    await page.goto(`https://127.0.0.1:${port}/`);
+    await waitText(page, 'dumb-state', "t.startsWith('connected')", 10000);
+    await waitText(page, 'mirror-state', "t.startsWith('connected')", 10000);
+    assert.match((await page.textContent('#fact-tls')) ?? '', /^yes/);
+    await shot(page, 'tls');
+    const plain = await ctx.newPage();
+    const r = await plain.goto(`http://127.0.0.1:${port}/`);
+    assert.ok(r && plain.url().startsWith('https://'), `redirected to https: ${plain.url()}`);
+    await ctx.close();
+  } finally {
+    await browser.close();
+    killChild(c);
+    rmSync(cache, { recursive: true, force: true });
   }
 });

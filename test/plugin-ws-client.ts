@@ -191,8 +191,8 @@ export interface Child {
 }
 
 /** Start an executable with `args`, gathering its output. */
-export function spawnExe(path: string, args: string[]): Child {
-  const proc = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnExe(path: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Child {
+  const proc = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env });
   let out = '';
   let err = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -211,7 +211,7 @@ export function spawnBin(name: string, args: string[]): Child {
 export async function portOf(child: Child, timeoutMs = 5000): Promise<number> {
   let port = 0;
   await waitFor(() => {
-    const m = /:(\d+)\/\n/.exec(child.stdout());
+    const m = /:(\d+)\/\s/.exec(child.stdout());
     if (m) port = Number(m[1]);
     return port > 0 || child.proc.exitCode !== null;
   }, 'the bin to report its port', timeoutMs);

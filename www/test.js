@@ -136,7 +136,22 @@
   $('close-client').onclick = function () { if (closer) closer.close(3000, 'Bye!'); };
   $('close-server').onclick = function () { if (closer && closer.readyState === 1) closer.send('closeme\n'); };
 
-  /* ---- facts about this connection ---- */
+  /* ---- server status: live figures from lws-server-status ---- */
+  keep('status', wsBase, 'lws-server-status', {
+    message: function (ws, data) {
+      var j;
+      try { j = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)); } catch (e) { return; }
+      var c = j.i && j.i.contexts && j.i.contexts[0];
+      if (!c) return;
+      var vh = (c.vhosts || [])[0];
+      $('status-conns').textContent = safe(c.wsi_alive);
+      $('status-ws').textContent = vh ? safe(vh.ws_upg) : '–';
+      $('status-uptime').textContent = safe(c.context_uptime);
+      $('status-version').textContent = safe(j.i.version || '');
+    },
+  });
+
+  /* ---- facts about this connection ---- */  /* ---- facts about this connection ---- */
   var nav = performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
   $('fact-http').textContent = (nav && nav.nextHopProtocol) || 'http/1.1';
   $('fact-tls').textContent = location.protocol === 'https:' ? 'yes (wss:// for the sockets)' : 'no (ws:// for the sockets)';

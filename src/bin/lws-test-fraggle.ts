@@ -50,8 +50,7 @@ function runServer(port: number, iface: string | undefined, tls: ServerTls | und
     pvo: { [FRAGGLE_PROTOCOL]: { default: '1' } },
     ...(tls ? { sslCertFilepath: tls.cert, sslPrivateKeyFilepath: tls.key } : {}),
   });
-  serveUntilSignalled(context, 'lws-test-fraggle', iface, (url) => `fragmenting on ${url.replace(/^http/, 'ws')}`,
-    tls ? 'https' : 'http');
+  serveUntilSignalled(context, 'lws-test-fraggle', iface, (url) => `fragmenting on ${url.replace(/^http/, 'ws')}`);
 }
 
 function runClient(host: string, port: number, count: number, tls: boolean): void {

@@ -13,29 +13,57 @@ import {
 } from '../index.js';
 import { portArg, applyDebugArg } from './args.js';
 import { writeBook } from './zipbook/book.js';
+import { tlsVhostInfo } from './test-server/tls-args.js';
+import { daemonize, reportToStarter } from '../lwsws/daemon.js';
 
 const USAGE = `Usage: lws-test-server [options]
-  -p, --port N            listen port (default 7681)
-  -i, --interface ADDR    address to listen on (default: all)
-  -r, --resource-path DIR directory served at / (default: the package's www/)
-  -d, --debug MASK        log level bit mask (default 7: err, warn, notice)
-  -c, --closetest         dumb-increment closes each connection after 50 numbers
-  -n, --nosend            dumb-increment sends nothing (for tests)
-  -h, --help              this text
+  -p, --port N              listen port (default 7681)
+  -i, --interface ADDR|IF   address or interface name to listen on (default: all)
+  -k                        keep traffic on that interface (binds to its address)
+  -U, --unix-socket PATH    listen on a UNIX domain socket instead of a TCP port
+  -r, --resource-path DIR   directory served at / (default: the package's www/)
+  -s, --ssl                 TLS; clear text on the port is redirected to https.
+                            Without -C/-K a self-signed certificate is made on the
+                            first run and kept in ~/.cache/tslws/test-server/
+  -a, --allow-non-ssl       with -s: serve clear text on the same port too
+  -C, --ssl-cert FILE       certificate (PEM, with its chain)
+  -K, --ssl-key FILE        its private key
+  -A, --ssl-ca FILE         CA that client certificates are checked against
+  -R, --ssl-crl FILE        revoked client certificates (CRL, PEM)
+  -v, --ssl-verify-client   require a client certificate (implies -s; needs -A)
+  -P, --pingpong-secs N     ping idle WebSocket connections every N seconds
+  -d, --debug MASK          log level bit mask (default 7: err, warn, notice)
+  -c, --closetest           dumb-increment closes each connection after 50 numbers
+  -n, --nosend              dumb-increment sends nothing (for tests)
+  -D, --daemonize           run in the background (lock file /tmp/.lwsts-lock)
+  -h, --help                this text
 `;
 
-function main(): number {
+async function main(): Promise<number | false> {
+  const argv = process.argv.slice(2);
   let args;
   try {
     args = parseArgs({
+      args: argv,
       options: {
         port: { type: 'string', short: 'p' },
         interface: { type: 'string', short: 'i' },
+        k: { type: 'boolean', short: 'k' },
+        'unix-socket': { type: 'string', short: 'U' },
         'resource-path': { type: 'string', short: 'r' },
         resource_path: { type: 'string' },
+        ssl: { type: 'boolean', short: 's' },
+        'allow-non-ssl': { type: 'boolean', short: 'a' },
+        'ssl-cert': { type: 'string', short: 'C' },
+        'ssl-key': { type: 'string', short: 'K' },
+        'ssl-ca': { type: 'string', short: 'A' },
+        'ssl-crl': { type: 'string', short: 'R' },
+        'ssl-verify-client': { type: 'boolean', short: 'v' },
+        'pingpong-secs': { type: 'string', short: 'P' },
         debug: { type: 'string', short: 'd' },
         closetest: { type: 'boolean', short: 'c' },
         nosend: { type: 'boolean', short: 'n' },
+        daemonize: { type: 'boolean', short: 'D' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -51,11 +79,38 @@ function main(): number {
   const port = portArg('lws-test-server', args.port, 7681);
   if (port === null) return 1;
   if (!applyDebugArg('lws-test-server', args.debug)) return 1;
+  const pingpong = args['pingpong-secs'] === undefined ? 0 : Number(args['pingpong-secs']);
+  if (!Number.isInteger(pingpong) || pingpong < 0) {
+    process.stderr.write(`lws-test-server: -P needs a whole number of seconds, got ${args['pingpong-secs']}\n`);
+    return 1;
+  }
+  if (args.k && !args.interface) {
+    process.stderr.write('lws-test-server: -k needs -i INTERFACE\n');
+    return 1;
+  }
+  if (args['unix-socket'] && args.interface) {
+    process.stderr.write('lws-test-server: -U and -i do not go together\n');
+    return 1;
+  }
   const here = dirname(fileURLToPath(import.meta.url));
   const resource = resolve(args['resource-path'] ?? args.resource_path ?? resolve(here, '../../../www'));
   if (!existsSync(resource)) {
     process.stderr.write(`lws-test-server: resource path ${resource} does not exist\n`);
     return 1;
+  }
+  const tls = tlsVhostInfo({
+    ssl: args.ssl, allowNonSsl: args['allow-non-ssl'], cert: args['ssl-cert'], key: args['ssl-key'], ca: args['ssl-ca'],
+    crl: args['ssl-crl'], verifyClient: args['ssl-verify-client'],
+  }, (line) => process.stdout.write(`lws-test-server: ${line}\n`));
+  if (typeof tls === 'string') {
+    process.stderr.write(`lws-test-server: ${tls}\n`);
+    return 1;
+  }
+  let daemon = false;
+  if (args.daemonize) {
+    const r = await daemonize({ lockFile: '/tmp/.lwsts-lock', argv, prog: 'lws-test-server' });
+    if (r !== 'child') return r;
+    daemon = true;
   }
   // The zip book is generated, never shipped: made on first start.
   const book = resolve(here, '../../generated/book.zip');
@@ -66,30 +121,45 @@ function main(): number {
       process.stderr.write(`lws-test-server: cannot write ${book}: ${(e as Error).message}\n`);
     }
   }
-  const context = createContext({
-    port,
-    iface: args.interface,
-    options: Option.VALIDATE_UTF8,
-    // Index 0 answers HTTP (and upgrades naming no subprotocol), as in lws.
-    protocols: [{ name: 'http-only', callback: callbackHttpDummy }, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol,
-      serverStatusProtocol],
-    pvo: {
-      'dumb-increment-protocol': {
-        ...(args.closetest ? { closetest: '1' } : {}),
-        ...(args.nosend ? { 'no-send': '1' } : {}),
+  let context;
+  try {
+    context = createContext({
+      port,
+      iface: args['unix-socket'] ?? args.interface,
+      bindIface: args.k,
+      ...tls,
+      options: Option.VALIDATE_UTF8 | (tls.options ?? 0) | (args['unix-socket'] ? Option.UNIX_SOCK : 0),
+      ws: { pingPongSecs: pingpong },
+      // Index 0 answers HTTP (and upgrades naming no subprotocol), as in lws.
+      protocols: [{ name: 'http-only', callback: callbackHttpDummy }, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol,
+        serverStatusProtocol],
+      pvo: {
+        'dumb-increment-protocol': {
+          ...(args.closetest ? { closetest: '1' } : {}),
+          ...(args.nosend ? { 'no-send': '1' } : {}),
+        },
       },
-    },
-    mounts: [
-      { mountpoint: '/', origin: resource, def: 'test.html', originProtocol: Mount.FILE },
-      // The test page's forms post here, as in lws's test server.
-      { mountpoint: '/formtest', origin: 'protocol-post-demo', originProtocol: Mount.CALLBACK },
-      // A FILE mount whose origin is a zip serves the members (lws's /ziptest/candide.html).
-      { mountpoint: '/ziptest', origin: book, def: 'book.html', originProtocol: Mount.FILE },
-    ],
-  });
-  serveUntilSignalled(context, 'lws-test-server', args.interface, (url) => `serving ${resource} on ${url}`);
-  return 0;
+      mounts: [
+        { mountpoint: '/', origin: resource, def: 'test.html', originProtocol: Mount.FILE },
+        // The test page's forms post here, as in lws's test server.
+        { mountpoint: '/formtest', origin: 'protocol-post-demo', originProtocol: Mount.CALLBACK },
+        // A FILE mount whose origin is a zip serves the members (lws's /ziptest/candide.html).
+        { mountpoint: '/ziptest', origin: book, def: 'book.html', originProtocol: Mount.FILE },
+      ],
+    });
+  } catch (e) {
+    process.stderr.write(`lws-test-server: ${(e as Error).message}\n`);
+    if (daemon) reportToStarter(false, (e as Error).message);
+    return 1;
+  }
+  serveUntilSignalled(context, 'lws-test-server', args.interface, (url) => `serving ${resource} on ${url}`, 'http',
+    daemon ? (ok, message) => reportToStarter(ok, message) : undefined);
+  return false;
 }
 
-const rc = main();
-if (rc) process.exitCode = rc;
+main().then((rc) => {
+  if (rc !== false) process.exitCode = rc;
+}, (e: Error) => {
+  process.stderr.write(`lws-test-server: ${e.stack ?? e.message}\n`);
+  process.exitCode = 1;
+});

@@ -18,6 +18,8 @@ export interface DaemonOptions {
   argv: string[];
   /** How long the starting process waits for the daemon to report; default 10000 ms. */
   startTimeoutMs?: number;
+  /** The program's name in messages and the syslog ident; default `lwsws`. */
+  prog?: string;
 }
 
 const CHILD_ENV = 'TSLWS_LWSWS_DAEMON';
@@ -121,13 +123,13 @@ export async function daemonize(o: DaemonOptions): Promise<number | 'child'> {
           /* nowhere left to say it */
         }
       }
-      : createSyslogEmitter({ ident: 'lwsws' });
+      : createSyslogEmitter({ ident: o.prog ?? 'lwsws' });
     setLogLevel(getLogLevel(), emit);
     return 'child';
   }
   const holder = lockHolder(o.lockFile);
   if (holder !== null) {
-    process.stderr.write(`lwsws: already running: ${o.lockFile} holds pid ${holder}\n`);
+    process.stderr.write(`${o.prog ?? 'lwsws'}: already running: ${o.lockFile} holds pid ${holder}\n`);
     return 1;
   }
   const script = process.argv[1];
@@ -138,7 +140,7 @@ export async function daemonize(o: DaemonOptions): Promise<number | 'child'> {
   });
   return await new Promise<number>((resolve) => {
     const timer = setTimeout(() => {
-      process.stderr.write(`lwsws: the daemon did not report within ${o.startTimeoutMs ?? 10000} ms\n`);
+      process.stderr.write(`${o.prog ?? 'lwsws'}: the daemon did not report within ${o.startTimeoutMs ?? 10000} ms\n`);
       finish(1);
     }, o.startTimeoutMs ?? 10000);
     const finish = (rc: number) => {
@@ -149,12 +151,12 @@ export async function daemonize(o: DaemonOptions): Promise<number | 'child'> {
       resolve(rc);
     };
     child.on('message', (m: { ok?: boolean; message?: string }) => {
-      if (m.ok) process.stdout.write(`lwsws: daemon pid ${child.pid} ${m.message ?? ''}\n`);
-      else process.stderr.write(`lwsws: daemon failed: ${m.message ?? ''}\n`);
+      if (m.ok) process.stdout.write(`${o.prog ?? 'lwsws'}: daemon pid ${child.pid} ${m.message ?? ''}\n`);
+      else process.stderr.write(`${o.prog ?? 'lwsws'}: daemon failed: ${m.message ?? ''}\n`);
       finish(m.ok ? 0 : 1);
     });
     child.on('exit', (code) => {
-      process.stderr.write(`lwsws: daemon exited with ${code} before reporting\n`);
+      process.stderr.write(`${o.prog ?? 'lwsws'}: daemon exited with ${code} before reporting\n`);
       finish(1);
     });
   });
