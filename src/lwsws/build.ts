@@ -24,7 +24,7 @@ const MOUNT_KEYS_WITHOUT_EFFECT: ReadonlyArray<[keyof MountConfig, string]> = [
 ];
 
 /** Access control this build cannot enforce: such a mount is left out rather than served open. */
-const ACCESS_KEYS: ReadonlyArray<[keyof MountConfig, string]> = [['basicAuth', 'basic-auth'], ['authMask', 'auth-mask']];
+const ACCESS_KEYS: ReadonlyArray<[keyof MountConfig, string]> = [['authMask', 'auth-mask']];
 
 /** What one vhost becomes, with what lwsws does around it. */
 export interface BuiltVhost {
@@ -54,6 +54,7 @@ function mountInfo(m: MountConfig, v: VhostConfig, warnings: ConfigWarning[]): H
     ...(m.extraMimetypes ? { extraMimetypes: m.extraMimetypes } : {}),
     ...(m.scheme === 'cgi' && m.cgiTimeout !== undefined ? { cgiTimeout: m.cgiTimeout } : {}),
     ...(m.scheme === 'cgi' && Object.keys(m.cgiEnv).length ? { cgienv: m.cgiEnv } : {}),
+    ...(m.basicAuth !== undefined ? { basicAuthLoginFile: m.basicAuth } : {}),
   };
   const at = { file: v.file, line: m.line };
   for (const [k, name] of ACCESS_KEYS) {

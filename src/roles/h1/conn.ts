@@ -13,6 +13,7 @@ import { reasonPhrase, statusHasNoBody, statusPage } from '../http/status.js';
 import { httpDate } from '../http/date.js';
 import { normalisePath } from '../http/uri.js';
 import { matchMount, mountTakesMethod, bareOrigin, Mount, type ResolvedMount } from '../http/mount.js';
+import { basicAuthOk, BASIC_AUTH_CHALLENGE } from '../http/basic-auth.js';
 import { serveMount, serveFile, type FileMemo } from '../http/file-serve.js';
 import { bindProtocol } from '../http/bind.js';
 import { startCgi } from '../cgi/cgi.js';
@@ -349,6 +350,8 @@ export class H1Conn {
     this.req = req;
 
     const m = matchMount(vh.mounts, path);
+    if (m?.basicAuthLoginFile !== undefined && !basicAuthOk(m.basicAuthLoginFile, req.header('authorization')))
+      throw new HttpError(401, `no valid credentials for ${m.mountpoint}`, BASIC_AUTH_CHALLENGE);
     const proxied = m !== undefined && (m.originProtocol === Mount.HTTP || m.originProtocol === Mount.HTTPS);
     if (isWsUpgrade(req)) {
       this.#unbind();

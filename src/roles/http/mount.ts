@@ -51,6 +51,13 @@ export interface HttpMount {
   readonly proxyTimeout?: number;
   /** HTTPS proxy: how to check the upstream's certificate (default: the system's CAs, strictly). */
   readonly proxyTls?: { readonly ca?: string | Uint8Array; readonly rejectUnauthorized?: boolean };
+  /**
+   * A file of `user:password` lines (lws's `basic_auth_login_file`): every
+   * request under the mount, WebSocket upgrades included, needs HTTP Basic
+   * credentials listed there, else 401 with a Basic challenge. The file is
+   * read again when it changes. Use it over TLS: Basic sends the password.
+   */
+  readonly basicAuthLoginFile?: string;
 }
 
 /** The kinds this build serves; others are refused at vhost creation. */
@@ -76,6 +83,8 @@ export function resolveMounts(mounts: readonly HttpMount[] | undefined): Resolve
     if (m.proxyTimeout !== undefined && (typeof m.proxyTimeout !== 'number' || !(m.proxyTimeout > 0)))
       throw new RangeError(`mount ${m.mountpoint}: proxyTimeout must be a positive number of seconds, got ${String(m.proxyTimeout)}`);
     if (m.originProtocol === Mount.HTTP || m.originProtocol === Mount.HTTPS) proxyTarget(m.origin, m.originProtocol === Mount.HTTPS);
+    if (m.basicAuthLoginFile !== undefined && (typeof m.basicAuthLoginFile !== 'string' || m.basicAuthLoginFile === ''))
+      throw new TypeError(`mount ${m.mountpoint}: basicAuthLoginFile must be the path of a user:password file`);
     let mp = m.mountpoint;
     while (mp.length > 1 && mp.endsWith('/')) mp = mp.slice(0, -1);
     out.push({ ...m, mountpoint: mp, mpLen: mp.length });
