@@ -23,8 +23,10 @@
  *   deflate-64k   64 KiB text
  * Reported per server: messages/s echoed (median over rounds), server
  * RSS once all connections are open and have exchanged one message
- * (every zlib context exists), peak RSS during the run (VmHWM), and the
- * tslws/ws ratios. The load generator (core 1) is one Node process: with
+ * (every zlib context exists), peak RSS during the run (VmHWM), RSS per
+ * connection after the connections then stayed open and quiet for 3 s
+ * (idle), and the tslws/ws ratios. Both servers run with glibc's mmap
+ * threshold at 64 KiB so that freed zlib state leaves RSS. The load generator (core 1) is one Node process: with
  * compression it may be the bottleneck, and it is the same for both.
  *
  * --quick: 1 round of 1 s runs with 100 connections. The same file runs as
@@ -43,6 +45,15 @@ const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
 const DIST = join(REPO, 'dist/src/index.js');
 const MAX = 64 * 1024 * 1024;
+/** Seconds connections stay open and quiet after the run before the idle RSS is read (tslws frees compressors after 2 s). */
+const IDLE_SECS = 3;
+/**
+ * Both servers run with glibc's mmap threshold at 64 KiB, so zlib's large
+ * blocks (64 KiB each with 15-bit windows) are mapped on their own and a
+ * freed one leaves RSS at once; with the default, malloc keeps freed
+ * blocks and RSS could not show memory given back.
+ */
+const SERVER_ENV = { MALLOC_MMAP_THRESHOLD_: '65536' };
 
 /** Compressible text of `n` bytes (words, numbers; about 4:1 with deflate). */
 function textOf(n) {
@@ -157,6 +168,10 @@ async function load(port, conns, size, warm, duration) {
   running = false;
   await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
   process.stdout.write(JSON.stringify({ connected: socks.length, msgs: measured, secs, errors }) + '\n');
+  // Quiet but connected: what each server holds for idle connections.
+  await new Promise((r) => setTimeout(r, IDLE_SECS * 1000));
+  process.stdout.write('idle\n');
+  await new Promise((r) => setTimeout(r, 500));
   for (const ws of socks) ws.terminate();
   process.exit(0);
 }
@@ -173,9 +188,9 @@ const SCENARIOS = [
 ];
 
 /** Node running `args`, pinned to `core` when taskset and 2 cores are there, open-file limit raised to the hard limit. */
-function pinned(core, args) {
+function pinned(core, args, env) {
   const pin = existsSync('/usr/bin/taskset') && availableParallelism() >= 2 ? core : null;
-  return spawnPinned(pin, [process.execPath, ...args], { fdLimit: hardFdLimit() || '1024' });
+  return spawnPinned(pin, [process.execPath, ...args], { fdLimit: hardFdLimit() || '1024', env });
 }
 
 function lineFrom(child, re, ms, what) {
@@ -203,7 +218,7 @@ function lineFrom(child, re, ms, what) {
 
 async function runOne(server, sc, conns, warm, duration, children) {
   const port = await freePort();
-  const srv = pinned('0', [SELF, '--serve', server, String(port)]);
+  const srv = pinned('0', [SELF, '--serve', server, String(port)], SERVER_ENV);
   children.add(srv);
   try {
     await lineFrom(srv, /listening/, 10000, `${server} server`);
@@ -217,7 +232,12 @@ async function runOne(server, sc, conns, warm, duration, children) {
       const r = JSON.parse(m[1]);
       const peak = statusKiB(srv.pid, 'VmHWM');
       if (r.errors || r.connected !== conns) throw new Error(`${server} ${sc.id}: ${r.errors} errors, ${r.connected}/${conns} connected`);
-      return { rate: r.msgs / r.secs, baseMb: base / 1024, primedMb: primedRss / 1024, peakMb: peak / 1024, perConnKb: (primedRss - base) / conns };
+      await lineFrom(ld, /^idle$/m, IDLE_SECS * 1000 + 10000, 'load generator (idle)');
+      const idle = statusKiB(srv.pid, 'VmRSS');
+      return {
+        rate: r.msgs / r.secs, baseMb: base / 1024, primedMb: primedRss / 1024, peakMb: peak / 1024, perConnKb: (primedRss - base) / conns,
+        idlePerConnKb: (idle - base) / conns,
+      };
     } finally {
       await stopChild(ld);
       children.delete(ld);
@@ -293,11 +313,13 @@ async function bench() {
         rssMb: median(rs.map((r) => r.primedMb)),
         peakRssMb: median(rs.map((r) => r.peakMb)),
         perConnKb: median(rs.map((r) => r.perConnKb)),
+        idlePerConnKb: median(rs.map((r) => r.idlePerConnKb)),
       };
     }
     if (row.tslws && row.ws) {
       row.throughputRatio = row.tslws.msgsPerSec / row.ws.msgsPerSec;
       row.memoryRatio = row.tslws.rssMb / row.ws.rssMb;
+      row.idleMemoryRatio = row.tslws.idlePerConnKb / row.ws.idlePerConnKb;
     }
     return row;
   });
@@ -308,12 +330,13 @@ async function bench() {
     return;
   }
   const f = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  const lines = ['| scenario | server | msgs/s | RSS MB (primed) | peak RSS MB | KB/conn | tslws/ws |', '|---|---|---|---|---|---|---|'];
+  const lines = ['| scenario | server | msgs/s | RSS MB (primed) | peak RSS MB | KB/conn | idle KB/conn | tslws/ws |', '|---|---|---|---|---|---|---|---|'];
   for (const row of summary) {
     for (const server of servers) {
       const r = row[server];
-      const ratio = server === 'tslws' && row.throughputRatio ? `${f(row.throughputRatio, 2)}x msgs, ${f(row.memoryRatio, 2)}x RSS` : '';
-      lines.push(`| ${row.label} | ${server} | ${f(r.msgsPerSec)} | ${f(r.rssMb, 1)} | ${f(r.peakRssMb, 1)} | ${f(r.perConnKb, 1)} | ${ratio} |`);
+      const ratio = server === 'tslws' && row.throughputRatio
+        ? `${f(row.throughputRatio, 2)}x msgs, ${f(row.memoryRatio, 2)}x RSS, ${f(row.idleMemoryRatio, 2)}x idle KB/conn` : '';
+      lines.push(`| ${row.label} | ${server} | ${f(r.msgsPerSec)} | ${f(r.rssMb, 1)} | ${f(r.peakRssMb, 1)} | ${f(r.perConnKb, 1)} | ${f(r.idlePerConnKb, 1)} | ${ratio} |`);
     }
   }
   process.stdout.write(lines.join('\n') + '\n');
