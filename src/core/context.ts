@@ -7,6 +7,7 @@ import type { Protocol } from './protocols.js';
 import type { Role } from './role.js';
 import { PendingTimeout } from './timeouts.js';
 import { log } from './log.js';
+import { dropPrivileges } from './privileges.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits, resolveLimits } from './limits.js';
 import { Option, KNOWN_OPTIONS } from './options.js';
 import { Listener } from '../roles/listen/listen.js';
@@ -458,27 +459,6 @@ export class Context {
   get destroyed(): boolean {
     return this.#destroyed;
   }
-}
-
-/**
- * Switch group then user, as lws does after binding its listen sockets
- * (supplementary groups are dropped too when running as root).
- */
-function dropPrivileges(uid: number | string | undefined, gid: number | string | undefined): void {
-  if (typeof process.setuid !== 'function' || typeof process.setgid !== 'function')
-    throw new Error('uid/gid: this platform cannot change the process user');
-  try {
-    if (gid !== undefined) {
-      if (process.getuid?.() === 0 && typeof process.setgroups === 'function') process.setgroups([gid]);
-      process.setgid(gid);
-    }
-    if (uid !== undefined) process.setuid(uid);
-  } catch (e) {
-    const msg = `cannot drop privileges to uid ${uid ?? '-'} gid ${gid ?? '-'}: ${(e as Error).message}`;
-    log.err('%s', msg);
-    throw new Error(msg);
-  }
-  log.notice('running as uid %d gid %d', process.getuid?.() ?? -1, process.getgid?.() ?? -1);
 }
 
 /** Make a context (and, unless `Option.EXPLICIT_VHOSTS`, its default vhost). */

@@ -19,7 +19,7 @@ import { readConfigDir, type ReadConfigOptions } from './config.js';
 import { buildVhosts, contextInfo, type BuiltVhost } from './build.js';
 import { ConfigError, formatWarning, type ConfigWarning } from './errors.js';
 import { lwswsHttpProtocol } from './http-protocol.js';
-import { dropPrivileges } from './privileges.js';
+import { dropPrivileges } from '../core/privileges.js';
 import type { LwswsConfig } from './model.js';
 
 export interface LwswsOptions {

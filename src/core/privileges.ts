@@ -1,11 +1,11 @@
-/**
- * Dropping to the configured user and group once every listen socket is
- * bound and every log file is open (lws's lws_finalize_startup): group
- * first, then supplementary groups, then user, so the last step cannot be
- * undone by what remains.
- */
-import { log } from '../core/log.js';
+import { log } from './log.js';
 
+/**
+ * Switch to `gid` then `uid` (ids or names), as lws does once its listen
+ * sockets are bound: group first, supplementary groups dropped when root,
+ * user last, so nothing left can undo the change. Throws saying why when
+ * the switch fails; nothing to do when neither is given.
+ */
 export function dropPrivileges(uid: number | string | undefined, gid: number | string | undefined): void {
   if (uid === undefined && gid === undefined) return;
   if (typeof process.setuid !== 'function' || typeof process.setgid !== 'function')
@@ -17,7 +17,9 @@ export function dropPrivileges(uid: number | string | undefined, gid: number | s
     }
     if (uid !== undefined) process.setuid(uid);
   } catch (e) {
-    throw new Error(`cannot drop privileges to uid ${uid ?? '-'} gid ${gid ?? '-'}: ${(e as Error).message}`);
+    const msg = `cannot drop privileges to uid ${uid ?? '-'} gid ${gid ?? '-'}: ${(e as Error).message}`;
+    log.err('%s', msg);
+    throw new Error(msg);
   }
   log.notice('running as uid %d gid %d', process.getuid?.() ?? -1, process.getgid?.() ?? -1);
 }
