@@ -132,3 +132,16 @@ test('-D runs in the background with a pid lock file; a second -D is refused whi
     await waitFor(() => !existsSync(lock), 'the daemon to remove its lock file', 10000);
   }
 });
+
+test('the file-ops example: fops-demo.txt exists only in the server\'s file ops, and opens are logged at -d 15', async () => {
+  const s = await started(['-p', '0', '-i', '127.0.0.1', '-d', '15']);
+  try {
+    const r = await run('curl', ['-sS', `http://127.0.0.1:${s.port}/fops-demo.txt`]);
+    assert.match(r.stdout, /^This file is not on disk: the test server's file-ops layer made it/);
+    assert.equal(existsSync(resolve(dirname(BIN), '../../../www/fops-demo.txt')), false);
+    await run('curl', ['-sS', `http://127.0.0.1:${s.port}/test.css`]);
+    await waitFor(() => /test server fops: open .*test\.css/.test(s.c.stderr()), 'the open to be logged', 5000);
+  } finally {
+    killChild(s.c);
+  }
+});

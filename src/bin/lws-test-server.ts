@@ -14,6 +14,7 @@ import {
 import { portArg, applyDebugArg } from './args.js';
 import { writeBook } from './zipbook/book.js';
 import { tlsVhostInfo } from './test-server/tls-args.js';
+import { demoFops } from './test-server/demo-fops.js';
 import { daemonize, reportToStarter } from '../lwsws/daemon.js';
 
 const USAGE = `Usage: lws-test-server [options]
@@ -152,6 +153,8 @@ async function main(): Promise<number | false> {
     if (daemon) reportToStarter(false, (e as Error).message);
     return 1;
   }
+  // The file-ops example: logged opens and one file that exists only in memory.
+  context.fops = demoFops(context.fops, resource);
   serveUntilSignalled(context, 'lws-test-server', args.interface, (url) => `serving ${resource} on ${url}`, 'http',
     daemon ? (ok, message) => reportToStarter(ok, message) : undefined);
   return false;
