@@ -5,7 +5,6 @@
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { createServer } from 'node:net';
 import { spawnBin, waitFor, killChild, type Child } from './plugin-ws-client.js';
 
 export { killChild, waitFor, type Child };
@@ -29,18 +28,7 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './lws-c-apps.js';
 
 /** Start lwsws and wait until it serves; rejects with its stderr if it exits first. */
 export async function startLwsws(args: string[], timeoutMs = 8000): Promise<Child> {
