@@ -15,7 +15,8 @@
  *   ws     `ws` 8 WebSocketServer echoing every message with its type,
  *          perMessageDeflate { threshold: 0 }
  * Both use their defaults otherwise (context takeover, 15-bit windows,
- * 10 zlib operations at once).
+ * 10 zlib operations at once); --no-context-takeover makes both servers
+ * reset their compressor after every message (server_no_context_takeover).
  *
  * Scenarios: --conns connections (default 1000), each with one message of
  * compressible text in flight, echoed and checked byte for byte:
@@ -66,7 +67,10 @@ function textOf(n) {
 // ---------------------------------------------------------------------------
 // Servers (child-process mode)
 
-async function serveTslws(port) {
+/** Server-side deflate settings: the defaults, or with --no-context-takeover the server resets after every message. */
+const serverPmd = (noCtx) => (noCtx ? { threshold: 0, serverNoContextTakeover: true } : { threshold: 0 });
+
+async function serveTslws(port, noCtx) {
   const { createContext, callbackHttpDummy, Reason, Write } = await import(pathToFileURL(DIST).href);
   const echo = {
     name: 'echo',
@@ -94,7 +98,7 @@ async function serveTslws(port) {
     port, iface: '127.0.0.1',
     protocols: [{ name: 'http', callback: callbackHttpDummy }, echo],
     pvo: { echo: { default: '1' } },
-    ws: { maxMessageSize: MAX, perMessageDeflate: { threshold: 0 } },
+    ws: { maxMessageSize: MAX, perMessageDeflate: serverPmd(noCtx) },
   });
   await ctx.listening;
   process.stdout.write(`listening ${port}\n`);
@@ -103,9 +107,9 @@ async function serveTslws(port) {
   process.once('SIGTERM', stop);
 }
 
-async function serveWs(port) {
+async function serveWs(port, noCtx) {
   const { WebSocketServer } = await import('ws');
-  const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: MAX, perMessageDeflate: { threshold: 0 } });
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: MAX, perMessageDeflate: serverPmd(noCtx) });
   wss.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     ws.on('error', () => {});
@@ -180,7 +184,7 @@ async function load(port, conns, size, warm, duration) {
 // The benchmark
 
 const USAGE = 'usage: ws-deflate.mjs [--duration SECS (5)] [--rounds N (3)] [--quick] [--json] [--conns N (1000)]\n' +
-  '                      [--servers tslws,ws] [--only deflate-1k,deflate-64k] [--out FILE]\n';
+  '                      [--servers tslws,ws] [--only deflate-1k,deflate-64k] [--no-context-takeover] [--out FILE]\n';
 
 const SCENARIOS = [
   { id: 'deflate-1k', size: 1024, label: '1 KiB text' },
@@ -216,9 +220,9 @@ function lineFrom(child, re, ms, what) {
   });
 }
 
-async function runOne(server, sc, conns, warm, duration, children) {
+async function runOne(server, sc, conns, warm, duration, children, noCtx) {
   const port = await freePort();
-  const srv = pinned('0', [SELF, '--serve', server, String(port)], SERVER_ENV);
+  const srv = pinned('0', [SELF, '--serve', server, String(port), noCtx ? 'no-context-takeover' : 'takeover'], SERVER_ENV);
   children.add(srv);
   try {
     await lineFrom(srv, /listening/, 10000, `${server} server`);
@@ -256,6 +260,7 @@ async function bench() {
         duration: { type: 'string' }, rounds: { type: 'string' }, quick: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false }, conns: { type: 'string' }, servers: { type: 'string', default: 'tslws,ws' },
         only: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
+        'no-context-takeover': { type: 'boolean', default: false },
       },
       strict: true,
     }).values;
@@ -299,7 +304,7 @@ async function bench() {
     for (const sc of scen) {
       for (const server of order) {
         process.stderr.write(`round ${round + 1}/${rounds}: ${sc.id} on ${server} (${conns} conns, ${duration} s)\n`);
-        const r = await runOne(server, sc, conns, warm, duration, children);
+        const r = await runOne(server, sc, conns, warm, duration, children, o['no-context-takeover']);
         ((results[sc.id] ??= {})[server] ??= []).push(r);
       }
     }
@@ -323,7 +328,7 @@ async function bench() {
     }
     return row;
   });
-  const json = { bench: 'ws-deflate', conns, duration, rounds, results: summary };
+  const json = { bench: 'ws-deflate', conns, duration, rounds, serverNoContextTakeover: o['no-context-takeover'], results: summary };
   if (o.out) writeFileSync(o.out, JSON.stringify(json, null, 2) + '\n');
   if (o.json) {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n');
@@ -344,8 +349,9 @@ async function bench() {
 
 const argv = process.argv.slice(2);
 if (argv[0] === '--serve') {
-  if (argv[1] === 'tslws') await serveTslws(Number(argv[2]));
-  else await serveWs(Number(argv[2]));
+  const noCtx = argv[3] === 'no-context-takeover';
+  if (argv[1] === 'tslws') await serveTslws(Number(argv[2]), noCtx);
+  else await serveWs(Number(argv[2]), noCtx);
 } else if (argv[0] === '--load') {
   const [port, conns, size, warm, duration] = argv.slice(1).map(Number);
   await load(port, conns, size, warm, duration);

@@ -237,6 +237,28 @@ test('a quiet connection frees its compressor after idleReleaseMs; later message
   }
 });
 
+test('without context takeover connections borrow reset compressors from the vhost, never more spare than the concurrency bound', async () => {
+  const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: { threshold: 0, concurrency: 2 } } });
+  const limiter = limiterFor(ctx.vhosts[0], 2);
+  try {
+    const clients = await Promise.all([0, 1, 2, 3].map(() => openWs(`ws://127.0.0.1:${port}/`, { threshold: 0, serverNoContextTakeover: true }, ['echo'])));
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(clients.map(async (ws, i) => {
+        const m = textOf(2000 + 37 * i + round);
+        const p = nextMessages(ws, 1);
+        ws.send(m.toString());
+        assert.deepEqual((await p)[0].data, m, `client ${i} round ${round}`);
+      }));
+    }
+    await until(() => limiter.active === 0, 2000);
+    assert.ok(limiter.spareDeflaters >= 1, 'compressors are kept for reuse');
+    assert.ok(limiter.spareDeflaters <= 2, `at most the concurrency bound spare, got ${limiter.spareDeflaters}`);
+    for (const ws of clients) ws.close();
+  } finally {
+    await ctx.destroy();
+  }
+});
+
 test('the concurrency bound holds with many connections compressing at once', async () => {
   const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: { threshold: 0, concurrency: 2 } } });
   const limiter = limiterFor(ctx.vhosts[0], 2);

@@ -29,6 +29,25 @@ export class PmdDeflater {
   #cb: ((err: Error | null, out: Buffer) => void) | null = null;
   #midMessage = false;
   #idle: NodeJS.Timeout | null = null;
+  #key = '';
+  #onData = (c: Buffer): void => {
+    this.#out.push(c);
+    this.#outLen += c.length;
+  };
+  #onError = (e: Error): void => {
+    // Only exhausted memory or a bug gets here: the connection cannot go on.
+    const z = this.#z;
+    if (!z) return;
+    this.#detach(z);
+    z.on('error', () => {});
+    this.#z = null;
+    const cb = this.#cb;
+    this.#cb = null;
+    if (cb) {
+      this.limiter.release();
+      cb(e, Buffer.alloc(0));
+    }
+  };
 
   constructor(readonly limiter: ZlibLimiter, readonly settings: DeflaterSettings) {
     this.#level = settings.level;
@@ -78,7 +97,8 @@ export class PmdDeflater {
             // byte 00 (RFC 7692 7.2.3.6), as an empty payload plus the
             // receiver's 00 00 ff ff would not be valid deflate data.
             if (out.length === 0) out = Buffer.from([0]);
-            if (this.settings.noContextTakeover) this.#closeStream();
+            // Each message starts afresh: the stream goes back, reset, for the next one to borrow.
+            if (this.settings.noContextTakeover) this.#recycleStream();
             else this.#armIdleRelease();
           }
           cb(null, out);
@@ -107,7 +127,7 @@ export class PmdDeflater {
     this.#idle = setTimeout(() => {
       this.#idle = null;
       if (this.#cb || this.#midMessage || this.#dead) return;
-      this.#closeStream();
+      this.#recycleStream();
     }, ms);
     this.#idle.unref();
   }
@@ -128,26 +148,34 @@ export class PmdDeflater {
     const s = this.settings;
     // zlib's raw deflate cannot do an 8-bit window; with 9 it never reaches
     // back more than 250 bytes, inside what a peer that asked for 8 keeps.
-    const z = createDeflateRaw({ windowBits: Math.max(9, s.windowBits), level: this.#level, memLevel: this.#memLevel });
-    z.on('data', (c: Buffer) => {
-      if (z !== this.#z) return;
-      this.#out.push(c);
-      this.#outLen += c.length;
-    });
-    z.on('error', (e: Error) => {
-      // Only exhausted memory or a bug gets here: the connection cannot go on.
-      if (z !== this.#z) return;
-      this.#z = null;
-      const cb = this.#cb;
-      this.#cb = null;
-      if (cb) {
-        this.limiter.release();
-        cb(e, Buffer.alloc(0));
-      }
-    });
+    const windowBits = Math.max(9, s.windowBits);
+    const key = `${windowBits}/${this.#memLevel}/${this.#level}`;
+    const z = this.limiter.takeDeflater(key) ?? createDeflateRaw({ windowBits, level: this.#level, memLevel: this.#memLevel });
+    z.on('data', this.#onData);
+    z.on('error', this.#onError);
     this.#z = z;
+    this.#key = key;
     this.#streamLevel = this.#level;
     return z;
+  }
+
+  #detach(z: DeflateRaw): void {
+    z.off('data', this.#onData);
+    z.off('error', this.#onError);
+  }
+
+  /** Between messages: hand the stream back, reset, to the vhost's spares. */
+  #recycleStream(): void {
+    const z = this.#z;
+    if (!z || this.#cb) return this.#closeStream();
+    this.#z = null;
+    this.#out = [];
+    this.#outLen = 0;
+    this.#detach(z);
+    // A level changed by setExtensionOption makes it another kind of stream.
+    const key = this.#streamLevel === this.#level ? this.#key : `${this.#key.split('/').slice(0, 2).join('/')}/${this.#streamLevel}`;
+    z.reset();
+    this.limiter.putDeflater(key, z);
   }
 
   #closeStream(): void {
@@ -156,6 +184,7 @@ export class PmdDeflater {
     this.#out = [];
     this.#outLen = 0;
     if (z) {
+      this.#detach(z);
       z.on('error', () => {});
       z.close();
     }

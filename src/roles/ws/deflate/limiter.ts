@@ -1,3 +1,5 @@
+import type { DeflateRaw } from 'node:zlib';
+
 /**
  * A bound on zlib operations in progress at once. Each one runs on the
  * libuv threadpool and holds its buffers while it runs: thousands of
@@ -9,8 +11,36 @@
 export class ZlibLimiter {
   #active = 0;
   #queue: Array<() => void> = [];
+  // Compressors between messages, reset, by settings: a connection that
+  // starts every message afresh borrows one instead of making its own
+  // (making one costs far more than resetting it).
+  #spare = new Map<string, DeflateRaw[]>();
 
   constructor(readonly limit: number) {}
+
+  /** A reset compressor made with `key`'s settings, if one is spare. */
+  takeDeflater(key: string): DeflateRaw | undefined {
+    const list = this.#spare.get(key);
+    return list?.pop();
+  }
+
+  /** Keep a reset compressor for the next message (at most `limit` per settings; others are closed). */
+  putDeflater(key: string, z: DeflateRaw): void {
+    let list = this.#spare.get(key);
+    if (!list) this.#spare.set(key, (list = []));
+    if (list.length >= this.limit) {
+      z.close();
+      return;
+    }
+    list.push(z);
+  }
+
+  /** Compressors kept spare (tests, memory accounting). */
+  get spareDeflaters(): number {
+    let n = 0;
+    for (const l of this.#spare.values()) n += l.length;
+    return n;
+  }
 
   /** Operations running now. */
   get active(): number {
