@@ -152,6 +152,18 @@ test('keepAlive: at most clientKeepAliveMax idle connections per target are kept
     assert.throws(() => ctx.clientConnect({ address: '127.0.0.1', port: site.port, keepAlive: true }), /keepAlive is for HTTP requests/);
   } finally {
     await ctx.destroy();
+  }
+  // A kept connection nobody uses is closed after clientKeepAliveSecs, though the server keeps it.
+  const brief = clientCtx(rec, { clientKeepAliveSecs: 0.2 });
+  try {
+    await get(brief, rec, site.port, '/3');
+    assert.equal(brief.vhosts[0].clientPool.count(), 1);
+    await sleep(500);
+    assert.equal(brief.vhosts[0].clientPool.count(), 0, 'dropped after its idle time');
+    assert.equal((await get(brief, rec, site.port, '/4')).body, 'x');
+    assert.equal(site.connections(), 4, 'so the next request opens a new connection');
+  } finally {
+    await brief.destroy();
     await site.close();
   }
 });

@@ -78,6 +78,13 @@ function verifyError(t: TLSSocket): string | null {
  */
 export function startTlsAccept(wsi: Wsi, raw: Socket, listener: TlsListener, onSecure: (wsi: Wsi) => void): TLSSocket | null {
   const first = wsi.vhost.tls as VhostTls;
+  // SNI, ALPN and the end of the handshake all ask which vhost a name
+  // means: work it out once per connection.
+  let named: { name: string; vh: Vhost } | null = null;
+  const pick = (name: string): Vhost => {
+    if (named?.name !== name) named = { name, vh: listener.selectVhost(name) };
+    return named.vh;
+  };
   const t = new TLSSocket(raw, {
     isServer: true,
     secureContext: first.secureContext,
@@ -85,11 +92,10 @@ export function startTlsAccept(wsi: Wsi, raw: Socket, listener: TlsListener, onS
     // Verdicts are applied per vhost once SNI has chosen it.
     rejectUnauthorized: false,
     SNICallback: (name, cb) => {
-      const vh = listener.selectVhost(name);
-      cb(null, (vh.tls ?? first).secureContext);
+      cb(null, (pick(name).tls ?? first).secureContext);
     },
     ALPNCallback: ({ servername, protocols }) => {
-      const vh = servername ? listener.selectVhost(servername) : listener.defaultVhost();
+      const vh = servername ? pick(servername) : listener.defaultVhost();
       const mine = vh?.tls?.alpn ?? first.alpn;
       // Our preference order; no overlap is refused with an alert (RFC 7301 3.2).
       return mine.find((p) => protocols.includes(p));
@@ -108,7 +114,7 @@ export function startTlsAccept(wsi: Wsi, raw: Socket, listener: TlsListener, onS
     wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
     // SNI decides the vhost of a TLS connection; without SNI it is the port's first.
     const name = typeof t.servername === 'string' ? t.servername : undefined;
-    const vh = name ? listener.selectVhost(name) : listener.defaultVhost() ?? wsi.vhost;
+    const vh = name ? pick(name) : listener.defaultVhost() ?? wsi.vhost;
     if (vh !== wsi.vhost) wsi.switchVhost(vh);
     if (reportSslInfo(wsi, { where: SslInfo.HANDSHAKE_DONE, ret: 1 })) {
       // Nothing may be served on a connection the user refused.

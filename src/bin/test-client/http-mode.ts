@@ -1,5 +1,6 @@
 import { createContext, Reason, Write, type Context, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
+import { firstOnly } from './target.js';
 
 /** What `-o` posts, as the C client's form test. */
 export const POST_BODY = 'text=hello&send=Send+the+form';
@@ -24,13 +25,7 @@ export interface HttpModeOptions {
 export function runHttpMode(target: Target, out: (body: Buffer) => void, done: (code: number) => void,
   opt: HttpModeOptions): Context {
   let status = 0;
-  let ended = false;
-  const end = (code: number): void => {
-    if (!ended) {
-      ended = true;
-      done(code);
-    }
-  };
+  const end = firstOnly(done);
   const context = createContext({
     protocols: [{
       name: 'http-client',

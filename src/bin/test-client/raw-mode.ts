@@ -1,5 +1,6 @@
 import { createContext, Reason, Write, type Context, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
+import { firstOnly } from './target.js';
 
 /**
  * The raw:// mode of lws-test-client: a plain TCP (or TLS with -s)
@@ -16,13 +17,7 @@ export function runRawMode(target: Target, input: NodeJS.ReadableStream, out: (d
   done: (code: number) => void, ssl: ClientSslOptions | false): Context {
   const queue: Buffer[] = [];
   let conn: Wsi | undefined;
-  let ended = false;
-  const end = (code: number): void => {
-    if (!ended) {
-      ended = true;
-      done(code);
-    }
-  };
+  const end = firstOnly(done);
   const context = createContext({
     protocols: [{
       name: 'lws-test-raw-client',

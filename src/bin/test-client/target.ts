@@ -46,3 +46,13 @@ export function parseTarget(address: string, port: number | undefined, ssl: SslF
     hostHeader: `${shown}:${p}`, tls: m.tls || ssl !== false, allowSelfSigned: ssl === true,
   };
 }
+
+/** `done` wrapped so only its first call counts: a mode may end from several callbacks. */
+export function firstOnly(done: (code: number) => void): (code: number) => void {
+  let ended = false;
+  return (code) => {
+    if (ended) return;
+    ended = true;
+    done(code);
+  };
+}
