@@ -19,14 +19,16 @@
  * reset their compressor after every message (server_no_context_takeover).
  *
  * Scenarios: --conns connections (default 1000), each with one message of
- * compressible text in flight, echoed and checked byte for byte:
+ * compressible text in flight, echoed and checked byte for byte; each
+ * connection cycles through 64 alike but different texts:
  *   deflate-1k    1 KiB text
  *   deflate-64k   64 KiB text
- * Reported per server: messages/s echoed (median over rounds), server
- * RSS once all connections are open and have exchanged one message
- * (every zlib context exists), peak RSS during the run (VmHWM), RSS per
- * connection after the connections then stayed open and quiet for 3 s
- * (idle), and the tslws/ws ratios. Both servers run with glibc's mmap
+ * Reported per server: messages/s echoed (median over rounds), bytes the
+ * server sent on the wire per message (frames included: the compression
+ * ratio it achieved), server RSS while every connection is echoing (the
+ * median of samples every 250 ms: "busy"), peak RSS during the run
+ * (VmHWM), RSS per connection busy and after the connections then stayed
+ * open and quiet for 3 s (idle), and the tslws/ws ratios. Both servers run with glibc's mmap
  * threshold at 64 KiB so that freed zlib state leaves RSS. The load generator (core 1) is one Node process: with
  * compression it may be the bottleneck, and it is the same for both.
  *
@@ -39,7 +41,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort, hardFdLimit, spawnPinned, stopChild } from './lib/proc.mjs';
-import { statusKiB } from './lib/procfs.mjs';
+import { CLK_TCK, cpuTicks, statusKiB } from './lib/procfs.mjs';
 import { median } from './lib/report.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -49,6 +51,12 @@ const MAX = 64 * 1024 * 1024;
 /** Seconds connections stay open and quiet after the run before the idle RSS is read (tslws frees compressors after 2 s). */
 const IDLE_SECS = 3;
 /**
+ * Messages each connection cycles through: alike (as a stream of JSON
+ * records is) but not equal, and more of them than a 32 KiB window holds,
+ * so no message is ever an exact repeat of one the compressor still sees.
+ */
+const VARIANTS = 64;
+/**
  * Both servers run with glibc's mmap threshold at 64 KiB, so zlib's large
  * blocks (64 KiB each with 15-bit windows) are mapped on their own and a
  * freed one leaves RSS at once; with the default, malloc keeps freed
@@ -57,10 +65,10 @@ const IDLE_SECS = 3;
 const SERVER_ENV = { MALLOC_MMAP_THRESHOLD_: '65536' };
 
 /** Compressible text of `n` bytes (words, numbers; about 4:1 with deflate). */
-function textOf(n) {
+function textOf(n, variant = 0) {
   const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
   let s = '';
-  for (let i = 0; s.length < n; i++) s += `${words[(i * 7 + (i >> 3)) % 8]} ${(i * 2654435761) % 10007} `;
+  for (let i = variant * 131; s.length < n; i++) s += `${words[(i * 7 + (i >> 3)) % 8]} ${(i * 2654435761) % 10007} `;
   return Buffer.from(s.slice(0, n));
 }
 
@@ -70,7 +78,7 @@ function textOf(n) {
 /** Server-side deflate settings: the defaults, or with --no-context-takeover the server resets after every message. */
 const serverPmd = (noCtx) => (noCtx ? { threshold: 0, serverNoContextTakeover: true } : { threshold: 0 });
 
-async function serveTslws(port, noCtx) {
+async function serveTslws(port, noCtx, extra) {
   const { createContext, callbackHttpDummy, Reason, Write } = await import(pathToFileURL(DIST).href);
   const echo = {
     name: 'echo',
@@ -98,7 +106,7 @@ async function serveTslws(port, noCtx) {
     port, iface: '127.0.0.1',
     protocols: [{ name: 'http', callback: callbackHttpDummy }, echo],
     pvo: { echo: { default: '1' } },
-    ws: { maxMessageSize: MAX, perMessageDeflate: serverPmd(noCtx) },
+    ws: { maxMessageSize: MAX, perMessageDeflate: { ...serverPmd(noCtx), ...extra } },
   });
   await ctx.listening;
   process.stdout.write(`listening ${port}\n`);
@@ -130,7 +138,7 @@ async function serveWs(port, noCtx) {
 
 async function load(port, conns, size, warm, duration) {
   const { default: WebSocket } = await import('ws');
-  const msg = textOf(size);
+  const msgs = Array.from({ length: VARIANTS }, (_, k) => textOf(size, k));
   const socks = [];
   let errors = 0;
   const open = () => new Promise((res) => {
@@ -145,33 +153,40 @@ async function load(port, conns, size, warm, duration) {
   let counting = false;
   let running = true;
   let count = 0;
-  const loop = (ws) => new Promise((res) => {
+  // What the server sent, in bytes on the wire (frames included), to see the compression ratio.
+  const wireIn = () => socks.reduce((n, ws) => n + ws._socket.bytesRead, 0);
+  const loop = (ws, i) => new Promise((res) => {
+    let k = i;
     ws.on('message', (data) => {
-      if (!data.equals(msg)) errors++;
+      if (!data.equals(msgs[k % VARIANTS])) errors++;
       if (counting) count++;
-      if (running) ws.send(msg);
+      k++;
+      if (running) ws.send(msgs[k % VARIANTS]);
       else res();
     });
     ws.on('close', res);
-    ws.send(msg);
+    ws.send(msgs[k % VARIANTS]);
   });
   // Prime: one message each, so every zlib context exists, then report.
   await Promise.all(socks.map((ws) => new Promise((res) => {
     ws.once('message', res);
-    ws.send(msg);
+    ws.send(msgs[0]);
   })));
   process.stdout.write(`primed ${socks.length}\n`);
   const done = Promise.all(socks.map(loop));
   await new Promise((r) => setTimeout(r, warm * 1000));
+  const wire0 = wireIn();
+  process.stdout.write('counting\n');
   counting = true;
   const t0 = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, duration * 1000));
   counting = false;
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const measured = count;
+  const wireBytes = wireIn() - wire0;
   running = false;
   await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
-  process.stdout.write(JSON.stringify({ connected: socks.length, msgs: measured, secs, errors }) + '\n');
+  process.stdout.write(JSON.stringify({ connected: socks.length, msgs: measured, secs, errors, wireBytes }) + '\n');
   // Quiet but connected: what each server holds for idle connections.
   await new Promise((r) => setTimeout(r, IDLE_SECS * 1000));
   process.stdout.write('idle\n');
@@ -184,7 +199,8 @@ async function load(port, conns, size, warm, duration) {
 // The benchmark
 
 const USAGE = 'usage: ws-deflate.mjs [--duration SECS (5)] [--rounds N (3)] [--quick] [--json] [--conns N (1000)]\n' +
-  '                      [--servers tslws,ws] [--only deflate-1k,deflate-64k] [--no-context-takeover] [--out FILE]\n';
+  '                      [--servers tslws,ws] [--only deflate-1k,deflate-64k] [--no-context-takeover] [--out FILE]\n' +
+  '                      [--tslws-pmd JSON (extra ws.perMessageDeflate settings for tslws, e.g. \'{"keptCompressors":2000}\')]\n';
 
 const SCENARIOS = [
   { id: 'deflate-1k', size: 1024, label: '1 KiB text' },
@@ -220,9 +236,9 @@ function lineFrom(child, re, ms, what) {
   });
 }
 
-async function runOne(server, sc, conns, warm, duration, children, noCtx) {
+async function runOne(server, sc, conns, warm, duration, children, noCtx, tslwsPmd) {
   const port = await freePort();
-  const srv = pinned('0', [SELF, '--serve', server, String(port), noCtx ? 'no-context-takeover' : 'takeover'], SERVER_ENV);
+  const srv = pinned('0', [SELF, '--serve', server, String(port), noCtx ? 'no-context-takeover' : 'takeover', tslwsPmd], SERVER_ENV);
   children.add(srv);
   try {
     await lineFrom(srv, /listening/, 10000, `${server} server`);
@@ -232,15 +248,35 @@ async function runOne(server, sc, conns, warm, duration, children, noCtx) {
     try {
       await lineFrom(ld, /primed (\d+)/, 120000, 'load generator');
       const primedRss = statusKiB(srv.pid, 'VmRSS');
-      const m = await lineFrom(ld, /^(\{.*\})$/m, (warm + duration) * 1000 + 30000, 'load generator');
+      // RSS while every connection is echoing: the busy figure.
+      const busySamples = [];
+      const sampler = setInterval(() => busySamples.push(statusKiB(srv.pid, 'VmRSS')), 250);
+      let m;
+      let cpu0 = 0;
+      let t0 = 0;
+      try {
+        await lineFrom(ld, /^counting$/m, warm * 1000 + 30000, 'load generator (counting)');
+        cpu0 = cpuTicks(srv.pid);
+        t0 = Date.now();
+        m = await lineFrom(ld, /^(\{.*\})$/m, duration * 1000 + 30000, 'load generator');
+      } finally {
+        clearInterval(sampler);
+      }
+      // The server's CPU (all its threads, zlib's included) over the counted
+      // window: near 100 % of its one core it is the bottleneck, below it the
+      // load generator is, and CPU per message compares the two servers' cost.
+      const cpuSecs = (cpuTicks(srv.pid) - cpu0) / CLK_TCK;
+      const cpuPct = cpuSecs / ((Date.now() - t0) / 1000) * 100;
+      const busy = median(busySamples.length ? busySamples : [primedRss]);
       const r = JSON.parse(m[1]);
       const peak = statusKiB(srv.pid, 'VmHWM');
       if (r.errors || r.connected !== conns) throw new Error(`${server} ${sc.id}: ${r.errors} errors, ${r.connected}/${conns} connected`);
       await lineFrom(ld, /^idle$/m, IDLE_SECS * 1000 + 10000, 'load generator (idle)');
       const idle = statusKiB(srv.pid, 'VmRSS');
       return {
-        rate: r.msgs / r.secs, baseMb: base / 1024, primedMb: primedRss / 1024, peakMb: peak / 1024, perConnKb: (primedRss - base) / conns,
-        idlePerConnKb: (idle - base) / conns,
+        rate: r.msgs / r.secs, baseMb: base / 1024, primedMb: primedRss / 1024, busyMb: busy / 1024, peakMb: peak / 1024,
+        perConnKb: (busy - base) / conns, idlePerConnKb: (idle - base) / conns, wirePerMsg: r.msgs ? r.wireBytes / r.msgs : NaN, cpuPct,
+        cpuUsPerMsg: r.msgs ? (cpuSecs * 1e6) / r.msgs : NaN,
       };
     } finally {
       await stopChild(ld);
@@ -261,6 +297,7 @@ async function bench() {
         json: { type: 'boolean', default: false }, conns: { type: 'string' }, servers: { type: 'string', default: 'tslws,ws' },
         only: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
         'no-context-takeover': { type: 'boolean', default: false },
+        'tslws-pmd': { type: 'string', default: '{}' },
       },
       strict: true,
     }).values;
@@ -269,6 +306,13 @@ async function bench() {
     process.exit(2);
   }
   if (o.help) return void process.stdout.write(USAGE);
+  try {
+    const extra = JSON.parse(o['tslws-pmd']);
+    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new Error('not an object');
+  } catch (e) {
+    process.stderr.write(`ws-deflate: --tslws-pmd must be a JSON object (${e.message})\n${USAGE}`);
+    process.exit(2);
+  }
   const duration = Number(o.duration ?? (o.quick ? 1 : 5));
   const rounds = Number(o.rounds ?? (o.quick ? 1 : 3));
   const conns = Number(o.conns ?? (o.quick ? 100 : 1000));
@@ -304,7 +348,7 @@ async function bench() {
     for (const sc of scen) {
       for (const server of order) {
         process.stderr.write(`round ${round + 1}/${rounds}: ${sc.id} on ${server} (${conns} conns, ${duration} s)\n`);
-        const r = await runOne(server, sc, conns, warm, duration, children, o['no-context-takeover']);
+        const r = await runOne(server, sc, conns, warm, duration, children, o['no-context-takeover'], o['tslws-pmd']);
         ((results[sc.id] ??= {})[server] ??= []).push(r);
       }
     }
@@ -315,33 +359,38 @@ async function bench() {
       const rs = results[sc.id][server];
       row[server] = {
         msgsPerSec: median(rs.map((r) => r.rate)),
-        rssMb: median(rs.map((r) => r.primedMb)),
+        rssMb: median(rs.map((r) => r.busyMb)),
+        primedRssMb: median(rs.map((r) => r.primedMb)),
         peakRssMb: median(rs.map((r) => r.peakMb)),
         perConnKb: median(rs.map((r) => r.perConnKb)),
         idlePerConnKb: median(rs.map((r) => r.idlePerConnKb)),
+        wireBytesPerMsg: median(rs.map((r) => r.wirePerMsg)),
+        serverCpuPct: median(rs.map((r) => r.cpuPct)),
+        serverCpuUsPerMsg: median(rs.map((r) => r.cpuUsPerMsg)),
       };
     }
     if (row.tslws && row.ws) {
       row.throughputRatio = row.tslws.msgsPerSec / row.ws.msgsPerSec;
-      row.memoryRatio = row.tslws.rssMb / row.ws.rssMb;
+      row.cpuRatio = row.tslws.serverCpuUsPerMsg / row.ws.serverCpuUsPerMsg;
+      row.memoryRatio = row.tslws.perConnKb / row.ws.perConnKb;
       row.idleMemoryRatio = row.tslws.idlePerConnKb / row.ws.idlePerConnKb;
     }
     return row;
   });
-  const json = { bench: 'ws-deflate', conns, duration, rounds, serverNoContextTakeover: o['no-context-takeover'], results: summary };
+  const json = { bench: 'ws-deflate', conns, duration, rounds, serverNoContextTakeover: o['no-context-takeover'], tslwsPmd: JSON.parse(o['tslws-pmd']), results: summary };
   if (o.out) writeFileSync(o.out, JSON.stringify(json, null, 2) + '\n');
   if (o.json) {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return;
   }
   const f = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  const lines = ['| scenario | server | msgs/s | RSS MB (primed) | peak RSS MB | KB/conn | idle KB/conn | tslws/ws |', '|---|---|---|---|---|---|---|---|'];
+  const lines = ['| scenario | server | msgs/s | server CPU % | CPU µs/msg | wire B/msg | RSS MB busy | peak RSS MB | KB/conn busy | KB/conn idle | tslws/ws |', '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const row of summary) {
     for (const server of servers) {
       const r = row[server];
       const ratio = server === 'tslws' && row.throughputRatio
-        ? `${f(row.throughputRatio, 2)}x msgs, ${f(row.memoryRatio, 2)}x RSS, ${f(row.idleMemoryRatio, 2)}x idle KB/conn` : '';
-      lines.push(`| ${row.label} | ${server} | ${f(r.msgsPerSec)} | ${f(r.rssMb, 1)} | ${f(r.peakRssMb, 1)} | ${f(r.perConnKb, 1)} | ${f(r.idlePerConnKb, 1)} | ${ratio} |`);
+        ? `${f(row.throughputRatio, 2)}x msgs, ${f(row.cpuRatio, 2)}x CPU/msg, ${f(row.memoryRatio, 2)}x busy, ${f(row.idleMemoryRatio, 2)}x idle KB/conn` : '';
+      lines.push(`| ${row.label} | ${server} | ${f(r.msgsPerSec)} | ${f(r.serverCpuPct)} | ${f(r.serverCpuUsPerMsg)} | ${f(r.wireBytesPerMsg)} | ${f(r.rssMb, 1)} | ${f(r.peakRssMb, 1)} | ${f(r.perConnKb, 1)} | ${f(r.idlePerConnKb, 1)} | ${ratio} |`);
     }
   }
   process.stdout.write(lines.join('\n') + '\n');
@@ -350,7 +399,7 @@ async function bench() {
 const argv = process.argv.slice(2);
 if (argv[0] === '--serve') {
   const noCtx = argv[3] === 'no-context-takeover';
-  if (argv[1] === 'tslws') await serveTslws(Number(argv[2]), noCtx);
+  if (argv[1] === 'tslws') await serveTslws(Number(argv[2]), noCtx, JSON.parse(argv[4] ?? '{}'));
   else await serveWs(Number(argv[2]), noCtx);
 } else if (argv[0] === '--load') {
   const [port, conns, size, warm, duration] = argv.slice(1).map(Number);

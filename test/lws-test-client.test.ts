@@ -18,7 +18,7 @@ import { parseTarget } from '../src/bin/test-client/target.js';
 import { randomCircle } from '../src/bin/test-client/ws-mode.js';
 import { PolyRand } from '../src/bin/test-client/lfsr.js';
 import { ECHO_BLOCK_SIZE } from '../src/bin/test-client/echo-mode.js';
-import { createContext, callbackHttpDummy, mirrorProtocol } from '../src/index.js';
+import { createContext, callbackHttpDummy, mirrorProtocol, dumbIncrementProtocol, Reason, type Protocol } from '../src/index.js';
 import { freePort } from './lws-c-apps.js';
 import { makePki } from './pki.js';
 import { crlOf } from './client-util.js';
@@ -58,6 +58,48 @@ test('-O against our test server: dumb numbers printed, 100 circles mirrored, ex
     assert.equal(await run(c, 10000), 0, c.stderr());
     assert.match(c.stdout(), /mirror: 100 sent, 100 mirrored back/);
   });
+});
+
+test('it offers permessage-deflate as the C client does, and reads a compressed dumb-increment stream', async () => {
+  const offers = new Map<string, { offer: string | undefined; active: boolean }>();
+  // Each protocol as shipped, noting the offer and whether compression was agreed.
+  const noting = <T>(p: Protocol<T>, extra: Partial<Protocol<T>> = {}): Protocol<T> => ({
+    ...p,
+    ...extra,
+    callback(wsi, reason, pss, input) {
+      if (reason === Reason.ESTABLISHED) {
+        offers.set(p.name, {
+          offer: wsi.hdrCopy('sec-websocket-extensions'),
+          active: wsi.setExtensionOption('permessage-deflate', 'compression_level', '1') === 0,
+        });
+      }
+      return p.callback(wsi, reason, pss, input);
+    },
+  });
+  const ctx = createContext({
+    port: 0, iface: '127.0.0.1',
+    // dumb-increment with an rx buffer big enough for lws's rule, so it takes compression; every message compressed.
+    protocols: [{ name: 'http-only', callback: callbackHttpDummy }, noting(dumbIncrementProtocol, { rxBufferSize: 128 }), noting(mirrorProtocol)],
+    ws: { perMessageDeflate: { threshold: 0 } },
+  });
+  try {
+    await ctx.listening;
+    const c = spawnBin('lws-test-client', [`ws://127.0.0.1:${ctx.vhosts[0].port}/`]);
+    try {
+      await waitFor(() => /^rx 3$/m.test(c.stdout()), 'four compressed numbers', 5000);
+      c.proc.kill('SIGINT');
+      assert.equal(await run(c, 3000), 0, c.stderr());
+    } finally {
+      killChild(c);
+    }
+    const want = 'permessage-deflate; client_no_context_takeover; client_max_window_bits';
+    assert.deepEqual(offers.get('dumb-increment-protocol'), { offer: want, active: true });
+    assert.deepEqual(offers.get('lws-mirror-protocol'), { offer: want, active: false }, 'the mirror protocol vetoes it');
+    const nums = [...c.stdout().matchAll(/^rx (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(nums.slice(0, 4), [0, 1, 2, 3]);
+  } finally {
+    await ctx.destroy();
+  }
 });
 
 test('without -O it prints consecutive numbers until SIGINT, then exits cleanly', async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openWs, waitFor } from './plugin-ws-client.js';
+import { checkTestAppDeflate } from './ws-peer.js';
 import {
   confDir, removeDir, freePort, startLwsws, failLwsws, stopLwsws, vhostFile, httpGet, type Child,
 } from './lwsws-util.js';
@@ -34,7 +35,7 @@ function site(): string {
   return d;
 }
 
-test('the shipped config serves www/ with dumb-increment and mirror', async () => {
+test('the shipped config serves www/ with dumb-increment and mirror, permessage-deflate on', async () => {
   const port = await freePort();
   const conf = readFileSync(join(PKG, 'lwsws/conf'), 'utf8');
   const vh = readFileSync(join(PKG, 'lwsws/conf.d/test-server'), 'utf8').replace('"7681"', `"${port}"`);
@@ -56,6 +57,8 @@ test('the shipped config serves www/ with dumb-increment and mirror', async () =
     assert.equal(m2.texts()[0], 'c #000000 1 2 3;');
     m1.ws.close();
     m2.ws.close();
+    // lwsws offers permessage-deflate on every vhost, as lws's does.
+    await checkTestAppDeflate(port);
   });
 });
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { raw, parseResponses, sleep } from './helpers.js';
 import { openWs, waitFor, within, spawnBin, portOf, killChild, type Child } from './plugin-ws-client.js';
+import { checkTestAppDeflate } from './ws-peer.js';
 
 const www = resolve(dirname(fileURLToPath(import.meta.url)), '../../www');
 
@@ -22,7 +23,7 @@ async function withServer(args: string[], fn: (port: number, child: Child) => Pr
   }
 }
 
-test('lws-test-server serves test.html at /, counts on dumb-increment and mirrors on lws-mirror-protocol', async () => {
+test('lws-test-server serves test.html at /, counts on dumb-increment and mirrors on lws-mirror-protocol; dumb-increment takes permessage-deflate', async () => {
   await withServer([], async (port) => {
     const r = await raw(port, 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     const [res] = parseResponses(r.data);
@@ -48,6 +49,7 @@ test('lws-test-server serves test.html at /, counts on dumb-increment and mirror
     await sleep(150);
     assert.equal(plain.messages.length, 0);
     for (const c of [m1, m2, plain]) c.ws.close();
+    await checkTestAppDeflate(port);
   });
 });
 

@@ -237,6 +237,48 @@ test('a quiet connection frees its compressor after idleReleaseMs; later message
   }
 });
 
+test('keptCompressors bounds the compressors kept for context takeover; connections past it compress each message afresh', async () => {
+  const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: { threshold: 0, keptCompressors: 1 } } });
+  const limiter = limiterFor(ctx.vhosts[0], 10, 1); // the vhost's own bounds: this returns the one its connections share
+  const m = textOf(3000);
+  // Two echoes of the same text, as sent on the wire (compressed payloads).
+  const twice = async (c: RawWs) => {
+    const out: Buffer[] = [];
+    for (let i = 0; i < 2; i++) {
+      c.send(OP.TEXT, m);
+      const got = await c.message();
+      assert.equal(got.frames, 1);
+      assert.equal(c.frames[c.frames.length - 1].rsv, 4, 'the echo is compressed (RSV1)');
+      out.push(got.data);
+    }
+    return out;
+  };
+  try {
+    const a = await RawWs.open(port, { protocol: 'echo', headers: [ext('permessage-deflate')] });
+    const b = await RawWs.open(port, { protocol: 'echo', headers: [ext('permessage-deflate')] });
+    for (const c of [a, b]) assert.equal(headerOf(c.head, 'sec-websocket-extensions'), 'permessage-deflate', 'nothing is declared to the peer');
+    const [a1, a2] = await twice(a);
+    assert.deepEqual(pmdInflate(a1), m);
+    assert.ok(a2.length * 4 < a1.length, `the first connection keeps its context: ${a2.length} bytes for a repeat of ${a1.length}`);
+    assert.equal(limiter.keptDeflaters, 1);
+    const [b1, b2] = await twice(b);
+    // Each of the second connection's messages decodes alone: no reference back.
+    assert.deepEqual(pmdInflate(b1), m);
+    assert.deepEqual(pmdInflate(b2), m);
+    assert.equal(b2.length, b1.length, 'a repeat costs as much as the first time');
+    assert.equal(limiter.keptDeflaters, 1, 'still one kept compressor');
+    a.destroy();
+    await until(() => limiter.keptDeflaters === 0, 3000);
+    assert.equal(limiter.keptDeflaters, 0, 'a closed connection gives its place back');
+    const [b3, b4] = await twice(b);
+    assert.deepEqual(pmdInflate(b3), m);
+    assert.ok(b4.length * 4 < b3.length, `the place passes to the second connection: ${b4.length} bytes for a repeat`);
+    b.destroy();
+  } finally {
+    await ctx.destroy();
+  }
+});
+
 test('without context takeover connections borrow reset compressors from the vhost, never more spare than the concurrency bound', async () => {
   const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: { threshold: 0, concurrency: 2 } } });
   const limiter = limiterFor(ctx.vhosts[0], 2);

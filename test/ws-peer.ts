@@ -125,3 +125,33 @@ export function headerOf(head: string, name: string): string | undefined {
 export function pmdInflate(payload: Buffer): Buffer {
   return inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH });
 }
+
+/**
+ * A test app's permessage-deflate, as in lws's test server: lws-server-status
+ * (rx buffer 128) agrees it with a `ws` client compressing everything,
+ * sends its JSON and takes the two large compressed JSON messages of the
+ * page's "Test pmd" without closing; dumb-increment (rx buffer 10, under
+ * the 128 lws needs) and lws-mirror-protocol (its veto) go uncompressed.
+ */
+export async function checkTestAppDeflate(port: number): Promise<void> {
+  const url = `ws://127.0.0.1:${port}/`;
+  for (const p of ['dumb-increment-protocol', 'lws-mirror-protocol']) {
+    const c = await openWs(url, { threshold: 0 }, [p]);
+    c.close();
+    if (agreedOf(c) !== '') throw new Error(`${p} agreed "${agreedOf(c)}": it must go uncompressed, as in lws`);
+  }
+  const st = await openWs(url, { threshold: 0 }, ['lws-server-status']);
+  try {
+    if (!/^permessage-deflate\b/.test(agreedOf(st))) throw new Error(`lws-server-status agreed "${agreedOf(st)}", not permessage-deflate`);
+    const closed = wsClosed(st, 60000).then((c) => { throw new Error(`lws-server-status closed ${c.code} "${c.reason}"`); });
+    closed.catch(() => {});
+    const [first] = await Promise.race([nextMessages(st, 1, 3000), closed]);
+    JSON.parse(first.data.toString());
+    for (let i = 0; i < 2; i++) st.send(JSON.stringify({ test: 'pmd', n: i, text: textOf(20000 + i).toString() }));
+    // Still open and still sending after the server inflated both.
+    const [later] = await Promise.race([nextMessages(st, 1, 7000), closed]); // update-ms may be 5 s
+    JSON.parse(later.data.toString());
+  } finally {
+    st.close();
+  }
+}

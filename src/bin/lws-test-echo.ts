@@ -63,6 +63,7 @@ function main(): number {
     iface: args.interface,
     protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createEchoProtocol(name, { rxBufferSize })],
     pvo: { [name]: { default: '1' } },
+    ws: { perMessageDeflate: true },
   });
   serveUntilSignalled(context, 'lws-test-echo', args.interface, (url) => `echoing protocol "${name}" on ${url}`, 'ws');
   return 0;

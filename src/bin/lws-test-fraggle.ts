@@ -48,6 +48,7 @@ function runServer(port: number, iface: string | undefined, tls: ServerTls | und
     protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createFraggleProtocol(report, () => {})],
     // The C client names the protocol; upgrades without one are given it anyway.
     pvo: { [FRAGGLE_PROTOCOL]: { default: '1' } },
+    ws: { perMessageDeflate: true },
     ...(tls ? { sslCertFilepath: tls.cert, sslPrivateKeyFilepath: tls.key } : {}),
   });
   serveUntilSignalled(context, 'lws-test-fraggle', iface, (url) => `fragmenting on ${url.replace(/^http/, 'ws')}`);
@@ -86,6 +87,8 @@ function runClient(host: string, port: number, count: number, tls: boolean): voi
   const shown = host.includes(':') ? `[${host}]` : host;
   context.clientConnect({
     address: host, port, path: '/', host: `${shown}:${port}`, origin: `${shown}:${port}`, protocol: FRAGGLE_PROTOCOL,
+    // The C app's offer: permessage-deflate; client_no_context_takeover; client_max_window_bits.
+    perMessageDeflate: { clientNoContextTakeover: true },
     // As the C app's -s: a test server's self-made certificate is fine.
     ssl: tls ? { allowSelfSigned: true, skipHostnameCheck: true } : false,
   });

@@ -130,7 +130,8 @@ async function main(): Promise<number | false> {
       bindIface: args.k,
       ...tls,
       options: Option.VALIDATE_UTF8 | (tls.options ?? 0) | (args['unix-socket'] ? Option.UNIX_SOCK : 0),
-      ws: { pingPongSecs: pingpong },
+      // permessage-deflate is in the C test server's extension table; the mirror protocol vetoes it.
+      ws: { pingPongSecs: pingpong, perMessageDeflate: true },
       // Index 0 answers HTTP (and upgrades naming no subprotocol), as in lws.
       protocols: [{ name: 'http-only', callback: callbackHttpDummy }, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol,
         serverStatusProtocol],

@@ -120,7 +120,8 @@ export function buildVhosts(config: LwswsConfig, http: Protocol, warnings: Confi
       headers: v.headers,
       ...(g.serverString !== undefined ? { serverString: g.serverString } : {}),
       limits,
-      ...(g.wsPingPongSecs ? { ws: { pingPongSecs: g.wsPingPongSecs } } : {}),
+      // lwsws offers permessage-deflate on every vhost, as lws's lwsws does.
+      ws: { perMessageDeflate: true, ...(g.wsPingPongSecs ? { pingPongSecs: g.wsPingPongSecs } : {}) },
       ...(tls ? {
         sslCertFilepath: v.sslCert,
         ...(v.sslKey !== undefined ? { sslPrivateKeyFilepath: v.sslKey } : {}),

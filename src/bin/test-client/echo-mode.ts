@@ -86,7 +86,7 @@ export function runEchoMode(target: Target, opt: EchoModeOptions): Context {
   const context = createContext({ protocols: [echo], ws: { validateUtf8: false } });
   context.clientConnect({
     address: target.host, port: target.port, path: target.path, host: target.hostHeader, origin: target.hostHeader,
-    protocol: opt.protocol, ssl: opt.ssl,
+    protocol: opt.protocol, ssl: opt.ssl, perMessageDeflate: { clientNoContextTakeover: true },
   });
   return context;
 }

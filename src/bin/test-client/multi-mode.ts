@@ -67,7 +67,7 @@ export function runMultiMode(target: Target, opt: MultiModeOptions): Context {
       opt.print(`dumb ${n}: connecting`);
       const w = context.clientConnect({
         address: target.host, port: target.port, path: target.path, host: target.hostHeader, origin: target.hostHeader,
-        protocol: 'dumb-increment-protocol', ssl: opt.ssl,
+        protocol: 'dumb-increment-protocol', ssl: opt.ssl, perMessageDeflate: { clientNoContextTakeover: true },
       });
       // A failure reported at once has already passed (no slot yet): just retry later.
       if (!w.closed) s.wsi = w;

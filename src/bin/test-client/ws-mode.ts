@@ -158,6 +158,8 @@ export function runWsMode(target: Target, opt: WsModeOptions): Context {
     context, address: target.host, port: target.port, path: target.path,
     host: target.hostHeader, origin: target.hostHeader,
     ssl: opt.ssl,
+    // The C client's offer; lws-mirror-protocol servers refuse it, dumb-increment takes it.
+    perMessageDeflate: { clientNoContextTakeover: true },
   };
   function connectDumb(): void {
     context.clientConnect({ ...base, protocol: 'dumb-increment-protocol', localProtocolName: 'dumb-client' });

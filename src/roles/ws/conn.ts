@@ -64,7 +64,7 @@ export class WsConn implements WsSink {
     this.#sock = wsi.socket;
     const a = takeAgreed(wsi);
     if (a) {
-      this.#pmd = new PmdConn(a.cfg, a.agreement, limiterFor(wsi.vhost, a.cfg.concurrency), {
+      this.#pmd = new PmdConn(a.cfg, a.agreement, limiterFor(wsi.vhost, a.cfg.concurrency, a.cfg.keptCompressors), {
         accepting: () => !wsi.closed && wsi.rxFlowOn && !this.#pending,
         inflated: (buf, last, more) => this.#inflated(buf, last, more),
         drained: () => this.#inflateDrained(),

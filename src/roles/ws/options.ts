@@ -31,6 +31,18 @@ export interface PerMessageDeflateOptions {
    * Default 2000.
    */
   idleReleaseMs?: number;
+  /**
+   * Connections of a vhost that may keep their compressor between
+   * messages (context takeover: later messages refer back to earlier ones,
+   * the best ratio on streams of similar messages). Further connections
+   * compress each message afresh with a compressor borrowed from the
+   * vhost's spares, which the peer decodes as usual: it costs them ratio,
+   * not memory. Places go to the first connections that send, and come
+   * back when one is quiet for `idleReleaseMs` or closes. This bounds the
+   * vhost's compressor memory (about 240 KB each with 15-bit windows)
+   * whatever the number of busy connections. Default 64.
+   */
+  keptCompressors?: number;
 }
 
 /** permessage-deflate settings with every default filled in. */
@@ -60,7 +72,7 @@ export const DEFAULT_WS_OPTIONS: Readonly<WsOptions> = Object.freeze({
 
 const PMD_KEYS: ReadonlyArray<keyof PerMessageDeflateOptions> = [
   'serverNoContextTakeover', 'clientNoContextTakeover', 'serverMaxWindowBits', 'clientMaxWindowBits',
-  'level', 'memLevel', 'threshold', 'maxInflatedSize', 'concurrency', 'idleReleaseMs',
+  'level', 'memLevel', 'threshold', 'maxInflatedSize', 'concurrency', 'idleReleaseMs', 'keptCompressors',
 ];
 
 function intIn(where: string, k: string, v: unknown, min: number, max: number): number {
@@ -96,6 +108,7 @@ export function resolvePmd(o: boolean | PerMessageDeflateOptions | undefined, ma
     maxInflatedSize: intIn(where, 'maxInflatedSize', u.maxInflatedSize ?? maxMessageSize, 1, big),
     concurrency: intIn(where, 'concurrency', u.concurrency ?? 10, 1, 10000),
     idleReleaseMs: intIn(where, 'idleReleaseMs', u.idleReleaseMs ?? 2000, 0, 2 ** 31 - 1),
+    keptCompressors: intIn(where, 'keptCompressors', u.keptCompressors ?? 64, 0, big),
   });
 }
 

@@ -30,6 +30,8 @@ export class PmdDeflater {
   #midMessage = false;
   #idle: NodeJS.Timeout | null = null;
   #key = '';
+  // This connection holds one of the vhost's places for a kept compressor.
+  #kept = false;
   #onData = (c: Buffer): void => {
     this.#out.push(c);
     this.#outLen += c.length;
@@ -98,7 +100,9 @@ export class PmdDeflater {
             // receiver's 00 00 ff ff would not be valid deflate data.
             if (out.length === 0) out = Buffer.from([0]);
             // Each message starts afresh: the stream goes back, reset, for the next one to borrow.
-            if (this.settings.noContextTakeover) this.#recycleStream();
+            // Past the vhost's bound on kept compressors, context takeover
+            // gives way to the same borrowing.
+            if (this.settings.noContextTakeover || !this.#keep()) this.#recycleStream();
             else this.#armIdleRelease();
           }
           cb(null, out);
@@ -110,6 +114,17 @@ export class PmdDeflater {
         z.params(this.#level, constants.Z_DEFAULT_STRATEGY, go);
       } else go();
     });
+  }
+
+  #keep(): boolean {
+    if (!this.#kept) this.#kept = this.limiter.tryKeep();
+    return this.#kept;
+  }
+
+  #unkeep(): void {
+    if (!this.#kept) return;
+    this.#kept = false;
+    this.limiter.unkeep();
   }
 
   /**
@@ -168,6 +183,7 @@ export class PmdDeflater {
   #recycleStream(): void {
     const z = this.#z;
     if (!z || this.#cb) return this.#closeStream();
+    this.#unkeep();
     this.#z = null;
     this.#out = [];
     this.#outLen = 0;
@@ -179,6 +195,7 @@ export class PmdDeflater {
   }
 
   #closeStream(): void {
+    this.#unkeep();
     const z = this.#z;
     this.#z = null;
     this.#out = [];

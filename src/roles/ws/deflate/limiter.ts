@@ -15,8 +15,34 @@ export class ZlibLimiter {
   // starts every message afresh borrows one instead of making its own
   // (making one costs far more than resetting it).
   #spare = new Map<string, DeflateRaw[]>();
+  #kept = 0;
 
-  constructor(readonly limit: number) {}
+  /**
+   * `limit`: operations at once; `keepLimit`: connections that may keep a
+   * compressor between messages for context takeover.
+   */
+  constructor(readonly limit: number, readonly keepLimit: number = Number.MAX_SAFE_INTEGER) {}
+
+  /**
+   * May one more connection keep its compressor between messages? A yes
+   * holds a place until `unkeep()`. A no costs that connection ratio, not
+   * correctness: a compressor may always start afresh.
+   */
+  tryKeep(): boolean {
+    if (this.#kept >= this.keepLimit) return false;
+    this.#kept++;
+    return true;
+  }
+
+  /** Give back a place taken by `tryKeep()`. */
+  unkeep(): void {
+    this.#kept--;
+  }
+
+  /** Connections keeping a compressor between messages now. */
+  get keptDeflaters(): number {
+    return this.#kept;
+  }
 
   /** A reset compressor made with `key`'s settings, if one is spare. */
   takeDeflater(key: string): DeflateRaw | undefined {
@@ -70,9 +96,12 @@ export class ZlibLimiter {
 
 const limiters = new WeakMap<object, ZlibLimiter>();
 
-/** The limiter shared by everything keyed by `owner` (a vhost's settings). */
-export function limiterFor(owner: object, limit: number): ZlibLimiter {
+/**
+ * The limiter shared by everything keyed by `owner` (a vhost); the first
+ * caller's bounds make it.
+ */
+export function limiterFor(owner: object, limit: number, keepLimit?: number): ZlibLimiter {
   let l = limiters.get(owner);
-  if (!l) limiters.set(owner, (l = new ZlibLimiter(limit)));
+  if (!l) limiters.set(owner, (l = new ZlibLimiter(limit, keepLimit)));
   return l;
 }
