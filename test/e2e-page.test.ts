@@ -150,6 +150,15 @@ test('the page in Chromium: the form posts and its answer shows the fields; the 
     await waitText(page, 'status-state', "t.startsWith('connected')", 10000);
     // Three sockets of this page at least (dumb, mirror, status) are live.
     await waitText(page, 'status-conns', 'Number(t) >= 3', 5000);
+    // Chromium offers permessage-deflate; lws-server-status takes it. "Test pmd"
+    // sends two large compressed messages, which the server must inflate
+    // without closing (a close would count in data-closes).
+    assert.match((await page.textContent('#status-state')) ?? '', /^connected \(permessage-deflate/);
+    await page.click('#status-pmd');
+    await waitText(page, 'status-pmd-result', "t.startsWith('sent 2 messages') && t.includes('permessage-deflate')", 3000);
+    const up0 = Number(await page.textContent('#status-uptime'));
+    await waitText(page, 'status-uptime', `Number(t) > ${up0}`, 5000);
+    assert.equal(await page.getAttribute('#status-state', 'data-closes'), null, 'the status socket never closed');
     await shot(page, 'status');
 
     // The urlencoded form: post-demo answers with a table of the fields.

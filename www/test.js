@@ -48,6 +48,7 @@
       ws.onclose = function (ev) {
         live[name] = false;
         if (state) {
+          state.dataset.closes = String(Number(state.dataset.closes || 0) + 1);
           state.textContent = 'closed (' + ev.code + (ev.reason ? ' ' + safe(ev.reason) : '') + '), retrying';
           state.className = 'state down';
         }
@@ -137,7 +138,7 @@
   $('close-server').onclick = function () { if (closer && closer.readyState === 1) closer.send('closeme\n'); };
 
   /* ---- server status: live figures from lws-server-status ---- */
-  keep('status', wsBase, 'lws-server-status', {
+  var status = keep('status', wsBase, 'lws-server-status', {
     message: function (ws, data) {
       var j;
       try { j = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)); } catch (e) { return; }
@@ -151,7 +152,22 @@
     },
   });
 
-  /* ---- facts about this connection ---- */  /* ---- facts about this connection ---- */
+  // Two large, very compressible JSON messages, as lws's page sends to exercise permessage-deflate.
+  $('status-pmd').onclick = function () {
+    var ws = status.socket;
+    if (!ws || ws.readyState !== 1) { $('status-pmd-result').textContent = 'not connected'; return; }
+    var sent = 0;
+    for (var n = 0; n < 2; n++) {
+      var rows = [];
+      for (var i = 0; i < 400; i++) rows.push({ seq: i, name: 'row ' + i, tags: ['alpha', 'beta', 'gamma'], value: i * 7 % 101 });
+      var s = JSON.stringify({ test: 'pmd', message: n, rows: rows });
+      ws.send(s);
+      sent += s.length;
+    }
+    $('status-pmd-result').textContent = 'sent 2 messages, ' + sent + ' bytes' + (ws.extensions ? ' (' + safe(ws.extensions) + ')' : ' (uncompressed)');
+  };
+
+  /* ---- facts about this connection ---- */
   var nav = performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
   $('fact-http').textContent = (nav && nav.nextHopProtocol) || 'http/1.1';
   $('fact-tls').textContent = location.protocol === 'https:' ? 'yes (wss:// for the sockets)' : 'no (ws:// for the sockets)';
