@@ -176,6 +176,8 @@ test('option checks: bad vhost and client settings throw clear errors', () => {
   assert.throws(() => createContext({ ws: { perMessageDeflate: { level: 12 } } }), /level must be an integer from 0 to 9/);
   assert.throws(() => createContext({ ws: { perMessageDeflate: { serverMaxWindowBits: 7 } } }), /serverMaxWindowBits/);
   assert.throws(() => createContext({ ws: { perMessageDeflate: { bogus: 1 } as object } }), /unknown option ws\.perMessageDeflate\.bogus/);
+  assert.throws(() => createContext({ ws: { perMessageDeflate: { keptCompressors: -1 } } }), /keptCompressors must be an integer from 0/);
+  assert.throws(() => createContext({ ws: { perMessageDeflate: { keptCompressors: 1.5 } } }), /keptCompressors/);
   const ctx = createContext({ protocols: [{ name: 'c', callback: () => 0 }] });
   try {
     assert.throws(() => ctx.clientConnect({ address: '127.0.0.1', port: 1, perMessageDeflate: { clientMaxWindowBits: 20 } }), /clientMaxWindowBits/);
