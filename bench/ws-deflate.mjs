@@ -40,9 +40,10 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, hardFdLimit, spawnPinned, stopChild } from './lib/proc.mjs';
+import { freePort, guardChildren, hardFdLimit, spawnPinned, stopChild } from './lib/proc.mjs';
 import { CLK_TCK, cpuTicks, statusKiB } from './lib/procfs.mjs';
 import { median } from './lib/report.mjs';
+import { echoAndStopOnSignal } from './lib/ws-echo-server.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
@@ -118,18 +119,8 @@ async function serveTslws(port, noCtx, extra) {
 async function serveWs(port, noCtx) {
   const { WebSocketServer } = await import('ws');
   const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: MAX, perMessageDeflate: serverPmd(noCtx) });
-  wss.on('connection', (ws) => {
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-    ws.on('error', () => {});
-  });
+  echoAndStopOnSignal(wss);
   wss.on('listening', () => process.stdout.write(`listening ${port}\n`));
-  const stop = () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 1000).unref();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 // ---------------------------------------------------------------------------
@@ -336,10 +327,7 @@ async function bench() {
     process.stderr.write('ws-deflate: build first (npm run build)\n');
     process.exit(2);
   }
-  const children = new Set();
-  const killAll = () => { for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ } };
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130));
+  const { children } = guardChildren('ws-deflate', { what: 'servers and load generator' });
 
   const results = {};
   for (let round = 0; round < rounds; round++) {

@@ -48,6 +48,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { Fatal, alive, freePort, guardChildren, hardFdLimit, sleep, spawnPinned, stopChild, tail } from './lib/proc.mjs';
 import { CLK_TCK, cpuTicks, kernelRelease, rssKiB, sysTicks } from './lib/procfs.mjs';
+import { echoAndStopOnSignal } from './lib/ws-echo-server.mjs';
 import { alignTable, buildLine, describeBuild, fmtInt, fmtUs, machineInfo, median, mib, pct } from './lib/report.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -77,22 +78,12 @@ async function serveWs(port) {
     }
   }
   const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 64 * 1024 * 1024 });
-  wss.on('connection', (ws) => {
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-    ws.on('error', () => {});
-  });
+  echoAndStopOnSignal(wss);
   wss.on('error', (e) => {
     process.stderr.write(`ws echo: ${e.message}\n`);
     process.exit(1);
   });
   wss.on('listening', () => process.stdout.write(`ws echo: ws ${wsVersion}, bufferutil ${bu}, on 127.0.0.1:${port}\n`));
-  const stop = () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 1000).unref();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 // ---------------------------------------------------------------------------
