@@ -9,11 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createContext, Reason, Write, mirrorProtocol, callbackHttpDummy, type Wsi, type Protocol } from '../src/index.js';
 import type { WsConn } from '../src/roles/ws/conn.js';
-import { limiterFor } from '../src/roles/ws/deflate/limiter.js';
+import { limiterOf, type ZlibLimiter } from '../src/roles/ws/deflate/limiter.js';
 import { start } from './helpers.js';
 import { RawWs, OP, echoProtocol, until } from './ws-util.js';
 import { Recorder, clientContext, fakeServer, good101 } from './client-util.js';
-import { openWs, nextMessages, textOf, pmdCompress, pmdInflate, headerOf, agreedOf } from './ws-peer.js';
+import { openWs, nextMessages, textOf, pmdCompress, pmdInflate, headerOf, agreedOf, wsClosed } from './ws-peer.js';
 
 const ext = (offer: string) => `Sec-WebSocket-Extensions: ${offer}`;
 
@@ -241,7 +241,6 @@ test('a quiet connection frees its compressor after idleReleaseMs; later message
 
 test('keptCompressors bounds the compressors kept for context takeover; connections past it compress each message afresh', async () => {
   const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: { threshold: 0, keptCompressors: 1 } } });
-  const limiter = limiterFor(ctx.vhosts[0], 10, 1); // the vhost's own bounds: this returns the one its connections share
   const m = textOf(3000);
   // Two echoes of the same text, as sent on the wire (compressed payloads).
   const twice = async (c: RawWs) => {
@@ -260,6 +259,9 @@ test('keptCompressors bounds the compressors kept for context takeover; connecti
     const b = await RawWs.open(port, { protocol: 'echo', headers: [ext('permessage-deflate')] });
     for (const c of [a, b]) assert.equal(headerOf(c.head, 'sec-websocket-extensions'), 'permessage-deflate', 'nothing is declared to the peer');
     const [a1, a2] = await twice(a);
+    // The vhost's settings made the limiter its connections share.
+    const limiter = limiterOf(ctx.vhosts[0]) as ZlibLimiter;
+    assert.equal(limiter.keepLimit, 1);
     assert.deepEqual(pmdInflate(a1), m);
     assert.ok(a2.length * 4 < a1.length, `the first connection keeps its context: ${a2.length} bytes for a repeat of ${a1.length}`);
     assert.equal(limiter.keptDeflaters, 1);
@@ -283,7 +285,6 @@ test('keptCompressors bounds the compressors kept for context takeover; connecti
 
 test('without context takeover connections borrow reset compressors from the vhost, never more spare than the concurrency bound', async () => {
   const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: { threshold: 0, concurrency: 2 } } });
-  const limiter = limiterFor(ctx.vhosts[0], 2);
   try {
     const clients = await Promise.all([0, 1, 2, 3].map(() => openWs(`ws://127.0.0.1:${port}/`, { threshold: 0, serverNoContextTakeover: true }, ['echo'])));
     for (let round = 0; round < 5; round++) {
@@ -294,6 +295,8 @@ test('without context takeover connections borrow reset compressors from the vho
         assert.deepEqual((await p)[0].data, m, `client ${i} round ${round}`);
       }));
     }
+    const limiter = limiterOf(ctx.vhosts[0]) as ZlibLimiter;
+    assert.equal(limiter.limit, 2);
     await until(() => limiter.active === 0, 2000);
     assert.ok(limiter.spareDeflaters >= 1, 'compressors are kept for reuse');
     assert.ok(limiter.spareDeflaters <= 2, `at most the concurrency bound spare, got ${limiter.spareDeflaters}`);
@@ -303,14 +306,39 @@ test('without context takeover connections borrow reset compressors from the vho
   }
 });
 
+test('a protocol that closes while a large compressed message is being inflated gives its zlib slot back once', async () => {
+  const quit: Protocol = { name: 'quit', rxBufferSize: 1024, callback: (_w, reason) => (reason === Reason.RECEIVE ? -1 : 0) };
+  const { ctx, port } = await start({ protocols: [echoProtocol().proto, quit], ws: { perMessageDeflate: { threshold: 0, concurrency: 1 } } });
+  try {
+    const ws = await openWs(`ws://127.0.0.1:${port}/`, { threshold: 0 }, ['quit']);
+    const closed = wsClosed(ws, 5000);
+    ws.send(textOf(100000).toString());
+    await closed;
+    const limiter = limiterOf(ctx.vhosts[0]) as ZlibLimiter;
+    await until(() => limiter.active <= 0, 2000);
+    assert.equal(limiter.active, 0, 'the one slot is free, and not freed twice');
+    // With concurrency 1 the vhost still compresses for others.
+    const echo = await openWs(`ws://127.0.0.1:${port}/`, { threshold: 0 }, ['echo']);
+    const p = nextMessages(echo, 2);
+    echo.send(textOf(50000).toString());
+    echo.send(textOf(60000).toString());
+    const got = await p;
+    assert.deepEqual(got.map((g) => g.data.length), [50000, 60000]);
+    assert.equal(limiter.active, 0);
+    echo.close();
+  } finally {
+    await ctx.destroy();
+  }
+});
+
 test('the concurrency bound holds with many connections compressing at once', async () => {
   const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: { threshold: 0, concurrency: 2 } } });
-  const limiter = limiterFor(ctx.vhosts[0], 2);
   let maxActive = 0;
   let maxWaiting = 0;
   const t = setInterval(() => {
-    maxActive = Math.max(maxActive, limiter.active);
-    maxWaiting = Math.max(maxWaiting, limiter.waiting);
+    const limiter = limiterOf(ctx.vhosts[0]);
+    maxActive = Math.max(maxActive, limiter?.active ?? 0);
+    maxWaiting = Math.max(maxWaiting, limiter?.waiting ?? 0);
   }, 0);
   try {
     const clients = await Promise.all(Array.from({ length: 20 }, () => openWs(`ws://127.0.0.1:${port}/`, { threshold: 0 }, ['echo'])));

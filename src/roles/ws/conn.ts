@@ -147,7 +147,9 @@ export class WsConn implements WsSink {
     const rest = buf.subarray(from);
     if (rest.length === 0) return;
     const wsi = this.wsi;
-    wsi.heldRx = wsi.heldRx ? Buffer.concat([rest, wsi.heldRx]) : Buffer.from(rest);
+    // No copy: each compressed message in a read stops parsing once, and
+    // copying the rest every time would cost the square of the messages.
+    wsi.heldRx = wsi.heldRx ? Buffer.concat([rest, wsi.heldRx]) : rest;
     wsi.socket?.pause();
   }
 
@@ -356,10 +358,11 @@ export class WsConn implements WsSink {
       if (this.#txCompress) {
         // The caller may reuse its buffer once write returns; zlib reads it later.
         pmd.sendCompressed(op, fin, op !== Op.CONTINUATION, Buffer.from(buf));
-        this.#chokeWhileCompressing(s, pmd);
       } else {
         pmd.sendFrame(this.#frame(op, fin, false, buf));
       }
+      // Uncompressed frames queued behind a compression count too.
+      this.#chokeWhileCompressing(s, pmd);
       return buf.length;
     }
     s.write(this.#frame(op, fin, false, buf));

@@ -156,6 +156,8 @@ export class PmdInflater {
     if (!this.#slot || this.#dead) return;
     const z = this.#z;
     for (;;) {
+      // A delivery may have closed the connection, which released the slot.
+      if (this.#dead) return;
       if (!this.sink.accepting()) {
         // Stop pulling: zlib stops at its buffer bound, and the slot is free
         // for others until the receiver wants more.
@@ -172,8 +174,7 @@ export class PmdInflater {
         }
         const prev = this.#ahead;
         this.#ahead = chunk;
-        if (prev && !this.sink.inflated(prev, false, chunk.length)) continue;
-        if (this.#dead) return;
+        if (prev) this.sink.inflated(prev, false, chunk.length);
         continue;
       }
       if (!this.#inputDone) return; // 'readable' or the write callback comes next

@@ -96,6 +96,11 @@ export class ZlibLimiter {
 
 const limiters = new WeakMap<object, ZlibLimiter>();
 
+/** The limiter of `owner`, if one was made (tests and memory accounting). */
+export function limiterOf(owner: object): ZlibLimiter | undefined {
+  return limiters.get(owner);
+}
+
 /**
  * The limiter shared by everything keyed by `owner` (a vhost); the first
  * caller's bounds make it.
