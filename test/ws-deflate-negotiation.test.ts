@@ -178,6 +178,17 @@ test('option checks: bad vhost and client settings throw clear errors', () => {
   assert.throws(() => createContext({ ws: { perMessageDeflate: { bogus: 1 } as object } }), /unknown option ws\.perMessageDeflate\.bogus/);
   assert.throws(() => createContext({ ws: { perMessageDeflate: { keptCompressors: -1 } } }), /keptCompressors must be an integer from 0/);
   assert.throws(() => createContext({ ws: { perMessageDeflate: { keptCompressors: 1.5 } } }), /keptCompressors/);
+  for (const [bad, re] of [
+    [{ threshold: -1 }, /threshold must be an integer from 0/],
+    [{ maxInflatedSize: 0 }, /maxInflatedSize must be an integer from 1/],
+    [{ concurrency: 0 }, /concurrency must be an integer from 1 to 10000/],
+    [{ concurrency: 10001 }, /concurrency must be an integer from 1 to 10000/],
+    [{ idleReleaseMs: -1 }, /idleReleaseMs must be an integer from 0/],
+    [{ memLevel: 0 }, /memLevel must be an integer from 1 to 9/],
+    [{ clientMaxWindowBits: 16 }, /clientMaxWindowBits must be an integer from 8 to 15/],
+    [{ serverNoContextTakeover: 'yes' }, /serverNoContextTakeover must be a boolean/],
+  ] as Array<[object, RegExp]>) assert.throws(() => createContext({ ws: { perMessageDeflate: bad } }), re, JSON.stringify(bad));
+  assert.throws(() => createContext({ ws: { perMessageDeflate: 'on' as unknown as boolean } }), /perMessageDeflate must be true, false or an options object/);
   const ctx = createContext({ protocols: [{ name: 'c', callback: () => 0 }] });
   try {
     assert.throws(() => ctx.clientConnect({ address: '127.0.0.1', port: 1, perMessageDeflate: { clientMaxWindowBits: 20 } }), /clientMaxWindowBits/);
@@ -234,6 +245,23 @@ test('a quiet connection frees its compressor after idleReleaseMs; later message
     assert.match(agreedOf(ws), /permessage-deflate/);
     assert.doesNotMatch(agreedOf(ws), /server_no_context_takeover/);
     ws.close();
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('compression_level set from ESTABLISHED applies: level 0 sends stored blocks, still a valid compressed message', async () => {
+  const e = echoProtocol({ hook(wsi, reason) { if (reason === Reason.ESTABLISHED) wsi.setExtensionOption('permessage-deflate', 'compression_level', '0'); } });
+  const { ctx, port } = await start({ protocols: [e.proto], ws: { perMessageDeflate: { threshold: 0 } } });
+  try {
+    const m = textOf(3000);
+    const c = await RawWs.open(port, { protocol: 'echo', headers: [ext('permessage-deflate')] });
+    c.send(OP.TEXT, m);
+    const got = await c.message();
+    assert.equal(c.frames[c.frames.length - 1].rsv, 4, 'compressed (RSV1)');
+    assert.ok(got.data.length >= m.length, `stored, not deflated: ${got.data.length} bytes for ${m.length}`);
+    assert.deepEqual(pmdInflate(got.data), m);
+    c.destroy();
   } finally {
     await ctx.destroy();
   }

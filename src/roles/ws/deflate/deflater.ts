@@ -29,7 +29,8 @@ export class PmdDeflater {
   #cb: ((err: Error | null, out: Buffer) => void) | null = null;
   #midMessage = false;
   #idle: NodeJS.Timeout | null = null;
-  #key = '';
+  // Window and memLevel of the stream held: with its level, the spare list it goes back to.
+  #keyBase = '';
   // This connection holds one of the vhost's places for a kept compressor.
   #kept = false;
   #onData = (c: Buffer): void => {
@@ -79,6 +80,7 @@ export class PmdDeflater {
         return;
       }
       const z = this.#stream();
+      const starting = !this.#midMessage;
       this.#cb = cb;
       this.#midMessage = !fin;
       const go = () => {
@@ -108,8 +110,8 @@ export class PmdDeflater {
           cb(null, out);
         });
       };
-      // A level change applies at a message boundary of the same stream.
-      if (this.#streamLevel !== this.#level) {
+      // A level change applies from the next message, never inside one.
+      if (starting && this.#streamLevel !== this.#level) {
         this.#streamLevel = this.#level;
         z.params(this.#level, constants.Z_DEFAULT_STRATEGY, go);
       } else go();
@@ -164,12 +166,12 @@ export class PmdDeflater {
     // zlib's raw deflate cannot do an 8-bit window; with 9 it never reaches
     // back more than 250 bytes, inside what a peer that asked for 8 keeps.
     const windowBits = Math.max(9, s.windowBits);
-    const key = `${windowBits}/${this.#memLevel}/${this.#level}`;
-    const z = this.limiter.takeDeflater(key) ?? createDeflateRaw({ windowBits, level: this.#level, memLevel: this.#memLevel });
+    const keyBase = `${windowBits}/${this.#memLevel}`;
+    const z = this.limiter.takeDeflater(`${keyBase}/${this.#level}`) ?? createDeflateRaw({ windowBits, level: this.#level, memLevel: this.#memLevel });
     z.on('data', this.#onData);
     z.on('error', this.#onError);
     this.#z = z;
-    this.#key = key;
+    this.#keyBase = keyBase;
     this.#streamLevel = this.#level;
     return z;
   }
@@ -188,10 +190,9 @@ export class PmdDeflater {
     this.#out = [];
     this.#outLen = 0;
     this.#detach(z);
-    // A level changed by setExtensionOption makes it another kind of stream.
-    const key = this.#streamLevel === this.#level ? this.#key : `${this.#key.split('/').slice(0, 2).join('/')}/${this.#streamLevel}`;
+    // reset() keeps the level the stream has now (setExtensionOption may have changed it).
     z.reset();
-    this.limiter.putDeflater(key, z);
+    this.limiter.putDeflater(`${this.#keyBase}/${this.#streamLevel}`, z);
   }
 
   #closeStream(): void {

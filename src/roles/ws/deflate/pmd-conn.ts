@@ -212,6 +212,10 @@ export class PmdConn {
         this.#queue.shift();
         this.#queuedBytes -= job.data.length;
         if (err) {
+          // Nothing queued can be sent now: drop it, so the close that
+          // follows sends its Close at once instead of waiting behind it.
+          this.#queue = [];
+          this.#queuedBytes = 0;
           this.out.fail(`compression failed: ${err.message}`);
           return;
         }
