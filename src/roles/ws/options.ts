@@ -130,9 +130,7 @@ export function resolveWsOptions(o: Partial<WsOptions>): WsOptions {
 
 /** The resolved permessage-deflate settings of resolved `ws` options, or null when off. */
 export function pmdOf(o: Readonly<WsOptions>): PmdConfig | null {
+  // resolveWsOptions (every vhost's) leaves false or the frozen, filled-in settings.
   const p = o.perMessageDeflate;
-  if (p === false) return null;
-  // Options not made by resolveWsOptions (tests building a WsConn directly).
-  if (p === true || !Object.isFrozen(p)) return resolvePmd(p, o.maxMessageSize, 'ws.perMessageDeflate');
-  return p as PmdConfig;
+  return typeof p === 'object' ? (p as PmdConfig) : null;
 }
