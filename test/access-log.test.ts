@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, renameSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AccessLog, attachAccessLog, formatAccessLine, Mount } from '../src/index.js';
+import { AccessLog, attachAccessLog, formatAccessLine, Mount, Reason, Write, emitStderr, getLogLevel, setLogLevel, LogLevel, type Protocol } from '../src/index.js';
 import { start } from './helpers.js';
 import { waitFor } from './plugin-ws-client.js';
 import { confDir, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet } from './lwsws-util.js';
@@ -86,5 +86,67 @@ test('lwsws access-log: lines per vhost, reopened on SIGHUP after rotation', asy
     removeDir(dir);
     removeDir(www);
     removeDir(logs);
+  }
+});
+
+test('a header block the user writes by hand is logged with its own status', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tslws-al-'));
+  const path = join(dir, 'access.log');
+  const proto: Protocol = {
+    name: 'hand',
+    callback(wsi, reason) {
+      if (reason !== Reason.HTTP) return 0;
+      const head = Buffer.from('HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\nconnection: close\r\n\r\n', 'latin1');
+      if (wsi.write(head, Write.HTTP_HEADERS) < 0) return -1;
+      if (wsi.write(Buffer.from('gone'), Write.HTTP_FINAL) < 0) return -1;
+      return wsi.httpTransactionCompleted();
+    },
+  };
+  const { ctx, port } = await start({ protocols: [proto] });
+  const al = new AccessLog(path);
+  await al.ready();
+  attachAccessLog(ctx.vhosts[0], al);
+  try {
+    const r = await httpGet(port, '/hand');
+    assert.equal(r.status, 404);
+    await waitFor(() => existsSync(path) && readFileSync(path, 'utf8').includes('/hand'), 'the line');
+    const m = LINE.exec(readFileSync(path, 'utf8').trimEnd());
+    assert.ok(m);
+    assert.equal(m[6], '404');
+  } finally {
+    await ctx.destroy();
+    await al.close();
+    removeDir(dir);
+  }
+});
+
+test('AccessLog refuses nonsense sizes; past maxQueuedBytes lines are dropped and counted, with one warning', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tslws-al-'));
+  const path = join(dir, 'access.log');
+  try {
+    for (const bad of [0, -1, 1.5, NaN, Infinity]) {
+      assert.throws(() => new AccessLog(path, { maxQueuedBytes: bad }), /maxQueuedBytes must be a positive integer/);
+      assert.throws(() => new AccessLog(path, { maxLineBytes: bad }), /maxLineBytes must be a positive integer/);
+    }
+    const warned: string[] = [];
+    const al = new AccessLog(path, { maxQueuedBytes: 10 });
+    const was = getLogLevel();
+    setLogLevel(was | LogLevel.WARN, (level, line) => {
+      if (level === LogLevel.WARN) warned.push(line);
+    });
+    try {
+      // Nothing reaches the disk within one tick: past 10 queued bytes the rest is dropped.
+      for (let i = 0; i < 5; i++) al.write(`line ${i} ${'x'.repeat(20)}\n`);
+      assert.ok(al.dropped > 0, `dropped ${al.dropped}`);
+      assert.ok(al.dropped < 5, 'the first line is written');
+    } finally {
+      setLogLevel(was, emitStderr);
+    }
+    assert.equal(warned.filter((l) => /dropping lines/.test(l)).length, 1, warned.join('\n'));
+    await al.close();
+    const text = readFileSync(path, 'utf8');
+    assert.equal(text.split('\n').length - 1, 5 - al.dropped);
+  } finally {
+    removeDir(dir);
   }
 });

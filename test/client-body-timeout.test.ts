@@ -64,6 +64,10 @@ test('bodyTimeoutSecs must be positive', async () => {
   const ctx = clientContext(rec);
   try {
     assert.throws(() => ctx.clientConnect({ address: '127.0.0.1', port: 1, method: 'GET', bodyTimeoutSecs: 0 }), /bodyTimeoutSecs must be > 0/);
+    // Infinity would pass "> 0" and then throw inside a socket handler (wsi.setTimeout).
+    assert.throws(() => ctx.clientConnect({ address: '127.0.0.1', port: 1, method: 'GET', bodyTimeoutSecs: Infinity }), /bodyTimeoutSecs must be > 0 and finite/);
+    assert.throws(() => ctx.clientConnect({ address: '127.0.0.1', port: 1, method: 'GET', connectTimeoutSecs: Infinity }), /connectTimeoutSecs must be > 0 and finite/);
+    assert.throws(() => ctx.clientConnect({ address: '127.0.0.1', port: 1, method: 'GET', connectTimeoutSecs: NaN }), /connectTimeoutSecs must be > 0 and finite/);
   } finally {
     await ctx.destroy();
   }

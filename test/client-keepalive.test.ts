@@ -200,3 +200,37 @@ test('keepAlive over TLS: the kept connection is reused only with the same TLS s
     pki.cleanup();
   }
 });
+
+test('keepAlive: a redirect from a kept connection to a new one is not retried as a stale kept connection', async () => {
+  // B closes every connection on the request, without an answer.
+  let bConns = 0;
+  const b = createNetServer((s: Socket) => {
+    bConns++;
+    s.once('data', () => s.end());
+    s.on('error', () => {});
+  });
+  const bPort = await listen(b);
+  // A answers /1, then (on the same kept connection) sends /2 to B.
+  const a = createHttpServer((req, res) => {
+    if (req.url === '/2') res.writeHead(302, { location: `http://127.0.0.1:${bPort}/x`, 'content-length': 0 }).end();
+    else res.writeHead(200, { 'content-length': 2 }).end('ok');
+  });
+  const aPort = await listen(a);
+  const rec = new Recorder();
+  const ctx = clientCtx(rec, { clientKeepAliveSecs: 30 });
+  try {
+    assert.equal((await get(ctx, rec, aPort, '/1')).body, 'ok');
+    assert.equal(ctx.vhosts[0].clientPool.count(), 1);
+    const start = rec.events.length;
+    const wsi = ctx.clientConnect({ address: '127.0.0.1', port: aPort, path: '/2', method: 'GET', keepAlive: true, followRedirects: 1, localProtocolName: 'test-client' });
+    const mine = () => rec.events.slice(start).filter((e) => e.wsi === wsi);
+    await rec.until(() => mine().some((e) => e.reason === Reason.CLOSED_CLIENT_HTTP || e.reason === Reason.CLIENT_CONNECTION_ERROR), 'the redirect to end');
+    assert.ok(mine().some((e) => e.reason === Reason.CLIENT_CONNECTION_ERROR), 'B never answers: a connection error');
+    assert.equal(bConns, 1, 'the fresh connection to B is not retried');
+  } finally {
+    await ctx.destroy();
+    a.closeAllConnections();
+    await new Promise<void>((r) => a.close(() => r()));
+    await new Promise<void>((r) => b.close(() => r()));
+  }
+});

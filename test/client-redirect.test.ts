@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Reason, Write, type Wsi } from '../src/index.js';
 import { Recorder, clientContext } from './client-util.js';
 import { makePki } from './pki.js';
@@ -22,6 +23,8 @@ interface Seen {
   body: string;
   contentLength?: string;
   authorization?: string;
+  /** The TLS server name (SNI) the client sent, over TLS. */
+  servername?: string | false | null;
 }
 
 interface Site {
@@ -39,7 +42,8 @@ async function site(routes: Record<string, Route>, tls = false): Promise<Site> {
     req.on('data', (d: Buffer) => parts.push(d));
     req.on('end', () => {
       const body = Buffer.concat(parts).toString();
-      seen.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', body, contentLength: req.headers['content-length'], authorization: req.headers.authorization });
+      seen.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', body, contentLength: req.headers['content-length'], authorization: req.headers.authorization,
+        servername: (req.socket as TLSSocket).servername });
       const r = routes[req.url ?? ''];
       if (r) r(req, res, body);
       else res.writeHead(404).end('no route');
@@ -64,7 +68,7 @@ interface Run {
 }
 
 /** One request through the client; `write` answers CLIENT_HTTP_WRITEABLE. */
-async function request(opts: { port: number; path: string; method?: string; follow?: number; upload?: string; tls?: boolean; headers?: Record<string, string> }): Promise<Run> {
+async function request(opts: { port: number; path: string; method?: string; follow?: number; upload?: string; tls?: boolean; headers?: Record<string, string>; host?: string }): Promise<Run> {
   const rec = new Recorder();
   const parts: Buffer[] = [];
   rec.on = (wsi, reason) => {
@@ -75,7 +79,7 @@ async function request(opts: { port: number; path: string; method?: string; foll
   try {
     const wsi = ctx.clientConnect({
       address: '127.0.0.1', port: opts.port, path: opts.path, method: opts.method ?? 'GET', followRedirects: opts.follow,
-      bodyLength: opts.upload?.length, ssl: opts.tls ? { ca: pki.ca.cert } : false, headers: opts.headers,
+      bodyLength: opts.upload?.length, ssl: opts.tls ? { ca: pki.ca.cert } : false, headers: opts.headers, host: opts.host,
     });
     await rec.until(() => rec.has(Reason.CLOSED_CLIENT_HTTP) || rec.has(Reason.CLIENT_CONNECTION_ERROR), 'the request to end', 8000);
     const e = rec.first(Reason.CLIENT_CONNECTION_ERROR);
@@ -198,5 +202,21 @@ test('credentials go along a redirect on the same site but not to another one', 
   } finally {
     await s.close();
     await other.close();
+  }
+});
+
+test('a redirect on the same site keeps the caller\'s Host: (and TLS server name)', async () => {
+  const plain = await site({ '/a': redirect(302, '/b'), '/b': (q, res) => void res.end(`at ${q.headers.host}`) });
+  const secure = await site({ '/a': redirect(302, '/b'), '/b': (q, res) => void res.end(`at ${q.headers.host}`) }, true);
+  try {
+    const r = await request({ port: plain.port, path: '/a', follow: 2, host: 'site.test' });
+    assert.equal(r.body, 'at site.test', r.error);
+    assert.deepEqual(plain.seen.map((x) => `${x.url} ${x.host}`), ['/a site.test', '/b site.test']);
+    const t = await request({ port: secure.port, path: '/a', follow: 2, tls: true, host: 'localhost' });
+    assert.equal(t.body, 'at localhost', t.error);
+    assert.deepEqual(secure.seen.map((x) => `${x.url} ${x.host} ${x.servername}`), ['/a localhost localhost', '/b localhost localhost']);
+  } finally {
+    await plain.close();
+    await secure.close();
   }
 });

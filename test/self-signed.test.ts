@@ -38,3 +38,12 @@ test('makeSelfSignedCert: a valid self-signed ECDSA certificate openssl and curl
   }
   assert.throws(() => makeSelfSignedCert({ ipAddresses: ['nope'] }), /not an IP address/);
 });
+
+test('makeSelfSignedCert: IPv4-mapped IPv6 addresses are encoded right; zone indexes are refused', () => {
+  const { cert } = makeSelfSignedCert({ ipAddresses: ['::ffff:127.0.0.1', '::1.2.3.4', '2001:db8::7'] });
+  const x = new X509Certificate(cert);
+  assert.match(x.subjectAltName ?? '', /IP Address:0:0:0:0:0:FFFF:7F00:1/i);
+  assert.match(x.subjectAltName ?? '', /IP Address:0:0:0:0:0:0:102:304/i);
+  assert.match(x.subjectAltName ?? '', /IP Address:2001:DB8:0:0:0:0:0:7/i);
+  assert.throws(() => makeSelfSignedCert({ ipAddresses: ['fe80::1%eth0'] }), /zone index/);
+});

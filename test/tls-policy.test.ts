@@ -241,6 +241,11 @@ test('ALLOW_NON_SSL_ON_SSL_PORT serves both on one port; REDIRECT_HTTP_TO_HTTPS 
     const bp = both.vhosts[0].port!;
     const clear = await raw(bp, 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     assert.match(clear.data.toString(), /^HTTP\/1\.1 200 OK/);
+    // RFC 6797 7.2: never STS over clear text, even on the TLS port.
+    assert.doesNotMatch(clear.data.toString(), /strict-transport-security/i);
+    const bad = await raw(bp, 'GET / HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n');
+    assert.match(bad.data.toString(), /^HTTP\/1\.1 400 /);
+    assert.doesNotMatch(bad.data.toString(), /strict-transport-security/i);
     const sec = await tlsGet(bp, { servername: 'localhost', ca: pki.ca.cert });
     assert.equal(sec.status, 200);
     assert.equal(sec.headers['strict-transport-security'], 'max-age=15768000 ; includeSubDomains');

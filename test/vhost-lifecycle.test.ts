@@ -176,3 +176,18 @@ test('initClientSsl: the vhost\'s CA is used by its TLS client connections; OPEN
     pki.cleanup();
   }
 });
+
+test('limits: tlsAcceptTimeoutSecs 0 and a clientKeepAliveSecs past what a timer holds are refused', async () => {
+  assert.throws(() => createContext({ limits: { tlsAcceptTimeoutSecs: 0 } }), /tlsAcceptTimeoutSecs must be > 0/);
+  assert.throws(() => createContext({ limits: { clientKeepAliveSecs: 30 * 86_400 } }), /clientKeepAliveSecs must be at most 2147483\.647/);
+  // The largest a timer takes, and 0 (keep nothing), are fine.
+  const ctx = createContext({ options: Option.EXPLICIT_VHOSTS, limits: { clientKeepAliveSecs: 2_147_483.647 } });
+  try {
+    assert.equal(ctx.limits.clientKeepAliveSecs, 2_147_483.647);
+    assert.throws(() => ctx.createVhost({ vhostName: 'v', limits: { tlsAcceptTimeoutSecs: 0 } }), /tlsAcceptTimeoutSecs must be > 0/);
+    assert.throws(() => ctx.createVhost({ vhostName: 'w', limits: { clientKeepAliveSecs: 2_147_484 } }), /clientKeepAliveSecs must be at most/);
+    assert.equal(ctx.createVhost({ vhostName: 'x', limits: { clientKeepAliveSecs: 0, tlsAcceptTimeoutSecs: 0.5 } }).limits.clientKeepAliveSecs, 0);
+  } finally {
+    await ctx.destroy();
+  }
+});

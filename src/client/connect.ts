@@ -48,7 +48,8 @@ export function clientConnect(info: ClientConnectInfo): Wsi {
   const method = info.method === undefined ? 'WS' : info.method.toUpperCase();
   if (method !== 'WS' && !METHOD.test(method)) throw new TypeError(`clientConnect: bad method ${JSON.stringify(info.method)}`);
   const secs = info.connectTimeoutSecs ?? 5;
-  if (!(secs > 0)) throw new RangeError('clientConnect: connectTimeoutSecs must be > 0');
+  if (typeof secs !== 'number' || !Number.isFinite(secs) || !(secs > 0))
+    throw new RangeError(`clientConnect: connectTimeoutSecs must be > 0 and finite, got ${String(secs)}`);
   if (info.bodyLength !== undefined && (!Number.isSafeInteger(info.bodyLength) || info.bodyLength < 0))
     throw new RangeError('clientConnect: bodyLength must be an integer >= 0');
   for (const [k, v] of Object.entries(info.headers ?? {})) checkHeader(k, v);
@@ -58,7 +59,8 @@ export function clientConnect(info: ClientConnectInfo): Wsi {
   if (info.path !== undefined && !/^[\x21-\x7e]+$/.test(info.path)) throw new TypeError(`clientConnect: bad path ${JSON.stringify(info.path)}`);
 
   const bodySecs = info.bodyTimeoutSecs ?? 20;
-  if (!(bodySecs > 0)) throw new RangeError('clientConnect: bodyTimeoutSecs must be > 0');
+  if (typeof bodySecs !== 'number' || !Number.isFinite(bodySecs) || !(bodySecs > 0))
+    throw new RangeError(`clientConnect: bodyTimeoutSecs must be > 0 and finite, got ${String(bodySecs)}`);
   const hops = info.followRedirects ?? 0;
   if (!Number.isSafeInteger(hops) || hops < 0) throw new RangeError('clientConnect: followRedirects must be an integer >= 0');
   if (info.ssl && typeof info.ssl === 'object' && (info.ssl.cert === undefined) !== (info.ssl.key === undefined))
@@ -86,6 +88,8 @@ export function clientConnect(info: ClientConnectInfo): Wsi {
  */
 export function openSocket(wsi: Wsi, c: ClientConn): void {
   const info = c.info;
+  // Only reusePooled below makes this a reused connection: a fresh socket is never retried as a stale one.
+  c.reused = false;
   wsi.setTimeout(PendingTimeout.AWAITING_CONNECT_RESPONSE, c.timeoutSecs);
   // The vhost's initClientSsl settings are the defaults a connection's own override.
   const vhSsl = wsi.vhost.clientSsl;

@@ -33,7 +33,10 @@ export function redirectTarget(c: ClientConn, r: ClientResponse): ClientConnectI
   // As lws: a secure request is never continued in the clear.
   if (tls && !toTls) return `redirect from https to ${loc} refused: TLS downgrade`;
   const see = r.status === 303 && c.kind !== 'HEAD';
-  const address = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  // Same scheme, host and port (a relative Location, say): the same target,
+  // so the caller's address and Host: (and with it the TLS server name) stay.
+  const sameOrigin = u.origin === new URL(here).origin;
+  const address = sameOrigin ? c.info.address : u.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = u.port ? Number(u.port) : toTls ? 443 : 80;
   // Credentials meant for one site are not handed to another (as curl and browsers do).
   let headers = c.info.headers;
@@ -46,8 +49,8 @@ export function redirectTarget(c: ClientConn, r: ClientResponse): ClientConnectI
     address,
     port,
     path: u.pathname + u.search,
-    // The Host: of the new authority, not the caller's.
-    host: undefined,
+    // Another authority gets its own Host:, not the caller's.
+    host: sameOrigin ? c.info.host : undefined,
     ssl: toTls ? c.info.ssl || true : false,
     method: see ? 'GET' : c.kind,
     bodyLength: see ? undefined : c.info.bodyLength,

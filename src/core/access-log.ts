@@ -69,6 +69,11 @@ export function formatAccessLine(r: AccessRecord, max = 512): string {
   return (b.length > max - 1 ? b.subarray(0, max - 1).toString() : line) + '\n';
 }
 
+function positiveInt(name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`AccessLog: ${name} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
 /** An append-only log file. */
 export class AccessLog {
   readonly path: string;
@@ -80,8 +85,8 @@ export class AccessLog {
 
   constructor(path: string, opts: AccessLogOptions = {}) {
     this.path = path;
-    this.#maxQueued = opts.maxQueuedBytes ?? 1024 * 1024;
-    this.maxLineBytes = opts.maxLineBytes ?? 512;
+    this.#maxQueued = positiveInt('maxQueuedBytes', opts.maxQueuedBytes ?? 1024 * 1024);
+    this.maxLineBytes = positiveInt('maxLineBytes', opts.maxLineBytes ?? 512);
     this.#owner = opts.owner;
     this.#stream = this.#open();
   }

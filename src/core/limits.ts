@@ -50,6 +50,9 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   clientKeepAliveSecs: 5,
 });
 
+/** The longest delay Node's setTimeout takes, in ms (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Merge user limits over the defaults, refusing values that make no sense. */
 export function resolveLimits(base: Readonly<HttpLimits>, over?: Partial<HttpLimits>): HttpLimits {
   const out: HttpLimits = { ...base };
@@ -62,5 +65,10 @@ export function resolveLimits(base: Readonly<HttpLimits>, over?: Partial<HttpLim
   }
   if (out.maxRequestLine > out.maxHeaderBytes) out.maxRequestLine = out.maxHeaderBytes;
   if (out.fileChunkSize < 512) throw new RangeError('limit fileChunkSize must be at least 512');
+  // 0 would disarm the handshake timeout altogether (wsi.setTimeout's "no timeout").
+  if (out.tlsAcceptTimeoutSecs <= 0) throw new RangeError('limit tlsAcceptTimeoutSecs must be > 0');
+  // The idle timer of a kept client connection is one setTimeout, which takes at most 2^31-1 ms.
+  if (out.clientKeepAliveSecs * 1000 > MAX_TIMER_MS)
+    throw new RangeError(`limit clientKeepAliveSecs must be at most ${MAX_TIMER_MS / 1000} (about 24.8 days), got ${out.clientKeepAliveSecs}`);
   return out;
 }

@@ -68,8 +68,10 @@ export class Vhost {
   readonly limits: Readonly<HttpLimits>;
   readonly wsOptions: Readonly<WsOptions>;
   /** @internal */ readonly mounts: readonly ResolvedMount[];
-  /** @internal Pre-rendered `name: value\r\n` lines for every response. */
+  /** @internal Pre-rendered `name: value\r\n` lines for every TLS response (with STS when asked for). */
   readonly extraHeaderLines: string;
+  /** @internal The same lines for clear-text responses: never STS (RFC 6797 7.2). */
+  readonly extraHeaderLinesClear: string;
   readonly serverString: string | undefined;
   /** Resolves once the listen socket is bound (immediately if this vhost does not listen). */
   readonly listening: Promise<void>;
@@ -112,6 +114,7 @@ export class Vhost {
       lines += `${k.toLowerCase()}: ${v}\r\n`;
     }
     if (this.serverString !== undefined) lines += `server: ${this.serverString}\r\n`;
+    this.extraHeaderLinesClear = lines;
     if (hasOption(opts, Option.STS)) lines += 'strict-transport-security: max-age=15768000 ; includeSubDomains\r\n';
     this.extraHeaderLines = lines;
     this.iface = info.iface;

@@ -52,6 +52,12 @@ function utcTime(d: Date): Buffer {
 
 function ipBytes(ip: string): Buffer {
   if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
+  // A dotted IPv4 last part (`::ffff:127.0.0.1`) is the last two groups.
+  const v4 = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(2).map(Number);
+    ip = `${v4[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
   const [head, tail = ''] = ip.split('::');
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
@@ -66,7 +72,11 @@ export function makeSelfSignedCert(o: SelfSignedOptions = {}): { cert: string; k
   const cn = o.commonName ?? 'localhost';
   const dns = o.dnsNames ?? [cn];
   const ips = o.ipAddresses ?? ['127.0.0.1', '::1'];
-  for (const ip of ips) if (!isIP(ip)) throw new TypeError(`makeSelfSignedCert: ${JSON.stringify(ip)} is not an IP address`);
+  for (const ip of ips) {
+    if (!isIP(ip)) throw new TypeError(`makeSelfSignedCert: ${JSON.stringify(ip)} is not an IP address`);
+    // A certificate holds the 16 address bytes only: no place for a scope.
+    if (ip.includes('%')) throw new TypeError(`makeSelfSignedCert: ${JSON.stringify(ip)}: an IPv6 zone index cannot go in a certificate`);
+  }
   const days = o.days ?? 365;
   if (!(days > 0)) throw new RangeError('makeSelfSignedCert: days must be > 0');
 

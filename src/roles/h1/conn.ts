@@ -503,13 +503,19 @@ export class H1Conn {
     }
     extra += this.#connectionLine(v10);
     const block = Buffer.from(`HTTP/1.${v10 ? 0 : 1} ${r.code} ${reasonPhrase(r.code)}\r\n` +
-      this.wsi.vhost.extraHeaderLines + r.lines + extra + `date: ${httpDate()}\r\n\r\n`, 'latin1');
+      this.#extraLines() + r.lines + extra + `date: ${httpDate()}\r\n\r\n`, 'latin1');
     this.#lastFinalized = block;
     this.logStatus = r.code;
     this.#respChunked = !noBody && (r.chunked || (r.contentLength < 0 && !v10));
     this.#respLeft = r.contentLength;
     this.#respNoBody = noBody;
     return block;
+  }
+
+  /** The vhost's own header lines; Strict-Transport-Security only over TLS (RFC 6797 7.2). */
+  #extraLines(): string {
+    const vh = this.wsi.vhost;
+    return this.wsi.isSsl() ? vh.extraHeaderLines : vh.extraHeaderLinesClear;
   }
 
   #connectionLine(v10: boolean): string {
@@ -529,7 +535,7 @@ export class H1Conn {
     this.#respLeft = contentLength;
     this.#respChunked = false;
     this.#headersSent = true;
-    return `HTTP/1.${v10 ? 0 : 1} ${code} ${reasonPhrase(code)}\r\n${this.wsi.vhost.extraHeaderLines}${lines}` +
+    return `HTTP/1.${v10 ? 0 : 1} ${code} ${reasonPhrase(code)}\r\n${this.#extraLines()}${lines}` +
       `${contentLength >= 0 ? `content-length: ${contentLength}\r\n` : ''}${this.#connectionLine(v10)}date: ${httpDate()}\r\n\r\n`;
   }
 
@@ -586,6 +592,7 @@ export class H1Conn {
       }
       if (buf !== this.#lastFinalized && kind === Write.HTTP_HEADERS) {
         const f = scanHeaderBlock(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1'));
+        this.logStatus = f.code;
         this.#respNoBody = statusHasNoBody(f.code) || this.#isHead;
         this.#respChunked = f.chunked && !this.#respNoBody;
         this.#respLeft = f.contentLength;
@@ -751,7 +758,7 @@ export class H1Conn {
       this.#keepAlive = false;
       const body = Buffer.from(statusPage(status));
       const v10 = this.req?.version === 10;
-      wsi.socket.write(`HTTP/1.${v10 ? 0 : 1} ${status} ${reasonPhrase(status)}\r\n${wsi.vhost.extraHeaderLines}` +
+      wsi.socket.write(`HTTP/1.${v10 ? 0 : 1} ${status} ${reasonPhrase(status)}\r\n${this.#extraLines()}` +
         `${extraHeaders}content-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\ndate: ${httpDate()}\r\n\r\n`, 'latin1');
       wsi.socket.write(body);
       logHttpTransaction(wsi, this.#inTxn ? this.req : null, status);
