@@ -71,6 +71,24 @@ test('uid/gid: privileges are dropped once the listen sockets are bound (or the 
       console.log('refused', e.message);
     }
     await ctx.destroy();
+    // A failed switch closes the context: nothing goes on being served privileged.
+    const bad = createContext({ port: 0, iface: '127.0.0.1', uid: 'no-such-user-here' });
+    await bad.vhosts[0].listening;
+    const port = bad.vhosts[0].port;
+    try {
+      await bad.listening;
+      console.log('bad dropped');
+    } catch (e) {
+      const net = await import('node:net');
+      await new Promise((r) => setTimeout(r, 50));
+      const open = await new Promise((res) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.once('connect', () => { s.destroy(); res(true); });
+        s.once('error', () => res(false));
+      });
+      console.log('bad refused, still listening:', open);
+    }
+    await bad.destroy();
   `;
   // Explicit vhosts: nothing happens until finalizeStartup(), after the vhosts are made.
   const explicit = `${common}
@@ -90,6 +108,7 @@ test('uid/gid: privileges are dropped once the listen sockets are bound (or the 
   const x = await run(process.execPath, ['--input-type=module', '-e', explicit]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(x.code, 0, x.stderr);
+  assert.match(r.stdout, /^bad refused, still listening: false$/m, r.stdout + r.stderr);
   if (process.getuid?.() === 0) {
     const m = /^dropped (\d+) (\d+) (\d+)$/m.exec(r.stdout);
     assert.ok(m, r.stdout + r.stderr);

@@ -130,7 +130,8 @@ export class Context {
    * (lws's `lws_finalize_startup`). Done by itself for a context that makes
    * its own vhost; with `Option.EXPLICIT_VHOSTS` call it after creating the
    * vhosts that need privileged ports. Rejects (and `listening` rejects)
-   * when the switch fails; the process then still runs as before.
+   * when the switch fails, and the context is then destroyed, as lws
+   * fails context creation: nothing goes on being served privileged.
    *
    * ```ts
    * const ctx = createContext({ options: Option.EXPLICIT_VHOSTS, uid: 'www-data', gid: 'www-data' });
@@ -143,7 +144,11 @@ export class Context {
     if (!to) return this.listening;
     this.#dropTo = null;
     const p = Promise.all(this.#vhosts.map((v) => v.listening)).then(() => dropPrivileges(to.uid, to.gid));
-    p.catch(() => {}); // surfaced through `listening` and the promise returned
+    // Surfaced through `listening` and the promise returned.
+    p.catch((e: Error) => {
+      log.err('%s: closing the context', e.message);
+      void this.destroy();
+    });
     this.#privileges = p;
     return p;
   }
@@ -198,7 +203,7 @@ export class Context {
     if (info.uid !== undefined || info.gid !== undefined) {
       this.#dropTo = { uid: info.uid, gid: info.gid };
       // With explicit vhosts they are made afterwards: finalizeStartup() drops, as lws_finalize_startup().
-      if (!(opts & Option.EXPLICIT_VHOSTS)) void this.finalizeStartup().catch(() => {});
+      if (!(opts & Option.EXPLICIT_VHOSTS)) void this.finalizeStartup();
     }
   }
 
