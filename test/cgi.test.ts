@@ -27,7 +27,7 @@ const ENV = script('env.sh', `#!/bin/sh
 printf 'Content-Type: text/plain\\n\\n'
 for v in GATEWAY_INTERFACE SERVER_PROTOCOL SERVER_SOFTWARE REQUEST_METHOD REQUEST_URI QUERY_STRING PATH_INFO SCRIPT_NAME \\
   CONTENT_TYPE CONTENT_LENGTH REMOTE_ADDR SERVER_NAME SERVER_PORT HTTP_HOST HTTP_X_CUSTOM HTTP_COOKIE USER_AGENT \\
-  HTTP_USER_AGENT HTTP_PROXY FROM_MOUNT PATH; do
+  HTTP_USER_AGENT HTTP_PROXY HTTP_AUTHORIZATION HTTP_PROXY_AUTHORIZATION FROM_MOUNT PATH; do
   eval "val=\\\${$v-UNSET}"
   printf '%s=%s\\n' "$v" "$val"
 done
@@ -73,6 +73,13 @@ const EARLY = script('early.sh', "#!/bin/sh\nprintf 'Content-Type: text/plain\\n
 const STDERR = script('stderr.sh', "#!/bin/sh\necho 'complaint from the script' >&2\nprintf 'Content-Type: text/plain\\n\\nok'\n");
 const GARBAGE = script('garbage.sh', "#!/bin/sh\necho 'this is not a header'\necho\necho body\n");
 const NOHEAD = script('nohead.sh', '#!/bin/sh\nexit 0\n');
+const STATUS101 = script('status101.sh', "#!/bin/sh\nprintf 'Status: 101 Switching Protocols\\nUpgrade: websocket\\n\\n'\n");
+// Over 16 KiB of headers and the blank line after them, in one write.
+const BIGHEAD = script('bighead.py', `#!/usr/bin/env python3
+import sys
+head = b''.join(b'X-Filler-%d: %s\\r\\n' % (i, b'f' * 60) for i in range(300))
+sys.stdout.buffer.write(b'Content-Type: text/plain\\r\\n' + head + b'\\r\\nbody')
+`);
 const CHUNKED = script('chunked.sh', "#!/bin/sh\nprintf 'Transfer-Encoding: chunked\\nContent-Type: text/plain\\n\\n5\\r\\nhello\\r\\n6\\r\\n world\\r\\n0\\r\\n\\r\\n'\n");
 
 function cgi(mountpoint: string, origin: string, extra: Partial<HttpMount> = {}): HttpMount {
@@ -85,7 +92,7 @@ const srvP = start({
     cgi('/status', STATUS), cgi('/loc', 'cgi://' + LOCATION), cgi('/echo', ECHO), cgi('/slowread', SLOWREAD),
     cgi('/slow', SLOW, { cgiTimeout: 1 }), cgi('/hung', HUNG, { cgiTimeout: 1 }), cgi('/flood', FLOOD),
     cgi('/early', EARLY), cgi('/stderr', STDERR), cgi('/garbage', GARBAGE), cgi('/nohead', NOHEAD),
-    cgi('/missing', join(dir, 'does-not-exist')), cgi('/chunked', CHUNKED),
+    cgi('/missing', join(dir, 'does-not-exist')), cgi('/chunked', CHUNKED), cgi('/status101', STATUS101), cgi('/bighead', BIGHEAD),
   ],
 });
 after(async () => (await srvP).ctx.destroy());
@@ -121,7 +128,7 @@ async function request(req: string | Buffer, ms = 5000) {
 
 test('meta-variables, cgienv, and chunked framing of output without a length', async () => {
   const r = await request('POST /env/sub/path?a=1&b=two%20x HTTP/1.1\r\nHost: example.test:8080\r\nX-Custom: custom value\r\n' +
-    'Cookie: c=1\r\nCookie: d=2\r\nUser-Agent: tester\r\nProxy: http://evil\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
+    'Cookie: c=1\r\nCookie: d=2\r\nUser-Agent: tester\r\nProxy: http://evil\r\nAuthorization: Basic dTpw\r\nProxy-Authorization: Basic dTpw\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
   assert.equal(r.status, 200);
   assert.equal(r.headers['transfer-encoding'], 'chunked');
   const env = Object.fromEntries(r.body.toString().trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -131,7 +138,8 @@ test('meta-variables, cgienv, and chunked framing of output without a length', a
     REQUEST_URI: '/env/sub/path?a=1&b=two%20x', QUERY_STRING: 'a=1&b=two%20x', PATH_INFO: '/sub/path', SCRIPT_NAME: '/env',
     CONTENT_TYPE: 'text/plain', CONTENT_LENGTH: '3', REMOTE_ADDR: '127.0.0.1', SERVER_NAME: 'example.test',
     SERVER_PORT: String(port), HTTP_HOST: 'example.test:8080', HTTP_X_CUSTOM: 'custom value', HTTP_COOKIE: 'c=1; d=2',
-    USER_AGENT: 'tester', HTTP_USER_AGENT: 'tester', HTTP_PROXY: 'UNSET', FROM_MOUNT: 'mount value',
+    USER_AGENT: 'tester', HTTP_USER_AGENT: 'tester', HTTP_PROXY: 'UNSET',
+    HTTP_AUTHORIZATION: 'UNSET', HTTP_PROXY_AUTHORIZATION: 'UNSET', FROM_MOUNT: 'mount value',
     PATH: '/bin:/usr/bin:/usr/local/bin:/var/www/cgi-bin',
   });
 });
@@ -227,7 +235,7 @@ test('a program that answers without reading a large body; broken programs get 5
   const again = await peer.ask('GET /status HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.equal(again.status, 404, 'the connection goes on after the unread body');
   peer.s.destroy();
-  for (const p of ['/garbage', '/nohead', '/missing']) {
+  for (const p of ['/garbage', '/nohead', '/missing', '/status101', '/bighead']) {
     const res = await request(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     assert.equal(res.status, 500, p);
   }

@@ -6,6 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -150,4 +151,27 @@ test('wrapped platform ops see every open and close, and paths still stay inside
   assert.deepEqual(seen, ['open /a.txt', 'close', 'open /link.txt', 'close']);
   assert.equal(readFileSync(join(dir, 'secret.txt'), 'utf8'), 'outside');
   assert.throws(() => { srv.ctx.fops = {} as FileOps; }, /open\(\) is missing/);
+});
+
+test('a FIFO under the origin is refused without blocking; the mountpoint redirect keeps the query', async (t) => {
+  const www = join(dir, 'fifo-www');
+  mkdirSync(www);
+  writeFileSync(join(www, 'index.html'), 'ok');
+  execFileSync('mkfifo', [join(www, 'pipe.txt')]);
+  const srv = await start({ mounts: [{ mountpoint: '/f', origin: www, originProtocol: Mount.FILE }] });
+  t.after(() => srv.ctx.destroy());
+  // Wrapped, so the request goes through the file ops rather than the plain path.
+  srv.ctx.fops = { ...platformFops, open: (path, flags) => platformFops.open(path, flags) };
+  // A writer turns up after 2 s, so that a blocking open would end (late) rather than hang the test.
+  const writer = spawn('sh', ['-c', `sleep 2; exec 3>"${join(www, 'pipe.txt')}"`], { stdio: 'ignore' });
+  t.after(() => writer.kill());
+  const t0 = Date.now();
+  let r = parseResponses((await raw(srv.port, 'GET /f/pipe.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { timeoutMs: 5000 })).data)[0];
+  assert.ok(Date.now() - t0 < 1000, `opening it did not wait for a writer (${Date.now() - t0} ms)`);
+  assert.equal(r?.status, 404, 'a FIFO is not a file');
+  r = parseResponses((await raw(srv.port, 'GET /f/index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).data)[0];
+  assert.equal(r.body.toString(), 'ok');
+  r = parseResponses((await raw(srv.port, 'GET /f?a=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).data)[0];
+  assert.equal(r.status, 301);
+  assert.equal(r.headers.location, '/f/?a=1');
 });

@@ -62,6 +62,11 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
     }, 10);
     return;
   }
+  if (url === '/' || url.startsWith('/?')) {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end(`root ${url}`);
+    return;
+  }
   if (url === '/base/hang') return; // never answers
   if (url === '/base/cut') {
     res.writeHead(200, { 'Content-Length': '100000' });
@@ -102,6 +107,7 @@ const setup = (async () => {
   const mounts: HttpMount[] = [
     { mountpoint: '/px', origin: `127.0.0.1:${up}/base`, originProtocol: Mount.HTTP, proxyTimeout: 1 },
     { mountpoint: '/py', origin: `127.0.0.1:${up}/base`, originProtocol: Mount.HTTP },
+    { mountpoint: '/pz', origin: `127.0.0.1:${up}`, originProtocol: Mount.HTTP },
     { mountpoint: '/sx', origin: `https://localhost:${tls}/base`, originProtocol: Mount.HTTPS, proxyTls: { ca: pki.ca.cert } },
     { mountpoint: '/untrusted', origin: `localhost:${tls}/base`, originProtocol: Mount.HTTPS },
     { mountpoint: '/dead', origin: `http://127.0.0.1:${dead}`, originProtocol: Mount.HTTP },
@@ -147,6 +153,14 @@ test('paths are rewritten, hop-by-hop headers dropped both ways, X-Forwarded-* a
   assert.equal(c.headers['transfer-encoding'], 'chunked');
   assert.equal(c.body.toString(), 'part0 part1 part2 part3 part4 ');
   assert.equal((await get('GET /px/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).status, 404);
+});
+
+test('the mountpoint itself, under an origin without a path, goes up as / with its query', async () => {
+  let r = await get('GET /pz?id=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.toString(), 'root /?id=1');
+  r = await get('GET /pz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(r.body.toString(), 'root /');
 });
 
 test('request bodies go up whole, by length and chunked, on a keep-alive connection', async () => {

@@ -134,6 +134,9 @@ test('stored members, directories, defaults, 404, 304, HEAD, empty members', asy
   r = await get('/zip/img');
   assert.equal(r.status, 301);
   assert.equal(r.headers.location, '/zip/img/');
+  r = await get('/zip/img?a=1');
+  assert.equal(r.status, 301);
+  assert.equal(r.headers.location, '/zip/img/?a=1', 'the query goes along');
   assert.equal((await get('/zip/missing.html')).status, 404);
   assert.equal((await get('/zip/../good.zip')).status, 404, 'paths are normalised inside the mount');
   r = await get('/zip/book.html');

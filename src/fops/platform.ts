@@ -6,6 +6,9 @@ function nodeFlags(flags: number): number {
   let f = acc === FopFlag.WRONLY ? constants.O_WRONLY : acc === FopFlag.RDWR ? constants.O_RDWR : constants.O_RDONLY;
   if (flags & FopFlag.CREAT) f |= constants.O_CREAT;
   if (flags & FopFlag.TRUNC) f |= constants.O_TRUNC;
+  // Opening a FIFO to read would block the event loop until a writer came;
+  // regular files ignore O_NONBLOCK, and open() then refuses what is not one.
+  if (acc === FopFlag.RDONLY && constants.O_NONBLOCK !== undefined) f |= constants.O_NONBLOCK;
   return f;
 }
 

@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import type { H1Conn, ResponsePump } from '../roles/h1/conn.js';
 import type { ResolvedMount } from '../roles/http/mount.js';
 import { getMimetype } from '../roles/http/mime.js';
-import { cacheControl, finishFile, noneMatch } from '../roles/http/file-serve.js';
+import { cacheControl, encodePath, finishFile, noneMatch, queryPart } from '../roles/http/file-serve.js';
 import { acceptsGzip } from '../zip/gzip.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { log } from '../core/log.js';
@@ -31,7 +31,7 @@ function inside(origin: string, path: string): boolean {
 export function serveViaFops(conn: H1Conn, m: ResolvedMount, path: string, fops: FileOps): boolean {
   let rel = path.slice(m.mpLen);
   if (rel === '' && m.mpLen > 1) {
-    conn.redirect(301, path.split('/').map(encodeURIComponent).join('/') + '/');
+    conn.redirect(301, encodePath(path) + '/' + queryPart(conn));
     return true;
   }
   if (rel === '' || rel.endsWith('/')) rel += m.def ?? 'index.html';

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { H1Conn } from '../roles/h1/conn.js';
 import type { ResolvedMount } from '../roles/http/mount.js';
 import { getMimetype } from '../roles/http/mime.js';
-import { cacheControl, finishFile, noneMatch } from '../roles/http/file-serve.js';
+import { cacheControl, encodePath, finishFile, noneMatch, queryPart } from '../roles/http/file-serve.js';
 import { log } from '../core/log.js';
 import { archiveAt } from './archives.js';
 import { acceptsGzip } from './gzip.js';
@@ -14,10 +14,6 @@ export function isZipMount(m: ResolvedMount): boolean {
   return /\.zip$/i.test(m.origin);
 }
 
-function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
-}
-
 /**
  * Serve `path` from the zip archive a FILE mount points at. Returns false
  * for a member of unknown type (the request goes on to the protocol, as
@@ -26,7 +22,7 @@ function encodePath(path: string): string {
 export function serveZip(conn: H1Conn, m: ResolvedMount, path: string): boolean {
   let rel = path.slice(m.mpLen).replace(/^\//, '');
   if (path.length === m.mpLen && m.mpLen > 1) {
-    conn.redirect(301, encodePath(path) + '/' + (conn.req?.query ? '?' + conn.req.query : ''));
+    conn.redirect(301, encodePath(path) + '/' + queryPart(conn));
     return true;
   }
   if (rel === '' || rel.endsWith('/')) rel += m.def ?? 'index.html';
@@ -37,7 +33,7 @@ export function serveZip(conn: H1Conn, m: ResolvedMount, path: string): boolean 
   }
   const entry = archive.entries.get(rel);
   if (!entry) {
-    if (archive.hasDir(rel + '/')) conn.redirect(301, encodePath(path) + '/');
+    if (archive.hasDir(rel + '/')) conn.redirect(301, encodePath(path) + '/' + queryPart(conn));
     else conn.returnStatus(404);
     return true;
   }

@@ -86,13 +86,17 @@ class CgiRun implements ResponsePump, BodySink {
     this.#arm();
     const conn = this.conn;
     if (this.#head) {
-      const all = this.#head.length ? Buffer.concat([this.#head, d]) : d;
-      const end = findHeadEnd(all);
+      const searched = this.#head.length;
+      const all = searched ? Buffer.concat([this.#head, d]) : d;
+      // What was searched before held no blank line; only its last 2 bytes may begin one now.
+      const end = findHeadEnd(all, Math.max(0, searched - 2));
+      if (end ? end[0] > MAX_CGI_HEAD : all.length > MAX_CGI_HEAD) {
+        log.err('cgi %s: header block larger than %d bytes', this.script, MAX_CGI_HEAD);
+        this.#fail(500);
+        return;
+      }
       if (!end) {
-        if (all.length > MAX_CGI_HEAD) {
-          log.err('cgi %s: header block larger than %d bytes', this.script, MAX_CGI_HEAD);
-          this.#fail(500);
-        } else this.#head = all;
+        this.#head = all;
         return;
       }
       this.#head = null;

@@ -2,8 +2,12 @@ import type { Wsi } from '../../core/wsi.js';
 import type { HttpRequest } from '../http/request.js';
 import type { ResolvedMount } from '../http/mount.js';
 
-/** Headers that never become HTTP_* variables: framing ones have their own, and `Proxy` must not become HTTP_PROXY (httpoxy). */
-const SKIPPED = new Set(['content-type', 'content-length', 'proxy', 'connection', 'transfer-encoding']);
+/**
+ * Headers that never become HTTP_* variables: framing ones have their own,
+ * `Proxy` must not become HTTP_PROXY (httpoxy), and credentials stay out
+ * of the program's environment (RFC 3875 4.1.18).
+ */
+const SKIPPED = new Set(['content-type', 'content-length', 'proxy', 'connection', 'transfer-encoding', 'authorization', 'proxy-authorization']);
 
 /**
  * The environment of a CGI program: RFC 3875's meta-variables, lws's

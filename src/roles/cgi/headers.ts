@@ -12,9 +12,11 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
  * Find the end of a CGI header block in `buf` (a blank line, CRLF or bare
  * LF as RFC 3875 6.3 allows). Returns [headEnd, bodyStart] or null.
+ * `from` skips bytes already searched: a search of a shorter prefix of
+ * `buf` that found nothing makes any start up to its length minus 2 safe.
  */
-export function findHeadEnd(buf: Buffer): [number, number] | null {
-  for (let i = 0; i < buf.length; i++) {
+export function findHeadEnd(buf: Buffer, from = 0): [number, number] | null {
+  for (let i = from; i < buf.length; i++) {
     if (buf[i] !== 10) continue;
     if (i === 0) return [0, 1];
     if (i === 1 && buf[0] === 13) return [0, 2];
@@ -46,7 +48,8 @@ export function parseCgiHead(text: string): CgiHead {
     const lower = name.toLowerCase();
     if (lower === 'status') {
       const m = /^(\d{3})\b/.exec(value);
-      if (!m || Number(m[1]) < 100) throw new Error(`CGI Status is malformed: ${JSON.stringify(value)}`);
+      // 1xx is interim and not the program's to send; the final answer is 200..599.
+      if (!m || Number(m[1]) < 200 || Number(m[1]) > 599) throw new Error(`CGI Status is malformed: ${JSON.stringify(value)}`);
       status = Number(m[1]);
     } else if (lower === 'content-length') {
       if (!/^\d+$/.test(value)) throw new Error(`CGI Content-Length is malformed: ${JSON.stringify(value)}`);

@@ -182,11 +182,12 @@ function isDirUnder(root: string, under: string, rel: string): boolean {
  * non-ASCII name or `#` makes a broken URL, and CR/LF in a directory name
  * would make redirect() throw out of the request parser.
  */
-function encodePath(path: string): string {
+export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-function queryPart(conn: H1Conn): string {
+/** The request's query with its `?`, or nothing: what a redirect must carry on. */
+export function queryPart(conn: H1Conn): string {
   const q = conn.req?.query;
   return q ? '?' + q : '';
 }

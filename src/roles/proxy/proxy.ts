@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { H1Conn, ResponsePump, BodySink } from '../h1/conn.js';
 import { Mount, type ResolvedMount } from '../http/mount.js';
+import { encodePath, queryPart } from '../http/file-serve.js';
 import { proxyTarget, type ProxyTarget } from './target.js';
 import { Write } from '../../core/write.js';
 import { log } from '../../core/log.js';
@@ -14,10 +15,6 @@ export const DEFAULT_PROXY_TIMEOUT_SECS = 10;
 
 function caOf(ca: string | Uint8Array | undefined): string | Buffer | undefined {
   return ca === undefined || typeof ca === 'string' ? ca : Buffer.from(ca);
-}
-
-function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
 }
 
 /**
@@ -43,7 +40,8 @@ class ProxyRun implements ResponsePump, BodySink {
     const req = conn.req;
     if (!req) return;
     const t = this.target;
-    const upPath = t.base + encodePath(path) + (req.query ? '?' + req.query : '');
+    // The origin's path and the mountpoint itself can both be empty: a request line needs at least `/`.
+    const upPath = (t.base + encodePath(path) || '/') + queryPart(conn);
     const hostHeader = (t.host.includes(':') ? `[${t.host}]` : t.host) + ((t.https ? t.port === 443 : t.port === 80) ? '' : `:${t.port}`);
     const headers = upstreamHeaders(conn.wsi, req, hostHeader, upgrade);
     const opts = {
