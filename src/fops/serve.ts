@@ -2,13 +2,12 @@ import { realpathSync } from 'node:fs';
 import type { H1Conn, ResponsePump } from '../roles/h1/conn.js';
 import type { ResolvedMount } from '../roles/http/mount.js';
 import { getMimetype } from '../roles/http/mime.js';
-import { cacheControl, encodePath, finishFile, noneMatch, queryPart } from '../roles/http/file-serve.js';
+import { cacheControl, encodePath, finishFile, noneMatch, pumpChunks, queryPart, type ChunkSource } from '../roles/http/file-serve.js';
 import { acceptsGzip } from '../zip/gzip.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { log } from '../core/log.js';
 import { FopFlag, type FileOps, type FopFd } from './fops.js';
 
-const CHUNKS_PER_TURN = 4;
 
 /** Is `path` (reached through platform calls) really inside `origin`? */
 function inside(origin: string, path: string): boolean {
@@ -81,47 +80,39 @@ export function serveViaFops(conn: H1Conn, m: ResolvedMount, path: string, fops:
   return true;
 }
 
-/** Sends an open FopFd from the writeable path, only while the socket is not choked. */
-class FopsSender implements ResponsePump {
-  #left: number;
+/** Sends an open FopFd from the writeable path (see `pumpChunks`). */
+class FopsSender implements ResponsePump, ChunkSource {
+  left: number;
   #closed = false;
 
   /** `fops` are the ops that opened `fd`: a wrapper sees its reads and close too. */
   constructor(readonly conn: H1Conn, readonly fops: FileOps, readonly fd: FopFd) {
-    this.#left = fd.len - fd.pos;
+    this.left = fd.len - fd.pos;
+  }
+
+  next(max: number): Buffer | null {
+    const buf = Buffer.allocUnsafe(Math.min(max, this.left));
+    let n: number;
+    try {
+      n = this.fops.read(this.fd, buf);
+    } catch {
+      n = -1;
+    }
+    if (n <= 0) {
+      log.err('wsi %d: fops read failed with %d bytes left', this.conn.wsi.id, this.left);
+      this.close();
+      this.conn.wsi.close(false);
+      return null;
+    }
+    this.left -= n;
+    return n === buf.length ? buf : buf.subarray(0, n);
   }
 
   pump(): void {
-    const conn = this.conn;
-    const wsi = conn.wsi;
-    const s = wsi.socket;
-    if (this.#closed || !s || wsi.closed) return;
-    let turns = 0;
-    while (this.#left > 0 && !s.writableNeedDrain && turns++ < CHUNKS_PER_TURN) {
-      const buf = Buffer.allocUnsafe(Math.min(conn.limits.fileChunkSize, this.#left));
-      let n: number;
-      try {
-        n = this.fops.read(this.fd, buf);
-      } catch {
-        n = -1;
-      }
-      if (n <= 0) {
-        log.err('wsi %d: fops read failed with %d bytes left', wsi.id, this.#left);
-        this.close();
-        wsi.close(false);
-        return;
-      }
-      this.#left -= n;
-      s.write(n === buf.length ? buf : buf.subarray(0, n));
-    }
-    wsi.setTimeout(PendingTimeout.HTTP_CONTENT, conn.limits.timeoutSecs);
-    if (this.#left <= 0) {
-      this.close();
-      if (conn.file === this) conn.file = null;
-      finishFile(conn);
-      return;
-    }
-    if (!s.writableNeedDrain) wsi.context.scheduleWritable(wsi);
+    if (this.#closed || !pumpChunks(this.conn, this)) return;
+    this.close();
+    if (this.conn.file === this) this.conn.file = null;
+    finishFile(this.conn);
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 import { closeSync, readSync } from 'node:fs';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { H1Conn, ResponsePump } from '../roles/h1/conn.js';
-import { finishFile } from '../roles/http/file-serve.js';
+import { finishFile, pumpChunks, type ChunkSource } from '../roles/http/file-serve.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { log } from '../core/log.js';
 import { crc32 } from './crc32.js';
@@ -15,7 +15,6 @@ export type ZipMode = 'raw' | 'gzip' | 'inflate';
 const INFLATE_PIECE = 4096;
 /** Inflated bytes allowed to wait in the inflater before feeding stops. */
 const INFLATE_AHEAD = 64 * 1024;
-const CHUNKS_PER_TURN = 4;
 
 /**
  * Sends one zip member from the writeable path. Reading the archive and
@@ -25,7 +24,7 @@ const CHUNKS_PER_TURN = 4;
  * piece is held back until it is, so a corrupt member never completes
  * its response.
  */
-export class ZipSender implements ResponsePump {
+export class ZipSender implements ResponsePump, ChunkSource {
   #pos: number;
   readonly #end: number;
   #closed = false;
@@ -57,18 +56,17 @@ export class ZipSender implements ResponsePump {
       this.#headerSent = true;
       s.write(GZIP_HEADER);
     }
-    let turns = 0;
-    while (this.#pos < this.#end && !s.writableNeedDrain && turns++ < CHUNKS_PER_TURN) {
-      const buf = this.#read(conn.limits.fileChunkSize);
-      if (!buf) return;
-      s.write(buf);
-    }
-    if (this.#pos >= this.#end) {
-      if (this.mode === 'gzip') s.write(gzipTrailer(this.entry.crc, this.entry.size));
-      this.#done();
-      return;
-    }
-    if (!s.writableNeedDrain) wsi.context.scheduleWritable(wsi);
+    if (!pumpChunks(conn, this)) return;
+    if (this.mode === 'gzip') s.write(gzipTrailer(this.entry.crc, this.entry.size));
+    this.#done();
+  }
+
+  get left(): number {
+    return this.#end - this.#pos;
+  }
+
+  next(max: number): Buffer | null {
+    return this.#read(max);
   }
 
   #read(max: number): Buffer | null {

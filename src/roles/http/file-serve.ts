@@ -385,51 +385,77 @@ export function finishFile(conn: H1Conn): void {
 /** At most this many chunks per service turn, so one download cannot starve others. */
 const CHUNKS_PER_TURN = 4;
 
+/** A response body that `pumpChunks` reads a chunk at a time. */
+export interface ChunkSource {
+  /** Bytes still to send. */
+  readonly left: number;
+  /**
+   * The next at most `max` bytes, or null after a failure it has dealt
+   * with (logged, and the connection closed: the promised length cannot
+   * be kept).
+   */
+  next(max: number): Buffer | null;
+}
+
 /**
- * Streams a byte range of an open file to the socket, only while the socket
- * is not choked: memory held per download stays near the high-water mark
- * however slowly the peer reads.
+ * One service turn of a body: chunks from `src` go to the socket only while
+ * it is not choked, so memory held per download stays near the high-water
+ * mark however slowly the peer reads. True once everything is sent; false
+ * when more remains ('drain' or a scheduled turn comes back) or it failed.
  */
-export class FileSender {
+export function pumpChunks(conn: H1Conn, src: ChunkSource): boolean {
+  const wsi = conn.wsi;
+  const s = wsi.socket;
+  if (!s || wsi.closed) return false;
+  let turns = 0;
+  while (src.left > 0 && !s.writableNeedDrain && turns++ < CHUNKS_PER_TURN) {
+    const buf = src.next(conn.limits.fileChunkSize);
+    if (!buf) return false;
+    s.write(buf);
+  }
+  wsi.setTimeout(PendingTimeout.HTTP_CONTENT, conn.limits.timeoutSecs);
+  if (src.left <= 0) return true;
+  // Choked: 'drain' brings us back. Otherwise yield to other connections.
+  if (!s.writableNeedDrain) wsi.context.scheduleWritable(wsi);
+  return false;
+}
+
+/** Streams a byte range of an open file to the socket (see `pumpChunks`). */
+export class FileSender implements ChunkSource {
   #closed = false;
 
   constructor(readonly conn: H1Conn, readonly fd: number, public pos: number, readonly end: number) {}
 
+  get left(): number {
+    return this.end - this.pos;
+  }
+
+  next(max: number): Buffer | null {
+    const wsi = this.conn.wsi;
+    const want = Math.min(max, this.end - this.pos);
+    const buf = Buffer.allocUnsafe(want);
+    let n: number;
+    try {
+      n = readSync(this.fd, buf, 0, want, this.pos);
+    } catch (e) {
+      log.err('wsi %d: reading file failed: %s', wsi.id, (e as Error).message);
+      wsi.close(false);
+      return null;
+    }
+    if (n <= 0) {
+      log.warn('wsi %d: file shrank while being sent', wsi.id);
+      wsi.close(false);
+      return null;
+    }
+    this.pos += n;
+    return n === want ? buf : buf.subarray(0, n);
+  }
+
   pump(): void {
-    const conn = this.conn;
-    const wsi = conn.wsi;
-    const s = wsi.socket;
-    if (this.#closed || !s || wsi.closed) return;
-    const chunk = conn.limits.fileChunkSize;
-    let turns = 0;
-    while (this.pos < this.end && !s.writableNeedDrain && turns++ < CHUNKS_PER_TURN) {
-      const want = Math.min(chunk, this.end - this.pos);
-      const buf = Buffer.allocUnsafe(want);
-      let n: number;
-      try {
-        n = readSync(this.fd, buf, 0, want, this.pos);
-      } catch (e) {
-        log.err('wsi %d: reading file failed: %s', wsi.id, (e as Error).message);
-        wsi.close(false);
-        return;
-      }
-      if (n <= 0) {
-        log.warn('wsi %d: file shrank while being sent', wsi.id);
-        wsi.close(false);
-        return;
-      }
-      this.pos += n;
-      s.write(n === want ? buf : buf.subarray(0, n));
-    }
-    wsi.setTimeout(PendingTimeout.HTTP_CONTENT, conn.limits.timeoutSecs);
-    if (this.pos >= this.end) {
-      this.close();
-      conn.file = null;
-      finishFile(conn);
-      return;
-    }
-    // Choked: 'drain' brings us back. Otherwise yield to other connections.
-    if (!s.writableNeedDrain) wsi.context.scheduleWritable(wsi);
+    if (this.#closed || !pumpChunks(this.conn, this)) return;
+    this.close();
+    this.conn.file = null;
+    finishFile(this.conn);
   }
 
   close(): void {
