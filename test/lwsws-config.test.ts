@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readConfigDir, ConfigError, type ConfigWarning } from '../src/index.js';
 import { parseConfigText } from '../src/lwsws/jsonc.js';
-import { confDir, removeDir } from './lwsws-util.js';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { confDir, removeDir, failLwsws } from './lwsws-util.js';
 
 function read(files: Record<string, string>, warnings: ConfigWarning[] = []) {
   const dir = confDir(files);
@@ -76,4 +78,37 @@ test('config errors carry file, line and key', () => {
   assert.match(e3.message, /only a callback:\/\/ origin may follow/);
   const e4 = fails({ conf: '{ "vhosts": [ { "port": 1, "unix-socket": "1" } ] }' });
   assert.equal(e4.key, 'interface');
+});
+
+test('limits: a config file over 1 MiB and more than 256 files in conf.d are refused', () => {
+  const big = fails({ conf: `{}${' '.repeat(1024 * 1024)}` });
+  assert.match(big.message, /larger than 1048576 bytes/);
+  const exact = read({ conf: `{ "vhosts": [ { "port": 1 } ] }`.padEnd(1024 * 1024, ' ') });
+  assert.equal(exact.cfg.vhosts.length, 1, 'exactly 1 MiB is read');
+  const many: Record<string, string> = { conf: '{ "vhosts": [ { "port": 1 } ] }' };
+  for (let i = 0; i < 256; i++) many[`conf.d/f${String(i).padStart(3, '0')}`] = '{}';
+  assert.equal(read(many).cfg.vhosts.length, 1, '256 files are read');
+  many['conf.d/g'] = '{}';
+  assert.match(fails(many).message, /more than 256 files/);
+  const dir = confDir({ conf: '{ "vhosts": [ { "port": 1 } ] }', 'conf.d/x': '{}'.padEnd(101, ' ') });
+  try {
+    assert.throws(() => readConfigDir(dir, { dataDir: '/D', maxFileBytes: 100 }), /conf\.d\/x.*larger than 100 bytes/);
+    assert.throws(() => readConfigDir(dir, { dataDir: '/D', maxFiles: 0 }), /more than 0 files/);
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('a FIFO (or anything not a regular file) in conf.d is refused without blocking', async () => {
+  const dir = confDir({ conf: '{ "vhosts": [ { "port": 1 } ] }' });
+  try {
+    mkdirSync(join(dir, 'conf.d'));
+    execFileSync('mkfifo', [join(dir, 'conf.d', 'pipe')]);
+    // In a child: a read that blocked would hang the test process itself.
+    const r = await failLwsws(['-c', dir], 5000);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /conf\.d\/pipe.*not a regular file/);
+  } finally {
+    removeDir(dir);
+  }
 });

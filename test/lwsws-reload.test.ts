@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { openWs, waitFor } from './plugin-ws-client.js';
 import { confDir, writeConf, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet } from './lwsws-util.js';
 
@@ -97,6 +97,84 @@ test('SIGTERM with live connections exits within the stop bound', async () => {
     assert.equal(c.code, 1001, 'websockets are told the server is going away');
     idle.destroy();
   } finally {
+    await stopLwsws(child);
+    removeDir(dir);
+  }
+});
+
+test('SIGHUP: a vhost moved down by a comment line is unchanged and keeps its connections', async () => {
+  const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));
+  writeFileSync(join(www, 'index.html'), 'hi');
+  const port = await freePort();
+  const text = vhostFile({ name: 'a', port, interface: '127.0.0.1', mounts: [{ mountpoint: '/', origin: `file://${www}` }],
+    'ws-protocols': [{ 'dumb-increment-protocol': {} }] });
+  const dir = confDir({ conf: '{ "global": {} }', 'conf.d/a': text });
+  const child = await startLwsws(['-c', dir]);
+  try {
+    const w = await openWs(`ws://127.0.0.1:${port}/`, 'dumb-increment-protocol');
+    await waitFor(() => w.messages.length > 0, 'a number');
+    writeConf(dir, { 'conf.d/a': `# a comment moves every line down\n${text}` });
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().includes('reloaded: '), 'the reload', 5000);
+    assert.match(child.stdout(), /reloaded: kept 1, destroyed 0, created 0\n/);
+    const before = w.messages.length;
+    await waitFor(() => w.messages.length > before + 3, 'the connection to go on');
+    assert.equal(w.ws.readyState, w.ws.OPEN);
+  } finally {
+    await stopLwsws(child);
+    removeDir(dir);
+    removeDir(www);
+  }
+});
+
+test('SIGHUP: a changed vhost whose new settings cannot listen is reported and serves with its old ones', async () => {
+  const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));
+  writeFileSync(join(www, 'index.html'), 'hi');
+  const port = await freePort();
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const takenPort = (taken.address() as AddressInfo).port;
+  const v = (p: number) => vhostFile({ name: 'a', port: p, interface: '127.0.0.1', mounts: [{ mountpoint: '/', origin: `file://${www}` }] });
+  const dir = confDir({ conf: '{ "global": {} }', 'conf.d/a': v(port) });
+  const child = await startLwsws(['-c', dir]);
+  try {
+    writeConf(dir, { 'conf.d/a': v(takenPort) });
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().includes('reloaded: '), 'the reload', 5000);
+    assert.match(child.stdout(), /reloaded: kept 0, destroyed 1, created 0, failed 1 \(a;/);
+    assert.equal((await httpGet(port, '/')).body, 'hi', 'the old vhost serves again');
+  } finally {
+    await stopLwsws(child);
+    await new Promise((r) => taken.close(r));
+    removeDir(dir);
+    removeDir(www);
+  }
+});
+
+test('a SIGHUP after SIGTERM does not reload into the stopping server', async () => {
+  const [pa, pb] = [await freePort(), await freePort()];
+  const dir = confDir({ conf: '{ "global": {} }', 'conf.d/a': vhostFile({ name: 'a', port: pa, interface: '127.0.0.1',
+    'ws-protocols': [{ 'dumb-increment-protocol': {} }] }) });
+  const child = await startLwsws(['-c', dir, '--stop-timeout-ms', '1000']);
+  // A WebSocket that never answers the close holds the stop up until its bound.
+  const idle = connect({ port: pa, host: '127.0.0.1' });
+  idle.on('error', () => {});
+  try {
+    await new Promise((r) => idle.once('connect', r));
+    idle.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: dumb-increment-protocol\r\n\r\n');
+    await new Promise((r) => idle.once('data', r));
+    idle.pause();
+    writeConf(dir, { 'conf.d/b': vhostFile({ name: 'b', port: pb, interface: '127.0.0.1' }) });
+    child.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    child.proc.kill('SIGHUP');
+    const r = await child.exited;
+    assert.equal(r.code, 0);
+    assert.match(child.stdout(), /exited cleanly/);
+    assert.doesNotMatch(child.stdout(), /reloaded/);
+  } finally {
+    idle.destroy();
     await stopLwsws(child);
     removeDir(dir);
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makePki } from './pki.js';
 import { tlsGet } from './tls-util.js';
-import { confDir, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet } from './lwsws-util.js';
+import { confDir, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet, waitFor } from './lwsws-util.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,33 @@ test('without init-ssl a host-ssl-cert is ignored with a warning and the vhost s
     await stopLwsws(child);
     removeDir(dir);
     removeDir(www);
+    pki.cleanup();
+  }
+});
+
+test('SIGHUP: a kept TLS vhost re-reads its certificate files', async () => {
+  const pki = makePki();
+  const first = pki.issue('localhost');
+  const second = pki.issue('renewed.localhost', { dns: ['renewed.localhost', 'localhost'] });
+  const port = await freePort();
+  const dir = confDir({
+    conf: '{ "global": { "init-ssl": "yes" } }',
+    'conf.d/tls': vhostFile({ name: 'localhost', port, interface: '127.0.0.1',
+      'host-ssl-cert': first.certPath, 'host-ssl-key': first.keyPath }),
+  });
+  const child = await startLwsws(['-c', dir]);
+  try {
+    const get = () => tlsGet(port, { ca: pki.ca.cert, servername: 'localhost' });
+    assert.equal((await get()).peerCN, 'localhost');
+    writeFileSync(first.certPath, second.cert);
+    writeFileSync(first.keyPath, second.key);
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().includes('reloaded: '), 'the reload', 5000);
+    assert.match(child.stdout(), /reloaded: kept 1, destroyed 0, created 0\n/);
+    assert.equal((await get()).peerCN, 'renewed.localhost', 'new handshakes get the new certificate');
+  } finally {
+    await stopLwsws(child);
+    removeDir(dir);
     pki.cleanup();
   }
 });

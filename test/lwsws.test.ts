@@ -70,7 +70,7 @@ test('global and vhost keys take effect: server-string, headers, sts, mounts, ca
   "global": {
     "server-string": "first",   # overridden by conf.d
     "timeout-secs": 7,
-    "reject-service-keywords": [{ "scumbot": "403 Go away" }]
+    "reject-service-keywords": [{ "scumbot": "403 Go away, <it's \\"closed\\"> & gone" }]
   }
 }`;
   const later = JSON.stringify({ global: { 'server-string': 'from-conf.d' } });
@@ -88,14 +88,15 @@ test('global and vhost keys take effect: server-string, headers, sts, mounts, ca
     ],
     "ws-protocols": [{ "dumb-increment-protocol": { "closetest": "1" } }]
   }]}`;
-  await withLwsws({ conf, 'conf.d/10-global': later, 'conf.d/20-vhost': vh }, async () => {
+  await withLwsws({ conf, 'conf.d/10-global': later, 'conf.d/20-vhost': vh }, async (child) => {
     const r = await httpGet(port, '/');
     assert.equal(r.status, 200);
     assert.equal(r.body, '<p>home</p>', '"default" picks the file for the mountpoint');
     assert.equal(r.headers.server, 'from-conf.d', 'a later global scalar wins');
     assert.equal(r.headers['x-test'], 'yes # not a comment', '# inside strings is literal');
     assert.equal(r.headers['x-other'], '2');
-    assert.equal(r.headers['strict-transport-security'], 'max-age=15768000 ; includeSubDomains');
+    assert.equal(r.headers['strict-transport-security'], undefined, 'STS is for TLS responses only (RFC 6797 7.2)');
+    assert.match(child.stderr(), /"sts": vhost "main": has no effect without TLS/);
     assert.equal(r.headers['cache-control'], 'public, max-age=30');
     const w = await httpGet(port, '/data.weird');
     assert.equal(w.headers['content-type'], 'application/x-weird');
@@ -109,7 +110,7 @@ test('global and vhost keys take effect: server-string, headers, sts, mounts, ca
     assert.equal(red2.headers.location, 'http://example.com/older/');
     const rej = await httpGet(port, '/', { 'user-agent': 'Mozilla scumbot/1.0' });
     assert.equal(rej.status, 403);
-    assert.match(rej.body, /Go away/);
+    assert.match(rej.body, /Go away, &#60;it&#39;s &#34;closed&#34;&#62; &#38; gone/, 'the text is HTML-escaped, \' too');
     // The pvo reaches the plugin: closetest closes after 50 numbers.
     const di = await openWs(`ws://127.0.0.1:${port}/`, 'dumb-increment-protocol');
     await di.closed;

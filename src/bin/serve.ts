@@ -1,5 +1,24 @@
 import type { Context } from '../core/context.js';
+import type { Vhost } from '../core/vhost.js';
 import { log } from '../core/log.js';
+
+/**
+ * Where a listening vhost serves, as the bins print it: `unix:PATH` for a
+ * UNIX socket, else `SCHEME://HOST:PORT/` with `scheme` (clear-text form,
+ * `http` or `ws`) made secure on a TLS vhost, HOST `iface` (default the
+ * vhost's own; `localhost` when unset) and an IPv6 address in brackets.
+ *
+ * ```ts
+ * listenUrl(vhost);              // 'https://[::1]:7681/'
+ * ```
+ */
+export function listenUrl(vh: Vhost, scheme = 'http', iface: string | undefined = vh.iface): string {
+  const at = vh.listenAt;
+  if ('path' in at) return `unix:${at.path}`;
+  const host = iface ?? 'localhost';
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return `${vh.tls ? scheme + 's' : scheme}://${shown}:${vh.port}/`;
+}
 
 /**
  * What every server bin does once its context exists: say where it serves
@@ -14,14 +33,9 @@ import { log } from '../core/log.js';
  */
 export function serveUntilSignalled(context: Context, prog: string, iface: string | undefined,
   what: (url: string) => string, scheme = 'http', onReady?: (ok: boolean, message: string) => void): void {
-  const host = iface ?? 'localhost';
-  const shown = host.includes(':') ? `[${host}]` : host;
   context.listening.then(
     () => {
-      const vh = context.vhosts[0];
-      const at = vh.listenAt;
-      const url = 'path' in at ? `unix:${at.path}` : `${vh.tls ? scheme + 's' : scheme}://${shown}:${vh.port}/`;
-      const line = what(url);
+      const line = what(listenUrl(context.vhosts[0], scheme, iface));
       log.notice('%s (Ctrl-C to stop)', line);
       process.stdout.write(`${prog}: ${line} (Ctrl-C to stop)\n`);
       onReady?.(true, line);

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { applyDebugArg } from '../bin/args.js';
+import { listenUrl } from '../bin/serve.js';
 import { log } from '../core/log.js';
 import { LwswsServer } from './server.js';
 import { ConfigError } from './errors.js';
@@ -91,21 +92,22 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (daemon) reportToStarter(true, `serving (config ${configDir})`);
-  for (const v of server.vhosts) {
-    const vh = v.vhost;
-    const where = vh.listenAt && 'path' in vh.listenAt ? `unix:${vh.listenAt.path}` : `${vh.tls ? 'https' : 'http'}://${hostOf(vh.iface)}:${vh.port}/`;
-    process.stdout.write(`lwsws: vhost ${v.name} on ${where}\n`);
-  }
+  for (const v of server.vhosts) process.stdout.write(`lwsws: vhost ${v.name} on ${listenUrl(v.vhost)}\n`);
   process.stdout.write(`lwsws: serving (config ${configDir})\n`);
 
   let queue: Promise<unknown> = Promise.resolve();
+  // Once stopping, a SIGHUP is ignored: the server is being destroyed.
+  let stopping = false;
   const reload = () => {
+    if (stopping) return;
     queue = queue.then(async () => {
+      if (stopping) return;
       reopenDaemonLog();
       log.notice('SIGHUP: reloading %s', configDir);
       try {
         const r = await server.reload();
-        process.stdout.write(`lwsws: reloaded: kept ${r.kept.length}, destroyed ${r.destroyed.length}, created ${r.created.length}\n`);
+        const failed = r.failed.length ? `, failed ${r.failed.length} (${r.failed.join(', ')}; see the log)` : '';
+        process.stdout.write(`lwsws: reloaded: kept ${r.kept.length}, destroyed ${r.destroyed.length}, created ${r.created.length}${failed}\n`);
       } catch (e) {
         log.err('reload failed, keeping the running config: %s', (e as Error).message);
         process.stderr.write(`lwsws: reload failed, keeping the running config: ${(e as Error).message}\n`);
@@ -116,6 +118,8 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGHUP', reload);
   if (hupEarly) reload();
   const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
     log.notice('%s: stopping', sig);
     void queue.then(() => server.stop(stopMs)).then(() => {
       process.stdout.write('lwsws: exited cleanly\n');
@@ -127,9 +131,4 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   return 0;
-}
-
-function hostOf(iface: string | undefined): string {
-  if (iface === undefined) return 'localhost';
-  return iface.includes(':') ? `[${iface}]` : iface;
 }

@@ -7,7 +7,7 @@
  * Unknown keys are ignored with a warning; a bad value or a missing
  * required key is a ConfigError naming the file, line and key.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type ConfigWarning } from './errors.js';
 import { parseConfigText, type JEntry, type JNode, type ParseLimits } from './jsonc.js';
@@ -55,6 +55,10 @@ export function readConfigDir(dir: string, opts: ReadConfigOptions, warnings: Co
   for (const file of files) {
     let text: string;
     try {
+      // Checked before reading: a FIFO must not block, a huge file is not read.
+      const st = statSync(file);
+      if (!st.isFile()) throw new Error('not a regular file');
+      if (st.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
       const buf = readFileSync(file);
       if (buf.length > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
       text = buf.toString('utf8').replace(/^\uFEFF/, '');

@@ -7,6 +7,7 @@
 import type { Protocol } from '../core/protocols.js';
 import { Reason } from '../core/reasons.js';
 import { callbackHttpDummy } from '../roles/http/dummy.js';
+import { escapeHtml } from '../roles/http/status.js';
 import { log } from '../core/log.js';
 import type { RejectRule } from './model.js';
 
@@ -31,8 +32,4 @@ export function lwswsHttpProtocol(rules: readonly RejectRule[]): Protocol {
       return callbackHttpDummy(wsi, reason, user, input);
     },
   };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -4,8 +4,10 @@
  * unchanged keep running untouched (their connections live on), removed
  * ones are destroyed, changed ones are destroyed and created again, new
  * ones are created. A config that fails to load leaves the running one as
- * it is. Context-wide settings (plugin dirs, uid/gid, count-threads) take
- * effect only at start.
+ * it is; a changed vhost whose new settings fail to come up is brought back
+ * with its previous ones. Kept TLS vhosts re-read their certificate files.
+ * Context-wide settings (plugin dirs, uid/gid, count-threads) take effect
+ * only at start.
  */
 import { readFileSync } from 'node:fs';
 import { createContext, type Context } from '../core/context.js';
@@ -47,6 +49,8 @@ export interface ReloadResult {
   created: string[];
   destroyed: string[];
   kept: string[];
+  /** Vhosts whose new settings failed to come up; a changed one is brought back with its previous settings. */
+  failed: string[];
 }
 
 export class LwswsServer {
@@ -158,17 +162,27 @@ export class LwswsServer {
     for (const w of warnings) this.#warn(w);
     const wanted = new Map<string, number>();
     for (const b of built) wanted.set(b.key, (wanted.get(b.key) ?? 0) + 1);
-    const result: ReloadResult = { created: [], destroyed: [], kept: [] };
+    const result: ReloadResult = { created: [], destroyed: [], kept: [], failed: [] };
     const keep: Running[] = [];
+    const dropped: Running[] = [];
     for (const r of this.#running) {
       const n = wanted.get(r.built.key) ?? 0;
       if (n > 0) {
         wanted.set(r.built.key, n - 1);
         keep.push(r);
         r.accessLog?.reopen();
+        if (r.vhost.tls) {
+          // New handshakes get the certificate files as they are now.
+          try {
+            r.vhost.reloadTls();
+          } catch (e) {
+            log.warn('reload: vhost %s: keeping its TLS certificates: %s', r.built.config.name, (e as Error).message);
+          }
+        }
         result.kept.push(r.built.config.name);
       } else {
         await this.#drop(r);
+        dropped.push(r);
         result.destroyed.push(r.built.config.name);
       }
     }
@@ -181,15 +195,27 @@ export class LwswsServer {
         have.set(b.key, n - 1);
         continue;
       }
-      // A vhost that fails to come up is reported; the others still start.
+      // A vhost that fails to come up is reported; the others still start,
+      // and a changed one comes back as it was.
       try {
         this.#running.push(await this.#create(b));
         result.created.push(b.config.name);
       } catch (e) {
         log.err('reload: %s', (e as Error).message);
+        result.failed.push(b.config.name);
+        const i = dropped.findIndex((r) => r.built.config.name === b.config.name);
+        if (i < 0) continue;
+        const old = dropped.splice(i, 1)[0].built;
+        try {
+          this.#running.push(await this.#create(old));
+          log.warn('reload: vhost %s: serving its previous settings again', old.config.name);
+        } catch (e2) {
+          log.err('reload: vhost %s: its previous settings failed too: %s', old.config.name, (e2 as Error).message);
+        }
       }
     }
-    log.notice('reload: %d vhosts kept, %d destroyed, %d created', result.kept.length, result.destroyed.length, result.created.length);
+    log.notice('reload: %d vhosts kept, %d destroyed, %d created, %d failed', result.kept.length, result.destroyed.length,
+      result.created.length, result.failed.length);
     return result;
   }
 

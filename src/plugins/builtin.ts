@@ -1,7 +1,8 @@
 /**
  * The plugins that ship with tslws, for finding one by name without
- * scanning a directory. `BUILTIN_PLUGIN_DIR` is the directory they live in,
- * which lwsws scans first, as lws scans its default plugin directory.
+ * scanning a directory. `BUILTIN_PLUGIN_DIR` is the directory they live in
+ * (exported for callers; lwsws does not scan it: it offers `BUILTIN_PLUGINS`
+ * directly and scans only the configured `plugin-dir`s).
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -24,6 +24,7 @@ import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { Write } from '../core/write.js';
 import { log } from '../core/log.js';
+import { escapeHtml } from '../roles/http/status.js';
 import { Spa, SpaFileState, createSpa, type SpaFilePart } from '../roles/http/spa/spa.js';
 import { SpaError } from '../roles/http/spa/errors.js';
 import { UploadSink } from './upload-sink.js';
@@ -43,10 +44,6 @@ interface PostSession {
   fileLength: number;
   bodyDone: boolean;
   answer: Buffer | null;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** The answer page, in lws 2.4's shape. */
@@ -108,6 +105,17 @@ function answerWhenWritten(wsi: Wsi, user: PostSession): void {
   else done(null);
 }
 
+/** The body is complete: check the form, then answer once the upload is on disk. */
+function finish(wsi: Wsi, user: PostSession, spa: Spa): number {
+  try {
+    spa.finalize();
+  } catch (e) {
+    return refuse(wsi, user, e);
+  }
+  answerWhenWritten(wsi, user);
+  return 0;
+}
+
 export const postDemoProtocol: Protocol<PostSession> = {
   name: POST_DEMO_PROTOCOL_NAME,
   createSessionData: () => ({ spa: null, sink: null, filename: '', fileLength: 0, bodyDone: false, answer: null }),
@@ -143,14 +151,7 @@ export const postDemoProtocol: Protocol<PostSession> = {
         }
         // A form with no body at all is an empty form.
         const cl = wsi.hdrCopy('content-length');
-        if (!wsi.hdrCopy('transfer-encoding') && (cl === undefined || Number(cl) === 0)) {
-          try {
-            user.spa.finalize();
-          } catch (e) {
-            return refuse(wsi, user, e);
-          }
-          answerWhenWritten(wsi, user);
-        }
+        if (!wsi.hdrCopy('transfer-encoding') && (cl === undefined || Number(cl) === 0)) return finish(wsi, user, user.spa);
         return 0;
       }
       case Reason.HTTP_BODY:
@@ -163,13 +164,7 @@ export const postDemoProtocol: Protocol<PostSession> = {
         return 0;
       case Reason.HTTP_BODY_COMPLETION:
         if (!user.spa) return 0;
-        try {
-          user.spa.finalize();
-        } catch (e) {
-          return refuse(wsi, user, e);
-        }
-        answerWhenWritten(wsi, user);
-        return 0;
+        return finish(wsi, user, user.spa);
       case Reason.HTTP_WRITEABLE: {
         const body = user.answer;
         if (!body) return 0;

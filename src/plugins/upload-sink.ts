@@ -17,7 +17,6 @@ export class UploadSink {
   #finishing: ((err: Error | null) => void) | null = null;
   #pressured = false;
   #closed = false;
-  written = 0;
 
   constructor(path: string, private readonly highWater: number, private readonly onPressure: (on: boolean) => void) {
     // 0600 and truncated, as lws's post-demo creates its file.
@@ -28,10 +27,6 @@ export class UploadSink {
       else this.#fd = fd;
       this.#next();
     });
-  }
-
-  get error(): Error | null {
-    return this.#error;
   }
 
   /** Queue a piece; it is copied only if the caller's buffer may change (it may not here: socket reads are fresh). */
@@ -52,11 +47,15 @@ export class UploadSink {
     this.#next();
   }
 
-  /** Stop now: drop what waits and close the file. */
+  /** Stop now: drop what waits, lift any back-pressure and close the file. */
   abort(): void {
     this.#closed = true;
     this.#queue = [];
     this.#queued = 0;
+    if (this.#pressured) {
+      this.#pressured = false;
+      this.onPressure(false);
+    }
     if (this.#fd >= 0 && !this.#busy) {
       close(this.#fd, () => {});
       this.#fd = -1;
@@ -92,7 +91,6 @@ export class UploadSink {
       this.#busy = false;
       this.#queued -= err ? piece.length : n;
       if (err) this.#error = err;
-      else this.written += n;
       if (!err && n < piece.length) this.#queue.unshift(piece.subarray(n));
       if (this.#closed && this.#fd >= 0) {
         close(this.#fd, () => {});

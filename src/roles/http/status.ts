@@ -25,3 +25,8 @@ export function statusHasNoBody(code: number): boolean {
 export function statusPage(code: number, html?: string): string {
   return `<html><body><h1>${code}</h1>${html ?? ''}</body></html>`;
 }
+
+/** `s` safe in HTML text and attribute values: & < > " ' as character references. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
