@@ -311,10 +311,12 @@ test('keptCompressors bounds the compressors kept for context takeover; connecti
   }
 });
 
-test('without context takeover connections borrow reset compressors from the vhost, never more spare than the concurrency bound', async () => {
+test('without context takeover connections borrow reset compressors and decompressors from the vhost, never more spare than the concurrency bound', async () => {
   const { ctx, port } = await start({ protocols: [echoProtocol().proto], ws: { perMessageDeflate: { threshold: 0, concurrency: 2 } } });
   try {
-    const clients = await Promise.all([0, 1, 2, 3].map(() => openWs(`ws://127.0.0.1:${port}/`, { threshold: 0, serverNoContextTakeover: true }, ['echo'])));
+    // Neither side keeps context: the server's compressors and decompressors both go back after each message.
+    const pmd = { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true };
+    const clients = await Promise.all([0, 1, 2, 3].map(() => openWs(`ws://127.0.0.1:${port}/`, pmd, ['echo'])));
     for (let round = 0; round < 5; round++) {
       await Promise.all(clients.map(async (ws, i) => {
         const m = textOf(2000 + 37 * i + round);
@@ -328,10 +330,14 @@ test('without context takeover connections borrow reset compressors from the vho
     await until(() => limiter.active === 0, 2000);
     assert.ok(limiter.spareDeflaters >= 1, 'compressors are kept for reuse');
     assert.ok(limiter.spareDeflaters <= 2, `at most the concurrency bound spare, got ${limiter.spareDeflaters}`);
+    assert.ok(limiter.spareInflaters >= 1, 'decompressors are kept for reuse');
+    assert.ok(limiter.spareInflaters <= 2, `at most the concurrency bound spare, got ${limiter.spareInflaters}`);
     for (const ws of clients) ws.close();
   } finally {
     await ctx.destroy();
   }
+  const limiter = limiterOf(ctx.vhosts[0]) as ZlibLimiter;
+  assert.equal(limiter.spareDeflaters + limiter.spareInflaters, 0, 'a destroyed vhost closes its spare streams');
 });
 
 test('a protocol that closes while a large compressed message is being inflated gives its zlib slot back once', async () => {

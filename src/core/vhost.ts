@@ -13,6 +13,7 @@ import { resolveIface } from '../tls/iface.js';
 import { hasOption, Option } from './options.js';
 import type { ClientSslOptions } from '../client/info.js';
 import { ClientPool } from '../client/keepalive-pool.js';
+import { limiterOf } from '../roles/ws/deflate/limiter.js';
 
 /** What a vhost is made from (the VH members of lws's creation info). */
 export interface VhostCreationInfo extends VhostTlsInfo {
@@ -257,6 +258,8 @@ export class Vhost {
     }
     for (const p of this.protocols) this.#callVhostProtocol(p, Reason.PROTOCOL_DESTROY, undefined);
     this.#priv.clear();
+    // The connections are closed: their spare zlib streams go now, not at GC.
+    limiterOf(this)?.closeSpares();
   }
 
   #callVhostProtocol(p: Protocol, reason: Reason, input: object | undefined): number {

@@ -4,6 +4,7 @@ import type { Protocol } from '../../core/protocols.js';
 import { Reason } from '../../core/reasons.js';
 import { PendingTimeout } from '../../core/timeouts.js';
 import type { HttpRequest } from '../http/request.js';
+import { hasToken } from '../http/response.js';
 import { wsRole } from './role-ws.js';
 import { WsConn } from './conn.js';
 import { serverNegotiate } from './deflate/handoff.js';
@@ -18,12 +19,6 @@ const oneShotHash = (crypto as unknown as { hash?: (alg: string, data: string, e
 export function acceptKey(key: string): string {
   const s = key + GUID;
   return oneShotHash ? oneShotHash('sha1', s, 'base64') : crypto.createHash('sha1').update(s).digest('base64');
-}
-
-function hasToken(list: string | undefined, token: string): boolean {
-  if (!list) return false;
-  for (const t of list.split(',')) if (t.trim().toLowerCase() === token) return true;
-  return false;
 }
 
 /** Is this request asking to become a WebSocket? */

@@ -55,6 +55,17 @@ export class PmdInflater {
   #queued = false;
   #dead = false;
   #ended = false;
+  // Bound once: a stream borrowed from the spares gets them and gives them back.
+  #onReadable = (): void => this.#pump();
+  #onEnd = (): void => {
+    // The peer ended its deflate stream (a final block): what follows must start a new one.
+    this.#ended = true;
+  };
+  #onError = (e: Error): void => {
+    if (this.#dead) return;
+    this.#detach();
+    this.#fail(CloseStatus.INVALID_PAYLOAD, `bad compressed data: ${e.message}`);
+  };
 
   constructor(readonly sink: InflateSink, readonly limiter: ZlibLimiter, readonly settings: InflaterSettings) {}
 
@@ -118,24 +129,32 @@ export class PmdInflater {
 
   #stream(): InflateRaw {
     if (this.#z) return this.#z;
-    const s = this.settings;
     // A larger window than the peer's is always safe to inflate with: 9 is
     // the least used, as for compressing (zlib's raw deflate has no 8).
-    const z = createInflateRaw({ windowBits: Math.max(9, s.windowBits), chunkSize: s.chunkSize, flush: constants.Z_SYNC_FLUSH });
-    z.on('readable', () => {
-      if (z === this.#z) this.#pump();
-    });
-    z.on('end', () => {
-      // The peer ended its deflate stream (a final block): what follows must start a new one.
-      if (z === this.#z) this.#ended = true;
-    });
-    z.on('error', (e: Error) => {
-      if (z !== this.#z || this.#dead) return;
-      this.#z = null;
-      this.#fail(CloseStatus.INVALID_PAYLOAD, `bad compressed data: ${e.message}`);
-    });
+    const windowBits = Math.max(9, this.settings.windowBits);
+    const z = this.limiter.takeInflater(this.#spareKey())
+      ?? createInflateRaw({ windowBits, chunkSize: this.settings.chunkSize, flush: constants.Z_SYNC_FLUSH });
+    z.on('readable', this.#onReadable);
+    z.on('end', this.#onEnd);
+    z.on('error', this.#onError);
     this.#z = z;
     this.#ended = false;
+    return z;
+  }
+
+  #spareKey(): string {
+    return `${Math.max(9, this.settings.windowBits)}/${this.settings.chunkSize}`;
+  }
+
+  /** Stop listening to the stream held and let go of it; returns it. */
+  #detach(): InflateRaw | null {
+    const z = this.#z;
+    this.#z = null;
+    if (z) {
+      z.off('readable', this.#onReadable);
+      z.off('end', this.#onEnd);
+      z.off('error', this.#onError);
+    }
     return z;
   }
 
@@ -200,14 +219,20 @@ export class PmdInflater {
 
   #endMessage(): void {
     this.#total = 0;
-    if (this.settings.noContextTakeover || this.#ended) this.#closeStream();
+    if (this.#ended) this.#closeStream();
+    else if (this.settings.noContextTakeover) {
+      // Every message starts afresh: the stream goes back, reset, for the
+      // next message of any connection to borrow.
+      const z = this.#detach();
+      if (!z) return;
+      z.reset();
+      this.limiter.putInflater(this.#spareKey(), z);
+    }
   }
 
   #closeStream(): void {
-    const z = this.#z;
-    this.#z = null;
+    const z = this.#detach();
     if (z) {
-      z.removeAllListeners('readable');
       z.on('error', () => {});
       z.close();
     }

@@ -1,4 +1,4 @@
-import type { DeflateRaw } from 'node:zlib';
+import type { DeflateRaw, InflateRaw } from 'node:zlib';
 
 /**
  * A bound on zlib operations in progress at once. Each one runs on the
@@ -11,10 +11,10 @@ import type { DeflateRaw } from 'node:zlib';
 export class ZlibLimiter {
   #active = 0;
   #queue: Array<() => void> = [];
-  // Compressors between messages, reset, by settings: a connection that
-  // starts every message afresh borrows one instead of making its own
-  // (making one costs far more than resetting it).
-  #spare = new Map<string, DeflateRaw[]>();
+  // Compressors and decompressors between messages, reset, by settings: a
+  // connection that starts every message afresh borrows one instead of
+  // making its own (making one costs far more than resetting it).
+  #spare = new Map<string, Array<DeflateRaw | InflateRaw>>();
   #kept = 0;
 
   /**
@@ -46,12 +46,33 @@ export class ZlibLimiter {
 
   /** A reset compressor made with `key`'s settings, if one is spare. */
   takeDeflater(key: string): DeflateRaw | undefined {
-    const list = this.#spare.get(key);
-    return list?.pop();
+    return this.#spare.get(`d/${key}`)?.pop() as DeflateRaw | undefined;
   }
 
   /** Keep a reset compressor for the next message (at most `limit` per settings; others are closed). */
   putDeflater(key: string, z: DeflateRaw): void {
+    this.#put(`d/${key}`, z);
+  }
+
+  /** A reset decompressor made with `key`'s settings, if one is spare. */
+  takeInflater(key: string): InflateRaw | undefined {
+    return this.#spare.get(`i/${key}`)?.pop() as InflateRaw | undefined;
+  }
+
+  /** Keep a reset decompressor for the next message (as putDeflater). */
+  putInflater(key: string, z: InflateRaw): void {
+    this.#put(`i/${key}`, z);
+  }
+
+  /** Close every spare stream (the vhost is going away). */
+  closeSpares(): void {
+    for (const list of this.#spare.values()) for (const z of list) z.close();
+    this.#spare.clear();
+  }
+
+  #put(key: string, z: DeflateRaw | InflateRaw): void {
+    // Unowned, an 'error' without a listener would throw.
+    if (z.listenerCount('error') === 0) z.on('error', ignore);
     let list = this.#spare.get(key);
     if (!list) this.#spare.set(key, (list = []));
     if (list.length >= this.limit) {
@@ -63,8 +84,17 @@ export class ZlibLimiter {
 
   /** Compressors kept spare (tests, memory accounting). */
   get spareDeflaters(): number {
+    return this.#count('d/');
+  }
+
+  /** Decompressors kept spare (tests, memory accounting). */
+  get spareInflaters(): number {
+    return this.#count('i/');
+  }
+
+  #count(prefix: string): number {
     let n = 0;
-    for (const l of this.#spare.values()) n += l.length;
+    for (const [k, l] of this.#spare) if (k.startsWith(prefix)) n += l.length;
     return n;
   }
 
@@ -93,6 +123,8 @@ export class ZlibLimiter {
     else this.#active--;
   }
 }
+
+const ignore = (): void => {};
 
 const limiters = new WeakMap<object, ZlibLimiter>();
 
