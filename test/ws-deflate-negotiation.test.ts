@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createContext, Reason, Write, mirrorProtocol, callbackHttpDummy, type Wsi, type Protocol } from '../src/index.js';
 import type { WsConn } from '../src/roles/ws/conn.js';
 import { limiterOf, type ZlibLimiter } from '../src/roles/ws/deflate/limiter.js';
@@ -469,11 +470,13 @@ test('client: answers RFC 7692 forbids fail the connection with a clear CLIENT_C
 test('client: an accepted answer is honoured (window 8, no context takeover) and what we send is compressed', async () => {
   const fs = await fakeServer((head) => good101(head, 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=8; client_no_context_takeover\r\n'));
   const rec = new Recorder();
+  // Repeats 1000 bytes apart: a compressor with a window over 512 bytes would refer back.
+  const msg = Buffer.from(randomBytes(500).toString('hex').repeat(4));
   rec.on = (wsi, reason) => {
     if (reason === Reason.CLIENT_ESTABLISHED) wsi.callbackOnWritable();
     if (reason === Reason.CLIENT_WRITEABLE) {
-      wsi.write(textOf(4000), Write.TEXT);
-      wsi.write(textOf(4000), Write.TEXT);
+      wsi.write(msg, Write.TEXT);
+      wsi.write(msg, Write.TEXT);
     }
     return 0;
   };
@@ -499,8 +502,10 @@ test('client: an accepted answer is honoured (window 8, no context takeover) and
     for (const f of frames) {
       assert.ok(f.rsv1, 'compressed');
       assert.ok(f.payload.length < 4000);
-      // no context takeover: each message inflates alone
-      assert.ok(pmdInflate(f.payload).equals(textOf(4000)));
+      // No context takeover: each message inflates alone; and within the
+      // agreed window (zlib's raw inflate has no 8-bit window, 9 is as small as it gets).
+      assert.ok(pmdInflate(f.payload, 9).equals(msg));
+      assert.throws(() => pmdInflate(pmdCompress(msg, 15), 9), /too far back/, 'a 15-bit window would not fit');
     }
   } finally {
     await ctx.destroy();

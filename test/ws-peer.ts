@@ -121,9 +121,14 @@ export function headerOf(head: string, name: string): string | undefined {
   return m ? m[1].trim() : undefined;
 }
 
-/** Inflate a whole server message (frames' payloads joined), as a receiver does. */
-export function pmdInflate(payload: Buffer): Buffer {
-  return inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH });
+/**
+ * Inflate a whole message (frames' payloads joined), as a receiver does;
+ * a smaller `windowBits` refuses data that reaches back further (output
+ * is taken in small chunks, so back-references must come from the window).
+ */
+export function pmdInflate(payload: Buffer, windowBits = 15): Buffer {
+  const input = Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]);
+  return inflateRawSync(input, { finishFlush: constants.Z_SYNC_FLUSH, windowBits, ...(windowBits < 15 ? { chunkSize: 64 } : {}) });
 }
 
 /**
