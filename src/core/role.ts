@@ -17,6 +17,11 @@ export interface Role {
   timeout?(wsi: Wsi, reason: PendingTimeout): void;
   /** The peer sent FIN. */
   peerEnded?(wsi: Wsi): void;
-  /** The connection is closing: deliver the role's close callbacks, free its state. */
-  closing(wsi: Wsi): void;
+  /**
+   * The connection is closing: deliver the role's close callbacks, free its
+   * state. With `flush`, a role whose last bytes are still being produced
+   * (compression) returns a function that calls `done` once they are
+   * written; the socket is ended only then (within a bound).
+   */
+  closing(wsi: Wsi, flush: boolean): void | ((done: () => void) => void);
 }

@@ -14,6 +14,9 @@ import { Token } from '../roles/http/tokens.js';
 import { reportSslInfo } from '../tls/accept.js';
 import { CLOSE_NOTIFY_SENT } from '../tls/ssl-info.js';
 
+/** Bound on how long a closing connection waits for its role's last bytes (messages still being compressed). */
+const LAST_BYTES_MS = 5000;
+
 let nextWsiId = 1;
 
 /**
@@ -275,33 +278,40 @@ export class Wsi {
     this.closed = true;
     this.wantWritable = false;
     this.context.unwatchTimeout(this);
+    let last: void | ((done: () => void) => void) = undefined;
     try {
-      this.role.closing(this);
+      last = this.role.closing(this, flush);
     } finally {
       this.context.wsiClosed(this);
       const s = this.socket;
-      // Ending a TLS connection sends close_notify (destroying it does not).
-      if (flush && s instanceof TLSSocket && !s.destroyed && s.encrypted && this.vhost.tls) reportSslInfo(this, CLOSE_NOTIFY_SENT);
       if (s && !s.destroyed) {
-        if (flush && s.writableLength > 0) {
-          // Linger: flush what is queued, keep draining the peer so an
-          // unread request does not turn our last answer into an RST.
-          s.end();
-          s.resume();
-          const t = setTimeout(() => s.destroy(), 5000);
+        if (!flush) s.destroy();
+        else if (last) {
+          // The role's last bytes are still being made: end once they are written, or give up.
+          const t = setTimeout(() => s.destroy(), LAST_BYTES_MS);
           t.unref();
           s.once('close', () => clearTimeout(t));
-        } else if (flush) {
-          s.end();
-          s.resume();
-          const t = setTimeout(() => s.destroy(), 2000);
-          t.unref();
-          s.once('close', () => clearTimeout(t));
-        } else {
-          s.destroy();
-        }
+          last(() => this.#linger(s));
+        } else this.#linger(s);
       }
     }
+  }
+
+  /**
+   * End the socket after what is queued: keep draining the peer so an
+   * unread request does not turn our last answer into an RST, and destroy
+   * it if the peer never lets it finish.
+   */
+  #linger(s: Socket): void {
+    if (s.destroyed) return;
+    // Ending a TLS connection sends close_notify (destroying it does not).
+    if (s instanceof TLSSocket && s.encrypted && this.vhost.tls) reportSslInfo(this, CLOSE_NOTIFY_SENT);
+    const ms = s.writableLength > 0 ? 5000 : 2000;
+    s.end();
+    s.resume();
+    const t = setTimeout(() => s.destroy(), ms);
+    t.unref();
+    s.once('close', () => clearTimeout(t));
   }
 
   // ---- WebSocket ("Fragmented messages", "Closing connections") ----

@@ -473,11 +473,13 @@ export class WsConn implements WsSink {
     this.wsi.close();
   }
 
-  closing(): void {
+  /** See Role.closing: with messages still being compressed, they and the Close go out first. */
+  closing(flush: boolean): void | ((done: () => void) => void) {
     const wsi = this.wsi;
     const s = wsi.socket;
     const pmd = this.#pmd;
     pmd?.stopRx();
+    let last: void | ((done: () => void) => void) = undefined;
     if (s && !s.destroyed && !this.#closeSent && s.writable) {
       this.#closeSent = true;
       let payload = EMPTY;
@@ -487,37 +489,20 @@ export class WsConn implements WsSink {
         this.#closeReason.copy(payload, 2);
       }
       const close = this.#frame(Op.CLOSE, true, false, payload);
-      if (pmd && !pmd.txIdle) {
-        // Messages are still being compressed: they go out first, then the
-        // Close. The socket is taken from the wsi so closing it does not
-        // end it under them; it is ended here once they are sent.
-        wsi.socket = null;
-        finishAfterQueue(s, pmd, close);
+      if (flush && pmd && !pmd.txIdle) {
+        // The socket ends once the queued messages and then the Close are written.
+        s.once('close', () => pmd.destroy());
+        last = (done) => pmd.whenTxIdle(() => {
+          pmd.destroy();
+          if (!s.destroyed) s.write(close);
+          done();
+        });
       } else {
         s.write(close);
         pmd?.destroy();
       }
     } else pmd?.destroy();
     wsi.callProtocol(this.side.closed);
+    return last;
   }
-}
-
-/** Bound on how long a closing connection may wait for its last messages to be compressed. */
-const CLOSE_FLUSH_MS = 5000;
-
-function finishAfterQueue(s: Socket, pmd: PmdConn, close: Buffer): void {
-  const t = setTimeout(() => {
-    pmd.destroy();
-    s.destroy();
-  }, CLOSE_FLUSH_MS);
-  t.unref();
-  s.once('close', () => clearTimeout(t));
-  pmd.whenTxIdle(() => {
-    pmd.destroy();
-    if (s.destroyed) return;
-    s.write(close);
-    // As a closing wsi does: flush, keep draining the peer, then give up.
-    s.end();
-    s.resume();
-  });
 }

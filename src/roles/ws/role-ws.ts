@@ -19,7 +19,7 @@ export const wsRole: Role = {
   peerEnded(wsi) {
     wsi.ws?.peerEnded();
   },
-  closing(wsi) {
-    wsi.ws?.closing();
+  closing(wsi, flush) {
+    return wsi.ws?.closing(flush);
   },
 };
