@@ -141,6 +141,63 @@ test('keepAlive: a request sent on a connection the server closes without answer
   }
 });
 
+test('keepAlive: a kept connection reset under the next request (ECONNRESET) is retried once on a new one', async () => {
+  // Keeps the connection after the first answer, then resets it when the next request arrives.
+  let conns = 0;
+  const server = createNetServer((s: Socket) => {
+    conns++;
+    let served = 0;
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString();
+      while (buf.includes('\r\n\r\n')) {
+        buf = buf.slice(buf.indexOf('\r\n\r\n') + 4);
+        if (served++ === 0) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+        else {
+          s.resetAndDestroy();
+          return;
+        }
+      }
+    });
+    s.on('error', () => {});
+  });
+  const port = await listen(server);
+  const rec = new Recorder();
+  const ctx = clientCtx(rec, { clientKeepAliveSecs: 30 });
+  try {
+    assert.equal((await get(ctx, rec, port, '/a')).body, 'ok');
+    assert.equal(ctx.vhosts[0].clientPool.count(), 1);
+    const b = await get(ctx, rec, port, '/b');
+    assert.equal(b.error, undefined);
+    assert.equal(b.body, 'ok');
+    assert.equal(conns, 2, 'the retry opened a new connection');
+    assert.equal(rec.reasons(b.wsi).filter((r) => r === Reason.ESTABLISHED_CLIENT_HTTP).length, 1);
+  } finally {
+    await ctx.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('keepAlive: a fresh connection reset before answering is not retried', async () => {
+  let conns = 0;
+  const server = createNetServer((s: Socket) => {
+    conns++;
+    s.once('data', () => s.resetAndDestroy());
+    s.on('error', () => {});
+  });
+  const port = await listen(server);
+  const rec = new Recorder();
+  const ctx = clientCtx(rec);
+  try {
+    const r = await get(ctx, rec, port, '/');
+    assert.ok(r.error, 'a connection error');
+    assert.equal(conns, 1);
+  } finally {
+    await ctx.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
 test('keepAlive: at most clientKeepAliveMax idle connections per target are kept; keepAlive needs an HTTP method', async () => {
   const site = await httpSite(() => ({ body: 'x' }));
   const rec = new Recorder();
@@ -193,6 +250,41 @@ test('keepAlive over TLS: the kept connection is reused only with the same TLS s
     assert.equal(n, 1, 'one TLS connection for both');
     assert.equal(await ask({ ca: pki.ca.cert, skipHostnameCheck: true }), 'secure');
     assert.equal(n, 2, 'different TLS settings: not the same connection');
+  } finally {
+    await ctx.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    pki.cleanup();
+  }
+});
+
+test('keepAlive over TLS: the pool goes by the settings the socket was opened with, vhost defaults included', async () => {
+  const pki = makePki();
+  const leaf = pki.issue('localhost');
+  let n = 0;
+  const server = createHttpsServer({ cert: leaf.cert, key: leaf.key }, (_q, res) => res.end('secure'));
+  server.on('secureConnection', () => n++);
+  const port = await listen(server);
+  const rec = new Recorder();
+  const ctx = clientCtx(rec);
+  const ask = async () => {
+    const parts: Buffer[] = [];
+    rec.on = (w, reason) => {
+      if (reason === Reason.RECEIVE_CLIENT_HTTP) parts.push(w.httpClientRead());
+    };
+    const start = rec.events.length;
+    const wsi = ctx.clientConnect({ address: 'localhost', port, method: 'GET', keepAlive: true, ssl: true, localProtocolName: 'test-client' });
+    await rec.until(() => rec.events.slice(start).some((e) => e.wsi === wsi && (e.reason === Reason.CLOSED_CLIENT_HTTP || e.reason === Reason.CLIENT_CONNECTION_ERROR)), 'the answer');
+    return Buffer.concat(parts).toString();
+  };
+  try {
+    ctx.vhosts[0].initClientSsl({ ca: pki.ca.cert });
+    assert.equal(await ask(), 'secure');
+    assert.equal(await ask(), 'secure');
+    assert.equal(n, 1, 'same vhost settings: one TLS connection for both');
+    ctx.vhosts[0].initClientSsl({ ca: pki.ca.cert, skipHostnameCheck: true });
+    assert.equal(await ask(), 'secure');
+    assert.equal(n, 2, 'the vhost settings changed: not the same connection');
   } finally {
     await ctx.destroy();
     server.closeAllConnections();

@@ -1,17 +1,19 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createContext, Option, Reason, SslInfo, type SslInfoEvent, type ClientCertVerification } from '../src/index.js';
 import { makePki } from './pki.js';
-import { namedHttp, run, tlsGet } from './tls-util.js';
+import { namedHttp, readUntil, run, tlsGet, tlsOpen } from './tls-util.js';
+
+const pki = makePki();
+const leaf = pki.issue('localhost');
+after(() => pki.cleanup());
 import { raw, sleep } from './helpers.js';
 
 test('client certificates: required ones verified against the vhost CA; optional ones reported', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const good = pki.issue('alice', { client: true });
   const rogue = pki.selfSigned('mallory');
   const verdicts: ClientCertVerification[] = [];
@@ -47,13 +49,10 @@ test('client certificates: required ones verified against the vhost CA; optional
     assert.match(anon.stdout, /vhost optional/);
   } finally {
     await Promise.all([required.destroy(), optional.destroy()]);
-    pki.cleanup();
   }
 });
 
 test('a client certificate the user callback refuses is refused even when it verifies', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const bob = pki.issue('bob', { client: true });
   const ctx = createContext({
     port: 0, sslCert: leaf.cert, sslPrivateKey: leaf.key, sslCa: pki.ca.cert, options: Option.REQUIRE_VALID_OPENSSL_CLIENT_CERT,
@@ -65,13 +64,10 @@ test('a client certificate the user callback refuses is refused even when it ver
     await assert.rejects(tlsGet(ctx.vhosts[0].port!, { servername: 'localhost', ca: pki.ca.cert, cert: bob.cert, key: bob.key }));
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
 test('sslCipherList, tls13CipherList and tlsMinVersion restrict what clients can negotiate', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const ctx = createContext({
     port: 0, sslCert: leaf.cert, sslPrivateKey: leaf.key, sslCipherList: 'ECDHE-RSA-AES128-GCM-SHA256',
     tls13CipherList: 'TLS_CHACHA20_POLY1305_SHA256', protocols: [namedHttp('c')],
@@ -96,13 +92,10 @@ test('sslCipherList, tls13CipherList and tlsMinVersion restrict what clients can
     assert.equal((await tlsGet(sp, base)).version, 'TLSv1.3');
   } finally {
     await Promise.all([ctx.destroy(), strict.destroy()]);
-    pki.cleanup();
   }
 });
 
 test('SSL_INFO: handshake start/done and alerts per sslInfoEventMask; a non-zero answer closes', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const events: SslInfoEvent[] = [];
   let refuse = false;
   const ctx = createContext({
@@ -135,13 +128,11 @@ test('SSL_INFO: handshake start/done and alerts per sslInfoEventMask; a non-zero
     await assert.rejects(tlsGet(port, { servername: 'localhost', ca: pki.ca.cert }, 3000));
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
 test('reloadTls replaces the certificate for new handshakes without dropping live connections', async () => {
-  const pki = makePki();
-  const one = pki.issue('localhost');
+  const one = leaf;
   const two = pki.issue('localhost', { dns: ['localhost', 'renewed.test'] });
   const certPath = join(pki.dir, 'live.pem');
   const keyPath = join(pki.dir, 'live.key.pem');
@@ -151,10 +142,9 @@ test('reloadTls replaces the certificate for new handshakes without dropping liv
   try {
     await ctx.listening;
     const port = ctx.vhosts[0].port!;
-    const serialOf = (s: ReturnType<typeof tlsConnect>) => s.getPeerCertificate().serialNumber;
+    const serialOf = (s: TLSSocket) => s.getPeerCertificate().serialNumber;
     // A keep-alive connection opened before the reload.
-    const live = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.cert });
-    await new Promise<void>((r, j) => live.once('secureConnect', r).once('error', j));
+    const live = await tlsOpen(port, { servername: 'localhost', ca: pki.ca.cert });
     const before = serialOf(live);
     const ask = () => new Promise<string>((resolve, reject) => {
       let got = '';
@@ -178,8 +168,7 @@ test('reloadTls replaces the certificate for new handshakes without dropping liv
     assert.match(await ask(), /200 OK/, 'the live connection still works');
     const fresh = await tlsGet(port, { servername: 'renewed.test', ca: pki.ca.cert });
     assert.equal(fresh.status, 200);
-    const s2 = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.cert });
-    await new Promise<void>((r, j) => s2.once('secureConnect', r).once('error', j));
+    const s2 = await tlsOpen(port, { servername: 'localhost', ca: pki.ca.cert });
     assert.notEqual(serialOf(s2), before, 'new handshakes see the new certificate');
     s2.destroy();
     // A reload that cannot load keeps the working certificate.
@@ -189,20 +178,16 @@ test('reloadTls replaces the certificate for new handshakes without dropping liv
     live.destroy();
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
 test('bad TLS input hurts only its own connection: garbage, truncated handshake, plain HTTP on a TLS port', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const ctx = createContext({ port: 0, sslCert: leaf.cert, sslPrivateKey: leaf.key, limits: { tlsAcceptTimeoutSecs: 1 }, protocols: [namedHttp('b')] });
   try {
     await ctx.listening;
     const port = ctx.vhosts[0].port!;
     // A healthy connection open across all of it.
-    const live = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.cert });
-    await new Promise<void>((r, j) => live.once('secureConnect', r).once('error', j));
+    const live = await tlsOpen(port, { servername: 'localhost', ca: pki.ca.cert });
     const garbage = await raw(port, Buffer.from('\x16\x03\x01\x00\x05garbagegarbage'), { timeoutMs: 3000 });
     assert.ok(garbage.closed, 'garbage: closed');
     const plain = await raw(port, 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n', { timeoutMs: 3000 });
@@ -214,26 +199,17 @@ test('bad TLS input hurts only its own connection: garbage, truncated handshake,
     assert.ok(stall.closed, 'stalled handshake: closed');
     assert.ok(Date.now() - t0 >= 900, 'not before the timeout');
     // The healthy connection still gets answers.
-    const answer = new Promise<string>((resolve) => {
-      let got = '';
-      live.on('data', (d) => {
-        got += d;
-        if (got.includes('</html>')) resolve(got);
-      });
-    });
+    const answer = readUntil(live, '</html>', 3000);
     live.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
     assert.match(await answer, /vhost b/);
     live.destroy();
     assert.equal(ctx.connectionCount <= 1, true);
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
 test('ALLOW_NON_SSL_ON_SSL_PORT serves both on one port; REDIRECT_HTTP_TO_HTTPS sends clear text to https; STS header', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const both = createContext({ port: 0, sslCert: leaf.cert, sslPrivateKey: leaf.key, options: Option.ALLOW_NON_SSL_ON_SSL_PORT | Option.STS, protocols: [namedHttp('both')] });
   const redir = createContext({ port: 0, sslCert: leaf.cert, sslPrivateKey: leaf.key, options: Option.REDIRECT_HTTP_TO_HTTPS, limits: { tlsAcceptTimeoutSecs: 1 }, protocols: [namedHttp('redir')] });
   try {
@@ -269,6 +245,5 @@ test('ALLOW_NON_SSL_ON_SSL_PORT serves both on one port; REDIRECT_HTTP_TO_HTTPS 
     assert.ok(quiet);
   } finally {
     await Promise.all([both.destroy(), redir.destroy()]);
-    pki.cleanup();
   }
 });

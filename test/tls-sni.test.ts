@@ -1,25 +1,25 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import { createContext, Option, Reason, type Context, type Vhost } from '../src/index.js';
 import { createEchoProtocol } from '../src/plugins/echo.js';
-import { makePki, type Pki } from './pki.js';
-import { namedHttp, presentedCN, run, tlsGet } from './tls-util.js';
+import { makePki } from './pki.js';
+import { namedHttp, presentedCN, run, tlsGet, tlsOpen } from './tls-util.js';
 import { raw } from './helpers.js';
 
-function sites(pki: Pki) {
-  return {
-    a: pki.issue('a.test'),
-    b: pki.issue('b.test', { dns: ['b.test', '*.b.test'] }),
-    c: pki.issue('cats.b.test'),
-  };
-}
+const pki = makePki();
+const leaf = pki.issue('localhost');
+after(() => pki.cleanup());
 
-async function threeVhosts(pki: Pki): Promise<{ ctx: Context; port: number }> {
-  const s = sites(pki);
+const s = {
+  a: pki.issue('a.test'),
+  b: pki.issue('b.test', { dns: ['b.test', '*.b.test'] }),
+  c: pki.issue('cats.b.test'),
+};
+
+async function threeVhosts(): Promise<{ ctx: Context; port: number }> {
   const ctx = createContext({ options: Option.EXPLICIT_VHOSTS });
   const first = ctx.createVhost({ vhostName: 'a.test', port: 0, sslCert: s.a.cert, sslPrivateKey: s.a.key, protocols: [namedHttp('a.test')] });
   await first.listening;
@@ -31,8 +31,7 @@ async function threeVhosts(pki: Pki): Promise<{ ctx: Context; port: number }> {
 }
 
 test('SNI picks each vhost\'s certificate on a shared port (openssl s_client -servername)', async () => {
-  const pki = makePki();
-  const { ctx, port } = await threeVhosts(pki);
+  const { ctx, port } = await threeVhosts();
   try {
     assert.equal(await presentedCN(port, 'a.test'), 'a.test');
     assert.equal(await presentedCN(port, 'b.test'), 'b.test');
@@ -46,13 +45,11 @@ test('SNI picks each vhost\'s certificate on a shared port (openssl s_client -se
     assert.equal(await presentedCN(port, null), 'a.test');
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
 test('on TLS the SNI vhost serves the request whatever the Host header says; curl verifies each site', async () => {
-  const pki = makePki();
-  const { ctx, port } = await threeVhosts(pki);
+  const { ctx, port } = await threeVhosts();
   try {
     const r = await tlsGet(port, { servername: 'a.test', ca: pki.ca.cert, hostHeader: 'b.test' });
     assert.equal(r.status, 200);
@@ -64,7 +61,6 @@ test('on TLS the SNI vhost serves the request whatever the Host header says; cur
     }
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
@@ -96,7 +92,6 @@ test('clear-text vhosts on one port are picked by Host: exact, parent domain, :p
 });
 
 test('wss from ws and https from curl reach a TLS vhost; ECDSA certificate with Option.SSL_ECDH', async () => {
-  const pki = makePki();
   const ec = pki.issue('localhost', { ec: true });
   const ctx = createContext({
     port: 0, sslCertFilepath: ec.certPath, sslPrivateKeyFilepath: ec.keyPath, options: Option.SSL_ECDH,
@@ -122,36 +117,28 @@ test('wss from ws and https from curl reach a TLS vhost; ECDSA certificate with 
     ws.close();
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
 test('passphrase-protected keys load with the passphrase and fail clearly without it', async () => {
-  const pki = makePki();
   const enc = pki.issue('localhost', { passphrase: 's3cret' });
+  assert.throws(() => createContext({ port: 0, sslCertFilepath: enc.certPath, sslPrivateKeyFilepath: enc.keyPath }),
+    /sslPrivateKeyPassword/);
+  assert.throws(() => createContext({ port: 0, sslCertFilepath: enc.certPath, sslPrivateKeyFilepath: enc.keyPath, sslPrivateKeyPassword: 'wrong' }),
+    /cannot set up TLS/);
+  assert.throws(() => createContext({ port: 0, sslCertFilepath: join(pki.dir, 'missing.pem'), sslPrivateKeyFilepath: enc.keyPath }),
+    /cannot read sslCertFilepath/);
+  const ctx = createContext({ port: 0, sslCertFilepath: enc.certPath, sslPrivateKeyFilepath: enc.keyPath, sslPrivateKeyPassword: 's3cret', protocols: [namedHttp('enc')] });
   try {
-    assert.throws(() => createContext({ port: 0, sslCertFilepath: enc.certPath, sslPrivateKeyFilepath: enc.keyPath }),
-      /sslPrivateKeyPassword/);
-    assert.throws(() => createContext({ port: 0, sslCertFilepath: enc.certPath, sslPrivateKeyFilepath: enc.keyPath, sslPrivateKeyPassword: 'wrong' }),
-      /cannot set up TLS/);
-    assert.throws(() => createContext({ port: 0, sslCertFilepath: join(pki.dir, 'missing.pem'), sslPrivateKeyFilepath: enc.keyPath }),
-      /cannot read sslCertFilepath/);
-    const ctx = createContext({ port: 0, sslCertFilepath: enc.certPath, sslPrivateKeyFilepath: enc.keyPath, sslPrivateKeyPassword: 's3cret', protocols: [namedHttp('enc')] });
-    try {
-      await ctx.listening;
-      const r = await tlsGet(ctx.vhosts[0].port!, { servername: 'localhost', ca: pki.ca.cert });
-      assert.equal(r.status, 200);
-    } finally {
-      await ctx.destroy();
-    }
+    await ctx.listening;
+    const r = await tlsGet(ctx.vhosts[0].port!, { servername: 'localhost', ca: pki.ca.cert });
+    assert.equal(r.status, 200);
   } finally {
-    pki.cleanup();
+    await ctx.destroy();
   }
 });
 
 test('Option.CREATE_VHOST_SSL_CTX: user code supplies the certificate at OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const reasons: Reason[] = [];
   const ctx = createContext({
     port: 0, options: Option.CREATE_VHOST_SSL_CTX,
@@ -178,13 +165,10 @@ test('Option.CREATE_VHOST_SSL_CTX: user code supplies the certificate at OPENSSL
     assert.throws(() => ctx.createVhost({ vhostName: 'plain', port: 0, options: Option.REDIRECT_HTTP_TO_HTTPS }), /no certificate/);
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
 test('a TLS and a clear-text vhost cannot share a port', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const ctx = createContext({ options: Option.EXPLICIT_VHOSTS });
   try {
     const v: Vhost = ctx.createVhost({ vhostName: 'tls', port: 0, sslCert: leaf.cert, sslPrivateKey: leaf.key });
@@ -193,13 +177,10 @@ test('a TLS and a clear-text vhost cannot share a port', async () => {
     assert.equal(ctx.vhosts.length, 1);
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
 test('ALPN: http/1.1 by default, the vhost\'s own list when set, no overlap refused with an alert', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const alt = pki.issue('alt.test');
   const ctx = createContext({ options: Option.EXPLICIT_VHOSTS });
   try {
@@ -215,13 +196,10 @@ test('ALPN: http/1.1 by default, the vhost\'s own list when set, no overlap refu
     assert.equal((await tlsGet(v.port!, { servername: 'localhost', ca: pki.ca.cert })).status, 200);
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });
 
 test('a certificate file with its chain is sent whole; ecdhCurve picks the key-exchange group', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
   const chainPath = join(pki.dir, 'chain.pem');
   writeFileSync(chainPath, Buffer.concat([leaf.cert, pki.ca.cert]));
   const ctx = createContext({ port: 0, sslCertFilepath: chainPath, sslPrivateKeyFilepath: leaf.keyPath, ecdhCurve: 'secp384r1', protocols: [namedHttp('chain')] });
@@ -231,12 +209,10 @@ test('a certificate file with its chain is sent whole; ecdhCurve picks the key-e
     const s = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-showcerts']);
     assert.equal((s.stdout.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length, 2, 'leaf and CA sent');
     assert.match(s.stdout, /Server Temp Key: ECDH, (secp384r1|P-384)/);
-    const conn = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.cert, maxVersion: 'TLSv1.2' });
-    await new Promise<void>((r, j) => conn.once('secureConnect', r).once('error', j));
+    const conn = await tlsOpen(port, { servername: 'localhost', ca: pki.ca.cert, maxVersion: 'TLSv1.2' });
     assert.equal((conn.getEphemeralKeyInfo() as { name?: string }).name, 'secp384r1');
     conn.destroy();
   } finally {
     await ctx.destroy();
-    pki.cleanup();
   }
 });

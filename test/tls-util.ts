@@ -4,7 +4,7 @@
  * reporting what the handshake settled. Every wait is bounded.
  */
 import { execFile } from 'node:child_process';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { Reason, type Protocol } from '../src/index.js';
 
 export interface Run {
@@ -87,6 +87,48 @@ export function tlsGet(port: number, opts: ConnectionOptions & { path?: string; 
       });
       s.destroy();
     });
+  });
+}
+
+/** A TLS connection to 127.0.0.1:`port`, resolved once the handshake is done; rejects on an error or after `timeoutMs`. */
+export function tlsOpen(port: number, opts: ConnectionOptions, timeoutMs = 5000): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, ...opts });
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`tlsOpen: no TLS handshake with port ${port} in ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.once('secureConnect', () => {
+      clearTimeout(t);
+      resolve(s);
+    });
+    // Left on after the handshake: a later error ends the socket instead of going unhandled.
+    s.once('error', (e) => {
+      clearTimeout(t);
+      s.destroy();
+      reject(e);
+    });
+  });
+}
+
+/** What `s` sends until it includes `marker` (text); rejects on an error, an early close or after `timeoutMs`. */
+export function readUntil(s: TLSSocket, marker: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const done = (e: Error | null) => {
+      clearTimeout(t);
+      s.off('data', onData).off('error', onError).off('close', onClose);
+      if (e) reject(e);
+      else resolve(got);
+    };
+    const t = setTimeout(() => done(new Error(`readUntil: no ${JSON.stringify(marker)} in ${timeoutMs} ms; got ${JSON.stringify(got.slice(0, 200))}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      got += d.toString();
+      if (got.includes(marker)) done(null);
+    };
+    const onError = (e: Error) => done(e);
+    const onClose = () => done(new Error(`readUntil: closed before ${JSON.stringify(marker)}; got ${JSON.stringify(got.slice(0, 200))}`));
+    s.on('data', onData).on('error', onError).on('close', onClose);
   });
 }
 

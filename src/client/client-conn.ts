@@ -7,7 +7,7 @@ import type { HttpClientBody } from './http-body.js';
 import type { ClientConnectInfo } from './info.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { unwireSocket, wireSocket } from '../roles/listen/listen.js';
-import { poolKey } from './keepalive-pool.js';
+import { hasToken } from '../roles/http/response.js';
 
 /** Where an attempt is, for the words of its error. */
 export type ClientPhase = 'tcp' | 'tls' | 'handshake' | 'established';
@@ -41,6 +41,8 @@ export class ClientConn {
   reused = false;
   /** Do not take a pooled connection (after a stale one failed). */
   noReuse = false;
+  /** keepAlive: the pool this request's socket comes from and goes back to (set by openSocket). */
+  poolKey = '';
   /** Keeps the socket's error for the report; removed when the socket is handed on. */
   readonly noteError = (e: NodeJS.ErrnoException): void => {
     this.lastError ??= e;
@@ -201,10 +203,10 @@ export class ClientConn {
     const s = wsi.socket;
     const r = this.response;
     if (!this.info.keepAlive || !s || !r || !this.body?.reusable || this.uploadLeft >= 0 || wsi.peerEnded || s.destroyed) return;
-    if (r.version !== 'HTTP/1.1' || /(^|,)\s*close\s*(,|$)/i.test(r.header('connection') ?? '')) return;
+    if (r.version !== 'HTTP/1.1' || hasToken(r.header('connection'), 'close') || !this.poolKey) return;
     unwireSocket(s);
     s.off('error', this.noteError);
-    if (!wsi.vhost.clientPool.park(poolKey(this.info, this.info.ssl), s)) {
+    if (!wsi.vhost.clientPool.park(this.poolKey, s)) {
       // No room: back as it was, for the usual close.
       s.on('error', this.noteError);
       wireSocket(wsi, s);

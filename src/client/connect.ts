@@ -94,6 +94,8 @@ export function openSocket(wsi: Wsi, c: ClientConn): void {
   // The vhost's initClientSsl settings are the defaults a connection's own override.
   const vhSsl = wsi.vhost.clientSsl;
   const ssl = info.ssl && vhSsl ? { ...vhSsl, ...(info.ssl === true ? {} : info.ssl) } : info.ssl;
+  // From the settings this socket is really opened with; kept for parking it afterwards.
+  c.poolKey = info.keepAlive ? poolKey(info, ssl) : '';
   if (info.keepAlive && !c.noReuse && reusePooled(wsi, c, ssl !== undefined && ssl !== false)) return;
   let socket: Socket;
   try {
@@ -127,7 +129,7 @@ export function openSocket(wsi: Wsi, c: ClientConn): void {
 
 /** Send the request on a pooled connection to the same target, if one is parked. */
 function reusePooled(wsi: Wsi, c: ClientConn, tls: boolean): boolean {
-  const s = wsi.vhost.clientPool.take(poolKey(c.info, c.info.ssl));
+  const s = wsi.vhost.clientPool.take(c.poolKey);
   if (!s) return false;
   c.reused = true;
   wsi.socket = s;
@@ -143,11 +145,11 @@ function reusePooled(wsi: Wsi, c: ClientConn, tls: boolean): boolean {
 }
 
 /**
- * A kept connection the server had closed meanwhile ended before any
- * answer: send the request once more, on a new connection.
+ * Let go of the wsi's socket without any callback (a stale kept connection
+ * being retried, a redirect being followed): our handlers off, a sink for
+ * late errors, destroyed.
  */
-export function retryFresh(wsi: Wsi, c: ClientConn): boolean {
-  if (!c.reused || c.noReuse || c.headBuf || c.settled || c.uploadLeft > 0) return false;
+export function discardSocket(wsi: Wsi, c: ClientConn): void {
   const old = wsi.socket;
   if (old) {
     unwireSocket(old);
@@ -156,6 +158,16 @@ export function retryFresh(wsi: Wsi, c: ClientConn): boolean {
     old.destroy();
   }
   wsi.socket = null;
+}
+
+/**
+ * A kept connection the server had closed meanwhile ended (or was reset)
+ * before any answer: send the request once more, on a new connection.
+ */
+export function retryFresh(wsi: Wsi, c: ClientConn): boolean {
+  if (!c.reused || c.noReuse || c.headBuf || c.settled || c.uploadLeft > 0) return false;
+  log.debug('client wsi %d: kept connection to %s:%d closed before answering; retrying on a new one', wsi.id, c.address, c.port);
+  discardSocket(wsi, c);
   wsi.peerEnded = false;
   c.reused = false;
   c.noReuse = true;

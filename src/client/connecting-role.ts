@@ -31,6 +31,12 @@ export const clientConnectingRole: Role = {
     if (c) c.fail(wsi, c.describeError(c.lastError));
     else wsi.close(false);
   },
+  socketError(wsi, e) {
+    // A kept connection reset under the request (the server closed it as it
+    // was reused) is as stale as one closed cleanly: retried the same way.
+    const c = wsi.client;
+    return !!c && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && retryFresh(wsi, c);
+  },
   closing(wsi) {
     // Closed from outside (socket error, context destroyed) before settling.
     const c = wsi.client;

@@ -86,14 +86,29 @@ export class ClientPool {
   }
 }
 
-/** Which pooled connections a request may use: same target, same TLS trust and identity. */
-export function poolKey(info: ClientConnectInfo, ssl: ClientConnectInfo['ssl']): string {
+/**
+ * Which pooled connections a request may use: same target, same TLS trust
+ * and identity. `ssl` is what the socket is opened with (the vhost's
+ * initClientSsl defaults under the request's own). Every TLS field goes
+ * into one hash, each tagged and length-prefixed so no two different
+ * settings can run together into the same bytes.
+ */
+export function poolKey(target: Pick<ClientConnectInfo, 'address' | 'port' | 'host'>, ssl: ClientConnectInfo['ssl']): string {
   let tls = 'clear';
   if (ssl) {
     const o = ssl === true ? {} : ssl;
     const h = createHash('sha256');
-    for (const v of [o.ca, o.cert, o.key, o.crl].flat()) if (v !== undefined) h.update(typeof v === 'string' ? v : Buffer.from(v as Uint8Array));
-    tls = ['tls', info.host ?? '', o.allowSelfSigned ? 1 : 0, o.skipHostnameCheck ? 1 : 0, o.allowExpired ? 1 : 0, o.passphrase ?? '', h.digest('hex')].join('|');
+    const field = (tag: string, v: string | Uint8Array) => {
+      const b = typeof v === 'string' ? Buffer.from(v) : v;
+      h.update(`${tag}${b.length}:`);
+      h.update(b);
+    };
+    field('host', target.host ?? '');
+    field('flags', `${o.allowSelfSigned ? 1 : 0}${o.skipHostnameCheck ? 1 : 0}${o.allowExpired ? 1 : 0}`);
+    if (o.passphrase !== undefined) field('pass', o.passphrase);
+    for (const [tag, v] of [['ca', o.ca], ['cert', o.cert], ['key', o.key], ['crl', o.crl]] as const)
+      if (v !== undefined) for (const x of [v].flat()) field(tag, x);
+    tls = 'tls|' + h.digest('hex');
   }
-  return [info.address.toLowerCase(), String(info.port), tls].join('\0');
+  return [target.address.toLowerCase(), String(target.port), tls].join('\0');
 }

@@ -4,7 +4,7 @@ import type { ClientConn } from './client-conn.js';
 import type { ClientConnectInfo } from './info.js';
 import type { ClientResponse } from './response-head.js';
 import { defaultHost } from './request.js';
-import { openSocket } from './connect.js';
+import { discardSocket, openSocket } from './connect.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -62,13 +62,7 @@ export function redirectTarget(c: ClientConn, r: ClientResponse): ClientConnectI
  * callback and start the next request, as if the user had asked for it.
  */
 export function followRedirect(wsi: Wsi, c: ClientConn, next: ClientConnectInfo): void {
-  const old = wsi.socket;
-  if (old) {
-    for (const ev of ['data', 'drain', 'end', 'error', 'close', 'connect', 'secureConnect']) old.removeAllListeners(ev);
-    old.on('error', () => {});
-    old.destroy();
-  }
-  wsi.socket = null;
+  discardSocket(wsi, c);
   log.info('client wsi %d: %d redirect to %s:%d%s', wsi.id, c.response?.status ?? 0, next.address, next.port, next.path ?? '/');
   c.redirects++;
   c.info = next;

@@ -1,17 +1,14 @@
 import type { ClientResponse } from './response-head.js';
 import type { Wsi } from '../core/wsi.js';
 import { acceptKey } from '../roles/ws/handshake.js';
+import { hasToken } from '../roles/http/response.js';
 import { clientNegotiateCheck } from '../roles/ws/deflate/handoff.js';
-
-function hasToken(list: string | undefined, token: string): boolean {
-  return !!list && list.split(',').some((t) => t.trim().toLowerCase() === token);
-}
 
 /**
  * Check the server's answer to our upgrade (RFC 6455 4.1, client side).
  * Returns why it is refused, in lws's "HS: …" words, or null when good.
  */
-export function verifyUpgradeResponse(r: ClientResponse, key: string, offered: string | undefined, wsi?: Wsi): string | null {
+export function verifyUpgradeResponse(r: ClientResponse, key: string, offered: string | undefined, wsi: Wsi): string | null {
   if (r.status !== 101) return `HS: ws upgrade response not 101 (got ${r.status} ${r.reasonPhrase})`.trimEnd();
   if (!hasToken(r.header('upgrade'), 'websocket')) return 'HS: Upgrade header is not "websocket"';
   if (!hasToken(r.header('connection'), 'upgrade')) return 'HS: Connection header lacks "upgrade"';
@@ -25,7 +22,6 @@ export function verifyUpgradeResponse(r: ClientResponse, key: string, offered: s
   }
   // Only what we offered (permessage-deflate, if enabled) may come back.
   const ext = r.fragments('sec-websocket-extensions');
-  if (!wsi) return ext.length ? 'HS: server answered with extensions that were not offered' : null;
   const bad = clientNegotiateCheck(wsi, ext.length ? ext.join(', ') : undefined);
   if (bad) return `HS: ${bad}`;
   return null;

@@ -17,6 +17,8 @@ export interface Role {
   timeout?(wsi: Wsi, reason: PendingTimeout): void;
   /** The peer sent FIN. */
   peerEnded?(wsi: Wsi): void;
+  /** A socket error: true when the role dealt with it (the wsi is then not closed). */
+  socketError?(wsi: Wsi, e: NodeJS.ErrnoException): boolean;
   /**
    * The connection is closing: deliver the role's close callbacks, free its
    * state. With `flush`, a role whose last bytes are still being produced

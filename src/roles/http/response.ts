@@ -1,6 +1,13 @@
 import { Token, tokenToName } from './tokens.js';
 import { TCHAR } from '../h1/chars.js';
 
+/** Does a comma-separated header value (Connection, Upgrade…) hold `token` (lower case)? */
+export function hasToken(list: string | undefined, token: string): boolean {
+  if (!list) return false;
+  for (const t of list.split(',')) if (t.trim().toLowerCase() === token) return true;
+  return false;
+}
+
 /**
  * The response header block under construction, from
  * `addHttpHeaderStatus` to `finalizeHttpHeader`.
@@ -39,7 +46,7 @@ export class ResponseHeaders {
     } else if (lower === 'transfer-encoding') {
       this.chunked = /(^|,)\s*chunked\s*$/i.test(value);
     } else if (lower === 'connection') {
-      if (/(^|,)\s*close\s*(,|$)/i.test(value)) this.connectionClose = true;
+      if (hasToken(value, 'close')) this.connectionClose = true;
       return; // the library decides and writes connection itself
     }
     this.lines += `${lower}: ${value}\r\n`;

@@ -64,11 +64,6 @@ export class Listener implements TlsListener {
     return this.#port;
   }
 
-  /** True when connections on this port speak TLS (its vhosts have certificates). */
-  get secure(): boolean {
-    return !!this.vhosts[0]?.tls;
-  }
-
   get anyRequestsCert(): boolean {
     return this.vhosts.some((v) => !v.destroyed && v.tls?.requestCert);
   }
@@ -196,6 +191,7 @@ function removeStaleSocket(path: string): void {
   }
 }
 
+
 // The socket's wsi, for the shared event handlers below.
 const kWsi = Symbol('tslws.wsi');
 type WiredSocket = Socket & { [kWsi]: Wsi };
@@ -220,6 +216,8 @@ function onEnd(this: WiredSocket): void {
 function onError(this: WiredSocket, e: Error): void {
   const wsi = this[kWsi];
   log.debug('wsi %d: socket error: %s', wsi.id, e.message);
+  // The role may take it over (a client retrying a stale kept connection).
+  if (wsi.role.socketError?.(wsi, e)) return;
   wsi.close(false);
 }
 function onClose(this: WiredSocket): void {
