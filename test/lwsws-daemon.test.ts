@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnBin } from './plugin-ws-client.js';
 import { confDir, removeDir, freePort, vhostFile, httpGet, waitFor, failLwsws } from './lwsws-util.js';
+import { daemonize } from '../src/lwsws/daemon.js';
 
 function alive(pid: number): boolean {
   try {
@@ -103,6 +104,33 @@ while True: print(s.recv(4096).decode('latin1'))`, sock], { stdio: ['ignore', 'p
   } finally {
     emit.close();
     py.kill('SIGKILL');
+    removeDir(state);
+  }
+});
+
+test('-D: a daemon that does not report in time is stopped, not left running', async () => {
+  const state = mkdtempSync(join(tmpdir(), 'tslws-daemon-'));
+  // Stands in for the daemon: it never reports, and even ignores SIGTERM.
+  const script = join(state, 'silent.mjs');
+  const pidFile = join(state, 'pid');
+  writeFileSync(script, 'import { writeFileSync } from "node:fs";\n' +
+    'process.on("SIGTERM", () => {});\nwriteFileSync(process.argv[2], String(process.pid));\nsetInterval(() => {}, 1000);\n');
+  const argv1 = process.argv[1];
+  const execArgv = process.execArgv;
+  let pid = 0;
+  try {
+    process.argv[1] = script;
+    Object.defineProperty(process, 'execArgv', { value: [], configurable: true, writable: true });
+    const started = daemonize({ lockFile: join(state, 'lock'), argv: [pidFile], startTimeoutMs: 1000 });
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'latin1') !== '', 'the daemon to run', 5000);
+    pid = Number(readFileSync(pidFile, 'latin1'));
+    assert.ok(alive(pid));
+    assert.equal(await started, 1);
+    assert.ok(!alive(pid), 'the daemon is gone when the starter gives up');
+  } finally {
+    process.argv[1] = argv1;
+    Object.defineProperty(process, 'execArgv', { value: execArgv, configurable: true, writable: true });
+    if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
     removeDir(state);
   }
 });

@@ -181,9 +181,14 @@ test('the C lwsws documentation\'s complete example runs with only ports, paths,
     assert.equal(r80.status, 301);
     assert.equal(r80.headers.location, 'https://localhost');
     await waitFor(() => readFileSync(join(root, 'log/access'), 'utf8').includes('"GET /testcgi HTTP/1.1" 200'), 'the access log line', 5000);
-    // Only the two protocols no plugin provides are warned about.
-    assert.match(child.stderr(), /lws-status/);
-    assert.match(child.stderr(), /protocol-lws-raw-test/);
+    // Only the two protocols no plugin provides are warned about, each once (with its file and line).
+    const unprovided = child.stderr().split('\n').filter((l) => /no plugin provides/.test(l));
+    for (const name of ['lws-status', 'protocol-lws-raw-test']) {
+      const lines = unprovided.filter((l) => l.includes(`"${name}"`));
+      assert.equal(lines.length, 1, `one warning for ${name}: ${JSON.stringify(lines)}`);
+      assert.match(lines[0], /conf\.d\/[^:]+:\d+: /);
+    }
+    assert.equal(unprovided.length, 2, JSON.stringify(unprovided));
   } finally {
     await stopLwsws(child);
     await new Promise<void>((r) => upstream.close(() => r()));

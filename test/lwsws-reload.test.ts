@@ -179,3 +179,64 @@ test('a SIGHUP after SIGTERM does not reload into the stopping server', async ()
     removeDir(dir);
   }
 });
+
+test('SIGHUP: changing the first vhost on a shared port keeps it the port\'s default', async () => {
+  const sites = ['a', 'b'].map((n) => {
+    const d = mkdtempSync(join(tmpdir(), `tslws-site-${n}-`));
+    writeFileSync(join(d, 'index.html'), `site ${n}`);
+    return d;
+  });
+  const port = await freePort();
+  const v = (name: string, www: string, extra: object = {}) => ({
+    name, port, interface: '127.0.0.1', mounts: [{ mountpoint: '/', origin: `file://${www}` }], ...extra });
+  const dir = confDir({ conf: '{ "global": {} }', 'conf.d/a': vhostFile(v('a', sites[0])), 'conf.d/b': vhostFile(v('b', sites[1])) });
+  const child = await startLwsws(['-c', dir]);
+  try {
+    assert.equal((await httpGet(port, '/', { host: 'unknown.example' })).body, 'site a', 'the first vhost in config order is the default');
+    writeConf(dir, { 'conf.d/a': vhostFile(v('a', sites[0], { headers: [{ 'X-Gen': '2' }] })) });
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().includes('reloaded: '), 'the reload', 5000);
+    const r = await httpGet(port, '/', { host: 'unknown.example' });
+    assert.equal(r.body, 'site a', 'an unknown Host still goes to the first vhost on the port');
+    assert.equal(r.headers['x-gen'], '2', 'a has its new settings');
+    assert.equal((await httpGet(port, '/', { host: 'b' })).body, 'site b');
+    assert.equal((await httpGet(port, '/', { host: 'a' })).body, 'site a');
+
+    // A new vhost put before both in config order becomes the default.
+    writeConf(dir, { 'conf.d/0': vhostFile(v('c', sites[1], { headers: [{ 'X-Site': 'c' }] })) });
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().split('reloaded: ').length === 3, 'the second reload', 5000);
+    assert.equal((await httpGet(port, '/', { host: 'unknown.example' })).headers['x-site'], 'c');
+    assert.equal((await httpGet(port, '/', { host: 'a' })).body, 'site a');
+  } finally {
+    await stopLwsws(child);
+    removeDir(dir);
+    for (const d of sites) removeDir(d);
+  }
+});
+
+test('SIGHUP: an unchanged vhost alone on its port is kept while its neighbour in config order changes', async () => {
+  const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));
+  writeFileSync(join(www, 'index.html'), 'hi');
+  const [pa, pb] = [await freePort(), await freePort()];
+  const v = (name: string, port: number, extra: object = {}) => ({
+    name, port, interface: '127.0.0.1', mounts: [{ mountpoint: '/', origin: `file://${www}` }],
+    'ws-protocols': [{ 'dumb-increment-protocol': {} }], ...extra });
+  const dir = confDir({ conf: '{ "global": {} }', 'conf.d/a': vhostFile(v('a', pa)), 'conf.d/b': vhostFile(v('b', pb)) });
+  const child = await startLwsws(['-c', dir]);
+  try {
+    const wb = await openWs(`ws://127.0.0.1:${pb}/`, 'dumb-increment-protocol');
+    await waitFor(() => wb.messages.length > 0, 'a number');
+    writeConf(dir, { 'conf.d/a': vhostFile(v('a', pa, { headers: [{ 'X-Gen': '2' }] })) });
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().includes('reloaded: '), 'the reload', 5000);
+    assert.match(child.stdout(), /reloaded: kept 1, destroyed 1, created 1\n/);
+    const before = wb.messages.length;
+    await waitFor(() => wb.messages.length > before + 3, 'b\'s connection to go on');
+    assert.equal(wb.ws.readyState, wb.ws.OPEN);
+  } finally {
+    await stopLwsws(child);
+    removeDir(dir);
+    removeDir(www);
+  }
+});

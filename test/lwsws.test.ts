@@ -10,6 +10,7 @@ import { checkTestAppDeflate } from './ws-peer.js';
 import {
   confDir, removeDir, freePort, startLwsws, failLwsws, stopLwsws, vhostFile, httpGet, type Child,
 } from './lwsws-util.js';
+import { resolveIds } from '../src/lwsws/ids.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PKG = resolve(here, '../..');
@@ -119,22 +120,34 @@ test('global and vhost keys take effect: server-string, headers, sts, mounts, ca
   removeDir(www);
 });
 
+/** How long an idle keep-alive connection lasts after one answered request; -1 past 4 s. */
+async function idleKeepaliveMs(port: number): Promise<number> {
+  const { connect } = await import('node:net');
+  const s = connect({ port, host: '127.0.0.1' });
+  const t0 = Date.now();
+  const closed = new Promise<number>((r) => s.on('close', () => r(Date.now() - t0)));
+  s.on('data', () => {});
+  s.on('error', () => {});
+  s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 4000))]);
+  s.destroy();
+  return ms;
+}
+
 test('keepalive_timeout (and the README spelling keeplive-timeout) closes idle connections', async () => {
-  const port = await freePort();
+  const [port, port2] = [await freePort(), await freePort()];
   const www = site();
   const vh = vhostFile({ name: 'k', port, interface: '127.0.0.1', 'keeplive-timeout': '1',
+    mounts: [{ mountpoint: '/', origin: `file://${www}` }] },
+  { name: 'k2', port: port2, interface: '127.0.0.1', 'keepalive_timeout': '1',
     mounts: [{ mountpoint: '/', origin: `file://${www}` }] });
   await withLwsws({ conf: '{"global":{}}', 'conf.d/v': vh }, async (child) => {
     assert.match(child.stderr(), /keeplive-timeout.*misspelt/);
-    const { connect } = await import('node:net');
-    const s = connect({ port, host: '127.0.0.1' });
-    const t0 = Date.now();
-    const closed = new Promise<number>((r) => s.on('close', () => r(Date.now() - t0)));
-    s.on('data', () => {});
-    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-    const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 4000))]);
-    s.destroy();
+    assert.doesNotMatch(child.stderr(), /"keepalive_timeout":/, 'the right spelling is taken without a warning');
+    const ms = await idleKeepaliveMs(port);
     assert.ok(ms > 500 && ms < 3000, `idle keep-alive closed after ~1 s, took ${ms}`);
+    const ms2 = await idleKeepaliveMs(port2);
+    assert.ok(ms2 > 500 && ms2 < 3000, `keepalive_timeout: idle keep-alive closed after ~1 s, took ${ms2}`);
   });
   removeDir(www);
 });
@@ -282,7 +295,9 @@ test('global ws-pingpong-secs, timeout-secs and count-threads', async () => {
   const port = await freePort();
   await withLwsws({
     conf: '{ "global": { "ws-pingpong-secs": "1", "timeout-secs": "1", "count-threads": "4" } }',
-    'conf.d/p': vhostFile({ name: 'p', port, interface: '127.0.0.1', 'ws-protocols': [{ 'lws-mirror-protocol': {} }] }),
+    'conf.d/p': vhostFile({ name: 'p', port, interface: '127.0.0.1',
+      mounts: [{ mountpoint: '/formtest', origin: 'callback://protocol-post-demo' }],
+      'ws-protocols': [{ 'lws-mirror-protocol': {}, 'protocol-post-demo': {} }] }),
   }, async (child) => {
     assert.match(child.stderr(), /"count-threads": tslws serves from one process; taken as 1/);
     const c = await openWs(`ws://127.0.0.1:${port}/`, 'lws-mirror-protocol');
@@ -300,6 +315,17 @@ test('global ws-pingpong-secs, timeout-secs and count-threads', async () => {
     await waitFor(() => got.includes('408'), 'a 408 for the unfinished head', 4000);
     s.destroy();
     assert.ok(Date.now() - t0 < 3000);
+    // The body timeout too: a body that stops coming ends the connection after ~1 s (the default is 20 s).
+    const b = connect({ port, host: '127.0.0.1' });
+    b.on('data', () => {});
+    b.on('error', () => {});
+    b.write('POST /formtest HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
+      'Content-Length: 100\r\n\r\ntext=');
+    const t1 = Date.now();
+    const ms = await Promise.race([new Promise<number>((r) => b.on('close', () => r(Date.now() - t1))),
+      new Promise<number>((r) => setTimeout(() => r(-1), 4000))]);
+    b.destroy();
+    assert.ok(ms > 500 && ms < 3000, `the stalled body ended the connection after ~1 s, took ${ms}`);
   });
 });
 
@@ -334,6 +360,68 @@ test('uid and gid: the server drops to them after binding', async (t) => {
     await waitFor(() => child.stdout().includes('reloaded'), 'the reload', 5000);
     await httpGet(port, '/');
     await waitFor(() => existsSync(log) && statSync(log).size > 0, 'a line in the reopened log');
+  });
+  removeDir(www);
+  removeDir(logs);
+});
+
+/** The name of the entry with id `id` in /etc/passwd or /etc/group. */
+function nameOf(db: 'passwd' | 'group', id: number): string | undefined {
+  return readFileSync(`/etc/${db}`, 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(id))?.[0];
+}
+
+test('username and groupname are looked up in the user and group databases', () => {
+  const root = { user: nameOf('passwd', 0), group: nameOf('group', 0) };
+  assert.ok(root.user && root.group, 'this system names uid 0 and gid 0');
+  assert.deepEqual(resolveIds(root.user, root.group), { uid: 0, gid: 0 });
+  assert.deepEqual(resolveIds(7, undefined), { uid: 7, gid: undefined }, 'numbers stay');
+  assert.deepEqual(resolveIds('no-such-user-tslws', 'no-such-group-tslws'), { uid: 'no-such-user-tslws', gid: 'no-such-group-tslws' },
+    'an unknown name stays a name, for the switch to report');
+});
+
+test('username and groupname: the access log is given to them and reopens on SIGHUP after the drop', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root');
+    return;
+  }
+  const user = nameOf('passwd', 65534);
+  const group = nameOf('group', 65534);
+  assert.ok(user && group, 'this system names uid and gid 65534');
+  const port = await freePort();
+  const www = site();
+  chmodSync(www, 0o755);
+  chmodSync(join(www, 'index.html'), 0o644);
+  const logs = mkdtempSync(join(tmpdir(), 'tslws-logs-'));
+  chmodSync(logs, 0o755);
+  const log = join(logs, 'access.log');
+  await withLwsws({
+    conf: JSON.stringify({ global: { username: user, groupname: group } }),
+    'conf.d/u': vhostFile({ name: 'u', port, interface: '127.0.0.1', 'access-log': log,
+      mounts: [{ mountpoint: '/', origin: `file://${www}` }] }),
+  }, async (child, dir) => {
+    const status = readFileSync(`/proc/${child.proc.pid}/status`, 'latin1');
+    assert.match(status, /^Uid:\s+65534\s/m);
+    assert.match(status, /^Gid:\s+65534\s/m);
+    assert.equal((await httpGet(port, '/')).status, 200);
+    await waitFor(() => statSync(log).size > 0, 'a log line');
+    assert.equal(statSync(log).uid, 65534, 'the access log is given to the user dropped to');
+    assert.equal(statSync(log).gid, 65534, 'and to the group');
+    // SIGHUP reopens the same file as the user the server now runs as: it can, the file is its own.
+    chmodSync(dir, 0o755);
+    const size = statSync(log).size;
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().includes('reloaded'), 'the reload', 5000);
+    await httpGet(port, '/');
+    await waitFor(() => statSync(log).size > size, 'a line in the reopened log');
+    // A rotated log is made again by name, as that user.
+    renameSync(log, log + '.1');
+    chmodSync(logs, 0o777);
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().split('reloaded').length === 3, 'the second reload', 5000);
+    await httpGet(port, '/');
+    await waitFor(() => existsSync(log) && statSync(log).size > 0, 'a line in the new log');
+    assert.equal(statSync(log).uid, 65534);
+    assert.doesNotMatch(child.stderr(), /EACCES|cannot change its owner/);
   });
   removeDir(www);
   removeDir(logs);

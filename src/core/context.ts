@@ -68,6 +68,12 @@ export interface ContextCreationInfo extends VhostCreationInfo {
   pluginDirs?: readonly string[];
   /** File operations FILE mounts read through (lws's fops); default `platformFops`. */
   fops?: FileOps;
+  /**
+   * Warn when a vhost's `pvo` names a protocol no plugin provides; default
+   * true. Off for a caller that reports those itself (lwsws does, with the
+   * config file and line), so each is warned about once.
+   */
+  warnUnknownPvo?: boolean;
 }
 
 const FD_RESERVE = 32;
@@ -176,6 +182,7 @@ export class Context {
   #destroyed = false;
   #destroying: Promise<void> | null = null;
   #plugins: readonly Plugin[];
+  #warnUnknownPvo: boolean;
 
   /** @internal Use `createContext()`. */
   constructor(info: ContextCreationInfo) {
@@ -198,6 +205,7 @@ export class Context {
     }
     this.keepaliveMs = Math.round(ka * 1000);
     this.#plugins = [...(info.plugins ?? [])];
+    this.#warnUnknownPvo = info.warnUnknownPvo !== false;
     for (const pl of this.#plugins) pl.init?.(this);
     if (!(opts & Option.EXPLICIT_VHOSTS)) this.createVhost({ ...info, limits: undefined, ws: undefined });
     if (info.uid !== undefined || info.gid !== undefined) {
@@ -234,7 +242,7 @@ export class Context {
   createVhost(info: VhostCreationInfo): Vhost {
     if (this.#destroyed) throw new Error('createVhost: the context has been destroyed');
     const protocols = vhostProtocols(info.protocols, info.pvo, this.#plugins);
-    if (this.#plugins.length) {
+    if (this.#plugins.length && this.#warnUnknownPvo) {
       for (const n of unknownPvoProtocols(protocols ?? [], info.pvo))
         log.warn('vhost %s: pvo names protocol "%s", which no plugin provides', info.vhostName ?? 'localhost', n);
     }

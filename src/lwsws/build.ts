@@ -38,6 +38,8 @@ export function contextInfo(g: GlobalConfig): ContextCreationInfo {
   return {
     options: Option.EXPLICIT_VHOSTS | Option.VALIDATE_UTF8,
     serverString: g.serverString,
+    // lwsws warns about pvo protocols no plugin provides itself, with the file and line.
+    warnUnknownPvo: false,
   };
 }
 

@@ -23,6 +23,8 @@ export interface DaemonOptions {
 }
 
 const CHILD_ENV = 'TSLWS_LWSWS_DAEMON';
+/** How long a daemon that did not report gets to go after SIGTERM, and after SIGKILL. */
+const KILL_GRACE_MS = 2000;
 
 let logFd = -1;
 let logPath = '';
@@ -140,8 +142,9 @@ export async function daemonize(o: DaemonOptions): Promise<number | 'child'> {
   });
   return await new Promise<number>((resolve) => {
     const timer = setTimeout(() => {
-      process.stderr.write(`${o.prog ?? 'lwsws'}: the daemon did not report within ${o.startTimeoutMs ?? 10000} ms\n`);
-      finish(1);
+      process.stderr.write(`${o.prog ?? 'lwsws'}: the daemon did not report within ${o.startTimeoutMs ?? 10000} ms; stopping it\n`);
+      // Exiting 1 says nothing runs: the daemon must not stay behind unseen.
+      void stopChild().then(() => finish(1));
     }, o.startTimeoutMs ?? 10000);
     const finish = (rc: number) => {
       clearTimeout(timer);
@@ -149,6 +152,19 @@ export async function daemonize(o: DaemonOptions): Promise<number | 'child'> {
       if (child.connected) child.disconnect();
       child.unref();
       resolve(rc);
+    };
+    // SIGTERM, then SIGKILL if it is still there after a grace period.
+    const stopChild = async () => {
+      child.removeAllListeners();
+      child.on('error', () => {}); // a signal that cannot be delivered: it is gone already
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      const within = (ms: number) => Promise.race([gone.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+      child.kill('SIGTERM');
+      if (await within(KILL_GRACE_MS)) return;
+      child.kill('SIGKILL');
+      await within(KILL_GRACE_MS);
     };
     child.on('message', (m: { ok?: boolean; message?: string }) => {
       if (m.ok) process.stdout.write(`${o.prog ?? 'lwsws'}: daemon pid ${child.pid} ${m.message ?? ''}\n`);

@@ -6,6 +6,9 @@
  * ones are created. A config that fails to load leaves the running one as
  * it is; a changed vhost whose new settings fail to come up is brought back
  * with its previous ones. Kept TLS vhosts re-read their certificate files.
+ * The vhosts of a shared port stay in config order, so its first one stays
+ * the default: an unchanged vhost that comes after a (re)created one on its
+ * port is made again after it (its connections close, as a changed one's).
  * Context-wide settings (plugin dirs, uid/gid, count-threads) take effect
  * only at start.
  */
@@ -22,6 +25,7 @@ import { buildVhosts, contextInfo, type BuiltVhost } from './build.js';
 import { ConfigError, formatWarning, type ConfigWarning } from './errors.js';
 import { lwswsHttpProtocol } from './http-protocol.js';
 import { dropPrivileges } from '../core/privileges.js';
+import { resolveIds } from './ids.js';
 import type { LwswsConfig } from './model.js';
 
 export interface LwswsOptions {
@@ -75,7 +79,9 @@ export class LwswsServer {
     checkProtocols(config, plugins, warnings);
     const context = createContext({ ...contextInfo(config.global), plugins });
     const server = new LwswsServer(context, opts, JSON.stringify(config.global.pluginDirs));
-    const { uid, gid } = config.global;
+    // Names become ids now, while /etc is surely readable: the access logs
+    // are given to them, so a reopen on SIGHUP after the drop can write.
+    const { uid, gid } = resolveIds(config.global.uid, config.global.gid);
     if (typeof uid === 'number' || typeof gid === 'number')
       server.#owner = { ...(typeof uid === 'number' ? { uid } : {}), ...(typeof gid === 'number' ? { gid } : {}) };
     try {
@@ -186,34 +192,72 @@ export class LwswsServer {
         result.destroyed.push(r.built.config.name);
       }
     }
-    this.#running = keep;
-    const have = new Map<string, number>();
-    for (const r of keep) have.set(r.built.key, (have.get(r.built.key) ?? 0) + 1);
+    // In config order, so each port's vhosts stay in config order and its
+    // first one stays the default (where an unknown Host goes): a vhost made
+    // on a port puts itself last there, so an unchanged vhost that config
+    // order puts after one made this time is made again after it.
+    const kept = new Map<string, Running[]>();
+    for (const r of keep) {
+      const q = kept.get(r.built.key);
+      if (q) q.push(r);
+      else kept.set(r.built.key, [r]);
+    }
+    const placed = new Set<Vhost>();
+    const next: Running[] = [];
+    // #running holds every live vhost throughout (stop() destroys them all), in config order at the end.
+    this.#running = [...keep];
+    const settle = (r: Running) => {
+      next.push(r);
+      placed.add(r.vhost);
+      if (!this.#running.includes(r)) this.#running.push(r);
+    };
     for (const b of built) {
-      const n = have.get(b.key) ?? 0;
-      if (n > 0) {
-        have.set(b.key, n - 1);
+      const r = kept.get(b.key)?.shift();
+      if (r) {
+        if (inPlace(r.vhost, placed)) {
+          settle(r);
+          continue;
+        }
+        // Made again before the old one goes: the port keeps listening, and
+        // if it cannot be made the old one serves on as it is.
+        let again: Running;
+        try {
+          again = await this.#create(r.built);
+        } catch (e) {
+          log.warn('reload: vhost %s: kept as it was, out of config order on its port: %s', r.built.config.name, (e as Error).message);
+          settle(r);
+          continue;
+        }
+        settle(again);
+        this.#running.splice(this.#running.indexOf(r), 1);
+        await this.#drop(r);
+        result.kept.splice(result.kept.indexOf(r.built.config.name), 1);
+        result.destroyed.push(r.built.config.name);
+        result.created.push(r.built.config.name);
+        log.notice('reload: vhost %s made again after the vhosts before it on its port, so the first one stays the default',
+          r.built.config.name);
         continue;
       }
       // A vhost that fails to come up is reported; the others still start,
       // and a changed one comes back as it was.
       try {
-        this.#running.push(await this.#create(b));
+        settle(await this.#create(b));
         result.created.push(b.config.name);
       } catch (e) {
         log.err('reload: %s', (e as Error).message);
         result.failed.push(b.config.name);
-        const i = dropped.findIndex((r) => r.built.config.name === b.config.name);
+        const i = dropped.findIndex((d) => d.built.config.name === b.config.name);
         if (i < 0) continue;
         const old = dropped.splice(i, 1)[0].built;
         try {
-          this.#running.push(await this.#create(old));
+          settle(await this.#create(old));
           log.warn('reload: vhost %s: serving its previous settings again', old.config.name);
         } catch (e2) {
           log.err('reload: vhost %s: its previous settings failed too: %s', old.config.name, (e2 as Error).message);
         }
       }
     }
+    this.#running = next;
     log.notice('reload: %d vhosts kept, %d destroyed, %d created, %d failed', result.kept.length, result.destroyed.length,
       result.created.length, result.failed.length);
     return result;
@@ -236,6 +280,16 @@ export class LwswsServer {
     await Promise.race([done, bound]);
     clearTimeout(t);
   }
+}
+
+/**
+ * Whether `vh` is where config order wants it on its port: after every
+ * vhost already placed there in this pass and before every other one.
+ */
+function inPlace(vh: Vhost, placed: ReadonlySet<Vhost>): boolean {
+  const live = vh.listener?.vhosts.filter((v) => !v.destroyed) ?? [vh];
+  const i = live.indexOf(vh);
+  return live.every((v, j) => j === i || (j < i) === placed.has(v));
 }
 
 /** Warn, with the place, about ws-protocols no plugin provides. */
