@@ -93,6 +93,7 @@ const srvP = start({
     cgi('/slow', SLOW, { cgiTimeout: 1 }), cgi('/hung', HUNG, { cgiTimeout: 1 }), cgi('/flood', FLOOD),
     cgi('/early', EARLY), cgi('/stderr', STDERR), cgi('/garbage', GARBAGE), cgi('/nohead', NOHEAD),
     cgi('/missing', join(dir, 'does-not-exist')), cgi('/chunked', CHUNKED), cgi('/status101', STATUS101), cgi('/bighead', BIGHEAD),
+    cgi('/echoquick', ECHO, { cgiTimeout: 0.6 }),
   ],
 });
 after(async () => (await srvP).ctx.destroy());
@@ -199,6 +200,25 @@ test('output that keeps coming is not timed out; a silent program gets 504 and i
   const pid = Number(readFileSync(join(dir, 'hung.pid'), 'utf8'));
   const child = Number(readFileSync(join(dir, 'hung-child.pid'), 'utf8'));
   assert.ok(await until(() => !alive(pid) && !alive(child), 3000), 'the program and what it started are gone');
+});
+
+test('a client pausing its upload longer than cgiTimeout is waited for; once the body is in, silence is 504', async () => {
+  const { port } = await srvP;
+  const body = 'first half|second half';
+  const sha = createHash('sha256').update(body).digest('hex');
+  // The program reads its stdin to the end: while the client pauses, it is waiting, not silent.
+  const r = await raw(port, [
+    `POST /echoquick HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 11)}`,
+    body.slice(11),
+  ], { gapMs: 1500, timeoutMs: 5000 });
+  const [res] = parseResponses(r.data);
+  assert.equal(res?.status, 200, r.text.slice(0, 200));
+  assert.equal(res.body.toString(), `${body.length} ${sha}`);
+  // A body that arrived whole leaves the wait on the program: silent, it gets 504.
+  const t0 = Date.now();
+  const h = await request('POST /hung HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
+  assert.equal(h.status, 504);
+  assert.ok(Date.now() - t0 < 3000, 'answered about cgiTimeout after');
 });
 
 test('a flood to a slow reader is paced; a client that leaves stops the program', async () => {

@@ -68,6 +68,11 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (url === '/base/hang') return; // never answers
+  if (url.startsWith('/base/a;')) {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end(url);
+    return;
+  }
   if (url === '/base/cut') {
     res.writeHead(200, { 'Content-Length': '100000' });
     res.write(Buffer.alloc(1000));
@@ -155,6 +160,25 @@ test('paths are rewritten, hop-by-hop headers dropped both ways, X-Forwarded-* a
   assert.equal((await get('GET /px/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).status, 404);
 });
 
+test('the path below the mountpoint goes up as the client spelt it, unless it has dot segments', async () => {
+  let r = await get('GET /px/a;v=1?x=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.toString(), '/base/a;v=1?x=2');
+  const url = async (target: string) => {
+    const res = await get(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(res.status, 200, target);
+    return JSON.parse(res.body.toString()).url as string;
+  };
+  assert.equal(await url('/px/echo/x%2Fy;p=%3B?q=%2F'), '/base/echo/x%2Fy;p=%3B?q=%2F', 'escapes are not decoded');
+  // Dot segments an upstream could resolve (even out of the base) go up resolved, as we routed them.
+  assert.equal(await url('/px/echo/x/../y'), '/base/echo/y');
+  assert.equal(await url('/px/../px/echo/z'), '/base/echo/z');
+  assert.equal(await url('/px/x%2F..%2F..%2Fpx/echo/w'), '/base/echo/w');
+  assert.equal(await url('/px/echo/%2e%2E/echo/v'), '/base/echo/v');
+  r = await get('GET /px/../../etc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(r.status, 403, 'a path climbing above the root is refused before any mount');
+});
+
 test('the mountpoint itself, under an origin without a path, goes up as / with its query', async () => {
   let r = await get('GET /pz?id=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   assert.equal(r.status, 200);
@@ -179,6 +203,20 @@ test('request bodies go up whole, by length and chunked, on a keep-alive connect
   j = JSON.parse(r.body.toString());
   assert.deepEqual([j.method, j.length], ['PUT', 1 << 20]);
   peer.s.destroy();
+});
+
+test('a client pausing its upload longer than proxyTimeout is waited for', async () => {
+  const body = 'first half|second half';
+  const sha = createHash('sha256').update(body).digest('hex');
+  const { srv } = await setup;
+  const r = await raw(srv.port, [
+    `POST /px/echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 11)}`,
+    body.slice(11),
+  ], { gapMs: 1600, timeoutMs: 6000 });
+  const [res] = parseResponses(r.data);
+  assert.equal(res?.status, 200, r.text.slice(0, 200));
+  const j = JSON.parse(res.body.toString());
+  assert.deepEqual([j.length, j.sha], [body.length, sha]);
 });
 
 test('a slow client does not make the proxy buffer the upstream response', { timeout: 30000 }, async () => {

@@ -103,6 +103,29 @@ test('multipart: fields and files arrive whole whatever the split', () => {
   }
 });
 
+test('multipart: a file name that is only "." or ".." becomes empty', () => {
+  const ct = 'multipart/form-data; boundary=B';
+  // Backslashes are escaped inside the quoted string: the name the client meant is C:\x\.
+  for (const fn of ['..', '.', 'dir/..', 'C:\\\\x\\\\.', '../..']) {
+    const g = run(ct, multipart('B', [{ headers: `Content-Disposition: form-data; name="f"; filename="${fn}"`, body: 'data' }]), {});
+    assert.equal(g.files.length, 1, fn);
+    assert.equal(g.files[0].filename, '', fn);
+    assert.equal(g.files[0].data.toString(), 'data', fn);
+  }
+  // Dots inside a name are ordinary.
+  const g = run(ct, multipart('B', [{ headers: 'Content-Disposition: form-data; name="f"; filename="..x."', body: '' }]), {});
+  assert.equal(g.files[0].filename, '..x.');
+});
+
+test('multipart: the part limit counts fields and files alike', () => {
+  const ct = 'multipart/form-data; boundary=B';
+  const part = (i: number) => ({ headers: `Content-Disposition: form-data; name="x${i}"${i % 2 ? `; filename="f${i}"` : ''}`, body: '1' });
+  assert.equal(status(() => run(ct, multipart('B', Array.from({ length: 10 }, (_, i) => part(i))), { maxParts: 10 })), 0);
+  assert.equal(status(() => run(ct, multipart('B', Array.from({ length: 11 }, (_, i) => part(i))), { maxParts: 10 })), 413);
+  assert.equal(status(() => run(URL_CT, Buffer.from('x=1&'.repeat(10)), { maxParts: 10 })), 0);
+  assert.equal(status(() => run(URL_CT, Buffer.from('x=1&'.repeat(11)), { maxParts: 10 })), 413);
+});
+
 test('multipart: malformed bodies are 400, oversize 413, non-forms 415', () => {
   const ct = 'multipart/form-data; boundary=B';
   const ok = (parts: Array<{ headers: string; body: string }>) => multipart('B', parts);

@@ -26,12 +26,13 @@ const KILL_GRACE_MS = 1000;
  */
 class CgiRun implements ResponsePump, BodySink {
   #head: Buffer | null = Buffer.alloc(0);
-  #headersSent = false;
   #finished = false;
   #dechunk: ChunkedDecoder | null = null;
   #timer: NodeJS.Timeout | null = null;
   #stdoutPaused = false;
   #stdinChoked = false;
+  /** The request body is still coming from the client. */
+  #awaitingBody = false;
   #stderrLine = '';
   #exited = false;
 
@@ -39,6 +40,7 @@ class CgiRun implements ResponsePump, BodySink {
 
   start(): void {
     const c = this.child;
+    this.#awaitingBody = this.conn.hasRequestBody;
     c.stdout?.on('data', (d: Buffer) => this.#stdout(d));
     c.stdout?.on('end', () => this.#stdoutEnd());
     c.stderr?.on('data', (d: Buffer) => this.#stderr(d));
@@ -49,6 +51,8 @@ class CgiRun implements ResponsePump, BodySink {
       if (!this.#stdinChoked) return;
       this.#stdinChoked = false;
       this.conn.wsi.rxFlowControl(true);
+      // It read: it is alive (and if the body is still coming, we wait on the client again).
+      this.#touch();
     });
     c.on('error', (e) => {
       log.err('cgi %s: %s', this.script, e.message);
@@ -58,7 +62,7 @@ class CgiRun implements ResponsePump, BodySink {
       this.#exited = true;
       log.info('cgi %s exited (%s)', this.script, sig ?? code);
     });
-    this.#arm();
+    this.#timer = setTimeout(() => this.#silent(), this.timeoutMs);
   }
 
   // ---- request body → stdin ----
@@ -66,24 +70,26 @@ class CgiRun implements ResponsePump, BodySink {
   piece(buf: Buffer): void {
     const stdin = this.child.stdin;
     if (!stdin || stdin.destroyed || this.#finished) return;
-    // A program waiting for a slow upload is not idle.
-    if (!this.#stdoutPaused) this.#arm();
     if (!stdin.write(buf) && !this.#stdinChoked) {
-      // The program reads slower than the client sends: stop reading the client.
+      // The program reads slower than the client sends: stop reading the client,
+      // and from now on we wait on the program.
       this.#stdinChoked = true;
       this.conn.wsi.rxFlowControl(false);
+      this.#touch();
     }
   }
 
   complete(): void {
+    this.#awaitingBody = false;
     this.child.stdin?.end();
+    this.#touch();
   }
 
   // ---- stdout → response ----
 
   #stdout(d: Buffer): void {
     if (this.#finished) return;
-    this.#arm();
+    this.#touch();
     const conn = this.conn;
     if (this.#head) {
       const searched = this.#head.length;
@@ -115,13 +121,11 @@ class CgiRun implements ResponsePump, BodySink {
         if (head.contentLength >= 0 && !head.chunked) wsi.addHttpHeaderContentLength(head.contentLength);
       } catch (e) {
         log.err('cgi %s: %s', this.script, (e as Error).message);
-        conn.resp.reset();
         this.#fail(500);
         return;
       }
       // The program's own chunking is undone; ours (or a length) frames the answer.
       if (head.chunked) this.#dechunk = new ChunkedDecoder(conn.limits);
-      this.#headersSent = true;
       if (wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS) < 0) return;
       d = all.subarray(end[1]);
       if (head.contentLength === 0 && !head.chunked) {
@@ -146,18 +150,13 @@ class CgiRun implements ResponsePump, BodySink {
       }
       if (this.#dechunk.done) this.#finish();
     } else if (wsi.write(d, Write.HTTP) < 0) return;
+    // Reaching a declared length completed the transaction, which closed us.
     if (wsi.closed || this.#finished) return;
-    if (this.conn.file !== this) {
-      // The declared length was reached: the transaction is over.
-      this.#finished = true;
-      this.close();
-      return;
-    }
     if (wsi.sendPipeChoked()) {
-      // The client reads slower than the program writes: stop reading the program.
+      // The client reads slower than the program writes: stop reading the program
+      // (and its silence is no longer its own).
       this.#stdoutPaused = true;
       this.child.stdout?.pause();
-      this.#disarm();
     }
   }
 
@@ -165,7 +164,7 @@ class CgiRun implements ResponsePump, BodySink {
   pump(): void {
     if (!this.#stdoutPaused || this.#finished) return;
     this.#stdoutPaused = false;
-    this.#arm();
+    this.#touch();
     this.child.stdout?.resume();
   }
 
@@ -195,14 +194,10 @@ class CgiRun implements ResponsePump, BodySink {
     this.#finished = true;
     this.#disarm();
     const conn = this.conn;
+    // Detach first: answering completes the transaction, which would close us again.
     if (conn.file === this) conn.file = null;
     this.#stop();
-    if (conn.wsi.closed) return;
-    if (!this.#headersSent) {
-      conn.returnStatus(status);
-      // The body may still be arriving; it is not worth reading.
-      conn.wsi.close();
-    } else conn.wsi.close(false);
+    conn.abandonResponse(status);
   }
 
   // ---- stderr → log ----
@@ -221,13 +216,25 @@ class CgiRun implements ResponsePump, BodySink {
 
   // ---- timeout and teardown ----
 
-  #arm(): void {
-    this.#disarm();
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      log.warn('cgi %s: no output for %d ms, killed', this.script, this.timeoutMs);
-      this.#fail(504);
-    }, this.timeoutMs);
+  /**
+   * Are we waiting on the program? Not while the client reads slower than
+   * it writes, nor while its request body is still coming and it keeps up
+   * with it: then we wait on the client, whose own timeout applies.
+   */
+  #waitingOnProgram(): boolean {
+    return !this.#finished && !this.#stdoutPaused && (!this.#awaitingBody || this.#stdinChoked);
+  }
+
+  /** The program showed life, or we started waiting on it: its silence counts from now. */
+  #touch(): void {
+    if (this.#timer && this.#waitingOnProgram()) this.#timer.refresh();
+  }
+
+  #silent(): void {
+    // The timer is left to run out while we wait on the client; #touch restarts it.
+    if (!this.#waitingOnProgram()) return;
+    log.warn('cgi %s: no output for %d ms, killed', this.script, this.timeoutMs);
+    this.#fail(504);
   }
 
   #disarm(): void {
@@ -239,10 +246,9 @@ class CgiRun implements ResponsePump, BodySink {
   close(): void {
     this.#disarm();
     if (this.conn.bodySink === this) this.conn.bodySink = null;
-    if (!this.#finished) {
-      this.#finished = true;
-      this.#stop();
-    } else if (!this.#exited) this.#stop();
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#stop();
   }
 
   /** Stop the program's whole process group: TERM now, KILL if it lingers. */

@@ -84,6 +84,7 @@ export class H1Conn {
   #respDone = false;
   #lastFinalized: Uint8Array | null = null;
   #sawBytes = false;
+  #rawPath = '/';
 
   constructor(readonly wsi: Wsi, readonly listener: Listener) {}
 
@@ -345,6 +346,7 @@ export class H1Conn {
     if (options.includes('close')) this.#keepAlive = false;
     else if (options.includes('keep-alive') && head.version === 10) this.#keepAlive = true;
 
+    this.#rawPath = rawPath;
     const path = rawPath === '*' || head.method === 'CONNECT' ? rawPath : normalisePath(rawPath);
     const req = new HttpRequest(head, path, query);
     this.req = req;
@@ -371,7 +373,7 @@ export class H1Conn {
         // The bound protocol sees the URL below its mountpoint, as in lws.
         httpInput = path.slice(m.mpLen);
       } else if (m.originProtocol === Mount.CGI) {
-        handled = this.#startCgi(m, path);
+        handled = startCgi(this, m, path);
       } else if (proxied) {
         handled = startProxy(this, m, path, false);
       } else if (m.originProtocol === Mount.FILE) {
@@ -413,13 +415,14 @@ export class H1Conn {
     return b;
   }
 
+  /** The request's path as sent (still percent-encoded, not normalised), without the query. @internal */
+  get rawPath(): string {
+    return this.#rawPath;
+  }
+
   /** Does the request being handled carry a body still to be read? @internal */
   get hasRequestBody(): boolean {
     return !this.#bodyDone;
-  }
-
-  #startCgi(m: ResolvedMount, path: string): boolean {
-    return startCgi(this, m, path);
   }
 
   /**
@@ -676,6 +679,25 @@ export class H1Conn {
     const body = Buffer.from(statusPage(code, html));
     this.sendWhole(this.headerBlock(code, 'content-type: text/html\r\n', body.length), body);
     return this.transactionCompleted();
+  }
+
+  /**
+   * What the library was producing for this response failed: answer
+   * `status` and close when nothing was sent yet (the body may still be
+   * arriving; it is not worth reading), else cut the connection, which is
+   * all that can tell the client the response is incomplete. @internal
+   */
+  abandonResponse(status: number): void {
+    const wsi = this.wsi;
+    if (wsi.closed) return;
+    if (this.#headersSent) {
+      wsi.close(false);
+      return;
+    }
+    // Headers the failed producer had added must not leak into anything later.
+    this.resp.reset();
+    this.returnStatus(status);
+    wsi.close();
   }
 
   redirect(code: number, location: string): number {

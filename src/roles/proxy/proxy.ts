@@ -29,19 +29,22 @@ class ProxyRun implements ResponsePump, BodySink {
   #up: ClientRequest | null = null;
   #res: IncomingMessage | null = null;
   #timer: NodeJS.Timeout | null = null;
-  #started = false;
   #done = false;
   #upChoked = false;
+  /** The request body is still coming from the client. */
+  #awaitingBody = false;
+  /** Reading the upstream's answer stopped while the client catches up. */
+  #resPaused = false;
 
   constructor(readonly conn: H1Conn, readonly target: ProxyTarget, readonly timeoutMs: number, readonly tlsOpts: ResolvedMount['proxyTls']) {}
 
-  start(path: string, upgrade: boolean): void {
+  start(m: ResolvedMount, path: string, upgrade: boolean): void {
     const conn = this.conn;
     const req = conn.req;
     if (!req) return;
     const t = this.target;
     // The origin's path and the mountpoint itself can both be empty: a request line needs at least `/`.
-    const upPath = (t.base + encodePath(path) || '/') + queryPart(conn);
+    const upPath = (t.base + upstreamPath(conn.rawPath, m, path) || '/') + queryPart(conn);
     const hostHeader = (t.host.includes(':') ? `[${t.host}]` : t.host) + ((t.https ? t.port === 443 : t.port === 80) ? '' : `:${t.port}`);
     const headers = upstreamHeaders(conn.wsi, req, hostHeader, upgrade);
     const opts = {
@@ -51,15 +54,17 @@ class ProxyRun implements ResponsePump, BodySink {
     };
     const up = (t.https ? httpsRequest : httpRequest)(opts);
     this.#up = up;
-    this.#arm();
+    this.#awaitingBody = !upgrade && conn.hasRequestBody;
+    this.#timer = setTimeout(() => this.#silent(), this.timeoutMs);
     up.on('response', (res) => this.#response(res));
     up.on('upgrade', (res, socket, head) => this.#upgraded(res, socket, head));
     up.on('error', (e) => this.#fail(502, `upstream ${t.host}:${t.port}: ${e.message}`));
     up.on('drain', () => {
       if (!this.#upChoked) return;
-      this.#arm();
       this.#upChoked = false;
       conn.wsi.rxFlowControl(true);
+      // It took the upload: it is alive (and if the body is still coming, we wait on the client again).
+      this.#touch();
     });
     if (upgrade || !conn.hasRequestBody) up.end();
   }
@@ -69,16 +74,18 @@ class ProxyRun implements ResponsePump, BodySink {
   piece(buf: Buffer): void {
     const up = this.#up;
     if (!up || this.#done || up.destroyed) return;
-    // An upstream taking the upload is not silent.
-    this.#arm();
     if (!up.write(buf) && !this.#upChoked) {
+      // The upstream takes the upload slower than the client sends: from now on we wait on it.
       this.#upChoked = true;
       this.conn.wsi.rxFlowControl(false);
+      this.#touch();
     }
   }
 
   complete(): void {
+    this.#awaitingBody = false;
     this.#up?.end();
+    this.#touch();
   }
 
   // ---- response down ----
@@ -96,22 +103,21 @@ class ProxyRun implements ResponsePump, BodySink {
       const cl = res.headers['content-length'];
       if (cl !== undefined && /^\d+$/.test(cl)) wsi.addHttpHeaderContentLength(Number(cl));
     } catch (e) {
-      this.conn.resp.reset();
       this.#fail(502, `upstream sent a header we cannot pass on: ${(e as Error).message}`);
       return;
     }
-    this.#started = true;
     if (wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS) < 0) return;
-    this.#arm();
+    this.#touch();
     res.on('data', (d: Buffer) => {
       if (this.#done) return;
-      this.#arm();
+      this.#touch();
       if (wsi.write(d, Write.HTTP) < 0 || wsi.closed) return;
       if (this.conn.file !== this) return; // the declared length was reached
       if (wsi.sendPipeChoked()) {
-        // The client is slower than the upstream: stop reading the upstream.
+        // The client is slower than the upstream: stop reading the upstream
+        // (and its silence is no longer its own).
+        this.#resPaused = true;
         res.pause();
-        this.#disarm();
       }
     });
     res.on('end', () => this.#finish());
@@ -121,8 +127,9 @@ class ProxyRun implements ResponsePump, BodySink {
 
   pump(): void {
     const res = this.#res;
-    if (!res || this.#done || !res.isPaused()) return;
-    this.#arm();
+    if (!res || this.#done || !this.#resPaused) return;
+    this.#resPaused = false;
+    this.#touch();
     res.resume();
   }
 
@@ -159,12 +166,24 @@ class ProxyRun implements ResponsePump, BodySink {
 
   // ---- failures and teardown ----
 
-  #arm(): void {
-    this.#disarm();
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#fail(504, `upstream ${this.target.host}:${this.target.port} silent for ${this.timeoutMs} ms`);
-    }, this.timeoutMs);
+  /**
+   * Are we waiting on the upstream? Not while the client reads slower than
+   * it sends, nor while the request body is still coming and the upstream
+   * keeps up with it: then we wait on the client, whose own timeout applies.
+   */
+  #waitingOnUpstream(): boolean {
+    return !this.#done && !this.#resPaused && (!this.#awaitingBody || this.#upChoked);
+  }
+
+  /** The upstream showed life, or we started waiting on it: its silence counts from now. */
+  #touch(): void {
+    if (this.#timer && this.#waitingOnUpstream()) this.#timer.refresh();
+  }
+
+  #silent(): void {
+    // The timer is left to run out while we wait on the client; #touch restarts it.
+    if (!this.#waitingOnUpstream()) return;
+    this.#fail(504, `upstream ${this.target.host}:${this.target.port} silent for ${this.timeoutMs} ms`);
   }
 
   #disarm(): void {
@@ -178,13 +197,10 @@ class ProxyRun implements ResponsePump, BodySink {
     this.#disarm();
     log.warn('wsi %d: proxy: %s', this.conn.wsi.id, why);
     const conn = this.conn;
+    // Detach first: answering completes the transaction, which would close us again.
     if (conn.file === this) conn.file = null;
     this.#teardown();
-    if (conn.wsi.closed) return;
-    if (!this.#started) {
-      conn.returnStatus(status);
-      conn.wsi.close();
-    } else conn.wsi.close(false);
+    conn.abandonResponse(status);
   }
 
   /** Reading the client must never stay stopped on our account once we are done. */
@@ -215,6 +231,33 @@ export function startProxy(conn: H1Conn, m: ResolvedMount, path: string, upgrade
   const run = new ProxyRun(conn, proxyTarget(m.origin, m.originProtocol === Mount.HTTPS), (m.proxyTimeout ?? DEFAULT_PROXY_TIMEOUT_SECS) * 1000, m.proxyTls);
   conn.file = run;
   conn.bodySink = run;
-  run.start(path.slice(m.mpLen === 1 ? 0 : m.mpLen), upgrade);
+  run.start(m, path, upgrade);
   return true;
+}
+
+/**
+ * A `.` or `..` segment, however encoded, counting `%2F` as a separator
+ * too: an upstream that decodes before resolving must not climb either.
+ */
+const DOT_SEGMENT = /(?:^|\/|%2f)(?:\.|%2e){1,2}(?=\/|%2f|$)/i;
+
+/**
+ * The path to send below the origin's base: the client's own spelling of
+ * what follows the mountpoint, so `;`, `%2F` and other escapes reach the
+ * upstream as they were sent. When that spelling is not plainly the
+ * mountpoint followed by ordinary segments (an escaped mountpoint, or a
+ * `.` or `..` segment, which an upstream could resolve out of the base),
+ * the normalised path below the mountpoint is sent, encoded again. @internal
+ */
+export function upstreamPath(rawPath: string, m: ResolvedMount, path: string): string {
+  const rest = rawBelowMount(rawPath, m);
+  if (rest !== null && !DOT_SEGMENT.test(rest)) return rest;
+  return encodePath(path.slice(m.mpLen === 1 ? 0 : m.mpLen));
+}
+
+function rawBelowMount(rawPath: string, m: ResolvedMount): string | null {
+  if (m.mpLen === 1) return rawPath;
+  const mp = m.mountpoint;
+  if (!rawPath.startsWith(mp) || (rawPath.length > mp.length && rawPath.charCodeAt(mp.length) !== 0x2f)) return null;
+  return rawPath.slice(mp.length);
 }

@@ -46,10 +46,9 @@ export class MultipartParser {
   /** CRLF "--" boundary: the body starts as if after a CRLF, so the first delimiter matches too. */
   readonly #delim: Buffer;
   #held: Buffer = Buffer.from('\r\n');
-  #parts = 0;
 
   constructor(boundary: string, private readonly sink: PartSink,
-    private readonly limits: { maxHeader: number; maxParts: number }) {
+    private readonly limits: { maxHeader: number }) {
     this.#delim = Buffer.from('\r\n--' + boundary, 'latin1');
   }
 
@@ -112,7 +111,6 @@ export class MultipartParser {
             return;
           }
           if (end > this.limits.maxHeader) throw new SpaError(400, `multipart part headers longer than ${this.limits.maxHeader} bytes`);
-          if (++this.#parts > this.limits.maxParts) throw new SpaError(413, `more than ${this.limits.maxParts} parts in a form`);
           const block = end === -2 ? '' : buf.toString('utf8', 0, end);
           this.sink.begin(parsePartHeaders(block));
           buf = buf.subarray(end === -2 ? 2 : end + 4);
@@ -147,8 +145,10 @@ function parsePartHeaders(block: string): PartInfo {
   const name = param(disposition, 'name');
   if (name === undefined) throw new SpaError(400, 'multipart part without a name');
   const fn = param(disposition, 'filename');
-  // Only the last path component: a name like ../../x must never name a place.
-  const filename = fn === undefined ? undefined : fn.split(/[/\\]/).pop() ?? '';
+  // Only the last path component: a name like ../../x must never name a place,
+  // nor may the component itself be "." or "..".
+  let filename = fn === undefined ? undefined : fn.split(/[/\\]/).pop() ?? '';
+  if (filename === '.' || filename === '..') filename = '';
   return { name, filename, contentType };
 }
 

@@ -60,7 +60,7 @@ export class Spa {
   readonly #values = new Map<string, Buffer[]>();
   readonly #lengths = new Map<string, number>();
   #total = 0;
-  #pairs = 0;
+  #parts = 0;
   readonly #maxField: number;
   readonly #maxTotal: number;
   readonly #maxFile: number;
@@ -85,7 +85,10 @@ export class Spa {
     const ct = (contentType ?? '').trim();
     if (URLENCODED.test(ct)) {
       this.#url = new UrlencodedParser({
-        name: (n) => this.#begin(n),
+        name: (n) => {
+          this.#countPart();
+          this.#begin(n);
+        },
         value: (b) => this.#value(b),
         end: () => { this.#field = null; },
       }, maxHeader);
@@ -94,7 +97,7 @@ export class Spa {
         begin: (p) => this.#beginPart(p),
         data: (b) => this.#partData(b),
         end: () => this.#endPart(),
-      }, { maxHeader, maxParts: this.#maxParts });
+      }, { maxHeader });
     } else {
       throw new SpaError(415, `not a form: Content-Type ${JSON.stringify(ct || '(none)')}`);
     }
@@ -138,12 +141,12 @@ export class Spa {
     return this.#lengths.get(name) ?? 0;
   }
 
+  /** Every urlencoded pair and every multipart part, kept or not, counts. */
   #countPart(): void {
-    if (++this.#pairs > this.#maxParts) throw new SpaError(413, `more than ${this.#maxParts} fields in a form`);
+    if (++this.#parts > this.#maxParts) throw new SpaError(413, `more than ${this.#maxParts} ${this.#url ? 'fields' : 'parts'} in a form`);
   }
 
   #begin(name: string): void {
-    if (this.#url) this.#countPart();
     // A repeated field keeps its first value, as lws does.
     this.#field = this.#wanted.has(name) && !this.#values.has(name) ? name : null;
     if (this.#field !== null) {
@@ -164,6 +167,7 @@ export class Spa {
   }
 
   #beginPart(p: PartInfo): void {
+    this.#countPart();
     if (p.filename === undefined) {
       this.#begin(p.name);
       return;
@@ -179,7 +183,8 @@ export class Spa {
       this.#fileBytes += b.length;
       if (this.#fileBytes > this.#maxFile) throw new SpaError(413, `uploaded file larger than ${this.#maxFile} bytes`);
       this.opts.onFile?.(this.#file, SpaFileState.CONTENT, b);
-    } else {
+    } else if (this.#field !== null) {
+      // The parser's piece may share memory with the body chunk: copy only what is kept.
       this.#value(Buffer.from(b));
     }
   }
