@@ -196,6 +196,7 @@ test('SIGHUP: changing the first vhost on a shared port keeps it the port\'s def
     writeConf(dir, { 'conf.d/a': vhostFile(v('a', sites[0], { headers: [{ 'X-Gen': '2' }] })) });
     child.proc.kill('SIGHUP');
     await waitFor(() => child.stdout().includes('reloaded: '), 'the reload', 5000);
+    assert.match(child.stdout(), /reloaded: kept 1, destroyed 1, created 1\n/, 'b, unchanged, is kept with its connections');
     const r = await httpGet(port, '/', { host: 'unknown.example' });
     assert.equal(r.body, 'site a', 'an unknown Host still goes to the first vhost on the port');
     assert.equal(r.headers['x-gen'], '2', 'a has its new settings');

@@ -220,6 +220,14 @@ export class Context {
     return this.#plugins;
   }
 
+  /**
+   * @internal Put each port's vhosts in the order they have in `order`
+   * (the first on a port is its default), as after a reload in config order.
+   */
+  orderVhosts(order: readonly Vhost[]): void {
+    for (const l of this.#listeners) l.orderVhosts(order);
+  }
+
   /** The vhosts, in creation order. */
   get vhosts(): readonly Vhost[] {
     return this.#vhosts;

@@ -192,50 +192,23 @@ export class LwswsServer {
         result.destroyed.push(r.built.config.name);
       }
     }
-    // In config order, so each port's vhosts stay in config order and its
-    // first one stays the default (where an unknown Host goes): a vhost made
-    // on a port puts itself last there, so an unchanged vhost that config
-    // order puts after one made this time is made again after it.
     const kept = new Map<string, Running[]>();
     for (const r of keep) {
       const q = kept.get(r.built.key);
       if (q) q.push(r);
       else kept.set(r.built.key, [r]);
     }
-    const placed = new Set<Vhost>();
     const next: Running[] = [];
     // #running holds every live vhost throughout (stop() destroys them all), in config order at the end.
     this.#running = [...keep];
     const settle = (r: Running) => {
       next.push(r);
-      placed.add(r.vhost);
       if (!this.#running.includes(r)) this.#running.push(r);
     };
     for (const b of built) {
       const r = kept.get(b.key)?.shift();
       if (r) {
-        if (inPlace(r.vhost, placed)) {
-          settle(r);
-          continue;
-        }
-        // Made again before the old one goes: the port keeps listening, and
-        // if it cannot be made the old one serves on as it is.
-        let again: Running;
-        try {
-          again = await this.#create(r.built);
-        } catch (e) {
-          log.warn('reload: vhost %s: kept as it was, out of config order on its port: %s', r.built.config.name, (e as Error).message);
-          settle(r);
-          continue;
-        }
-        settle(again);
-        this.#running.splice(this.#running.indexOf(r), 1);
-        await this.#drop(r);
-        result.kept.splice(result.kept.indexOf(r.built.config.name), 1);
-        result.destroyed.push(r.built.config.name);
-        result.created.push(r.built.config.name);
-        log.notice('reload: vhost %s made again after the vhosts before it on its port, so the first one stays the default',
-          r.built.config.name);
+        settle(r);
         continue;
       }
       // A vhost that fails to come up is reported; the others still start,
@@ -258,6 +231,9 @@ export class LwswsServer {
       }
     }
     this.#running = next;
+    // A vhost made now went last on its port: config order decides again
+    // which vhost is first there, so the default.
+    this.context.orderVhosts(next.map((r) => r.vhost));
     log.notice('reload: %d vhosts kept, %d destroyed, %d created, %d failed', result.kept.length, result.destroyed.length,
       result.created.length, result.failed.length);
     return result;
@@ -280,16 +256,6 @@ export class LwswsServer {
     await Promise.race([done, bound]);
     clearTimeout(t);
   }
-}
-
-/**
- * Whether `vh` is where config order wants it on its port: after every
- * vhost already placed there in this pass and before every other one.
- */
-function inPlace(vh: Vhost, placed: ReadonlySet<Vhost>): boolean {
-  const live = vh.listener?.vhosts.filter((v) => !v.destroyed) ?? [vh];
-  const i = live.indexOf(vh);
-  return live.every((v, j) => j === i || (j < i) === placed.has(v));
 }
 
 /** Warn, with the place, about ws-protocols no plugin provides. */

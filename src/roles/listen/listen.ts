@@ -81,6 +81,18 @@ export class Listener implements TlsListener {
     this.vhosts.push(vh);
   }
 
+  /**
+   * Put this port's vhosts in the order they have in `order` (its first is
+   * the port's default); vhosts not in it keep their order, after them.
+   */
+  orderVhosts(order: readonly Vhost[]): void {
+    const at = (v: Vhost) => {
+      const i = order.indexOf(v);
+      return i < 0 ? order.length : i;
+    };
+    this.vhosts.sort((a, b) => at(a) - at(b));
+  }
+
   /** Take a vhost off this port; true when none is left (the listen socket may go). */
   removeVhost(vh: Vhost): boolean {
     const i = this.vhosts.indexOf(vh);
