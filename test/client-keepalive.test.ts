@@ -108,75 +108,47 @@ test('keepAlive: a response with Connection: close, or a server that closed the 
   }
 });
 
-test('keepAlive: a request sent on a connection the server closes without answering is retried once on a new one', async () => {
-  // Answers the first request on each connection, then closes on the next without a word.
-  let conns = 0;
-  const server = createNetServer((s: Socket) => {
-    conns++;
-    let served = 0;
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString();
-      while (buf.includes('\r\n\r\n')) {
-        buf = buf.slice(buf.indexOf('\r\n\r\n') + 4);
-        if (served++ === 0) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
-        else s.end();
-      }
-    });
-    s.on('error', () => {});
-  });
-  const port = await listen(server);
-  const rec = new Recorder();
-  const ctx = clientCtx(rec, { clientKeepAliveSecs: 30 });
-  try {
-    assert.equal((await get(ctx, rec, port, '/a')).body, 'ok');
-    const b = await get(ctx, rec, port, '/b');
-    assert.equal(b.error, undefined);
-    assert.equal(b.body, 'ok');
-    assert.equal(conns, 2, 'the retry opened a new connection');
-    assert.equal(rec.reasons(b.wsi).filter((r) => r === Reason.ESTABLISHED_CLIENT_HTTP).length, 1);
-  } finally {
-    await ctx.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  }
-});
-
-test('keepAlive: a kept connection reset under the next request (ECONNRESET) is retried once on a new one', async () => {
-  // Keeps the connection after the first answer, then resets it when the next request arrives.
-  let conns = 0;
-  const server = createNetServer((s: Socket) => {
-    conns++;
-    let served = 0;
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString();
-      while (buf.includes('\r\n\r\n')) {
-        buf = buf.slice(buf.indexOf('\r\n\r\n') + 4);
-        if (served++ === 0) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
-        else {
-          s.resetAndDestroy();
-          return;
+for (const [how, end] of [
+  ['closes without answering', (s: Socket) => s.end()],
+  ['resets (ECONNRESET)', (s: Socket) => s.resetAndDestroy()],
+] as const) {
+  test(`keepAlive: a request sent on a kept connection the server ${how} is retried once on a new one`, async () => {
+    // Answers the first request on each connection, then ends it on the next without a word.
+    let conns = 0;
+    const server = createNetServer((s: Socket) => {
+      conns++;
+      let served = 0;
+      let buf = '';
+      s.on('data', (d) => {
+        buf += d.toString();
+        while (buf.includes('\r\n\r\n')) {
+          buf = buf.slice(buf.indexOf('\r\n\r\n') + 4);
+          if (served++ === 0) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+          else {
+            end(s);
+            return;
+          }
         }
-      }
+      });
+      s.on('error', () => {});
     });
-    s.on('error', () => {});
+    const port = await listen(server);
+    const rec = new Recorder();
+    const ctx = clientCtx(rec, { clientKeepAliveSecs: 30 });
+    try {
+      assert.equal((await get(ctx, rec, port, '/a')).body, 'ok');
+      assert.equal(ctx.vhosts[0].clientPool.count(), 1);
+      const b = await get(ctx, rec, port, '/b');
+      assert.equal(b.error, undefined);
+      assert.equal(b.body, 'ok');
+      assert.equal(conns, 2, 'the retry opened a new connection');
+      assert.equal(rec.reasons(b.wsi).filter((r) => r === Reason.ESTABLISHED_CLIENT_HTTP).length, 1);
+    } finally {
+      await ctx.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
-  const port = await listen(server);
-  const rec = new Recorder();
-  const ctx = clientCtx(rec, { clientKeepAliveSecs: 30 });
-  try {
-    assert.equal((await get(ctx, rec, port, '/a')).body, 'ok');
-    assert.equal(ctx.vhosts[0].clientPool.count(), 1);
-    const b = await get(ctx, rec, port, '/b');
-    assert.equal(b.error, undefined);
-    assert.equal(b.body, 'ok');
-    assert.equal(conns, 2, 'the retry opened a new connection');
-    assert.equal(rec.reasons(b.wsi).filter((r) => r === Reason.ESTABLISHED_CLIENT_HTTP).length, 1);
-  } finally {
-    await ctx.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  }
-});
+}
 
 test('keepAlive: a fresh connection reset before answering is not retried', async () => {
   let conns = 0;

@@ -329,42 +329,6 @@ test('global ws-pingpong-secs, timeout-secs and count-threads', async () => {
   });
 });
 
-test('uid and gid: the server drops to them after binding', async (t) => {
-  if (process.getuid?.() !== 0) {
-    t.skip('needs root');
-    return;
-  }
-  const port = await freePort();
-  const www = site();
-  chmodSync(www, 0o755);
-  chmodSync(join(www, 'index.html'), 0o644);
-  const logs = mkdtempSync(join(tmpdir(), 'tslws-logs-'));
-  chmodSync(logs, 0o755);
-  const log = join(logs, 'access.log');
-  await withLwsws({
-    conf: '{ "global": { "uid": "65534", "gid": "65534" } }',
-    'conf.d/u': vhostFile({ name: 'u', port, interface: '127.0.0.1', 'access-log': log,
-      mounts: [{ mountpoint: '/', origin: `file://${www}` }] }),
-  }, async (child, dir) => {
-    const status = readFileSync(`/proc/${child.proc.pid}/status`, 'latin1');
-    assert.match(status, /^Uid:\s+65534\s/m);
-    assert.match(status, /^Gid:\s+65534\s/m);
-    assert.equal((await httpGet(port, '/')).status, 200);
-    await waitFor(() => statSync(log).size > 0, 'a log line');
-    assert.equal(statSync(log).uid, 65534, 'the access log is given to the uid dropped to');
-    // The server can still read its config and reopen its log after dropping privileges.
-    chmodSync(dir, 0o755);
-    renameSync(log, log + '.1');
-    chmodSync(logs, 0o777);
-    child.proc.kill('SIGHUP');
-    await waitFor(() => child.stdout().includes('reloaded'), 'the reload', 5000);
-    await httpGet(port, '/');
-    await waitFor(() => existsSync(log) && statSync(log).size > 0, 'a line in the reopened log');
-  });
-  removeDir(www);
-  removeDir(logs);
-});
-
 /** The name of the entry with id `id` in /etc/passwd or /etc/group. */
 function nameOf(db: 'passwd' | 'group', id: number): string | undefined {
   return readFileSync(`/etc/${db}`, 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(id))?.[0];
@@ -379,53 +343,56 @@ test('username and groupname are looked up in the user and group databases', () 
     'an unknown name stays a name, for the switch to report');
 });
 
-test('username and groupname: the access log is given to them and reopens on SIGHUP after the drop', async (t) => {
-  if (process.getuid?.() !== 0) {
-    t.skip('needs root');
-    return;
-  }
-  const user = nameOf('passwd', 65534);
-  const group = nameOf('group', 65534);
-  assert.ok(user && group, 'this system names uid and gid 65534');
-  const port = await freePort();
-  const www = site();
-  chmodSync(www, 0o755);
-  chmodSync(join(www, 'index.html'), 0o644);
-  const logs = mkdtempSync(join(tmpdir(), 'tslws-logs-'));
-  chmodSync(logs, 0o755);
-  const log = join(logs, 'access.log');
-  await withLwsws({
-    conf: JSON.stringify({ global: { username: user, groupname: group } }),
-    'conf.d/u': vhostFile({ name: 'u', port, interface: '127.0.0.1', 'access-log': log,
-      mounts: [{ mountpoint: '/', origin: `file://${www}` }] }),
-  }, async (child, dir) => {
-    const status = readFileSync(`/proc/${child.proc.pid}/status`, 'latin1');
-    assert.match(status, /^Uid:\s+65534\s/m);
-    assert.match(status, /^Gid:\s+65534\s/m);
-    assert.equal((await httpGet(port, '/')).status, 200);
-    await waitFor(() => statSync(log).size > 0, 'a log line');
-    assert.equal(statSync(log).uid, 65534, 'the access log is given to the user dropped to');
-    assert.equal(statSync(log).gid, 65534, 'and to the group');
-    // SIGHUP reopens the same file as the user the server now runs as: it can, the file is its own.
-    chmodSync(dir, 0o755);
-    const size = statSync(log).size;
-    child.proc.kill('SIGHUP');
-    await waitFor(() => child.stdout().includes('reloaded'), 'the reload', 5000);
-    await httpGet(port, '/');
-    await waitFor(() => statSync(log).size > size, 'a line in the reopened log');
-    // A rotated log is made again by name, as that user.
-    renameSync(log, log + '.1');
-    chmodSync(logs, 0o777);
-    child.proc.kill('SIGHUP');
-    await waitFor(() => child.stdout().split('reloaded').length === 3, 'the second reload', 5000);
-    await httpGet(port, '/');
-    await waitFor(() => existsSync(log) && statSync(log).size > 0, 'a line in the new log');
-    assert.equal(statSync(log).uid, 65534);
-    assert.doesNotMatch(child.stderr(), /EACCES|cannot change its owner/);
+for (const by of ['ids', 'names'] as const) {
+  test(`${by === 'ids' ? 'uid and gid' : 'username and groupname'}: the server drops to them after binding; the access log is theirs and reopens on SIGHUP`, async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root');
+      return;
+    }
+    const user = nameOf('passwd', 65534);
+    const group = nameOf('group', 65534);
+    assert.ok(user && group, 'this system names uid and gid 65534');
+    const global = by === 'ids' ? { uid: '65534', gid: '65534' } : { username: user, groupname: group };
+    const port = await freePort();
+    const www = site();
+    chmodSync(www, 0o755);
+    chmodSync(join(www, 'index.html'), 0o644);
+    const logs = mkdtempSync(join(tmpdir(), 'tslws-logs-'));
+    chmodSync(logs, 0o755);
+    const log = join(logs, 'access.log');
+    await withLwsws({
+      conf: JSON.stringify({ global }),
+      'conf.d/u': vhostFile({ name: 'u', port, interface: '127.0.0.1', 'access-log': log,
+        mounts: [{ mountpoint: '/', origin: `file://${www}` }] }),
+    }, async (child, dir) => {
+      const status = readFileSync(`/proc/${child.proc.pid}/status`, 'latin1');
+      assert.match(status, /^Uid:\s+65534\s/m);
+      assert.match(status, /^Gid:\s+65534\s/m);
+      assert.equal((await httpGet(port, '/')).status, 200);
+      await waitFor(() => statSync(log).size > 0, 'a log line');
+      assert.equal(statSync(log).uid, 65534, 'the access log is given to the user dropped to');
+      assert.equal(statSync(log).gid, 65534, 'and to the group');
+      // SIGHUP reopens the same file as the user the server now runs as: it can, the file is its own.
+      chmodSync(dir, 0o755);
+      const size = statSync(log).size;
+      child.proc.kill('SIGHUP');
+      await waitFor(() => child.stdout().includes('reloaded'), 'the reload', 5000);
+      await httpGet(port, '/');
+      await waitFor(() => statSync(log).size > size, 'a line in the reopened log');
+      // A rotated log is made again by name, as that user.
+      renameSync(log, log + '.1');
+      chmodSync(logs, 0o777);
+      child.proc.kill('SIGHUP');
+      await waitFor(() => child.stdout().split('reloaded').length === 3, 'the second reload', 5000);
+      await httpGet(port, '/');
+      await waitFor(() => existsSync(log) && statSync(log).size > 0, 'a line in the new log');
+      assert.equal(statSync(log).uid, 65534);
+      assert.doesNotMatch(child.stderr(), /EACCES|cannot change its owner/);
+    });
+    removeDir(www);
+    removeDir(logs);
   });
-  removeDir(www);
-  removeDir(logs);
-});
+}
 
 test('a "default" pvo takes upgrades naming no protocol; "interface" takes an interface name', async () => {
   const port = await freePort();

@@ -7,6 +7,7 @@ import { log } from '../../core/log.js';
 import { ChunkedDecoder } from '../h1/chunked.js';
 import { cgiEnv } from './env.js';
 import { findHeadEnd, parseCgiHead } from './headers.js';
+import { SilenceTimer } from '../http/silence.js';
 
 /** Default seconds a CGI program may go without output (lws's 5). */
 export const DEFAULT_CGI_TIMEOUT_SECS = 5;
@@ -28,7 +29,7 @@ class CgiRun implements ResponsePump, BodySink {
   #head: Buffer | null = Buffer.alloc(0);
   #finished = false;
   #dechunk: ChunkedDecoder | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: SilenceTimer | null = null;
   #stdoutPaused = false;
   #stdinChoked = false;
   /** The request body is still coming from the client. */
@@ -52,7 +53,7 @@ class CgiRun implements ResponsePump, BodySink {
       this.#stdinChoked = false;
       this.conn.wsi.rxFlowControl(true);
       // It read: it is alive (and if the body is still coming, we wait on the client again).
-      this.#touch();
+      this.#timer?.touch();
     });
     c.on('error', (e) => {
       log.err('cgi %s: %s', this.script, e.message);
@@ -62,7 +63,7 @@ class CgiRun implements ResponsePump, BodySink {
       this.#exited = true;
       log.info('cgi %s exited (%s)', this.script, sig ?? code);
     });
-    this.#timer = setTimeout(() => this.#silent(), this.timeoutMs);
+    this.#timer = new SilenceTimer(this.timeoutMs, () => this.#waitingOnProgram(), () => this.#silent());
   }
 
   // ---- request body → stdin ----
@@ -75,21 +76,21 @@ class CgiRun implements ResponsePump, BodySink {
       // and from now on we wait on the program.
       this.#stdinChoked = true;
       this.conn.wsi.rxFlowControl(false);
-      this.#touch();
+      this.#timer?.touch();
     }
   }
 
   complete(): void {
     this.#awaitingBody = false;
     this.child.stdin?.end();
-    this.#touch();
+    this.#timer?.touch();
   }
 
   // ---- stdout → response ----
 
   #stdout(d: Buffer): void {
     if (this.#finished) return;
-    this.#touch();
+    this.#timer?.touch();
     const conn = this.conn;
     if (this.#head) {
       const searched = this.#head.length;
@@ -164,7 +165,7 @@ class CgiRun implements ResponsePump, BodySink {
   pump(): void {
     if (!this.#stdoutPaused || this.#finished) return;
     this.#stdoutPaused = false;
-    this.#touch();
+    this.#timer?.touch();
     this.child.stdout?.resume();
   }
 
@@ -225,20 +226,13 @@ class CgiRun implements ResponsePump, BodySink {
     return !this.#finished && !this.#stdoutPaused && (!this.#awaitingBody || this.#stdinChoked);
   }
 
-  /** The program showed life, or we started waiting on it: its silence counts from now. */
-  #touch(): void {
-    if (this.#timer && this.#waitingOnProgram()) this.#timer.refresh();
-  }
-
   #silent(): void {
-    // The timer is left to run out while we wait on the client; #touch restarts it.
-    if (!this.#waitingOnProgram()) return;
     log.warn('cgi %s: no output for %d ms, killed', this.script, this.timeoutMs);
     this.#fail(504);
   }
 
   #disarm(): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.disarm();
     this.#timer = null;
   }
 

@@ -9,6 +9,7 @@ import { Write } from '../../core/write.js';
 import { log } from '../../core/log.js';
 import { upstreamHeaders, downstreamHeaders } from './headers.js';
 import { startTunnel } from './tunnel.js';
+import { SilenceTimer } from '../http/silence.js';
 
 /** Default seconds to wait for the upstream to connect and answer, and between pieces of its body. */
 export const DEFAULT_PROXY_TIMEOUT_SECS = 10;
@@ -28,7 +29,7 @@ function caOf(ca: string | Uint8Array | undefined): string | Buffer | undefined 
 class ProxyRun implements ResponsePump, BodySink {
   #up: ClientRequest | null = null;
   #res: IncomingMessage | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: SilenceTimer | null = null;
   #done = false;
   #upChoked = false;
   /** The request body is still coming from the client. */
@@ -55,7 +56,7 @@ class ProxyRun implements ResponsePump, BodySink {
     const up = (t.https ? httpsRequest : httpRequest)(opts);
     this.#up = up;
     this.#awaitingBody = !upgrade && conn.hasRequestBody;
-    this.#timer = setTimeout(() => this.#silent(), this.timeoutMs);
+    this.#timer = new SilenceTimer(this.timeoutMs, () => this.#waitingOnUpstream(), () => this.#silent());
     up.on('response', (res) => this.#response(res));
     up.on('upgrade', (res, socket, head) => this.#upgraded(res, socket, head));
     up.on('error', (e) => this.#fail(502, `upstream ${t.host}:${t.port}: ${e.message}`));
@@ -64,7 +65,7 @@ class ProxyRun implements ResponsePump, BodySink {
       this.#upChoked = false;
       conn.wsi.rxFlowControl(true);
       // It took the upload: it is alive (and if the body is still coming, we wait on the client again).
-      this.#touch();
+      this.#timer?.touch();
     });
     if (upgrade || !conn.hasRequestBody) up.end();
   }
@@ -78,14 +79,14 @@ class ProxyRun implements ResponsePump, BodySink {
       // The upstream takes the upload slower than the client sends: from now on we wait on it.
       this.#upChoked = true;
       this.conn.wsi.rxFlowControl(false);
-      this.#touch();
+      this.#timer?.touch();
     }
   }
 
   complete(): void {
     this.#awaitingBody = false;
     this.#up?.end();
-    this.#touch();
+    this.#timer?.touch();
   }
 
   // ---- response down ----
@@ -107,10 +108,10 @@ class ProxyRun implements ResponsePump, BodySink {
       return;
     }
     if (wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS) < 0) return;
-    this.#touch();
+    this.#timer?.touch();
     res.on('data', (d: Buffer) => {
       if (this.#done) return;
-      this.#touch();
+      this.#timer?.touch();
       if (wsi.write(d, Write.HTTP) < 0 || wsi.closed) return;
       if (this.conn.file !== this) return; // the declared length was reached
       if (wsi.sendPipeChoked()) {
@@ -129,7 +130,7 @@ class ProxyRun implements ResponsePump, BodySink {
     const res = this.#res;
     if (!res || this.#done || !this.#resPaused) return;
     this.#resPaused = false;
-    this.#touch();
+    this.#timer?.touch();
     res.resume();
   }
 
@@ -175,19 +176,12 @@ class ProxyRun implements ResponsePump, BodySink {
     return !this.#done && !this.#resPaused && (!this.#awaitingBody || this.#upChoked);
   }
 
-  /** The upstream showed life, or we started waiting on it: its silence counts from now. */
-  #touch(): void {
-    if (this.#timer && this.#waitingOnUpstream()) this.#timer.refresh();
-  }
-
   #silent(): void {
-    // The timer is left to run out while we wait on the client; #touch restarts it.
-    if (!this.#waitingOnUpstream()) return;
     this.#fail(504, `upstream ${this.target.host}:${this.target.port} silent for ${this.timeoutMs} ms`);
   }
 
   #disarm(): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.disarm();
     this.#timer = null;
   }
 
