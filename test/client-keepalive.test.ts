@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { makePki } from './pki.js';
+import { makePki, type Pki } from './pki.js';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import { createContext, Reason, type Context, type Wsi } from '../src/index.js';
+import { createContext, Reason, type ClientConnectInfo, type Context, type Wsi } from '../src/index.js';
 import { Recorder } from './client-util.js';
 import { sleep } from './helpers.js';
 
@@ -197,7 +197,11 @@ test('keepAlive: at most clientKeepAliveMax idle connections per target are kept
   }
 });
 
-test('keepAlive over TLS: the kept connection is reused only with the same TLS settings', async () => {
+/**
+ * A node:https server counting its TLS connections, and `ask(ssl)`: one
+ * keepAlive GET to it from a client context with those TLS settings.
+ */
+async function withTlsServer(fn: (t: { pki: Pki; ctx: Context; conns: () => number; ask: (ssl: ClientConnectInfo['ssl']) => Promise<string> }) => Promise<void>): Promise<void> {
   const pki = makePki();
   const leaf = pki.issue('localhost');
   let n = 0;
@@ -206,63 +210,46 @@ test('keepAlive over TLS: the kept connection is reused only with the same TLS s
   const port = await listen(server);
   const rec = new Recorder();
   const ctx = clientCtx(rec);
-  const ask = async (ssl: { ca: Buffer; skipHostnameCheck?: boolean }) => {
+  const ask = async (ssl: ClientConnectInfo['ssl']) => {
     const parts: Buffer[] = [];
     rec.on = (w, reason) => {
       if (reason === Reason.RECEIVE_CLIENT_HTTP) parts.push(w.httpClientRead());
     };
     const start = rec.events.length;
     const wsi = ctx.clientConnect({ address: 'localhost', port, method: 'GET', keepAlive: true, ssl, localProtocolName: 'test-client' });
-    await rec.until(() => rec.events.slice(start).some((e) => e.wsi === wsi && e.reason === Reason.CLOSED_CLIENT_HTTP), 'the answer');
-    return Buffer.concat(parts).toString();
-  };
-  try {
-    assert.equal(await ask({ ca: pki.ca.cert }), 'secure');
-    assert.equal(await ask({ ca: pki.ca.cert }), 'secure');
-    assert.equal(n, 1, 'one TLS connection for both');
-    assert.equal(await ask({ ca: pki.ca.cert, skipHostnameCheck: true }), 'secure');
-    assert.equal(n, 2, 'different TLS settings: not the same connection');
-  } finally {
-    await ctx.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-    pki.cleanup();
-  }
-});
-
-test('keepAlive over TLS: the pool goes by the settings the socket was opened with, vhost defaults included', async () => {
-  const pki = makePki();
-  const leaf = pki.issue('localhost');
-  let n = 0;
-  const server = createHttpsServer({ cert: leaf.cert, key: leaf.key }, (_q, res) => res.end('secure'));
-  server.on('secureConnection', () => n++);
-  const port = await listen(server);
-  const rec = new Recorder();
-  const ctx = clientCtx(rec);
-  const ask = async () => {
-    const parts: Buffer[] = [];
-    rec.on = (w, reason) => {
-      if (reason === Reason.RECEIVE_CLIENT_HTTP) parts.push(w.httpClientRead());
-    };
-    const start = rec.events.length;
-    const wsi = ctx.clientConnect({ address: 'localhost', port, method: 'GET', keepAlive: true, ssl: true, localProtocolName: 'test-client' });
     await rec.until(() => rec.events.slice(start).some((e) => e.wsi === wsi && (e.reason === Reason.CLOSED_CLIENT_HTTP || e.reason === Reason.CLIENT_CONNECTION_ERROR)), 'the answer');
     return Buffer.concat(parts).toString();
   };
   try {
-    ctx.vhosts[0].initClientSsl({ ca: pki.ca.cert });
-    assert.equal(await ask(), 'secure');
-    assert.equal(await ask(), 'secure');
-    assert.equal(n, 1, 'same vhost settings: one TLS connection for both');
-    ctx.vhosts[0].initClientSsl({ ca: pki.ca.cert, skipHostnameCheck: true });
-    assert.equal(await ask(), 'secure');
-    assert.equal(n, 2, 'the vhost settings changed: not the same connection');
+    await fn({ pki, ctx, conns: () => n, ask });
   } finally {
     await ctx.destroy();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
     pki.cleanup();
   }
+}
+
+test('keepAlive over TLS: the kept connection is reused only with the same TLS settings', async () => {
+  await withTlsServer(async ({ pki, conns, ask }) => {
+    assert.equal(await ask({ ca: pki.ca.cert }), 'secure');
+    assert.equal(await ask({ ca: pki.ca.cert }), 'secure');
+    assert.equal(conns(), 1, 'one TLS connection for both');
+    assert.equal(await ask({ ca: pki.ca.cert, skipHostnameCheck: true }), 'secure');
+    assert.equal(conns(), 2, 'different TLS settings: not the same connection');
+  });
+});
+
+test('keepAlive over TLS: the pool goes by the settings the socket was opened with, vhost defaults included', async () => {
+  await withTlsServer(async ({ pki, ctx, conns, ask }) => {
+    ctx.vhosts[0].initClientSsl({ ca: pki.ca.cert });
+    assert.equal(await ask(true), 'secure');
+    assert.equal(await ask(true), 'secure');
+    assert.equal(conns(), 1, 'same vhost settings: one TLS connection for both');
+    ctx.vhosts[0].initClientSsl({ ca: pki.ca.cert, skipHostnameCheck: true });
+    assert.equal(await ask(true), 'secure');
+    assert.equal(conns(), 2, 'the vhost settings changed: not the same connection');
+  });
 });
 
 test('keepAlive: a redirect from a kept connection to a new one is not retried as a stale kept connection', async () => {
