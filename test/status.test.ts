@@ -61,18 +61,23 @@ test('lws-server-status sends the context status on connect and every update-ms,
   }
 });
 
-test('lws-server-status with hide-vhosts leaves the vhosts out', async () => {
+test('lws-server-status with hide-vhosts leaves the vhosts out; the README spelling filespath names files too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tslws-status-'));
+  const [f1, f2] = [join(dir, 'a'), join(dir, 'b')];
+  writeFileSync(f1, 'one');
+  writeFileSync(f2, 'two');
   const { ctx, port } = await start({ protocols: [http, serverStatusProtocol],
-    pvo: { 'lws-server-status': { 'hide-vhosts': '1' } } });
+    pvo: { 'lws-server-status': { 'hide-vhosts': '1', filespath: `${f1}, ${f2}` } } });
   try {
     const c = await openWs(`ws://127.0.0.1:${port}/`, 'lws-server-status');
     await waitFor(() => c.messages.length >= 1, 'the first status', 1000);
     const s = JSON.parse(c.texts()[0]) as Status;
     assert.equal(s.i.contexts[0].vhosts, undefined);
-    assert.deepEqual(s.files, []);
+    assert.deepEqual(s.files, [{ path: f1, val: 'one' }, { path: f2, val: 'two' }]);
     c.ws.close();
   } finally {
     await ctx.destroy();
+    removeDir(dir);
   }
 });
 
