@@ -75,7 +75,9 @@ export class WsConn implements WsSink {
           const s = this.#sock;
           if (s && !s.destroyed) s.write(frame);
         },
+        // Not error(): nothing can be sent after a failed compression, so no WRITEABLE goes first.
         fail: (why) => {
+          log.err('wsi %d: %s', wsi.id, why);
           this.setCloseReason(CloseStatus.UNEXPECTED_CONDITION, Buffer.from(why.slice(0, 100)));
           wsi.close();
         },
