@@ -14,7 +14,7 @@ import { limiterOf, type ZlibLimiter } from '../src/roles/ws/deflate/limiter.js'
 import { start } from './helpers.js';
 import { RawWs, OP, echoProtocol, until } from './ws-util.js';
 import { Recorder, clientContext, fakeServer, good101 } from './client-util.js';
-import { openWs, nextMessages, textOf, pmdCompress, pmdInflate, headerOf, agreedOf, wsClosed } from './ws-peer.js';
+import { openWs, nextMessages, textOf, pmdCompress, pmdInflate, headerOf, agreedOf, wsClosed, wsEchoServer } from './ws-peer.js';
 
 const ext = (offer: string) => `Sec-WebSocket-Extensions: ${offer}`;
 
@@ -339,6 +339,31 @@ test('without context takeover connections borrow reset compressors and decompre
   }
   const limiter = limiterOf(ctx.vhosts[0]) as ZlibLimiter;
   assert.equal(limiter.spareDeflaters + limiter.spareInflaters, 0, 'a destroyed vhost closes its spare streams');
+});
+
+test('a vhost\'s own deflate settings bound its zlib work, even when a client connection of it compresses first', async () => {
+  const peer = await wsEchoServer(true);
+  const rec = new Recorder('c');
+  rec.on = (wsi, reason) => {
+    if (reason === Reason.CLIENT_ESTABLISHED) {
+      wsi.write(textOf(3000), Write.TEXT);
+    }
+    return 0;
+  };
+  const ctx = createContext({ port: 0, iface: '127.0.0.1', protocols: [{ name: 'http', callback: callbackHttpDummy }, rec.protocol],
+    ws: { perMessageDeflate: { concurrency: 3, keptCompressors: 5 } } });
+  try {
+    await ctx.listening;
+    ctx.clientConnect({ address: '127.0.0.1', port: peer.port, localProtocolName: 'c', perMessageDeflate: { threshold: 0 } });
+    await rec.until(() => rec.messages.length === 1, 'the echo');
+    assert.deepEqual(rec.messages[0].data, textOf(3000));
+    const limiter = limiterOf(ctx.vhosts[0]) as ZlibLimiter;
+    assert.equal(limiter.limit, 3, 'the vhost\'s concurrency, not the client default');
+    assert.equal(limiter.keepLimit, 5);
+  } finally {
+    await ctx.destroy();
+    await new Promise<void>((r) => peer.wss.close(() => r()));
+  }
 });
 
 test('a protocol that closes while a large compressed message is being inflated gives its zlib slot back once', async () => {

@@ -6,7 +6,7 @@ import { log } from '../../core/log.js';
 import { WsParser, type PieceInfo, type WsSink } from './parser.js';
 import { Op, CloseStatus, buildFrame, closeCodeIsValid } from './frame.js';
 import { Utf8Validator } from './utf8.js';
-import type { WsOptions } from './options.js';
+import { pmdOf, type WsOptions } from './options.js';
 import { WS_SERVER, nextMaskKey, type WsSide } from './sides.js';
 import type { Socket } from 'node:net';
 import { PmdConn } from './deflate/pmd-conn.js';
@@ -64,7 +64,10 @@ export class WsConn implements WsSink {
     this.#sock = wsi.socket;
     const a = takeAgreed(wsi);
     if (a) {
-      this.#pmd = new PmdConn(a.cfg, a.agreement, limiterFor(wsi.vhost, a.cfg.concurrency, a.cfg.keptCompressors), {
+      // The vhost's bounds are its own settings; a vhost that only makes
+      // client connections takes those of the first one.
+      const bounds = pmdOf(wsi.vhost.wsOptions) ?? a.cfg;
+      this.#pmd = new PmdConn(a.cfg, a.agreement, limiterFor(wsi.vhost, bounds.concurrency, bounds.keptCompressors), {
         accepting: () => !wsi.closed && wsi.rxFlowOn && !this.#pending,
         inflated: (buf, last, more) => this.#inflated(buf, last, more),
         drained: () => this.#inflateDrained(),
