@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, realpathSync, statSync, fstatSync, type Stats } from 'node:fs';
+import { closeSync, constants, openSync, readSync, realpathSync, statSync, fstatSync, type Stats } from 'node:fs';
 import type { H1Conn } from '../h1/conn.js';
 import type { ResolvedMount } from './mount.js';
 import { getMimetype } from './mime.js';
@@ -335,7 +335,9 @@ export function serveFile(conn: H1Conn, path: string, o: ServeOptions, known?: S
   }
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Non-blocking: a file swapped for a FIFO since the stat must not stop
+    // the event loop (regular files ignore the flag); the inode check refuses it.
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     const fst = fstatSync(fd);
     if (fst.ino !== st.ino || fst.size !== st.size) {
       closeSync(fd);
