@@ -13,10 +13,10 @@ export { type HttpLimits, DEFAULT_HTTP_LIMITS } from './core/limits.js';
 export {
   log, setLogLevel, getLogLevel, LogLevel, emitStderr, emitSyslog, createSyslogEmitter, timestampedLine, type LogEmitter, type SyslogOptions,
 } from './core/log.js';
-export { Token, tokenToName } from './roles/http/tokens.js';
-export { Mount, type HttpMount } from './roles/http/mount.js';
-export { callbackHttpDummy } from './roles/http/dummy.js';
-export { getMimetype } from './roles/http/mime.js';
+export { Token, tokenToName } from './http/tokens.js';
+export { Mount, type HttpMount } from './http/mount.js';
+export { callbackHttpDummy } from './http/dummy.js';
+export { getMimetype } from './http/mime.js';
 export { type WsOptions, DEFAULT_WS_OPTIONS } from './roles/ws/options.js';
 export { CloseStatus } from './roles/ws/frame.js';
 export type { Plugin } from './plugins/plugin.js';
@@ -33,10 +33,10 @@ export { createContextAsync } from './core/context.js';
 export { loadPlugins, isPlugin, type LoadPluginsOptions } from './plugins/load.js';
 export { BUILTIN_PLUGINS, BUILTIN_PLUGIN_DIR, builtinPlugin } from './plugins/builtin.js';
 export { pvoFlag, pvoNumber } from './plugins/pvo.js';
-export { Spa, SpaFileState, createSpa, type SpaOptions, type SpaFilePart } from './roles/http/spa/spa.js';
-export { SpaError } from './roles/http/spa/errors.js';
+export { Spa, SpaFileState, createSpa, type SpaOptions, type SpaFilePart } from './http/spa/spa.js';
+export { SpaError } from './http/spa/errors.js';
 export { postDemoProtocol, POST_DEMO_PROTOCOL_NAME, plugin as postDemoPlugin } from './plugins/post-demo.js';
-export { AccessLog, attachAccessLog, vhostAccessLog, formatAccessLine, type AccessLogOptions, type AccessRecord } from './core/access-log.js';
+export { AccessLog, attachAccessLog, vhostAccessLog, formatAccessLine, type AccessLogOptions, type AccessRecord } from './http/access-log.js';
 export { serverStatusProtocol, buildStatus, SERVER_STATUS_PROTOCOL_NAME, plugin as serverStatusPlugin } from './plugins/server-status.js';
 export { ZipArchive, ZipFormatError, DEFAULT_ZIP_LIMITS, type ZipLimits, type ZipEntry } from './zip/reader.js';
 export { writeZip, type ZipInput } from './zip/writer.js';

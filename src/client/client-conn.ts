@@ -7,7 +7,7 @@ import type { HttpClientBody } from './http-body.js';
 import type { ClientConnectInfo } from './info.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { unwireSocket, wireSocket } from '../roles/listen/listen.js';
-import { hasToken } from '../roles/http/response.js';
+import { hasToken } from '../http/response.js';
 
 /** Where an attempt is, for the words of its error. */
 export type ClientPhase = 'tcp' | 'tls' | 'handshake' | 'established';

@@ -10,7 +10,7 @@ import { poolKey } from './keepalive-pool.js';
 import type { ClientConnectInfo, ClientSslOptions } from './info.js';
 import { ClientConn } from './client-conn.js';
 import { clientConnectingRole } from './connecting-role.js';
-import { rawClientRole } from './raw-role.js';
+import { rawClientRole } from '../roles/raw/role-raw.js';
 import { buildRequest, checkHeader, defaultHost, HeaderLines, newWsKey } from './request.js';
 import { checkClientSetting, clientNegotiateOffer } from '../roles/ws/deflate/handoff.js';
 

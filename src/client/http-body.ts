@@ -1,4 +1,4 @@
-import { ChunkedDecoder } from '../roles/h1/chunked.js';
+import { ChunkedDecoder } from '../http/chunked.js';
 import type { HttpLimits } from '../core/limits.js';
 import type { ClientResponse } from './response-head.js';
 

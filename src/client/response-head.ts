@@ -1,5 +1,5 @@
-import { Token, tokenToName } from '../roles/http/tokens.js';
-import { TCHAR, FIELD_VALUE } from '../roles/h1/chars.js';
+import { Token, tokenToName } from '../http/tokens.js';
+import { TCHAR, FIELD_VALUE } from '../http/chars.js';
 
 /** The server's status line and headers, as a client connection saw them. */
 export class ClientResponse {

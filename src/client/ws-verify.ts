@@ -1,7 +1,7 @@
 import type { ClientResponse } from './response-head.js';
 import type { Wsi } from '../core/wsi.js';
 import { acceptKey } from '../roles/ws/handshake.js';
-import { hasToken } from '../roles/http/response.js';
+import { hasToken } from '../http/response.js';
 import { clientNegotiateCheck } from '../roles/ws/deflate/handoff.js';
 
 /**

@@ -11,7 +11,7 @@ import { dropPrivileges } from './privileges.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits, resolveLimits } from './limits.js';
 import { Option, KNOWN_OPTIONS } from './options.js';
 import { Listener } from '../roles/listen/listen.js';
-import { FileCache } from '../roles/http/file-cache.js';
+import { FileCache } from '../responders/file/cache.js';
 import type { WsOptions } from '../roles/ws/options.js';
 import { clientConnect } from '../client/connect.js';
 import type { ClientConnectInfo } from '../client/info.js';

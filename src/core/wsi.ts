@@ -10,7 +10,7 @@ import { log, logVisible, LogLevel } from './log.js';
 import type { H1Conn } from '../roles/h1/conn.js';
 import type { WsConn } from '../roles/ws/conn.js';
 import type { ClientConn } from '../client/client-conn.js';
-import { Token } from '../roles/http/tokens.js';
+import { Token } from '../http/tokens.js';
 import { reportSslInfo } from '../tls/accept.js';
 import { CLOSE_NOTIFY_SENT } from '../tls/ssl-info.js';
 

@@ -1,8 +1,8 @@
 import { realpathSync } from 'node:fs';
 import type { H1Conn, ResponsePump } from '../roles/h1/conn.js';
-import type { ResolvedMount } from '../roles/http/mount.js';
-import { getMimetype } from '../roles/http/mime.js';
-import { cacheControl, encodePath, finishFile, noneMatch, pumpChunks, queryPart, type ChunkSource } from '../roles/http/file-serve.js';
+import type { ResolvedMount } from '../http/mount.js';
+import { getMimetype } from '../http/mime.js';
+import { cacheControl, encodePath, finishFile, noneMatch, pumpChunks, queryPart, type ChunkSource } from '../responders/file/serve.js';
 import { acceptsGzip } from '../zip/gzip.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { log } from '../core/log.js';

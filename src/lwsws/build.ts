@@ -4,7 +4,7 @@
  * does not serve in this build are dropped with a warning rather than
  * refusing to start, so a config written for lws still brings up the rest.
  */
-import { Mount, resolveMounts, type HttpMount } from '../roles/http/mount.js';
+import { Mount, resolveMounts, type HttpMount } from '../http/mount.js';
 import type { VhostCreationInfo } from '../core/vhost.js';
 import type { ContextCreationInfo } from '../core/context.js';
 import { Option } from '../core/options.js';

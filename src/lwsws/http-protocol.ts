@@ -6,8 +6,8 @@
  */
 import type { Protocol } from '../core/protocols.js';
 import { Reason } from '../core/reasons.js';
-import { callbackHttpDummy } from '../roles/http/dummy.js';
-import { escapeHtml } from '../roles/http/status.js';
+import { callbackHttpDummy } from '../http/dummy.js';
+import { escapeHtml } from '../http/status.js';
 import { log } from '../core/log.js';
 import type { RejectRule } from './model.js';
 

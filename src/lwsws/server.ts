@@ -19,7 +19,7 @@ import { log } from '../core/log.js';
 import { loadPlugins } from '../plugins/load.js';
 import { BUILTIN_PLUGINS } from '../plugins/builtin.js';
 import type { Plugin } from '../plugins/plugin.js';
-import { AccessLog, attachAccessLog } from '../core/access-log.js';
+import { AccessLog, attachAccessLog } from '../http/access-log.js';
 import { readConfigDir, type ReadConfigOptions } from './config.js';
 import { buildVhosts, contextInfo, type BuiltVhost } from './build.js';
 import { ConfigError, formatWarning, type ConfigWarning } from './errors.js';

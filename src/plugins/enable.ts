@@ -6,7 +6,7 @@
  * plugin protocol of the same name.
  */
 import type { Protocol, Pvo } from '../core/protocols.js';
-import { callbackHttpDummy } from '../roles/http/dummy.js';
+import { callbackHttpDummy } from '../http/dummy.js';
 import { log } from '../core/log.js';
 import type { Plugin } from './plugin.js';
 

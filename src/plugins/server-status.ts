@@ -24,7 +24,7 @@ import type { Vhost } from '../core/vhost.js';
 import type { Context } from '../core/context.js';
 import { Reason } from '../core/reasons.js';
 import { Write } from '../core/write.js';
-import { Mount } from '../roles/http/mount.js';
+import { Mount } from '../http/mount.js';
 import type { Plugin } from './plugin.js';
 import { pvoFlag, pvoNumber } from './pvo.js';
 

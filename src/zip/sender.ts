@@ -1,7 +1,7 @@
 import { closeSync, readSync } from 'node:fs';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { H1Conn, ResponsePump } from '../roles/h1/conn.js';
-import { finishFile, pumpChunks, type ChunkSource } from '../roles/http/file-serve.js';
+import { finishFile, pumpChunks, type ChunkSource } from '../responders/file/serve.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { log } from '../core/log.js';
 import { crc32 } from './crc32.js';

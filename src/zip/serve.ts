@@ -1,8 +1,8 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { H1Conn } from '../roles/h1/conn.js';
-import type { ResolvedMount } from '../roles/http/mount.js';
-import { getMimetype } from '../roles/http/mime.js';
-import { cacheControl, encodePath, finishFile, noneMatch, queryPart } from '../roles/http/file-serve.js';
+import type { ResolvedMount } from '../http/mount.js';
+import { getMimetype } from '../http/mime.js';
+import { cacheControl, encodePath, finishFile, noneMatch, queryPart } from '../responders/file/serve.js';
 import { log } from '../core/log.js';
 import { archiveAt } from './archives.js';
 import { acceptsGzip } from './gzip.js';

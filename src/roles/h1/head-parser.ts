@@ -1,6 +1,6 @@
 import type { HttpLimits } from '../../core/limits.js';
-import { TCHAR, FIELD_VALUE, TARGET } from './chars.js';
-import { HttpError } from './errors.js';
+import { TCHAR, FIELD_VALUE, TARGET } from '../../http/chars.js';
+import { HttpError } from '../../http/errors.js';
 
 /** A parsed request line and header section, before any interpretation. */
 export interface RequestHead {

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
-import type { H1Conn, ResponsePump, BodySink } from '../h1/conn.js';
-import { bareOrigin, type ResolvedMount } from '../http/mount.js';
+import type { H1Conn, ResponsePump, BodySink } from '../../roles/h1/conn.js';
+import { bareOrigin, type ResolvedMount } from '../../http/mount.js';
 import { Write } from '../../core/write.js';
 import { log } from '../../core/log.js';
-import { ChunkedDecoder } from '../h1/chunked.js';
+import { ChunkedDecoder } from '../../http/chunked.js';
 import { cgiEnv } from './env.js';
 import { findHeadEnd, parseCgiHead } from './headers.js';
-import { SilenceTimer } from '../http/silence.js';
+import { SilenceTimer } from '../silence.js';
 
 /** Default seconds a CGI program may go without output (lws's 5). */
 export const DEFAULT_CGI_TIMEOUT_SECS = 5;

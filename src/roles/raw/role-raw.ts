@@ -1,5 +1,5 @@
-import type { Role } from '../core/role.js';
-import { Reason } from '../core/reasons.js';
+import type { Role } from '../../core/role.js';
+import { Reason } from '../../core/reasons.js';
 
 /**
  * A RAW client socket (`method: 'RAW'`): bytes in are RAW_RX, bytes out

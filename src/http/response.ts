@@ -1,5 +1,5 @@
 import { Token, tokenToName } from './tokens.js';
-import { TCHAR } from '../h1/chars.js';
+import { TCHAR } from './chars.js';
 
 /** Does a comma-separated header value (Connection, Upgrade…) hold `token` (lower case)? */
 export function hasToken(list: string | undefined, token: string): boolean {

@@ -1,6 +1,6 @@
-import type { Wsi } from '../../core/wsi.js';
-import type { Protocol } from '../../core/protocols.js';
-import { Reason } from '../../core/reasons.js';
+import type { Wsi } from '../core/wsi.js';
+import type { Protocol } from '../core/protocols.js';
+import { Reason } from '../core/reasons.js';
 
 /**
  * Move an HTTP connection to another protocol (lws's `lws_bind_protocol`):

@@ -15,9 +15,9 @@
  * ```
  */
 import { createWriteStream, fchown, type WriteStream } from 'node:fs';
-import type { Vhost } from './vhost.js';
-import type { Wsi } from './wsi.js';
-import { log } from './log.js';
+import type { Vhost } from '../core/vhost.js';
+import type { Wsi } from '../core/wsi.js';
+import { log } from '../core/log.js';
 
 export interface AccessLogOptions {
   /** Bytes waiting for the disk past which lines are dropped; default 1 MiB. */

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { log } from '../../core/log.js';
+import { log } from '../core/log.js';
 
 /**
  * HTTP Basic authentication for a mount (lws's `basic_auth_login_file`):

@@ -1,5 +1,5 @@
-import { HEX } from '../h1/chars.js';
-import { HttpError } from '../h1/errors.js';
+import { HEX } from './chars.js';
+import { HttpError } from './errors.js';
 
 /**
  * Decode `%xx` escapes once. A malformed escape or an escaped NUL is a bad

@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync, readSync, realpathSync, statSync, fstatSync, type Stats } from 'node:fs';
-import type { H1Conn } from '../h1/conn.js';
-import type { ResolvedMount } from './mount.js';
-import { getMimetype } from './mime.js';
+import type { H1Conn } from '../../roles/h1/conn.js';
+import type { ResolvedMount } from '../../http/mount.js';
+import { getMimetype } from '../../http/mime.js';
 import { Reason } from '../../core/reasons.js';
 import { PendingTimeout } from '../../core/timeouts.js';
 import { log } from '../../core/log.js';

@@ -1,4 +1,4 @@
-import { proxyTarget } from '../proxy/target.js';
+import { proxyTarget } from './proxy-target.js';
 
 /**
  * Mounts: parts of a vhost's URL space served by something other than user

@@ -1,4 +1,4 @@
-import type { Wsi } from '../../../core/wsi.js';
+import type { Wsi } from '../../core/wsi.js';
 import { SpaError } from './errors.js';
 import { UrlencodedParser } from './urlencoded.js';
 import { MultipartParser, boundaryOf, type PartInfo } from './multipart.js';

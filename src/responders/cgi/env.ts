@@ -1,6 +1,6 @@
 import type { Wsi } from '../../core/wsi.js';
-import type { HttpRequest } from '../http/request.js';
-import type { ResolvedMount } from '../http/mount.js';
+import type { HttpRequest } from '../../http/request.js';
+import type { ResolvedMount } from '../../http/mount.js';
 
 /**
  * Headers that never become HTTP_* variables: framing ones have their own,

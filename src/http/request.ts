@@ -1,6 +1,6 @@
 import { Token, tokenToName, METHOD_TOKENS } from './tokens.js';
 import { splitArgs } from './uri.js';
-import type { RequestHead } from '../h1/head-parser.js';
+import type { RequestHead } from '../roles/h1/head-parser.js';
 
 /** One request's line and headers, readable through the wsi's header calls. */
 export class HttpRequest {

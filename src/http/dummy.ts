@@ -1,6 +1,6 @@
-import type { Wsi } from '../../core/wsi.js';
-import { Reason } from '../../core/reasons.js';
-import type { CallbackInput } from '../../core/protocols.js';
+import type { Wsi } from '../core/wsi.js';
+import { Reason } from '../core/reasons.js';
+import type { CallbackInput } from '../core/protocols.js';
 
 /**
  * The default HTTP protocol callback (lws's `lws_callback_http_dummy`):

@@ -1,4 +1,4 @@
-import type { HttpLimits } from '../../core/limits.js';
+import type { HttpLimits } from '../core/limits.js';
 import { HEX, FIELD_VALUE, TCHAR } from './chars.js';
 import { HttpError } from './errors.js';
 

@@ -1,5 +1,5 @@
 import type { Wsi } from '../../core/wsi.js';
-import type { HttpRequest } from '../http/request.js';
+import type { HttpRequest } from '../../http/request.js';
 
 /** Hop-by-hop headers (RFC 9110 7.6.1): they describe one connection and never travel on. */
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding',

@@ -1,15 +1,15 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import type { H1Conn, ResponsePump, BodySink } from '../h1/conn.js';
-import { Mount, type ResolvedMount } from '../http/mount.js';
-import { encodePath, queryPart } from '../http/file-serve.js';
-import { proxyTarget, type ProxyTarget } from './target.js';
+import type { H1Conn, ResponsePump, BodySink } from '../../roles/h1/conn.js';
+import { Mount, type ResolvedMount } from '../../http/mount.js';
+import { encodePath, queryPart } from '../file/serve.js';
+import { proxyTarget, type ProxyTarget } from '../../http/proxy-target.js';
 import { Write } from '../../core/write.js';
 import { log } from '../../core/log.js';
 import { upstreamHeaders, downstreamHeaders } from './headers.js';
-import { startTunnel } from './tunnel.js';
-import { SilenceTimer } from '../http/silence.js';
+import { startTunnel } from '../../roles/tunnel/role-tunnel.js';
+import { SilenceTimer } from '../silence.js';
 
 /** Default seconds to wait for the upstream to connect and answer, and between pieces of its body. */
 export const DEFAULT_PROXY_TIMEOUT_SECS = 10;
