@@ -1,6 +1,9 @@
 import { Token, tokenToName } from '../http/tokens.js';
 import { TCHAR, FIELD_VALUE } from '../http/chars.js';
 
+const SP = 0x20;
+const HTAB = 0x09;
+
 /** The server's status line and headers, as a client connection saw them. */
 export class ClientResponse {
   constructor(
@@ -49,6 +52,12 @@ export function findResponseHead(buf: Buffer, maxBytes: number): HeadResult {
   const lines = buf.toString('latin1', 0, end).split('\r\n');
   const m = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
   if (!m) return { kind: 'error', why: `malformed status line "${lines[0].slice(0, 60)}"` };
+  // reason-phrase = *( HTAB / SP / VCHAR / obs-text ): the bytes of a field value.
+  const reason = m[3] ?? '';
+  for (let k = 0; k < reason.length; k++) {
+    const ch = reason.charCodeAt(k);
+    if (!FIELD_VALUE[ch]) return { kind: 'error', why: `invalid byte 0x${ch.toString(16)} in the reason phrase` };
+  }
   const headers: Array<[string, string]> = [];
   for (let i = 1; i < lines.length; i++) {
     const l = lines[i];
@@ -56,9 +65,14 @@ export function findResponseHead(buf: Buffer, maxBytes: number): HeadResult {
     const c = l.indexOf(':');
     if (c <= 0) return { kind: 'error', why: `malformed header line "${l.slice(0, 60)}"` };
     for (let k = 0; k < c; k++) if (!TCHAR[l.charCodeAt(k)]) return { kind: 'error', why: `malformed header name "${l.slice(0, c)}"` };
-    const v = l.slice(c + 1).trim();
-    for (let k = 0; k < v.length; k++) if (!FIELD_VALUE[v.charCodeAt(k)]) return { kind: 'error', why: `invalid byte in header "${l.slice(0, c)}"` };
-    headers.push([l.slice(0, c).toLowerCase(), v]);
+    // Only OWS (SP, HTAB) is trimmed: String.trim() would also take away a
+    // CR, VT or FF (which must be refused) and NBSP (obs-text, to be kept).
+    let vs = c + 1;
+    let ve = l.length;
+    while (vs < ve && (l.charCodeAt(vs) === SP || l.charCodeAt(vs) === HTAB)) vs++;
+    while (ve > vs && (l.charCodeAt(ve - 1) === SP || l.charCodeAt(ve - 1) === HTAB)) ve--;
+    for (let k = vs; k < ve; k++) if (!FIELD_VALUE[l.charCodeAt(k)]) return { kind: 'error', why: `invalid byte in header "${l.slice(0, c)}"` };
+    headers.push([l.slice(0, c).toLowerCase(), l.slice(vs, ve)]);
   }
-  return { kind: 'done', response: new ClientResponse(m[1], Number(m[2]), m[3] ?? '', headers), bodyStart: end + 4 };
+  return { kind: 'done', response: new ClientResponse(m[1], Number(m[2]), reason, headers), bodyStart: end + 4 };
 }

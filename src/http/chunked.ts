@@ -108,7 +108,9 @@ export class ChunkedDecoder {
           // where front ends and back ends start to disagree on framing.
           this.#extByte(c);
           p++;
-          if (++this.#lineLen > this.limits.maxChunkLine) throw new HttpError(400, 'chunk extension too long');
+          // maxChunkLine counts the line without its CRLF, as after bare digits:
+          // the CR that ended the extensions is not counted.
+          if (this.#s === S.EXT && ++this.#lineLen > this.limits.maxChunkLine) throw new HttpError(400, 'chunk extension too long');
           break;
         case S.SIZE_LF:
           if (c !== 10) throw new HttpError(400, 'chunk size line not ended by CRLF');
@@ -146,7 +148,9 @@ export class ChunkedDecoder {
           p++;
           break;
         case S.TRAILER:
-          // trailer-section = *( field-line CRLF ) CRLF, checked like headers
+          // trailer-section = *( field-line CRLF ) CRLF, checked like headers;
+          // maxHeaderBytes counts every byte of it, CRLFs included, as it does
+          // for the request head.
           if (++this.#trailerBytes > this.limits.maxHeaderBytes) throw new HttpError(431, 'trailer section too large');
           if (this.#trailer === T.LINE_START) {
             if (c === SP || c === HTAB) throw new HttpError(400, 'obsolete line folding in trailer');
@@ -168,6 +172,7 @@ export class ChunkedDecoder {
           p++;
           break;
         case S.TRAILER_LF:
+          if (++this.#trailerBytes > this.limits.maxHeaderBytes) throw new HttpError(431, 'trailer section too large');
           if (c !== 10) throw new HttpError(400, 'trailer line not ended by CRLF');
           p++;
           if (this.#trailer === T.LINE_START) {

@@ -1,4 +1,5 @@
 import { SpaError } from './errors.js';
+import { TCHAR, FIELD_VALUE } from '../chars.js';
 
 /** One part's headers, as the parser understood them. */
 export interface PartInfo {
@@ -39,7 +40,7 @@ export function boundaryOf(contentType: string): string {
  * Streaming `multipart/form-data` parser (RFC 7578). Part bodies are handed
  * on as they arrive; only a boundary's length of bytes is held back (it
  * may be the start of a delimiter) plus one part's header block, bounded
- * by `maxHeader`.
+ * by `maxHeader`, and the first bytes of the CRLFCRLF ending it.
  */
 export class MultipartParser {
   #s = S.PREAMBLE;
@@ -106,7 +107,9 @@ export class MultipartParser {
           // An empty header block is legal: the part starts with CRLF.
           const end = buf[0] === 13 && buf[1] === 10 ? -2 : buf.indexOf(CRLFCRLF);
           if (end === -1) {
-            if (buf.length > this.limits.maxHeader) throw new SpaError(400, `multipart part headers longer than ${this.limits.maxHeader} bytes`);
+            // The start of the CRLFCRLF is not part of the block: a block that
+            // fits must fit however its end is split.
+            if (buf.length - partialEnd(buf) > this.limits.maxHeader) throw new SpaError(400, `multipart part headers longer than ${this.limits.maxHeader} bytes`);
             this.#held = Buffer.from(buf);
             return;
           }
@@ -130,6 +133,14 @@ export class MultipartParser {
   }
 }
 
+/** How many bytes at the end of `buf` may be the start of a CRLFCRLF (0 to 3). */
+function partialEnd(buf: Buffer): number {
+  for (let n = Math.min(3, buf.length); n > 0; n--) {
+    if (buf.subarray(buf.length - n).equals(CRLFCRLF.subarray(0, n))) return n;
+  }
+  return 0;
+}
+
 function parsePartHeaders(block: string): PartInfo {
   let disposition: string | undefined;
   let contentType = 'text/plain';
@@ -142,9 +153,12 @@ function parsePartHeaders(block: string): PartInfo {
     else if (name === 'content-type') contentType = value;
   }
   if (!disposition || !/^form-data\s*(;|$)/i.test(disposition)) throw new SpaError(400, 'multipart part without Content-Disposition: form-data');
-  const name = param(disposition, 'name');
+  const params = dispositionParams(disposition, 'form-data'.length);
+  const name = params.get('name');
   if (name === undefined) throw new SpaError(400, 'multipart part without a name');
-  const fn = param(disposition, 'filename');
+  // RFC 7578 4.2: senders must not use `filename*` (RFC 5987); it is
+  // checked as a parameter like any other, and its value ignored.
+  const fn = params.get('filename');
   // Only the last path component: a name like ../../x must never name a place,
   // nor may the component itself be "." or "..".
   let filename = fn === undefined ? undefined : fn.split(/[/\\]/).pop() ?? '';
@@ -152,9 +166,58 @@ function parsePartHeaders(block: string): PartInfo {
   return { name, filename, contentType };
 }
 
-function param(header: string, key: string): string | undefined {
-  const re = new RegExp(`;\\s*${key}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, 'i');
-  const m = re.exec(header);
-  if (!m) return undefined;
-  return m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2];
+/**
+ * The parameters after a Content-Disposition's type, read in one pass
+ * (RFC 6266 4.1: `*( OWS ";" OWS name OWS "=" OWS ( token / quoted-string ) )`)
+ * so a `;name=` inside a quoted value is never taken for a parameter.
+ * Names are lower-cased; quoted values lose their quotes and escapes.
+ */
+function dispositionParams(value: string, from: number): Map<string, string> {
+  const malformed = () => new SpaError(400, 'malformed multipart Content-Disposition parameters');
+  const params = new Map<string, string>();
+  const n = value.length;
+  // The header is decoded as UTF-8: anything past latin1 is obs-text.
+  const code = (i: number) => Math.min(value.charCodeAt(i), 0xff);
+  const ows = (i: number) => {
+    while (i < n && (value[i] === ' ' || value[i] === '\t')) i++;
+    return i;
+  };
+  const token = (i: number) => {
+    while (i < n && TCHAR[code(i)]) i++;
+    return i;
+  };
+  let p = ows(from);
+  while (p < n) {
+    if (value[p] !== ';') throw malformed();
+    p = ows(p + 1);
+    const ne = token(p);
+    if (ne === p) throw malformed();
+    const key = value.slice(p, ne).toLowerCase();
+    p = ows(ne);
+    if (value[p] !== '=') throw malformed();
+    p = ows(p + 1);
+    let v = '';
+    if (value[p] === '"') {
+      // qdtext and quoted-pair take HTAB, SP, VCHAR, obs-text: no other control.
+      for (p++; ; p++) {
+        if (p >= n) throw malformed();
+        if (value[p] === '"') break;
+        if (value[p] === '\\') p++;
+        if (p >= n || !FIELD_VALUE[code(p)]) throw malformed();
+        v += value[p];
+      }
+      p++;
+    } else {
+      const ve = token(p);
+      if (ve === p) throw malformed();
+      v = value.slice(p, ve);
+      p = ve;
+    }
+    // RFC 6266 4.1: a parameter given twice makes the header invalid; which
+    // one counts is where two parsers of the same form start to disagree.
+    if (params.has(key)) throw new SpaError(400, `multipart Content-Disposition with "${key}" twice`);
+    params.set(key, v);
+    p = ows(p);
+  }
+  return params;
 }

@@ -78,12 +78,16 @@ export class HeadScanner {
         this.#checkOpenLine(buf, limits);
         return 0;
       }
-      if (nl === 0 || buf[nl - 1] !== CR) throw new HttpError(400, 'line ends in a bare LF (CRLF required)');
       const start = this.#lineStart;
-      // The limit counts method, target and version: not the CRLF.
-      if (this.lineStarts.length === 0 && nl - 1 - start > limits.maxRequestLine)
+      const crlf = nl > start && buf[nl - 1] === CR;
+      // The limits come before the bare LF check, as #checkOpenLine must
+      // apply them before the line's end arrives: the same bytes get the
+      // same answer however they are split. The limit counts method, target
+      // and version: not the CRLF (nor a bare LF).
+      if (this.lineStarts.length === 0 && nl - (crlf ? 1 : 0) - start > limits.maxRequestLine)
         throw new HttpError(414, 'request line too long');
       if (nl + 1 > limits.maxHeaderBytes) throw new HttpError(431, 'header block too large');
+      if (!crlf) throw new HttpError(400, 'line ends in a bare LF (CRLF required)');
       this.lineStarts.push(start);
       this.#lineStart = nl + 1;
       this.#pos = nl + 1;

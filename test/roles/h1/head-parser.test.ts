@@ -267,38 +267,39 @@ describe('request heads refused, with their status', () => {
   });
 });
 
-describe('whole and split input disagree on an over-long line ending in a bare LF (parser bug)', () => {
-  // HeadScanner.scan checks a complete line for its bare LF before its
-  // length, but refuses an open line for its length as soon as it passes
-  // the limit: the same bytes get 400 whole and 414/431 when they arrive in
-  // pieces. Both close the connection, but the status depends on how the
-  // peer's bytes were split. Checking the limits first would agree.
-  test('request line: "GET /abcdefgh HTTP/1.1\\n" with maxRequestLine 10', {
-    todo: 'whole buffer answers 400 (bare LF), byte-by-byte answers 414 (request line too long)',
-  }, () => {
+describe('an over-long line ending in a bare LF: the limit answers, whole or split', () => {
+  // The scanner refuses a line still arriving as soon as it passes its
+  // limit, before it can know how the line ends; a complete line is checked
+  // for its length first too, so the same bytes get the same answer however
+  // the peer split them.
+  test('request line: "GET /abcdefgh HTTP/1.1\\n" with maxRequestLine 10', () => {
     const lim = limitsOf({ maxRequestLine: 10 });
     const buf = b('GET /abcdefgh HTTP/1.1\n');
     assert.deepEqual(growing(buf, everyByte(buf), lim), whole(buf, lim));
   });
 
-  test('header line: "GET / HTTP/1.1\\r\\nX: abcdefghij\\n" with maxHeaderBytes 24', {
-    todo: 'whole buffer answers 400 (bare LF), byte-by-byte answers 431 (header block too large)',
-  }, () => {
+  test('header line: "GET / HTTP/1.1\\r\\nX: abcdefghij\\n" with maxHeaderBytes 24', () => {
     const lim = limitsOf({ maxHeaderBytes: 24 });
     const buf = b('GET / HTTP/1.1\r\nX: abcdefghij\n');
     assert.deepEqual(growing(buf, everyByte(buf), lim), whole(buf, lim));
   });
 
-  test('what each side answers today (so the difference is known exactly)', () => {
+  test('what each side answers: 414 or 431, and 400 for a bare LF within the limits', () => {
     const lim = limitsOf({ maxRequestLine: 10 });
     const a = b('GET /abcdefgh HTTP/1.1\n');
-    err(400, 'line ends in a bare LF (CRLF required)')(whole(a, lim));
+    err(414, 'request line too long')(whole(a, lim));
     err(414, 'request line too long')(growing(a, everyByte(a), lim));
-    assert.ok(knownOrderDifference(whole(a, lim), growing(a, everyByte(a), lim)));
     const lim2 = limitsOf({ maxHeaderBytes: 24 });
     const c = b('GET / HTTP/1.1\r\nX: abcdefghij\n');
-    err(400, 'line ends in a bare LF (CRLF required)')(whole(c, lim2));
+    err(431, 'header block too large')(whole(c, lim2));
     err(431, 'header block too large')(growing(c, everyByte(c), lim2));
+    // At the limit the line's length passes and its bare LF is what is refused.
+    const d = b('GET /abc HTTP/1.1\n'); // 17 bytes before the LF
+    const lim3 = limitsOf({ maxRequestLine: 17 });
+    err(400, 'line ends in a bare LF (CRLF required)')(whole(d, lim3));
+    err(400, 'line ends in a bare LF (CRLF required)')(growing(d, everyByte(d), lim3));
+    err(414, 'request line too long')(whole(d, limitsOf({ maxRequestLine: 16 })));
+    err(414, 'request line too long')(growing(d, everyByte(d), limitsOf({ maxRequestLine: 16 })));
   });
 });
 
@@ -335,17 +336,6 @@ function randomHead(rng: Rng, maxHeaders: number, maxValue: number): Generated {
   return { bytes: b(text), expected: head(method, target, version, headers, length) };
 }
 
-/**
- * The one difference between whole and split input the scanner has (see
- * the todo tests): an over-long line that ends in a bare LF is 400 when its
- * end is in the buffer, 414 or 431 when the limit is passed before its end
- * arrives.
- */
-function knownOrderDifference(w: Outcome, sp: Outcome): boolean {
-  return w.kind === 'error' && sp.kind === 'error' && w.status === 400 && w.message === 'line ends in a bare LF (CRLF required)' &&
-    ((sp.status === 414 && sp.message === 'request line too long') || (sp.status === 431 && sp.message === 'header block too large'));
-}
-
 describe('seeded random heads', () => {
   test('valid heads parse to what was sent, whole or arriving in random pieces', () => {
     seeded('h1 valid split', 300, (rng) => {
@@ -377,7 +367,6 @@ describe('seeded random heads', () => {
 
   test('mutated heads: only HttpError 400/414/431/505, limits held, whole and random pieces agree', () => {
     const seen = new Map<number | string, number>();
-    let tolerated = 0;
     seeded('h1 mutated', 600, (rng) => {
       const g = randomHead(rng, 6, 24);
       // Now and then a version other than 1.0 and 1.1 to start from.
@@ -390,14 +379,8 @@ describe('seeded random heads', () => {
       seen.set(key, (seen.get(key) ?? 0) + 1);
       // Random pieces agree with the whole; and the check of what is held runs at each step.
       const sp = growing(out, randomCuts(rng, out.length), SMALL);
-      if (knownOrderDifference(w, sp)) {
-        tolerated++;
-        return;
-      }
       assert.deepEqual(sp, w, `random pieces differ from whole: ${ctx}`);
     });
     for (const k of ['head', 'more', 400, 414, 431, 505]) assert.ok((seen.get(k) ?? 0) >= 5, `outcome ${k} seen ${seen.get(k) ?? 0} times: ${JSON.stringify([...seen])}`);
-    // The known difference (see the todo tests below) stays the exception.
-    assert.ok(tolerated < 30, `${tolerated} cases of the known 400-vs-limit difference`);
   });
 });
