@@ -51,7 +51,7 @@ test('RAW: adopt, write when writeable, receive the echo, close from our side', 
     assert.equal(pwsi.wsi, wsi);
     await rec.until(() => rec.has(Reason.RAW_CLOSE), 'RAW_CLOSE');
     assert.ok(Buffer.concat(got).equals(payload));
-    assert.equal(wsi.roleName, 'raw-client');
+    assert.equal(wsi.roleName, 'raw'); // one RAW role for client and server sides
     const rs = rec.reasons(wsi).filter((r) => r !== Reason.WSI_CREATE && r !== Reason.WSI_DESTROY);
     assert.equal(rs[0], Reason.RAW_ADOPT);
     assert.equal(rs.filter((r) => r === Reason.RAW_CLOSE).length, 1);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createContext, Option, Reason, type Protocol, type Wsi } from '../src/index.js';
+import { listenerOf } from '../src/roles/listen/listen-feature.js';
 import { createEchoProtocol } from '../src/plugins/echo.js';
 import { makePki } from './pki.js';
 import { namedHttp, run } from './tls-util.js';
@@ -98,7 +99,7 @@ test('iface takes an interface name; an unknown one is a clear error', async () 
   const ctx = createContext({ port: 0, iface: 'lo', protocols: [namedHttp('lo')] });
   try {
     await ctx.listening;
-    const addr = ctx.vhosts[0].listener!.server.address();
+    const addr = listenerOf(ctx.vhosts[0])!.server.address();
     assert.equal(typeof addr === 'object' && addr ? addr.address : '', '127.0.0.1');
     assert.match(await body(ctx.vhosts[0].port!, 'x'), /vhost lo</);
   } finally {

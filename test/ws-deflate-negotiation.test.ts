@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createContext, Reason, Write, mirrorProtocol, callbackHttpDummy, type Wsi, type Protocol } from '../src/index.js';
-import type { WsConn } from '../src/roles/ws/conn.js';
+import { wsOf } from '../src/roles/ws/wsi-api.js';
 import { limiterOf, type ZlibLimiter } from '../src/roles/ws/deflate/limiter.js';
 import { start } from './helpers.js';
 import { RawWs, OP, echoProtocol, until } from './ws-util.js';
@@ -202,7 +202,7 @@ test('zlib streams are made lazily and released after each message without conte
   const wsis: Wsi[] = [];
   const e = echoProtocol({ hook(wsi, reason) { if (reason === Reason.ESTABLISHED) wsis.push(wsi); } });
   const { ctx, port } = await start({ protocols: [e.proto], ws: { perMessageDeflate: { threshold: 0 } } });
-  const pmdOf = (w: Wsi) => (w as unknown as { ws: WsConn }).ws.pmd;
+  const pmdOf = (w: Wsi) => wsOf(w)?.pmd;
   try {
     for (const noCtx of [true, false]) {
       const ws = await openWs(`ws://127.0.0.1:${port}/`, { threshold: 0, serverNoContextTakeover: noCtx, clientNoContextTakeover: noCtx }, ['echo']);
@@ -225,7 +225,7 @@ test('a quiet connection frees its compressor after idleReleaseMs; later message
   const wsis: Wsi[] = [];
   const e = echoProtocol({ hook(wsi, reason) { if (reason === Reason.ESTABLISHED) wsis.push(wsi); } });
   const { ctx, port } = await start({ protocols: [e.proto], ws: { perMessageDeflate: { threshold: 0, idleReleaseMs: 150 } } });
-  const pmdOf = (w: Wsi) => (w as unknown as { ws: WsConn }).ws.pmd;
+  const pmdOf = (w: Wsi) => wsOf(w)?.pmd;
   try {
     const ws = await openWs(`ws://127.0.0.1:${port}/`, { threshold: 0 }, ['echo']);
     await until(() => wsis.length > 0, 2000);

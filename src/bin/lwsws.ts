@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** lwsws: the generic server configured by JSON (see README "lwsws"). */
-import { main } from '../lwsws/cli.js';
+import '../setup.js';
+import { main } from './lwsws-cli.js';
 
 main(process.argv.slice(2)).then(
   (rc) => {

@@ -2,12 +2,14 @@ import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { Write, WRITE_KIND_MASK } from '../core/write.js';
 import { log } from '../core/log.js';
+import { ErrorCode, rangeError, stateError } from '../core/errors.js';
 import type { ClientResponse } from './response-head.js';
 import type { HttpClientBody } from './http-body.js';
 import type { ClientConnectInfo } from './info.js';
 import { PendingTimeout } from '../core/timeouts.js';
-import { unwireSocket, wireSocket } from '../roles/listen/listen.js';
+import { unwireSocket, wireSocket } from '../core/transport.js';
 import { hasToken } from '../http/response.js';
+import type { HttpCarrier, HttpHead } from '../http/head.js';
 
 /** Where an attempt is, for the words of its error. */
 export type ClientPhase = 'tcp' | 'tls' | 'handshake' | 'established';
@@ -17,9 +19,10 @@ export const HTTP_CLIENT_HOLD_BYTES = 64 * 1024;
 
 /**
  * The client side of one connection: what it was asked to do, how far it
- * got, and (HTTP) the response body waiting to be read. Held by `wsi.client`.
+ * got, and (HTTP) the response body waiting to be read: the state of the
+ * client roles (connecting, http-client).
  */
-export class ClientConn {
+export class ClientConn implements HttpCarrier {
   phase: ClientPhase = 'tcp';
   /** The last socket error, reported when the socket then closes. */
   lastError: NodeJS.ErrnoException | null = null;
@@ -47,6 +50,7 @@ export class ClientConn {
   readonly noteError = (e: NodeJS.ErrnoException): void => {
     this.lastError ??= e;
   };
+  readonly httpExchange = null;
   #reported = false;
   #paused = false;
   #completing = false;
@@ -63,6 +67,11 @@ export class ClientConn {
     readonly offered: string | undefined,
   ) {
     this.info = { ...info };
+  }
+
+  /** The response head, readable through the wsi's header calls. */
+  get httpHead(): HttpHead | null {
+    return this.response;
   }
 
   get address(): string {
@@ -113,15 +122,11 @@ export class ClientConn {
 
   /** Deliver CLIENT_HTTP_WRITEABLE while the request body is not all sent. */
   uploadWritable(wsi: Wsi): void {
-    if (!wsi.wantWritable) return;
-    wsi.wantWritable = false;
-    if (this.uploadLeft < 0) return;
-    wsi.inWritable = true;
-    try {
-      wsi.callProtocol(Reason.CLIENT_HTTP_WRITEABLE);
-    } finally {
-      wsi.inWritable = false;
+    if (this.uploadLeft < 0) {
+      wsi.wantWritable = false; // nothing left to send: the request is dropped
+      return;
     }
+    wsi.deliverWriteable(Reason.CLIENT_HTTP_WRITEABLE);
   }
 
   /** `wsi.write()` of request body bytes: `Write.HTTP`, or `Write.HTTP_FINAL` for the last. */
@@ -130,9 +135,9 @@ export class ClientConn {
     if (!s || this.uploadLeft < 0) return -1;
     const kind = flags & WRITE_KIND_MASK;
     if (kind !== Write.HTTP && kind !== Write.HTTP_FINAL)
-      throw new Error(`wsi.write: an HTTP client sends its body with Write.HTTP or Write.HTTP_FINAL, not kind ${kind}`);
+      throw stateError(ErrorCode.WRITE_MISUSE, `wsi.write: an HTTP client sends its body with Write.HTTP or Write.HTTP_FINAL, not kind ${kind}`);
     if (buf.length > this.uploadLeft)
-      throw new RangeError(`wsi.write: ${buf.length} bytes is more than the ${this.uploadLeft} left of bodyLength`);
+      throw rangeError(ErrorCode.WRITE_MISUSE, `wsi.write: ${buf.length} bytes is more than the ${this.uploadLeft} left of bodyLength`);
     s.write(buf);
     this.uploadLeft -= buf.length;
     // Still sending: the server may fairly wait for the rest before answering more.
@@ -157,7 +162,7 @@ export class ClientConn {
     }
     if (b.heldBytes > HTTP_CLIENT_HOLD_BYTES && !this.#paused) {
       this.#paused = true;
-      wsi.socket?.pause();
+      wsi.transport?.pause();
     }
     this.armBodyTimeout(wsi);
     if (b.heldBytes > before && wsi.callProtocol(Reason.RECEIVE_CLIENT_HTTP)) return;
@@ -177,7 +182,7 @@ export class ClientConn {
   afterRead(wsi: Wsi): void {
     if (this.#paused && this.body && this.body.heldBytes <= HTTP_CLIENT_HOLD_BYTES / 2) {
       this.#paused = false;
-      if (wsi.rxFlowOn) wsi.socket?.resume();
+      if (wsi.rxFlowOn) wsi.transport?.resume();
       this.armBodyTimeout(wsi);
     }
     this.maybeComplete(wsi);
@@ -213,7 +218,7 @@ export class ClientConn {
       return;
     }
     wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
-    wsi.socket = null;
+    wsi.setTransport(null);
   }
 
   maybeComplete(wsi: Wsi): void {

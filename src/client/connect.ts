@@ -2,15 +2,17 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, checkServerIdentity, type TLSSocket } from 'node:tls';
 import type { Context } from '../core/context.js';
 import { Wsi } from '../core/wsi.js';
+import { roleTransition } from '../core/role.js';
+import { ErrorCode, rangeError, typeError } from '../core/errors.js';
 import { Reason } from '../core/reasons.js';
 import { PendingTimeout } from '../core/timeouts.js';
-import { wireSocket, unwireSocket } from '../roles/listen/listen.js';
+import { wireSocket, unwireSocket } from '../core/transport.js';
 import { log } from '../core/log.js';
 import { poolKey } from './keepalive-pool.js';
 import type { ClientConnectInfo, ClientSslOptions } from './info.js';
 import { ClientConn } from './client-conn.js';
 import { clientConnectingRole } from './connecting-role.js';
-import { rawClientRole } from '../roles/raw/role-raw.js';
+import { rawRole } from '../roles/raw/role-raw.js';
 import { buildRequest, checkHeader, defaultHost, HeaderLines, newWsKey } from './request.js';
 import { checkClientSetting, clientNegotiateOffer } from '../roles/ws/deflate/handoff.js';
 
@@ -39,37 +41,37 @@ const SELF_SIGNED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN
  */
 export function clientConnect(info: ClientConnectInfo): Wsi {
   const context: Context | undefined = info.context ?? info.vhost?.context;
-  if (!context) throw new TypeError('clientConnect: info.context (or info.vhost) is required');
+  if (!context) throw typeError(ErrorCode.INVALID_OPTION, 'clientConnect: info.context (or info.vhost) is required');
   const vh = info.vhost ?? context.vhosts[0];
-  if (!vh) throw new TypeError('clientConnect: the context has no vhost; pass info.vhost');
+  if (!vh) throw typeError(ErrorCode.INVALID_OPTION, 'clientConnect: the context has no vhost; pass info.vhost');
   const protocol = info.localProtocolName !== undefined ? vh.protocolByName(info.localProtocolName) : vh.protocols[0];
-  if (!protocol) throw new TypeError(`clientConnect: ${vh} has no protocol "${info.localProtocolName}"`);
-  if (typeof info.address !== 'string' || !info.address) throw new TypeError('clientConnect: info.address is required');
+  if (!protocol) throw typeError(ErrorCode.INVALID_OPTION, `clientConnect: ${vh} has no protocol "${info.localProtocolName}"`);
+  if (typeof info.address !== 'string' || !info.address) throw typeError(ErrorCode.INVALID_OPTION, 'clientConnect: info.address is required');
   const method = info.method === undefined ? 'WS' : info.method.toUpperCase();
-  if (method !== 'WS' && !METHOD.test(method)) throw new TypeError(`clientConnect: bad method ${JSON.stringify(info.method)}`);
+  if (method !== 'WS' && !METHOD.test(method)) throw typeError(ErrorCode.INVALID_OPTION, `clientConnect: bad method ${JSON.stringify(info.method)}`);
   const secs = info.connectTimeoutSecs ?? 5;
   if (typeof secs !== 'number' || !Number.isFinite(secs) || !(secs > 0))
-    throw new RangeError(`clientConnect: connectTimeoutSecs must be > 0 and finite, got ${String(secs)}`);
+    throw rangeError(ErrorCode.INVALID_OPTION, `clientConnect: connectTimeoutSecs must be > 0 and finite, got ${String(secs)}`);
   if (info.bodyLength !== undefined && (!Number.isSafeInteger(info.bodyLength) || info.bodyLength < 0))
-    throw new RangeError('clientConnect: bodyLength must be an integer >= 0');
+    throw rangeError(ErrorCode.INVALID_OPTION, 'clientConnect: bodyLength must be an integer >= 0');
   for (const [k, v] of Object.entries(info.headers ?? {})) checkHeader(k, v);
   checkClientSetting(info.perMessageDeflate, vh.wsOptions.maxMessageSize);
   if (info.keepAlive && (method === 'WS' || method === 'RAW'))
-    throw new TypeError('clientConnect: keepAlive is for HTTP requests (give an HTTP method)');
-  if (info.path !== undefined && !/^[\x21-\x7e]+$/.test(info.path)) throw new TypeError(`clientConnect: bad path ${JSON.stringify(info.path)}`);
+    throw typeError(ErrorCode.INVALID_OPTION, 'clientConnect: keepAlive is for HTTP requests (give an HTTP method)');
+  if (info.path !== undefined && !/^[\x21-\x7e]+$/.test(info.path)) throw typeError(ErrorCode.INVALID_OPTION, `clientConnect: bad path ${JSON.stringify(info.path)}`);
 
   const bodySecs = info.bodyTimeoutSecs ?? 20;
   if (typeof bodySecs !== 'number' || !Number.isFinite(bodySecs) || !(bodySecs > 0))
-    throw new RangeError(`clientConnect: bodyTimeoutSecs must be > 0 and finite, got ${String(bodySecs)}`);
+    throw rangeError(ErrorCode.INVALID_OPTION, `clientConnect: bodyTimeoutSecs must be > 0 and finite, got ${String(bodySecs)}`);
   const hops = info.followRedirects ?? 0;
-  if (!Number.isSafeInteger(hops) || hops < 0) throw new RangeError('clientConnect: followRedirects must be an integer >= 0');
+  if (!Number.isSafeInteger(hops) || hops < 0) throw rangeError(ErrorCode.INVALID_OPTION, 'clientConnect: followRedirects must be an integer >= 0');
   if (info.ssl && typeof info.ssl === 'object' && (info.ssl.cert === undefined) !== (info.ssl.key === undefined))
-    throw new TypeError('clientConnect: ssl.cert and ssl.key go together');
+    throw typeError(ErrorCode.INVALID_OPTION, 'clientConnect: ssl.cert and ssl.key go together');
 
   const c = new ClientConn(method, info, secs, bodySecs, method === 'WS' ? newWsKey() : '', info.protocol);
-  const wsi = new Wsi(context, vh, null, clientConnectingRole, protocol, info.userdata === undefined);
+  const wsi = new Wsi(context, vh, protocol, null, null, info.userdata === undefined);
   if (info.userdata !== undefined) wsi.user = info.userdata;
-  wsi.client = c;
+  roleTransition(wsi, clientConnectingRole, c);
   // Known to the user before anything can be reported about it.
   if (info.pwsi) info.pwsi.wsi = wsi;
   if (!context.adoptClientWsi(wsi)) {
@@ -108,7 +110,7 @@ export function openSocket(wsi: Wsi, c: ClientConn): void {
     c.fail(wsi, `connect to ${info.address}:${info.port} failed: ${(e as Error).message}`);
     return;
   }
-  wsi.socket = socket;
+  wsi.setTransport(socket);
   // Before wireSocket's handler, which closes the wsi: keep the cause for the report.
   socket.on('error', c.noteError);
   wireSocket(wsi, socket);
@@ -132,7 +134,7 @@ function reusePooled(wsi: Wsi, c: ClientConn, tls: boolean): boolean {
   const s = wsi.vhost.clientPool.take(c.poolKey);
   if (!s) return false;
   c.reused = true;
-  wsi.socket = s;
+  wsi.setTransport(s);
   s.on('error', c.noteError);
   wireSocket(wsi, s);
   wsi.notePeer(s);
@@ -157,7 +159,7 @@ export function discardSocket(wsi: Wsi, c: ClientConn): void {
     old.on('error', () => {});
     old.destroy();
   }
-  wsi.socket = null;
+  wsi.setTransport(null);
 }
 
 /**
@@ -220,7 +222,7 @@ function connected(wsi: Wsi, c: ClientConn, info: ClientConnectInfo, tls: boolea
   if (c.kind === 'RAW') {
     c.settle();
     wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
-    wsi.role = rawClientRole;
+    roleTransition(wsi, rawRole, null);
     wsi.callProtocol(Reason.RAW_ADOPT);
     return;
   }

@@ -1,9 +1,8 @@
 import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { PendingTimeout } from '../core/timeouts.js';
-import { wsRole } from '../roles/ws/role-ws.js';
-import { WsConn } from '../roles/ws/conn.js';
-import { WS_CLIENT } from '../roles/ws/sides.js';
+import { roleTransition } from '../core/role.js';
+import { establishClientWs } from '../roles/ws/establish.js';
 import type { ClientConn } from './client-conn.js';
 import { findResponseHead } from './response-head.js';
 import { verifyUpgradeResponse } from './ws-verify.js';
@@ -59,12 +58,8 @@ function establishWs(wsi: Wsi, c: ClientConn, rest: Buffer): void {
   }
   c.settle();
   wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
-  wsi.role = wsRole;
-  const ws = new WsConn(wsi, wsi.vhost.wsOptions, WS_CLIENT);
-  wsi.ws = ws;
-  if (wsi.callProtocol(ws.side.established)) return;
-  ws.start();
-  if (rest.length && !wsi.closed) wsi.deliverRx(Buffer.from(rest));
+  const r = c.response!;
+  establishClientWs(wsi, r, r.status, rest.length ? Buffer.from(rest) : null);
 }
 
 function establishHttp(wsi: Wsi, c: ClientConn, rest: Buffer): void {
@@ -75,7 +70,7 @@ function establishHttp(wsi: Wsi, c: ClientConn, rest: Buffer): void {
     return;
   }
   c.settle();
-  wsi.role = httpClientRole;
+  roleTransition(wsi, httpClientRole, c);
   c.armBodyTimeout(wsi);
   if (wsi.callProtocol(Reason.ESTABLISHED_CLIENT_HTTP)) return;
   if (rest.length && !wsi.closed) wsi.deliverRx(Buffer.from(rest));

@@ -1,34 +1,37 @@
-import type { Role } from '../core/role.js';
+import type { RoleOps } from '../core/role.js';
+import { registerRole } from '../core/features.js';
 import { Reason } from '../core/reasons.js';
 import { log } from '../core/log.js';
+import type { ClientConn } from './client-conn.js';
 
 /**
  * An HTTP client connection after the response head: the body is held
  * for `wsi.httpClientRead()`, and the request body may still be going out.
  */
-export const httpClientRole: Role = {
+export const httpClientRole: RoleOps<ClientConn> = {
   name: 'http-client',
-  rx(wsi, buf) {
-    wsi.client?.bodyRx(wsi, buf);
+  rx(wsi, c, buf) {
+    c.bodyRx(wsi, buf);
   },
-  writable(wsi) {
-    wsi.client?.uploadWritable(wsi);
+  writable(wsi, c) {
+    c.uploadWritable(wsi);
   },
-  write(wsi, buf, flags) {
-    return wsi.client ? wsi.client.uploadWrite(wsi, buf, flags) : -1;
+  write(wsi, c, buf, flags) {
+    return c.uploadWrite(wsi, buf, flags);
   },
-  timeout(wsi) {
+  timeout(wsi, c) {
     // The body stalled (HTTP_CONTENT): established, so no CONNECTION_ERROR, just the close.
-    log.info('client wsi %d: response body stalled for %d s', wsi.id, wsi.client?.bodyTimeoutSecs ?? 0);
+    log.info('client wsi %d: response body stalled for %d s', wsi.id, c.bodyTimeoutSecs);
     wsi.close(false);
   },
-  peerEnded(wsi) {
-    const c = wsi.client;
+  peerEnded(wsi, c) {
     // A truncated body closes without COMPLETED_CLIENT_HTTP.
-    if (c?.body?.peerEnded()) c.maybeComplete(wsi);
+    if (c.body?.peerEnded()) c.maybeComplete(wsi);
     else wsi.close();
   },
   closing(wsi) {
     wsi.callProtocol(Reason.CLOSED_CLIENT_HTTP);
   },
 };
+
+registerRole(httpClientRole as RoleOps);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { log } from '../core/log.js';
 import type { ClientConnectInfo } from './info.js';
+import type { Timer, TimerList } from '../core/timers.js';
 
 /**
  * Idle HTTP client connections kept for reuse (`keepAlive` in the connect
@@ -12,10 +13,10 @@ import type { ClientConnectInfo } from './info.js';
  */
 export class ClientPool {
   #idle = new Map<string, Set<Socket>>();
-  #timers = new Map<Socket, NodeJS.Timeout>();
+  #timers = new Map<Socket, Timer>();
   #drops = new Map<Socket, () => void>();
 
-  constructor(private readonly maxPerTarget: number, private readonly idleSecs: number) {}
+  constructor(private readonly timers: TimerList, private readonly maxPerTarget: number, private readonly idleSecs: number) {}
 
   /** Park a socket whose exchange ended cleanly; false (and the caller closes it) when there is no room. */
   park(key: string, s: Socket): boolean {
@@ -30,8 +31,8 @@ export class ClientPool {
     s.on('data', drop).on('end', drop).on('error', drop).on('close', drop);
     s.resume();
     s.unref();
-    const t = setTimeout(drop, this.idleSecs * 1000);
-    t.unref();
+    const t = this.timers.timer((d: () => void) => d(), drop);
+    t.start(this.idleSecs * 1000);
     this.#timers.set(s, t);
     return true;
   }
@@ -70,8 +71,7 @@ export class ClientPool {
     const drop = this.#drops.get(s);
     if (drop) s.off('data', drop).off('end', drop).off('error', drop).off('close', drop);
     this.#drops.delete(s);
-    const t = this.#timers.get(s);
-    if (t) clearTimeout(t);
+    this.#timers.get(s)?.stop();
     this.#timers.delete(s);
     const set = this.#idle.get(key);
     set?.delete(s);

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientHeaderAppender } from './info.js';
+import { ErrorCode, rangeError, typeError } from '../core/errors.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Refuse header text that could split the request. */
 export function checkHeader(name: string, value: string): void {
-  if (!TOKEN.test(name)) throw new TypeError(`client header name ${JSON.stringify(name)} is not a token`);
-  if (/[\r\n\0]/.test(value)) throw new TypeError(`client header ${name}: value contains CR, LF or NUL`);
+  if (!TOKEN.test(name)) throw typeError(ErrorCode.INVALID_HEADER, `client header name ${JSON.stringify(name)} is not a token`);
+  if (/[\r\n\0]/.test(value)) throw typeError(ErrorCode.INVALID_HEADER, `client header ${name}: value contains CR, LF or NUL`);
 }
 
 /** Collects headers added by CLIENT_APPEND_HANDSHAKE_HEADER, bounded like lws's buffer. */
@@ -17,7 +18,7 @@ export class HeaderLines implements ClientHeaderAppender {
     checkHeader(name, value);
     const line = `${name}: ${value}\r\n`;
     if (this.text.length + line.length > this.maxBytes)
-      throw new RangeError(`client headers: more than ${this.maxBytes} bytes appended`);
+      throw rangeError(ErrorCode.INVALID_HEADER, `client headers: more than ${this.maxBytes} bytes appended`);
     this.text += line;
   }
 }

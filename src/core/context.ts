@@ -4,39 +4,28 @@ import { Vhost, type VhostCreationInfo } from './vhost.js';
 import { Wsi } from './wsi.js';
 import { Reason } from './reasons.js';
 import type { Protocol } from './protocols.js';
-import type { Role } from './role.js';
-import { PendingTimeout } from './timeouts.js';
+import { NO_ROLE, type Transport } from './role.js';
 import { log } from './log.js';
 import { dropPrivileges } from './privileges.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits, resolveLimits } from './limits.js';
 import { Option, KNOWN_OPTIONS } from './options.js';
-import { Listener } from '../roles/listen/listen.js';
-import { FileCache } from '../responders/file/cache.js';
-import type { WsOptions } from '../roles/ws/options.js';
-import { clientConnect } from '../client/connect.js';
-import type { ClientConnectInfo } from '../client/info.js';
-import type { Plugin } from '../plugins/plugin.js';
-import { loadPlugins } from '../plugins/load.js';
-import { type FileOps, checkFops } from '../fops/fops.js';
-import { platformFops } from '../fops/platform.js';
-import { vhostProtocols, unknownPvoProtocols } from '../plugins/enable.js';
+import { TimerList } from './timers.js';
+import { contextFeatureList, roleList, vhostFeatureList } from './features.js';
+import { ErrorCode, rangeError, stateError } from './errors.js';
 
-/** What a context is made from; the vhost fields make the default vhost. */
+/**
+ * What a context is made from; the vhost fields make the default vhost.
+ * The layers above core add their own fields (plugins, fops, ws …).
+ */
 export interface ContextCreationInfo extends VhostCreationInfo {
   /** `Option.*` bits; `Option.EXPLICIT_VHOSTS` skips the default vhost. */
   options?: number;
   /**
    * Most connections at once. Default: the process's open-file limit less a
    * reserve, as lws sizes itself from the fd limit. Connections past it are
-   * closed on accept.
+   * closed on accept. Streams inside a connection do not count.
    */
   maxConnections?: number;
-  /** Default `server:` string for vhosts that do not set their own. */
-  serverString?: string;
-  /** Bytes of small files kept in memory (revalidated by stat on every use). Default 8 MiB; 0 disables. */
-  fileCacheBytes?: number;
-  /** Largest file kept in that cache. Default 64 KiB. */
-  fileCacheMaxFile?: number;
   /**
    * Seconds of idleness before TCP keepalive probes start on every socket
    * (accepted and client); 0 or absent leaves keepalive off.
@@ -56,24 +45,6 @@ export interface ContextCreationInfo extends VhostCreationInfo {
   gid?: number | string;
   /** User (id or name) to switch to once the listen sockets are bound. */
   uid?: number | string;
-  /**
-   * Plugins whose protocols join every vhost that enables them (by naming
-   * them in its `pvo`; a vhost with no pvo at all gets them all, as in lws).
-   */
-  plugins?: readonly Plugin[];
-  /**
-   * Directories to load more plugins from at run time (lws's
-   * `plugin_dirs`). Loading is asynchronous: use `createContextAsync`.
-   */
-  pluginDirs?: readonly string[];
-  /** File operations FILE mounts read through (lws's fops); default `platformFops`. */
-  fops?: FileOps;
-  /**
-   * Warn when a vhost's `pvo` names a protocol no plugin provides; default
-   * true. Off for a caller that reports those itself (lwsws does, with the
-   * config file and line), so each is warned about once.
-   */
-  warnUnknownPvo?: boolean;
 }
 
 const FD_RESERVE = 32;
@@ -88,16 +59,6 @@ function processFdLimit(): number {
   }
   return 1024;
 }
-
-const NONE_ROLE: Role = {
-  name: 'none',
-  rx() {},
-  writable() {},
-  write() {
-    return -1;
-  },
-  closing() {},
-};
 
 /**
  * The process-wide object: vhosts, listen sockets, connections, timers.
@@ -114,10 +75,46 @@ const NONE_ROLE: Role = {
 export class Context {
   readonly options: number;
   readonly limits: Readonly<HttpLimits>;
-  /** @internal WebSocket settings vhosts start from. */
-  readonly wsOptions: Partial<WsOptions>;
-  readonly serverString: string | undefined;
   readonly maxConnections: number;
+  /** TCP keepalive idle time in ms, 0 when off. */
+  readonly keepaliveMs: number;
+  /** @internal Every wait of every connection: timeouts, pings, silences, lingering closes. */
+  readonly timers = new TimerList();
+  #privileges: Promise<void> = Promise.resolve();
+  #dropTo: { uid: number | string | undefined; gid: number | string | undefined } | null = null;
+  #vhosts: Vhost[] = [];
+  #wsis = new Set<Wsi>();
+  #roots = 0;
+  #lingering = new Set<Socket>();
+  #writablePending = new Set<Wsi>();
+  #writableScheduled = false;
+  #destroyed = false;
+  #destroying: Promise<void> | null = null;
+
+  /** @internal Use `createContext()`. */
+  constructor(info: ContextCreationInfo) {
+    const opts = info.options ?? 0;
+    if ((opts & ~KNOWN_OPTIONS) !== 0)
+      throw rangeError(ErrorCode.UNKNOWN_OPTION, `context options: unknown option bits 0x${(opts & ~KNOWN_OPTIONS).toString(16)}`);
+    this.options = opts;
+    this.limits = resolveLimits(DEFAULT_HTTP_LIMITS, info.limits);
+    this.maxConnections = info.maxConnections ?? Math.max(1, processFdLimit() - FD_RESERVE);
+    const ka = info.kaTime ?? 0;
+    if (!Number.isFinite(ka) || ka < 0) throw rangeError(ErrorCode.INVALID_OPTION, `kaTime must be a number of seconds >= 0, got ${ka}`);
+    for (const k of ['kaProbes', 'kaInterval'] as const) {
+      const v = info[k];
+      if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw rangeError(ErrorCode.INVALID_OPTION, `${k} must be an integer >= 0, got ${v}`);
+    }
+    this.keepaliveMs = Math.round(ka * 1000);
+    for (const f of contextFeatureList()) f.create?.(this, info);
+    if (!(opts & Option.EXPLICIT_VHOSTS)) this.createVhost({ ...info, limits: undefined });
+    if (info.uid !== undefined || info.gid !== undefined) {
+      this.#dropTo = { uid: info.uid, gid: info.gid };
+      // With explicit vhosts they are made afterwards: finalizeStartup() drops, as lws_finalize_startup().
+      if (!(opts & Option.EXPLICIT_VHOSTS)) void this.finalizeStartup();
+    }
+  }
+
   /**
    * Resolves when every listen socket made so far is bound (and, with
    * `uid`/`gid`, privileges are dropped); rejects on the first bind error
@@ -126,10 +123,6 @@ export class Context {
   get listening(): Promise<void> {
     return Promise.all([...this.#vhosts.map((v) => v.listening), this.#privileges]).then(() => undefined);
   }
-  /** TCP keepalive idle time in ms, 0 when off. */
-  readonly keepaliveMs: number;
-  #privileges: Promise<void> = Promise.resolve();
-  #dropTo: { uid: number | string | undefined; gid: number | string | undefined } | null = null;
 
   /**
    * Drop to `uid`/`gid` once the listen sockets made so far are bound
@@ -158,75 +151,6 @@ export class Context {
     this.#privileges = p;
     return p;
   }
-  /** @internal */ readonly fileCache: FileCache;
-  /**
-   * The file operations FILE mounts read through (lws's `lws_get_fops`).
-   * Wrap them (`{ ...context.fops, open(p, f) { log(p); return platformFops.open(p, f); } }`)
-   * or replace them with a virtual file system; set before serving.
-   */
-  get fops(): FileOps {
-    return this.#fops;
-  }
-  set fops(f: FileOps) {
-    this.#fops = checkFops(f);
-  }
-  #fops: FileOps;
-  #vhosts: Vhost[] = [];
-  #listeners: Listener[] = [];
-  #wsis = new Set<Wsi>();
-  #writablePending = new Set<Wsi>();
-  #writableScheduled = false;
-  #timeoutWsis = new Set<Wsi>();
-  #pingWsis = new Set<Wsi>();
-  #sweep: NodeJS.Timeout | null = null;
-  #destroyed = false;
-  #destroying: Promise<void> | null = null;
-  #plugins: readonly Plugin[];
-  #warnUnknownPvo: boolean;
-
-  /** @internal Use `createContext()`. */
-  constructor(info: ContextCreationInfo) {
-    if (info.pluginDirs && info.pluginDirs.length)
-      throw new TypeError('pluginDirs are loaded asynchronously: use `await createContextAsync(info)`');
-    const opts = info.options ?? 0;
-    if ((opts & ~KNOWN_OPTIONS) !== 0) throw new RangeError(`context options: unknown option bits 0x${(opts & ~KNOWN_OPTIONS).toString(16)}`);
-    this.options = opts;
-    this.limits = resolveLimits(DEFAULT_HTTP_LIMITS, info.limits);
-    this.serverString = info.serverString;
-    this.wsOptions = { ...info.ws };
-    this.maxConnections = info.maxConnections ?? Math.max(1, processFdLimit() - FD_RESERVE);
-    this.#fops = checkFops(info.fops ?? platformFops);
-    this.fileCache = new FileCache(info.fileCacheBytes ?? 8 * 1024 * 1024, info.fileCacheMaxFile ?? 64 * 1024);
-    const ka = info.kaTime ?? 0;
-    if (!Number.isFinite(ka) || ka < 0) throw new RangeError(`kaTime must be a number of seconds >= 0, got ${ka}`);
-    for (const k of ['kaProbes', 'kaInterval'] as const) {
-      const v = info[k];
-      if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new RangeError(`${k} must be an integer >= 0, got ${v}`);
-    }
-    this.keepaliveMs = Math.round(ka * 1000);
-    this.#plugins = [...(info.plugins ?? [])];
-    this.#warnUnknownPvo = info.warnUnknownPvo !== false;
-    for (const pl of this.#plugins) pl.init?.(this);
-    if (!(opts & Option.EXPLICIT_VHOSTS)) this.createVhost({ ...info, limits: undefined, ws: undefined });
-    if (info.uid !== undefined || info.gid !== undefined) {
-      this.#dropTo = { uid: info.uid, gid: info.gid };
-      // With explicit vhosts they are made afterwards: finalizeStartup() drops, as lws_finalize_startup().
-      if (!(opts & Option.EXPLICIT_VHOSTS)) void this.finalizeStartup();
-    }
-  }
-
-  /** The plugins this context was made with (given and loaded). */
-  get plugins(): readonly Plugin[] {
-    return this.#plugins;
-  }
-
-  /**
-   * @internal Put each port's vhosts in the order they have in `order`
-   * (the first on a port is its default), as after a reload in config order.
-   */
-  orderVhosts(order: readonly Vhost[]): void {
-    for (const l of this.#listeners) l.orderVhosts(order);
-  }
 
   /** The vhosts, in creation order. */
   get vhosts(): readonly Vhost[] {
@@ -238,7 +162,7 @@ export class Context {
     return this.#vhosts.find((v) => v.name === name);
   }
 
-  /** How many connections are open. */
+  /** How many connections (and streams inside them) are open. */
   get connectionCount(): number {
     return this.#wsis.size;
   }
@@ -248,52 +172,38 @@ export class Context {
    * listen socket, and the Host header picks between them.
    */
   createVhost(info: VhostCreationInfo): Vhost {
-    if (this.#destroyed) throw new Error('createVhost: the context has been destroyed');
-    const protocols = vhostProtocols(info.protocols, info.pvo, this.#plugins);
-    if (this.#plugins.length && this.#warnUnknownPvo) {
-      for (const n of unknownPvoProtocols(protocols ?? [], info.pvo))
-        log.warn('vhost %s: pvo names protocol "%s", which no plugin provides', info.vhostName ?? 'localhost', n);
-    }
-    const vh = new Vhost(this, { ...info, protocols });
-    const port = vh.requestedPort;
-    const at = vh.listenAt;
-    const listens = port !== undefined || 'path' in at;
-    let l: Listener | undefined;
-    if (listens) {
-      l = 'path' in at
-        ? this.#listeners.find((x) => x.path === at.path)
-        : port !== 0 ? this.#listeners.find((x) => x.path === undefined && x.port === port && x.iface === at.host) : undefined;
-      // Before anything is started: a TLS mismatch with the port's other vhosts throws here.
-      if (l) l.addVhost(vh);
-    }
+    if (this.#destroyed) throw stateError(ErrorCode.DESTROYED, 'createVhost: the context has been destroyed');
+    const features = vhostFeatureList();
+    let i = info;
+    for (const f of features) if (f.prepare) i = f.prepare(this, i);
+    const vh = new Vhost(this, i);
+    // A feature that throws (a TLS port shared with a clear-text vhost …) refuses the vhost before anything runs.
+    for (const f of features) f.create?.(vh, i);
     this.#vhosts.push(vh);
+    for (const r of roleList()) r.vhostInit?.(vh);
     vh.initProtocols();
-    if (listens) {
-      if (!l) {
-        l = new Listener(this, 'path' in at ? at : { port: port ?? 0, host: at.host }, vh.limits.txHighWater);
-        this.#listeners.push(l);
-        l.addVhost(vh);
-      }
-      vh.listener = l;
-      const p = l.ready;
-      p.catch(() => {}); // reported through log.err and the promise itself
-      vh.setListening(p);
-    }
+    for (const f of features) f.start?.(vh);
     return vh;
   }
 
   /** @internal `vhost.destroy()`. */
   destroyVhost(vh: Vhost): Promise<void> {
     if (vh.destroyed) return Promise.resolve();
-    vh.destroyInternal();
+    const waits = this.#destroyVhost(vh);
     const i = this.#vhosts.indexOf(vh);
     if (i >= 0) this.#vhosts.splice(i, 1);
-    const l = vh.listener;
-    if (l && l.removeVhost(vh)) {
-      this.#listeners = this.#listeners.filter((x) => x !== l);
-      return l.close();
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  #destroyVhost(vh: Vhost): Promise<void>[] {
+    const waits: Promise<void>[] = [];
+    if (!vh.destroyInternal()) return waits;
+    for (const r of roleList()) r.vhostDestroy?.(vh);
+    for (const f of vhostFeatureList()) {
+      const p = f.destroy?.(vh);
+      if (p) waits.push(p);
     }
-    return Promise.resolve();
+    return waits;
   }
 
   /** @internal Socket settings every connection gets: TCP keepalive. */
@@ -301,43 +211,53 @@ export class Context {
     if (this.keepaliveMs > 0) socket.setKeepAlive(true, this.keepaliveMs);
   }
 
-  /** @internal Wrap an accepted socket in a wsi bound to `vh`. */
-  adoptSocket(socket: Socket, vh: Vhost, role: Role): Wsi | null {
+  /**
+   * @internal Wrap an accepted socket in a wsi bound to `vh`, with no role
+   * yet: the caller moves it to the role that reads it. Null when the
+   * connection may not open (limit, destroyed, refused by a filter).
+   */
+  adoptSocket(socket: Socket, vh: Vhost): Wsi | null {
     if (this.#destroyed) {
       socket.destroy();
       return null;
     }
-    if (this.#wsis.size >= this.maxConnections) {
+    if (this.#roots >= this.maxConnections) {
       log.warn('%s: connection limit %d reached, dropping %s', vh, this.maxConnections, socket.remoteAddress);
       socket.destroy();
       return null;
     }
     this.tuneSocket(socket);
-    const wsi = new Wsi(this, vh, socket, role, vh.protocols[0]);
-    this.#wsis.add(wsi);
+    const wsi = new Wsi(this, vh, vh.protocols[0], socket);
+    this.#add(wsi);
     if (wsi.callProtocol(Reason.FILTER_NETWORK_CONNECTION, wsi.peerAddress)) return null;
     if (wsi.callProtocol(Reason.WSI_CREATE)) return null;
     if (wsi.callProtocol(Reason.SERVER_NEW_CLIENT_INSTANTIATED)) return null;
     return wsi;
   }
 
-  /**
-   * Open a client connection (WebSocket, HTTP or RAW) from this context;
-   * see `clientConnect` for the details.
-   *
-   * ```ts
-   * const wsi = context.clientConnect({ address: '127.0.0.1', port: 7681, protocol: 'lws-echo' });
-   * ```
-   */
-  clientConnect(info: ClientConnectInfo): Wsi {
-    return clientConnect({ ...info, context: this });
+  /** @internal Count a client wsi among the connections; false when it may not open (the caller reports why). */
+  adoptClientWsi(wsi: Wsi): boolean {
+    if (this.#destroyed || this.#roots >= this.maxConnections) return false;
+    this.#add(wsi);
+    return true;
   }
 
-  /** @internal Count a client wsi among the connections; false when it may not open. */
-  adoptClientWsi(wsi: Wsi): boolean {
-    if (this.#destroyed || this.#wsis.size >= this.maxConnections) return false;
+  /**
+   * @internal A stream inside `parent`'s connection (an HTTP/2 stream, a
+   * multiplexed channel): a wsi of its own whose bytes go through
+   * `transport`, which the parent's role provides. It has no role yet.
+   */
+  newChildWsi(parent: Wsi, protocol: Protocol, transport: Transport, vh: Vhost = parent.vhost): Wsi | null {
+    if (this.#destroyed || parent.closed) return null;
+    const wsi = new Wsi(this, vh, protocol, transport, parent);
     this.#wsis.add(wsi);
-    return true;
+    parent.addChild(wsi);
+    return wsi;
+  }
+
+  #add(wsi: Wsi): void {
+    this.#wsis.add(wsi);
+    this.#roots++;
   }
 
   /** @internal */
@@ -348,9 +268,8 @@ export class Context {
   /** @internal A connection finished closing: WSI_DESTROY and bookkeeping. */
   wsiClosed(wsi: Wsi): void {
     if (!this.#wsis.delete(wsi)) return;
+    if (!wsi.parent) this.#roots--;
     this.#writablePending.delete(wsi);
-    this.#timeoutWsis.delete(wsi);
-    this.#pingWsis.delete(wsi);
     const p0 = wsi.vhost.protocols[0];
     wsi.callProtocol(Reason.WSI_DESTROY, undefined, p0);
   }
@@ -359,7 +278,8 @@ export class Context {
   placeholderWsi(vh: Vhost, p: Protocol): Wsi {
     // The vhost's own protocol object, so per-vhost data keyed by it at
     // PROTOCOL_INIT is found again from real connections.
-    const w = new Wsi(this, vh, null, NONE_ROLE, p, false);
+    const w = new Wsi(this, vh, p, null, null, false);
+    w.setRole(NO_ROLE, null);
     w.closed = true;
     return w;
   }
@@ -370,9 +290,24 @@ export class Context {
       e instanceof Error ? e.stack ?? e.message : String(e));
   }
 
+  /** @internal An ended socket finishing its last bytes: destroyed after `ms`, or with the context. */
+  lingerSocket(s: Socket, ms: number): void {
+    if (this.#destroyed) {
+      s.destroy();
+      return;
+    }
+    const t = this.timers.timer((x: Socket) => x.destroy(), s);
+    t.start(ms);
+    this.#lingering.add(s);
+    s.once('close', () => {
+      t.stop();
+      this.#lingering.delete(s);
+    });
+  }
+
   // ---- writeable service ----
 
-  /** @internal Deliver a WRITEABLE on a later turn, once the socket is not choked. */
+  /** @internal Deliver a WRITEABLE on a later turn, once the connection is not choked. */
   scheduleWritable(wsi: Wsi): void {
     this.#writablePending.add(wsi);
     if (!this.#writableScheduled) {
@@ -386,61 +321,11 @@ export class Context {
     const batch = [...this.#writablePending];
     this.#writablePending.clear();
     for (const wsi of batch) {
-      if (wsi.closed || !wsi.socket) continue;
-      if (wsi.sendPipeChoked()) continue; // 'drain' reschedules it
-      wsi.role.writable(wsi);
-    }
-  };
-
-  /** @internal The socket drained: pending writable work may go on. */
-  socketDrained(wsi: Wsi): void {
-    if (!wsi.closed) this.scheduleWritable(wsi);
-  }
-
-  // ---- timeouts ----
-
-  /** @internal */
-  watchTimeout(wsi: Wsi): void {
-    this.#timeoutWsis.add(wsi);
-    this.#ensureSweep();
-  }
-
-  #ensureSweep(): void {
-    if (!this.#sweep && !this.#destroyed) {
-      this.#sweep = setInterval(this.#sweepTimeouts, 250);
-      this.#sweep.unref();
-    }
-  }
-
-  /** @internal WebSocket idle ping checks ride on the same sweep. */
-  watchPing(wsi: Wsi): void {
-    this.#pingWsis.add(wsi);
-    this.#ensureSweep();
-  }
-
-  /** @internal */
-  unwatchTimeout(wsi: Wsi): void {
-    this.#timeoutWsis.delete(wsi);
-  }
-
-  #sweepTimeouts = (): void => {
-    const now = Date.now();
-    for (const wsi of this.#pingWsis) {
-      if (wsi.closed || !wsi.ws) this.#pingWsis.delete(wsi);
-      else wsi.ws.pingTick(now);
-    }
-    for (const wsi of this.#timeoutWsis) {
-      if (wsi.timeoutReason === PendingTimeout.NO_PENDING) {
-        this.#timeoutWsis.delete(wsi);
-        continue;
-      }
-      if (wsi.timeoutAt > now) continue;
-      const reason = wsi.timeoutReason;
-      wsi.timeoutReason = PendingTimeout.NO_PENDING;
-      this.#timeoutWsis.delete(wsi);
-      log.info('wsi %d: timeout %s', wsi.id, PendingTimeout[reason] ?? reason);
-      if (wsi.role.timeout) wsi.role.timeout(wsi, reason);
-      else wsi.close(false);
+      if (wsi.closed) continue;
+      // A choked connection is brought back by its drain (a socket's
+      // 'drain', a stream's credit, a compressor catching up).
+      if (wsi.sendPipeChoked()) continue;
+      wsi.serviceWritable();
     }
   };
 
@@ -455,24 +340,26 @@ export class Context {
   destroy(): Promise<void> {
     if (this.#destroying) return this.#destroying;
     this.#destroyed = true;
-    const closing = this.#listeners.map((l) => l.close());
-    this.#listeners = [];
-    for (const w of [...this.#wsis]) w.close(false);
-    for (const vh of this.#vhosts) vh.destroyInternal();
-    for (const pl of this.#plugins) {
+    const waits: Promise<void>[] = [];
+    const features = contextFeatureList();
+    for (const f of features) {
+      const p = f.stop?.(this);
+      if (p) waits.push(p);
+    }
+    for (const w of [...this.#wsis]) if (!w.parent) w.close(false);
+    for (const vh of this.#vhosts) waits.push(...this.#destroyVhost(vh));
+    for (const f of features) {
       try {
-        pl.destroy?.(this);
+        f.destroy?.(this);
       } catch (e) {
-        log.err('plugin %s: destroy threw: %s', pl.name, (e as Error).message);
+        log.err('%s: destroy failed: %s', f.name, (e as Error).message);
       }
     }
-    if (this.#sweep) clearInterval(this.#sweep);
-    this.#sweep = null;
-    this.#timeoutWsis.clear();
-    this.#pingWsis.clear();
+    for (const s of this.#lingering) s.destroy();
+    this.#lingering.clear();
+    this.timers.close();
     this.#writablePending.clear();
-    this.fileCache.clear();
-    this.#destroying = Promise.all(closing).then(() => undefined);
+    this.#destroying = Promise.all(waits).then(() => undefined);
     return this.#destroying;
   }
 
@@ -485,18 +372,4 @@ export class Context {
 /** Make a context (and, unless `Option.EXPLICIT_VHOSTS`, its default vhost). */
 export function createContext(info: ContextCreationInfo = {}): Context {
   return new Context(info);
-}
-
-/**
- * `createContext` after loading the plugins in `info.pluginDirs` (they
- * follow any `info.plugins`).
- *
- * ```ts
- * const context = await createContextAsync({ port: 7681, pluginDirs: ['./plugins'],
- *   pvo: { 'my-protocol': {} } });
- * ```
- */
-export async function createContextAsync(info: ContextCreationInfo = {}): Promise<Context> {
-  const loaded = info.pluginDirs && info.pluginDirs.length ? await loadPlugins(info.pluginDirs) : [];
-  return new Context({ ...info, pluginDirs: undefined, plugins: [...(info.plugins ?? []), ...loaded] });
 }

@@ -1,3 +1,4 @@
+import { ErrorCode, rangeError, typeError } from './errors.js';
 /**
  * Every limit a vhost applies to HTTP/1 peers, with its default. A peer that
  * passes one gets the named status and its connection alone is closed.
@@ -59,16 +60,16 @@ export function resolveLimits(base: Readonly<HttpLimits>, over?: Partial<HttpLim
   if (!over) return out;
   for (const [k, v] of Object.entries(over) as [keyof HttpLimits, number | undefined][]) {
     if (v === undefined) continue;
-    if (!(k in base)) throw new TypeError(`unknown limit "${k}"; known limits: ${Object.keys(base).join(', ')}`);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`limit ${k} must be a non-negative number, got ${String(v)}`);
+    if (!(k in base)) throw typeError(ErrorCode.UNKNOWN_OPTION, `unknown limit "${k}"; known limits: ${Object.keys(base).join(', ')}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw rangeError(ErrorCode.INVALID_OPTION, `limit ${k} must be a non-negative number, got ${String(v)}`);
     out[k] = v;
   }
   if (out.maxRequestLine > out.maxHeaderBytes) out.maxRequestLine = out.maxHeaderBytes;
-  if (out.fileChunkSize < 512) throw new RangeError('limit fileChunkSize must be at least 512');
+  if (out.fileChunkSize < 512) throw rangeError(ErrorCode.INVALID_OPTION, 'limit fileChunkSize must be at least 512');
   // 0 would disarm the handshake timeout altogether (wsi.setTimeout's "no timeout").
-  if (out.tlsAcceptTimeoutSecs <= 0) throw new RangeError('limit tlsAcceptTimeoutSecs must be > 0');
+  if (out.tlsAcceptTimeoutSecs <= 0) throw rangeError(ErrorCode.INVALID_OPTION, 'limit tlsAcceptTimeoutSecs must be > 0');
   // The idle timer of a kept client connection is one setTimeout, which takes at most 2^31-1 ms.
   if (out.clientKeepAliveSecs * 1000 > MAX_TIMER_MS)
-    throw new RangeError(`limit clientKeepAliveSecs must be at most ${MAX_TIMER_MS / 1000} (about 24.8 days), got ${out.clientKeepAliveSecs}`);
+    throw rangeError(ErrorCode.INVALID_OPTION, `limit clientKeepAliveSecs must be at most ${MAX_TIMER_MS / 1000} (about 24.8 days), got ${out.clientKeepAliveSecs}`);
   return out;
 }

@@ -10,6 +10,7 @@
  */
 import { format } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { ErrorCode, rangeError } from './errors.js';
 
 export const LogLevel = {
   ERR: 1,
@@ -61,7 +62,7 @@ let emitter: LogEmitter = emitStderr;
  * with NULL.
  */
 export function setLogLevel(mask: number, emit?: LogEmitter | null): void {
-  if (!Number.isInteger(mask) || mask < 0) throw new RangeError(`setLogLevel: mask must be a non-negative integer, got ${mask}`);
+  if (!Number.isInteger(mask) || mask < 0) throw rangeError(ErrorCode.INVALID_ARGUMENT, `setLogLevel: mask must be a non-negative integer, got ${mask}`);
   levels = mask;
   if (emit) emitter = emit;
 }

@@ -1,4 +1,5 @@
 import { log } from './log.js';
+import { ErrorCode, stateError } from './errors.js';
 
 /**
  * Switch to `gid` then `uid` (ids or names), as lws does once its listen
@@ -9,7 +10,7 @@ import { log } from './log.js';
 export function dropPrivileges(uid: number | string | undefined, gid: number | string | undefined): void {
   if (uid === undefined && gid === undefined) return;
   if (typeof process.setuid !== 'function' || typeof process.setgid !== 'function')
-    throw new Error('uid/gid: this platform cannot change the process user');
+    throw stateError(ErrorCode.PRIVILEGES, 'uid/gid: this platform cannot change the process user');
   try {
     if (gid !== undefined) {
       if (process.getuid?.() === 0 && typeof process.setgroups === 'function') process.setgroups([gid]);
@@ -19,7 +20,7 @@ export function dropPrivileges(uid: number | string | undefined, gid: number | s
   } catch (e) {
     const msg = `cannot drop privileges to uid ${uid ?? '-'} gid ${gid ?? '-'}: ${(e as Error).message}`;
     log.err('%s', msg);
-    throw new Error(msg);
+    throw stateError(ErrorCode.PRIVILEGES, msg);
   }
   log.notice('running as uid %d gid %d', process.getuid?.() ?? -1, process.getgid?.() ?? -1);
 }

@@ -5,6 +5,7 @@
  * such as an in-memory tree). Calls are synchronous, as in lws: an
  * implementation should answer from memory or a local disk.
  */
+import { ErrorCode, typeError } from '../core/errors.js';
 
 /** Open flags and per-file facts, with lws's values where lws has them. */
 export enum FopFlag {
@@ -21,7 +22,19 @@ export enum FopFlag {
   MOD_TIME_VALID = 1 << 26,
   /** Set by `open` when the file is not reachable by the platform's own calls (lws's LWS_FOP_FLAG_VIRTUAL). */
   VIRTUAL = 1 << 27,
+  /**
+   * Set by `open` when the file can only be read in order (its bytes are
+   * made as it is read, as a zip member being inflated): a range request
+   * is answered with the whole file.
+   */
+  SEQUENTIAL = 1 << 28,
 }
+
+/**
+ * `read` returns this when no bytes are ready yet but more will come (a
+ * file made as it is read); `fd.waitReadable` says when to read again.
+ */
+export const FOP_READ_AGAIN = -2;
 
 /**
  * An open file (lws's `lws_fop_fd_t`): the generic facts every
@@ -38,6 +51,16 @@ export interface FopFd {
   flags: number;
   /** Modification time in seconds since the epoch, valid with MOD_TIME_VALID. */
   modTime: number;
+  /** Modification time in milliseconds, when the implementation knows it that finely (validators use it). */
+  mtimeMs?: number;
+  /**
+   * A strong validator the implementation knows (a content hash, quoted as
+   * an HTTP entity tag); without it one is made from the length and the
+   * modification time.
+   */
+  etag?: string;
+  /** After `read` returned `FOP_READ_AGAIN`: call `ready` once reading can go on (bytes, the end, or a failure). */
+  waitReadable?(ready: () => void): void;
   /** The implementation's own state. */
   handle?: unknown;
 }
@@ -48,13 +71,17 @@ export interface FileOps {
   close(fd: FopFd): void;
   /** Move by `offset` from the current position; returns the new position or -1. */
   seekCur(fd: FopFd, offset: number): number;
-  /** Read into `buf` from the current position; returns the bytes read (0 at the end) or -1. */
+  /**
+   * Read into `buf` from the current position; returns the bytes read (0 at
+   * the end), -1 on failure, or `FOP_READ_AGAIN` when bytes are not ready yet.
+   */
   read(fd: FopFd, buf: Uint8Array): number;
   /** Write `buf` at the current position; returns the bytes written or -1. */
   write(fd: FopFd, buf: Uint8Array): number;
 }
 
 // ---- lws's helper calls, in camelCase ----
+
 
 /** Open through `fops` (lws's `lws_vfs_file_open` / `lws_plat_file_open`). */
 export function vfsFileOpen(fops: FileOps, path: string, flags: number = FopFlag.RDONLY): FopFd | null {
@@ -105,6 +132,6 @@ export function vfsFileSeekEnd(fd: FopFd, offset: number): number {
 /** Refuse an object that is not a FileOps, with the missing call named. @internal */
 export function checkFops(f: FileOps): FileOps {
   for (const k of ['open', 'close', 'seekCur', 'read', 'write'] as const)
-    if (!f || typeof f[k] !== 'function') throw new TypeError(`fops: ${k}() is missing; a FileOps needs open, close, seekCur, read and write`);
+    if (!f || typeof f[k] !== 'function') throw typeError(ErrorCode.FOPS, `fops: ${k}() is missing; a FileOps needs open, close, seekCur, read and write`);
   return f;
 }

@@ -32,6 +32,7 @@ export const platformFops: FileOps = Object.freeze({
       len: st.size,
       flags: (flags & 3) | FopFlag.MOD_TIME_VALID,
       modTime: Math.floor(st.mtimeMs / 1000),
+      mtimeMs: st.mtimeMs,
       handle: fd,
     };
   },

@@ -1,4 +1,5 @@
 import { proxyTarget } from './proxy-target.js';
+import { ErrorCode, rangeError, typeError } from '../core/errors.js';
 
 /**
  * Mounts: parts of a vhost's URL space served by something other than user
@@ -73,18 +74,18 @@ export function resolveMounts(mounts: readonly HttpMount[] | undefined): Resolve
   const out: ResolvedMount[] = [];
   for (const m of mounts ?? []) {
     if (typeof m.mountpoint !== 'string' || !m.mountpoint.startsWith('/'))
-      throw new TypeError(`mount: mountpoint must start with "/", got ${JSON.stringify(m.mountpoint)}`);
+      throw typeError(ErrorCode.INVALID_OPTION, `mount: mountpoint must start with "/", got ${JSON.stringify(m.mountpoint)}`);
     if (typeof m.origin !== 'string' || m.origin === '')
-      throw new TypeError(`mount ${m.mountpoint}: origin is required`);
+      throw typeError(ErrorCode.INVALID_OPTION, `mount ${m.mountpoint}: origin is required`);
     if (!SUPPORTED.has(m.originProtocol))
-      throw new Error(`mount ${m.mountpoint}: origin protocol ${Mount[m.originProtocol] ?? m.originProtocol} is not supported by this version of tslws (supported: FILE, REDIR_HTTP, REDIR_HTTPS, CALLBACK, CGI, HTTP, HTTPS)`);
+      throw typeError(ErrorCode.INVALID_OPTION, `mount ${m.mountpoint}: origin protocol ${Mount[m.originProtocol] ?? m.originProtocol} is not supported by this version of tslws (supported: FILE, REDIR_HTTP, REDIR_HTTPS, CALLBACK, CGI, HTTP, HTTPS)`);
     if (m.cgiTimeout !== undefined && (typeof m.cgiTimeout !== 'number' || !(m.cgiTimeout > 0)))
-      throw new RangeError(`mount ${m.mountpoint}: cgiTimeout must be a positive number of seconds, got ${String(m.cgiTimeout)}`);
+      throw rangeError(ErrorCode.INVALID_OPTION, `mount ${m.mountpoint}: cgiTimeout must be a positive number of seconds, got ${String(m.cgiTimeout)}`);
     if (m.proxyTimeout !== undefined && (typeof m.proxyTimeout !== 'number' || !(m.proxyTimeout > 0)))
-      throw new RangeError(`mount ${m.mountpoint}: proxyTimeout must be a positive number of seconds, got ${String(m.proxyTimeout)}`);
+      throw rangeError(ErrorCode.INVALID_OPTION, `mount ${m.mountpoint}: proxyTimeout must be a positive number of seconds, got ${String(m.proxyTimeout)}`);
     if (m.originProtocol === Mount.HTTP || m.originProtocol === Mount.HTTPS) proxyTarget(m.origin, m.originProtocol === Mount.HTTPS);
     if (m.basicAuthLoginFile !== undefined && (typeof m.basicAuthLoginFile !== 'string' || m.basicAuthLoginFile === ''))
-      throw new TypeError(`mount ${m.mountpoint}: basicAuthLoginFile must be the path of a user:password file`);
+      throw typeError(ErrorCode.INVALID_OPTION, `mount ${m.mountpoint}: basicAuthLoginFile must be the path of a user:password file`);
     let mp = m.mountpoint;
     while (mp.length > 1 && mp.endsWith('/')) mp = mp.slice(0, -1);
     out.push({ ...m, mountpoint: mp, mpLen: mp.length });

@@ -1,3 +1,5 @@
+import { ErrorCode, typeError } from '../core/errors.js';
+
 /** Where a proxy mount sends requests. */
 export interface ProxyTarget {
   https: boolean;
@@ -14,9 +16,9 @@ export function proxyTarget(origin: string, https: boolean): ProxyTarget {
   try {
     u = new URL(`${https ? 'https' : 'http'}://${bare}`);
   } catch {
-    throw new TypeError(`mount: proxy origin ${JSON.stringify(origin)} is not host[:port][/path]`);
+    throw typeError(ErrorCode.INVALID_OPTION, `mount: proxy origin ${JSON.stringify(origin)} is not host[:port][/path]`);
   }
-  if (u.search || u.hash || u.username) throw new TypeError(`mount: proxy origin ${JSON.stringify(origin)} must be host[:port][/path] only`);
+  if (u.search || u.hash || u.username) throw typeError(ErrorCode.INVALID_OPTION, `mount: proxy origin ${JSON.stringify(origin)} must be host[:port][/path] only`);
   return {
     https,
     host: u.hostname.replace(/^\[|\]$/g, ''),

@@ -1,9 +1,18 @@
 import { Token, tokenToName, METHOD_TOKENS } from './tokens.js';
 import { splitArgs } from './uri.js';
-import type { RequestHead } from '../roles/h1/head-parser.js';
+import type { HttpHead } from './head.js';
+
+/** What a wire's parser hands over of a request: its line and its headers. */
+export interface RequestFields {
+  readonly method: string;
+  readonly target: string;
+  readonly version: 10 | 11;
+  /** `[lower-case name, value]` in arrival order. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+}
 
 /** One request's line and headers, readable through the wsi's header calls. */
-export class HttpRequest {
+export class HttpRequest implements HttpHead {
   readonly method: string;
   /** The request-target as sent. */
   readonly target: string;
@@ -15,7 +24,7 @@ export class HttpRequest {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   #args: string[] | null = null;
 
-  constructor(head: RequestHead, rawPath: string, query: string) {
+  constructor(head: RequestFields, rawPath: string, query: string) {
     this.method = head.method;
     this.target = head.target;
     this.version = head.version;

@@ -1,5 +1,6 @@
 import { Token, tokenToName } from './tokens.js';
 import { TCHAR } from './chars.js';
+import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 
 /** Does a comma-separated header value (Connection, Upgrade…) hold `token` (lower case)? */
 export function hasToken(list: string | undefined, token: string): boolean {
@@ -22,26 +23,26 @@ export class ResponseHeaders {
 
   status(code: number): void {
     if (!Number.isInteger(code) || code < 100 || code > 999)
-      throw new RangeError(`addHttpHeaderStatus: status must be a 3-digit number, got ${code}`);
-    if (this.code !== 0) throw new Error('addHttpHeaderStatus: the status was already added for this response');
+      throw rangeError(ErrorCode.INVALID_ARGUMENT, `addHttpHeaderStatus: status must be a 3-digit number, got ${code}`);
+    if (this.code !== 0) throw stateError(ErrorCode.RESPONSE_ORDER, 'addHttpHeaderStatus: the status was already added for this response');
     this.code = code;
   }
 
   header(rawName: string, value: string): void {
-    if (this.code === 0) throw new Error('add the status (addHttpHeaderStatus) before any header');
+    if (this.code === 0) throw stateError(ErrorCode.RESPONSE_ORDER, 'add the status (addHttpHeaderStatus) before any header');
     const name = rawName.endsWith(':') ? rawName.slice(0, -1) : rawName;
-    if (name === '') throw new TypeError('header name is empty');
+    if (name === '') throw typeError(ErrorCode.INVALID_HEADER, 'header name is empty');
     for (let i = 0; i < name.length; i++) {
       const c = name.charCodeAt(i);
-      if (c > 255 || !TCHAR[c]) throw new TypeError(`invalid header name ${JSON.stringify(rawName)}`);
+      if (c > 255 || !TCHAR[c]) throw typeError(ErrorCode.INVALID_HEADER, `invalid header name ${JSON.stringify(rawName)}`);
     }
     for (let i = 0; i < value.length; i++) {
       const c = value.charCodeAt(i);
-      if (c === 13 || c === 10 || c === 0) throw new TypeError(`header ${name}: value must not contain CR, LF or NUL`);
+      if (c === 13 || c === 10 || c === 0) throw typeError(ErrorCode.INVALID_HEADER, `header ${name}: value must not contain CR, LF or NUL`);
     }
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
-      if (!/^\d+$/.test(value)) throw new TypeError(`content-length must be a decimal number, got ${JSON.stringify(value)}`);
+      if (!/^\d+$/.test(value)) throw typeError(ErrorCode.INVALID_HEADER, `content-length must be a decimal number, got ${JSON.stringify(value)}`);
       this.contentLength = Number(value);
     } else if (lower === 'transfer-encoding') {
       this.chunked = /(^|,)\s*chunked\s*$/i.test(value);
@@ -54,7 +55,7 @@ export class ResponseHeaders {
 
   headerByToken(token: Token, value: string): void {
     const n = tokenToName(token);
-    if (!n || n.startsWith(':')) throw new TypeError(`token ${Token[token] ?? token} is not a response header`);
+    if (!n || n.startsWith(':')) throw typeError(ErrorCode.INVALID_HEADER, `token ${Token[token] ?? token} is not a response header`);
     this.header(n, value);
   }
 
@@ -65,17 +66,4 @@ export class ResponseHeaders {
     this.chunked = false;
     this.connectionClose = false;
   }
-}
-
-/**
- * Framing facts from a header block the user wrote by hand (not through
- * `finalizeHttpHeader`), so the body that follows is framed correctly.
- */
-export function scanHeaderBlock(text: string): { code: number; contentLength: number; chunked: boolean; close: boolean } {
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-  const code = m ? Number(m[1]) : 200;
-  const cl = /\r\ncontent-length:\s*(\d+)\s*\r\n/i.exec(text);
-  const te = /\r\ntransfer-encoding:[^\r\n]*chunked\s*\r\n/i.test(text);
-  const close = /\r\nconnection:[^\r\n]*close/i.test(text);
-  return { code, contentLength: cl ? Number(cl[1]) : -1, chunked: te, close };
 }

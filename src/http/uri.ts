@@ -74,3 +74,17 @@ export function splitArgs(query: string): string[] {
   }
   return out;
 }
+
+/**
+ * `path` is decoded; a Location needs it encoded again, or a space, a
+ * non-ASCII name or `#` makes a broken URL, and CR/LF in a directory name
+ * would make a redirect throw out of the request parser.
+ */
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+/** The request's query with its `?`, or nothing: what a redirect must carry on. */
+export function queryPart(query: string | undefined): string {
+  return query ? '?' + query : '';
+}

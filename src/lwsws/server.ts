@@ -13,6 +13,7 @@
  * only at start.
  */
 import { readFileSync } from 'node:fs';
+import '../setup.js';
 import { createContext, type Context } from '../core/context.js';
 import type { Vhost } from '../core/vhost.js';
 import { log } from '../core/log.js';
@@ -25,6 +26,7 @@ import { buildVhosts, contextInfo, type BuiltVhost } from './build.js';
 import { ConfigError, formatWarning, type ConfigWarning } from './errors.js';
 import { lwswsHttpProtocol } from './http-protocol.js';
 import { dropPrivileges } from '../core/privileges.js';
+import { orderVhosts } from '../roles/listen/listen-feature.js';
 import { resolveIds } from './ids.js';
 import type { LwswsConfig } from './model.js';
 
@@ -233,7 +235,7 @@ export class LwswsServer {
     this.#running = next;
     // A vhost made now went last on its port: config order decides again
     // which vhost is first there, so the default.
-    this.context.orderVhosts(next.map((r) => r.vhost));
+    orderVhosts(this.context, next.map((r) => r.vhost));
     log.notice('reload: %d vhosts kept, %d destroyed, %d created, %d failed', result.kept.length, result.destroyed.length,
       result.created.length, result.failed.length);
     return result;

@@ -70,7 +70,7 @@ function vhostJson(vh: Vhost, ctx: Context): Record<string, unknown> {
   for (const w of ctx.liveWsis()) {
     if (w.vhost !== vh) continue;
     conns++;
-    if (w.ws) ws++;
+    if (w.roleName === 'ws') ws++;
   }
   return {
     name: vh.name,
@@ -118,7 +118,7 @@ export async function buildStatus(vh: Vhost, hideVhosts: boolean, files: readonl
     wsi_alive: String(ctx.connectionCount),
     pt: [{ fds_count: String(ctx.connectionCount), ah_pool_inuse: '0', ah_wait_list: '0' }],
     ...(hideVhosts ? {} : { vhosts: ctx.vhosts.map((v) => vhostJson(v, ctx)) }),
-    listen_wsi: String(ctx.vhosts.filter((v) => v.listener).length),
+    listen_wsi: String(ctx.vhosts.filter((v) => v.listens).length),
     rx: '0', tx: '0', h1_conn: '0', h1_trans: '0', h2_trans: '0', ws_upg: '0', rejected: '0',
     h2_alpn: '0', h2_subs: '0', h2_upg: '0', cgi_alive: '0',
   };

@@ -1,3 +1,5 @@
+import type { Timer, TimerList } from '../core/timers.js';
+
 /**
  * A bound on a program's or upstream's silence that counts only while we
  * wait on it: `touch()` restarts the count when it shows life (or we start
@@ -5,21 +7,21 @@
  * instead does nothing until the next `touch()` starts it again.
  */
 export class SilenceTimer {
-  #t: NodeJS.Timeout | null;
+  #t: Timer | null;
 
-  constructor(readonly ms: number, readonly waiting: () => boolean, onSilent: () => void) {
-    this.#t = setTimeout(() => {
-      if (this.waiting()) onSilent();
-    }, ms);
+  constructor(timers: TimerList, readonly ms: number, readonly waiting: () => boolean, onSilent: () => void) {
+    this.#t = timers.timer((self: SilenceTimer) => {
+      if (self.waiting()) onSilent();
+    }, this);
+    this.#t.start(ms);
   }
 
   touch(): void {
-    // refresh() also starts again a timer that has already run out.
-    if (this.#t && this.waiting()) this.#t.refresh();
+    if (this.#t && this.waiting()) this.#t.start(this.ms);
   }
 
   disarm(): void {
-    if (this.#t) clearTimeout(this.#t);
+    this.#t?.stop();
     this.#t = null;
   }
 }

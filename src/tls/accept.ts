@@ -1,8 +1,8 @@
 import { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
-import type { Role } from '../core/role.js';
+import { NO_ROLE, type RoleOps } from '../core/role.js';
 import type { Wsi } from '../core/wsi.js';
-import type { Vhost } from '../core/vhost.js';
+import type { Vhost, VhostSelector } from '../core/vhost.js';
 import { Reason } from '../core/reasons.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { log } from '../core/log.js';
@@ -10,25 +10,13 @@ import { SslInfo, alertFromError, type SslInfoEvent } from './ssl-info.js';
 import type { VhostTls } from './vhost-tls.js';
 
 /** What the TLS accept needs from the listen socket it came from. */
-export interface TlsListener {
-  /** The vhost a TLS name (SNI) or Host value selects on this port. */
-  selectVhost(name: string | undefined): Vhost;
-  /** The port's default vhost (its first live one). */
-  defaultVhost(): Vhost | undefined;
+export interface TlsListener extends VhostSelector {
   /** True when some vhost of the port asks for client certificates. */
   readonly anyRequestsCert: boolean;
 }
 
 /** Connections between accept and the end of the TLS handshake: nothing to read or write yet. */
-export const tlsAcceptRole: Role = {
-  name: 'tls-accept',
-  rx() {},
-  writable() {},
-  write() {
-    return -1;
-  },
-  closing() {},
-};
+export const tlsAcceptRole: RoleOps<null> = { ...NO_ROLE, name: 'tls-accept' };
 
 /**
  * Deliver an SSL_INFO event to the vhost's first protocol when its mask
@@ -101,7 +89,7 @@ export function startTlsAccept(wsi: Wsi, raw: Socket, listener: TlsListener, onS
       return mine.find((p) => protocols.includes(p));
     },
   });
-  wsi.socket = t;
+  wsi.setTransport(t);
   wsi.setTimeout(PendingTimeout.SSL_ACCEPT, wsi.vhost.limits.tlsAcceptTimeoutSecs);
   reportSslInfo(wsi, { where: SslInfo.HANDSHAKE_START, ret: 1 });
   t.on('error', (e: NodeJS.ErrnoException) => {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
-import type { H1Conn, ResponsePump, BodySink } from '../../roles/h1/conn.js';
+import type { HttpExchange, ResponsePump, BodySink } from '../../http/exchange.js';
 import { bareOrigin, type ResolvedMount } from '../../http/mount.js';
 import { Write } from '../../core/write.js';
 import { log } from '../../core/log.js';
@@ -37,11 +37,11 @@ class CgiRun implements ResponsePump, BodySink {
   #stderrLine = '';
   #exited = false;
 
-  constructor(readonly conn: H1Conn, readonly child: ChildProcess, readonly timeoutMs: number, readonly script: string) {}
+  constructor(readonly ex: HttpExchange, readonly child: ChildProcess, readonly timeoutMs: number, readonly script: string) {}
 
   start(): void {
     const c = this.child;
-    this.#awaitingBody = this.conn.hasRequestBody;
+    this.#awaitingBody = this.ex.hasRequestBody;
     c.stdout?.on('data', (d: Buffer) => this.#stdout(d));
     c.stdout?.on('end', () => this.#stdoutEnd());
     c.stderr?.on('data', (d: Buffer) => this.#stderr(d));
@@ -51,7 +51,7 @@ class CgiRun implements ResponsePump, BodySink {
     c.stdin?.on('drain', () => {
       if (!this.#stdinChoked) return;
       this.#stdinChoked = false;
-      this.conn.wsi.rxFlowControl(true);
+      this.ex.wsi.rxFlowControl(true);
       // It read: it is alive (and if the body is still coming, we wait on the client again).
       this.#timer?.touch();
     });
@@ -63,7 +63,7 @@ class CgiRun implements ResponsePump, BodySink {
       this.#exited = true;
       log.info('cgi %s exited (%s)', this.script, sig ?? code);
     });
-    this.#timer = new SilenceTimer(this.timeoutMs, () => this.#waitingOnProgram(), () => this.#silent());
+    this.#timer = new SilenceTimer(this.ex.wsi.context.timers, this.timeoutMs, () => this.#waitingOnProgram(), () => this.#silent());
   }
 
   // ---- request body → stdin ----
@@ -75,7 +75,7 @@ class CgiRun implements ResponsePump, BodySink {
       // The program reads slower than the client sends: stop reading the client,
       // and from now on we wait on the program.
       this.#stdinChoked = true;
-      this.conn.wsi.rxFlowControl(false);
+      this.ex.wsi.rxFlowControl(false);
       this.#timer?.touch();
     }
   }
@@ -91,7 +91,7 @@ class CgiRun implements ResponsePump, BodySink {
   #stdout(d: Buffer): void {
     if (this.#finished) return;
     this.#timer?.touch();
-    const conn = this.conn;
+    const ex = this.ex;
     if (this.#head) {
       const searched = this.#head.length;
       const all = searched ? Buffer.concat([this.#head, d]) : d;
@@ -115,19 +115,18 @@ class CgiRun implements ResponsePump, BodySink {
         this.#fail(500);
         return;
       }
-      const wsi = conn.wsi;
       try {
-        wsi.addHttpHeaderStatus(head.status);
-        for (const [k, v] of head.headers) wsi.addHttpHeaderByName(k, v);
-        if (head.contentLength >= 0 && !head.chunked) wsi.addHttpHeaderContentLength(head.contentLength);
+        ex.headers.status(head.status);
+        for (const [k, v] of head.headers) ex.headers.header(k, v);
+        if (head.contentLength >= 0 && !head.chunked) ex.headers.header('content-length', String(head.contentLength));
       } catch (e) {
         log.err('cgi %s: %s', this.script, (e as Error).message);
         this.#fail(500);
         return;
       }
       // The program's own chunking is undone; ours (or a length) frames the answer.
-      if (head.chunked) this.#dechunk = new ChunkedDecoder(conn.limits);
-      if (wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS) < 0) return;
+      if (head.chunked) this.#dechunk = new ChunkedDecoder(ex.limits);
+      if (ex.write(ex.finalizeHeaders(), Write.HTTP_HEADERS) < 0) return;
       d = all.subarray(end[1]);
       if (head.contentLength === 0 && !head.chunked) {
         this.#finish();
@@ -138,11 +137,11 @@ class CgiRun implements ResponsePump, BodySink {
   }
 
   #body(d: Buffer): void {
-    const wsi = this.conn.wsi;
+    const wsi = this.ex.wsi;
     if (this.#dechunk) {
       try {
         this.#dechunk.feed(d, 0, (piece) => {
-          if (!wsi.closed) wsi.write(piece, Write.HTTP);
+          if (!wsi.closed) this.ex.write(piece, Write.HTTP);
         });
       } catch {
         log.err('cgi %s: malformed chunked output', this.script);
@@ -150,7 +149,7 @@ class CgiRun implements ResponsePump, BodySink {
         return;
       }
       if (this.#dechunk.done) this.#finish();
-    } else if (wsi.write(d, Write.HTTP) < 0) return;
+    } else if (this.ex.write(d, Write.HTTP) < 0) return;
     // Reaching a declared length completed the transaction, which closed us.
     if (wsi.closed || this.#finished) return;
     if (wsi.sendPipeChoked()) {
@@ -183,10 +182,10 @@ class CgiRun implements ResponsePump, BodySink {
     if (this.#finished) return;
     this.#finished = true;
     this.#disarm();
-    const wsi = this.conn.wsi;
+    const wsi = this.ex.wsi;
     // Detach first: completing the transaction closes its pump.
-    if (this.conn.file === this) this.conn.file = null;
-    if (!wsi.closed) wsi.write(new Uint8Array(0), Write.HTTP_FINAL);
+    if (this.ex.producer === this) this.ex.producer = null;
+    if (!wsi.closed) this.ex.write(new Uint8Array(0), Write.HTTP_FINAL);
     this.#stop();
   }
 
@@ -194,11 +193,11 @@ class CgiRun implements ResponsePump, BodySink {
     if (this.#finished) return;
     this.#finished = true;
     this.#disarm();
-    const conn = this.conn;
+    const ex = this.ex;
     // Detach first: answering completes the transaction, which would close us again.
-    if (conn.file === this) conn.file = null;
+    if (ex.producer === this) ex.producer = null;
     this.#stop();
-    conn.abandonResponse(status);
+    ex.abandon(status);
   }
 
   // ---- stderr → log ----
@@ -239,7 +238,7 @@ class CgiRun implements ResponsePump, BodySink {
   /** The transaction or the connection ended (the client may have left). */
   close(): void {
     this.#disarm();
-    if (this.conn.bodySink === this) this.conn.bodySink = null;
+    if (this.ex.bodySink === this) this.ex.bodySink = null;
     if (this.#finished) return;
     this.#finished = true;
     this.#stop();
@@ -251,7 +250,7 @@ class CgiRun implements ResponsePump, BodySink {
     if (this.#stdinChoked) {
       // Whatever of the body remains must still be read (and dropped).
       this.#stdinChoked = false;
-      this.conn.wsi.rxFlowControl(true);
+      this.ex.wsi.rxFlowControl(true);
     }
     c.stdout?.destroy();
     c.stdin?.destroy();
@@ -289,25 +288,24 @@ class CgiRun implements ResponsePump, BodySink {
  * Serve a request from a CGI mount: `origin` is the program (lwsws's
  * `cgi://` prefix allowed). Always answers (500 when it cannot start).
  */
-export function startCgi(conn: H1Conn, m: ResolvedMount, path: string): boolean {
-  const req = conn.req;
-  if (!req) return false;
+export function startCgi(ex: HttpExchange, m: ResolvedMount, path: string): boolean {
+  const req = ex.req;
   // Absolute, so running it from its own directory still finds it.
   const script = resolve(bareOrigin(m));
-  const env = cgiEnv(conn.wsi, req, m, script, path);
+  const env = cgiEnv(ex.wsi, req, m, script, path, ex.localPort);
   let child: ChildProcess;
   try {
     // detached: its own process group, so a timeout can stop everything it started.
     child = spawn(script, [], { env, cwd: dirname(script), detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (e) {
     log.err('cgi %s: cannot start: %s', script, (e as Error).message);
-    conn.returnStatus(500);
+    ex.returnStatus(500);
     return true;
   }
-  const run = new CgiRun(conn, child, (m.cgiTimeout ?? DEFAULT_CGI_TIMEOUT_SECS) * 1000, script);
-  conn.file = run;
-  conn.bodySink = run;
+  const run = new CgiRun(ex, child, (m.cgiTimeout ?? DEFAULT_CGI_TIMEOUT_SECS) * 1000, script);
+  ex.producer = run;
+  ex.bodySink = run;
   run.start();
-  if (conn.req && !conn.hasRequestBody) child.stdin?.end();
+  if (!ex.hasRequestBody) child.stdin?.end();
   return true;
 }

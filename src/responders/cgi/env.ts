@@ -15,7 +15,7 @@ const SKIPPED = new Set(['content-type', 'content-length', 'proxy', 'connection'
  * HTTP_* variable per request header, then the mount's `cgienv`. Nothing
  * is inherited from the server's own environment.
  */
-export function cgiEnv(wsi: Wsi, req: HttpRequest, m: ResolvedMount, script: string, path: string): Record<string, string> {
+export function cgiEnv(wsi: Wsi, req: HttpRequest, m: ResolvedMount, script: string, path: string, localPort: number): Record<string, string> {
   const env: Record<string, string> = {
     GATEWAY_INTERFACE: 'CGI/1.1',
     SERVER_SOFTWARE: 'tslws',
@@ -26,15 +26,14 @@ export function cgiEnv(wsi: Wsi, req: HttpRequest, m: ResolvedMount, script: str
     SCRIPT_NAME: m.mpLen === 1 ? '' : m.mountpoint,
     SCRIPT_PATH: script,
     PATH_INFO: path.slice(m.mpLen === 1 ? 0 : m.mpLen),
-    REMOTE_ADDR: wsi.peerAddress.replace(/^::ffff:/, ''),
+    REMOTE_ADDR: wsi.peerAddress,
     REMOTE_PORT: String(wsi.peerPort),
     PATH: '/bin:/usr/bin:/usr/local/bin:/var/www/cgi-bin',
   };
   const host = req.first('host') ?? wsi.vhost.name;
   const hm = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(host);
   env.SERVER_NAME = hm ? hm[1] : host;
-  const port = wsi.socket?.localPort;
-  env.SERVER_PORT = String(port ?? (hm?.[2] ?? ''));
+  env.SERVER_PORT = String(localPort || (hm?.[2] ?? ''));
   if (wsi.isSsl()) env.HTTPS = 'ON';
   const ct = req.first('content-type');
   if (ct !== undefined) env.CONTENT_TYPE = ct;

@@ -1,95 +1,184 @@
-import { closeSync, constants, openSync, readSync, realpathSync, statSync, fstatSync, type Stats } from 'node:fs';
-import type { H1Conn } from '../../roles/h1/conn.js';
-import type { ResolvedMount } from '../../http/mount.js';
+/**
+ * The file responder: FILE mounts (a directory, or a zip archive through
+ * its file operations), and `wsi.serveHttpFile`. Every file, whatever
+ * reads it, gets the same validators, conditional requests, single
+ * ranges, HEAD and cache headers.
+ */
+import { openSync, closeSync, fstatSync, constants, type Stats } from 'node:fs';
+import type { HttpExchange } from '../../http/exchange.js';
+import { Mount, type ResolvedMount } from '../../http/mount.js';
 import { getMimetype } from '../../http/mime.js';
-import { Reason } from '../../core/reasons.js';
-import { PendingTimeout } from '../../core/timeouts.js';
-import { log } from '../../core/log.js';
-import { isZipMount, serveZip } from '../../zip/serve.js';
+import { encodePath, queryPart } from '../../http/uri.js';
+import { statusPage } from '../../http/status.js';
+import { FopFlag, type FileOps, type FopFd } from '../../fops/fops.js';
 import { platformFops } from '../../fops/platform.js';
-import { serveViaFops } from '../../fops/serve.js';
+import { log } from '../../core/log.js';
+import { ErrorCode, typeError } from '../../core/errors.js';
+import { acceptsGzip } from '../../zip/gzip.js';
+import { archiveAt } from '../../zip/archives.js';
+import { zipFileOps } from '../../zip/zip-fops.js';
+import { METHOD_DEFLATED } from '../../zip/format.js';
+import { locate, warnIfOriginMissing } from './locate.js';
+import { emptyMemo, memoFor, type FileMemo } from './memo.js';
+import { FileSender, finishFile } from './sender.js';
+import { fileCacheOf } from './file-cache.js';
+import { cacheControl, evaluatePreconditions, httpDateOfMs, makeEtag, requestedRange } from './validators.js';
+
+/** Whole responses are kept only for small files, so a mount's memos stay within a few MB. */
+const MEMO_MAX_BODY = 8192;
+
+/** A file ready to be answered with: what it is, and how to read it. */
+interface FileBody {
+  readonly len: number;
+  readonly mtimeMs: number | undefined;
+  readonly etag: string;
+  readonly gzip: boolean;
+  /** Only readable in order: ranges are answered with the whole file. */
+  readonly sequential: boolean;
+  /** All of it, when it is held in memory. */
+  readonly whole: Buffer | undefined;
+  /** Open for reading; null when it cannot be read any more. */
+  open(): { fops: FileOps; fd: FopFd } | null;
+  /** Answered without reading it: let go of what `open` would have used. */
+  release(): void;
+}
 
 interface ServeOptions {
+  /** The content-type; empty sends none. */
   mime: string;
-  extraHeaders?: Readonly<Record<string, string>>;
   mount?: ResolvedMount;
+  extraHeaders?: Readonly<Record<string, string>>;
+  /** The file's responses' shared state, for a small file read from disk. */
   memo?: FileMemo;
+  /** The representation depends on Accept-Encoding. */
+  vary?: boolean;
+}
+
+/** An opened file as a FileBody. */
+function openedBody(fops: FileOps, fd: FopFd): FileBody {
+  const gzip = (fd.flags & FopFlag.COMPR_IS_GZIP) !== 0;
+  const mtimeMs = fd.mtimeMs ?? (fd.flags & FopFlag.MOD_TIME_VALID ? fd.modTime * 1000 : undefined);
+  return {
+    len: fd.len - fd.pos,
+    mtimeMs,
+    etag: fd.etag ?? makeEtag(fd.len, mtimeMs, gzip),
+    gzip,
+    sequential: (fd.flags & FopFlag.SEQUENTIAL) !== 0,
+    whole: undefined,
+    open: () => ({ fops, fd }),
+    release: () => {
+      try {
+        fops.close(fd);
+      } catch (e) {
+        log.err('fops close threw: %s', (e as Error).message);
+      }
+    },
+  };
 }
 
 /**
- * What one mounted file's responses share while the file is unchanged: its
- * validators, its 200 header lines, and the last whole 200 response built
- * (valid for one `date:` second and one connection line).
+ * A file on disk known by its `stat`: small ones come from the context's
+ * cache, larger ones are opened only when their bytes are needed (not for
+ * a 304, a HEAD or a 416).
  */
-export interface FileMemo {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  etag: string;
-  lastMod: string;
-  /** content-type … accept-ranges lines of a 200. */
-  tail: string;
-  key: string;
-  resp: Buffer | null;
-  body: Buffer | null;
-}
-
-interface Origin {
-  /** The origin's real path, null when it does not exist. */
-  real: string | null;
-  /**
-   * Paths already proven to resolve inside the origin, with the identity of
-   * the file they reached. A later request whose `stat` reaches the same
-   * (dev, ino) reaches the same file, so the walk through every component
-   * (realpath) is not repeated on each hit; anything that changes what the
-   * path leads to changes the identity and forces the full check again.
-   */
-  verified: Map<string, { dev: number; ino: number; real: string; memo?: FileMemo }>;
-}
-
-const VERIFIED_MAX = 4096;
-const MEMO_MAX_BODY = 8192;
-const origins = new WeakMap<ResolvedMount, Origin>();
-
-function originOf(m: ResolvedMount): Origin {
-  let o = origins.get(m);
-  if (!o) {
-    let real: string | null;
-    try {
-      real = realpathSync.native(m.origin);
-    } catch {
-      log.warn('mount %s: origin %s does not exist', m.mountpoint, m.origin);
-      real = null;
-    }
-    o = { real, verified: new Map() };
-    origins.set(m, o);
-  }
-  return o;
+function diskBody(path: string, st: Stats, cached: Buffer | undefined): FileBody {
+  return {
+    len: st.size,
+    mtimeMs: st.mtimeMs,
+    etag: makeEtag(st.size, st.mtimeMs, false),
+    gzip: false,
+    sequential: false,
+    whole: cached,
+    open: () => {
+      const fd = platformFops.open(path, FopFlag.RDONLY);
+      // Still the file that was checked (a file swapped since its stat is not served).
+      if (fd && (fd.len !== st.size || fd.mtimeMs !== st.mtimeMs)) {
+        platformFops.close(fd);
+        return null;
+      }
+      return fd ? { fops: platformFops, fd } : null;
+    },
+    release: () => {},
+  };
 }
 
 /**
- * One `stat` per path per event-loop turn: requests handled in the same turn
- * (pipelined, or many connections readable at once) see the same instant of
- * the file system, and later turns look again, so a changed file is served
- * changed from the next turn on.
+ * Answer with `body`: validators and cache headers, preconditions (412,
+ * 304), a single range (206, 416), HEAD, then the bytes: at once when they
+ * are in memory, else from the writeable path. HTTP_FILE_COMPLETION
+ * follows. False when the file cannot be read after all (nothing sent).
  */
-const turnStats = new Map<string, Stats | undefined>();
-let turnClearScheduled = false;
-
-function clearTurnStats(): void {
-  turnStats.clear();
-  turnClearScheduled = false;
-}
-
-function statThisTurn(path: string): Stats | undefined {
-  if (turnStats.has(path)) return turnStats.get(path);
-  const st = statSync(path, { throwIfNoEntry: false });
-  turnStats.set(path, st);
-  if (!turnClearScheduled) {
-    turnClearScheduled = true;
-    setImmediate(clearTurnStats);
+function sendFile(ex: HttpExchange, body: FileBody, o: ServeOptions): boolean {
+  const req = ex.req;
+  const lastMod = body.mtimeMs;
+  let common = `etag: ${body.etag}\r\n${lastMod !== undefined ? `last-modified: ${httpDateOfMs(lastMod)}\r\n` : ''}` +
+    `cache-control: ${cacheControl(o.mount)}\r\n`;
+  if (o.extraHeaders) {
+    for (const [k, v] of Object.entries(o.extraHeaders)) common += `${k.toLowerCase()}: ${v}\r\n`;
   }
-  return st;
+  if (body.gzip || o.vary) common += 'vary: accept-encoding\r\n';
+
+  const pre = evaluatePreconditions(req, body.etag, lastMod);
+  if (pre !== 'ok') {
+    body.release();
+    if (pre === 'not-modified') ex.respondWhole(304, common);
+    else ex.respondWhole(412, 'content-type: text/html\r\n', Buffer.from(statusPage(412)));
+    finishFile(ex);
+    return true;
+  }
+
+  const size = body.len;
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  let rangeLine = '';
+  const r = body.sequential ? undefined : requestedRange(req, size, body.etag, lastMod);
+  if (r === null) {
+    body.release();
+    ex.respondWhole(416, `content-type: text/html\r\ncontent-range: bytes */${size}\r\n`);
+    finishFile(ex);
+    return true;
+  }
+  if (r) {
+    start = r.start;
+    end = r.end;
+    status = 206;
+    rangeLine = `content-range: bytes ${start}-${end}/${size}\r\n`;
+  }
+  const length = size === 0 ? 0 : end - start + 1;
+  const typeLine = o.mime ? `content-type: ${o.mime}\r\n` : '';
+  const encLine = body.gzip ? 'content-encoding: gzip\r\n' : '';
+  const rangesLine = body.sequential ? 'accept-ranges: none\r\n' : 'accept-ranges: bytes\r\n';
+  const whole = body.whole;
+  if (whole && o.memo && status === 200 && length > 0 && length <= MEMO_MAX_BODY && !ex.isHead) {
+    ex.respondWhole(200, o.memo.tail, whole, o.memo);
+    finishFile(ex);
+    return true;
+  }
+  const lines = typeLine + common + encLine + rangesLine + rangeLine;
+  if (ex.isHead || length === 0) {
+    body.release();
+    ex.respond(status, lines, length);
+    finishFile(ex);
+    return true;
+  }
+  if (whole) {
+    ex.respondWhole(status, lines, start === 0 && end === whole.length - 1 ? whole : whole.subarray(start, end + 1));
+    finishFile(ex);
+    return true;
+  }
+  const opened = body.open();
+  if (!opened) return false;
+  const { fops, fd } = opened;
+  if (start > 0 && fops.seekCur(fd, start) < 0) {
+    body.release();
+    return false;
+  }
+  ex.respond(status, lines, length);
+  const sender = new FileSender(ex, fops, fd, length);
+  ex.producer = sender;
+  sender.pump();
+  return true;
 }
 
 /**
@@ -97,376 +186,148 @@ function statThisTurn(path: string): Stats | undefined {
  * to say (an unknown file type), so the request goes on to the protocol's
  * HTTP callback as in lws; every other outcome is answered here.
  */
-export function serveMount(conn: H1Conn, m: ResolvedMount, path: string): boolean {
-  if (isZipMount(m)) return serveZip(conn, m, path);
-  const fops = conn.wsi.context.fops;
-  if (fops !== platformFops) return serveViaFops(conn, m, path, fops);
+export function serveFileMount(ex: HttpExchange, m: ResolvedMount, path: string): boolean {
+  if (isZipMount(m)) return serveZipMount(ex, m, path);
   let rel = path.slice(m.mpLen);
   if (rel === '' && m.mpLen > 1) {
-    conn.redirect(301, encodePath(path) + '/' + queryPart(conn));
+    ex.redirect(301, encodePath(path) + '/' + queryPart(ex.req.query));
     return true;
   }
   const dirRel = rel === '' || rel.endsWith('/') ? rel : undefined;
   if (dirRel !== undefined) rel += m.def ?? 'index.html';
-  const origin = originOf(m);
-  const root = origin.real;
-  if (!root) {
-    conn.returnStatus(404);
-    return true;
-  }
-  const under = root.endsWith('/') ? root : root + '/';
-  const fsPath = root + (rel.startsWith('/') ? rel : '/' + rel);
-  let st: Stats | undefined;
-  let real: string | undefined;
-  const known = origin.verified.get(fsPath);
-  if (known) {
-    st = statThisTurn(fsPath);
-    if (st && st.dev === known.dev && st.ino === known.ino) real = known.real;
-    else origin.verified.delete(fsPath);
-  }
-  if (real === undefined) {
-    try {
-      real = realpathSync.native(fsPath);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      // A directory that exists but has no default file is forbidden (no
-      // listing), not missing: 403 rather than 404.
-      conn.returnStatus(code === 'EACCES' || code === 'ELOOP' || (dirRel !== undefined && isDirUnder(root, under, dirRel)) ? 403 : 404);
+  const fops = ex.wsi.context.fops;
+  const plain = fops === platformFops;
+  const loc = locate(m, rel, dirRel);
+  switch (loc.kind) {
+    case 'refused':
+      ex.returnStatus(loc.status);
       return true;
-    }
-    // Whatever the path or its symlinks say, the file must live under the origin.
-    if (real !== root && !real.startsWith(under)) {
-      log.info('wsi %d: %s resolves outside mount %s', conn.wsi.id, path, m.mountpoint);
-      conn.returnStatus(403);
+    case 'directory':
+      if (!path.endsWith('/')) ex.redirect(301, encodePath(path) + '/' + queryPart(ex.req.query));
+      else ex.returnStatus(403);
       return true;
-    }
-    st = statSync(real, { throwIfNoEntry: false });
-    if (!st) {
-      conn.returnStatus(404);
-      return true;
-    }
-    if (st.isFile()) {
-      if (origin.verified.size >= VERIFIED_MAX) origin.verified.clear();
-      origin.verified.set(fsPath, { dev: st.dev, ino: st.ino, real });
-    }
+    case 'absent':
+      if (plain) {
+        warnIfOriginMissing(m);
+        ex.returnStatus(404);
+        return true;
+      }
+      break;
   }
-  st = st as Stats;
-  if (st.isDirectory()) {
-    if (!path.endsWith('/')) conn.redirect(301, encodePath(path) + '/' + queryPart(conn));
-    else conn.returnStatus(403);
-    return true;
-  }
-  if (!st.isFile()) {
-    conn.returnStatus(403);
-    return true;
-  }
-  const mime = getMimetype(real, m.extraMimetypes);
+  const mime = getMimetype(plain && loc.kind === 'file' ? loc.real : loc.fsPath, m.extraMimetypes);
   if (mime === undefined) return false;
-  const entry = origin.verified.get(fsPath);
-  if (!serveFile(conn, real, { mime, mount: m, memo: entry && (entry.memo ??= emptyMemo()) }, st)) conn.returnStatus(404);
+  if (plain && loc.kind === 'file') {
+    const cached = fileCacheOf(ex.wsi.context)?.get(loc.real, loc.st);
+    const v = loc.verified;
+    const st = loc.st;
+    const memo = cached && v ? memoFor(v.memo ??= emptyMemo(), st, () =>
+      (mime ? `content-type: ${mime}\r\n` : '') + `etag: ${makeEtag(st.size, st.mtimeMs, false)}\r\n` +
+      `last-modified: ${httpDateOfMs(st.mtimeMs)}\r\ncache-control: ${cacheControl(m)}\r\naccept-ranges: bytes\r\n`) : undefined;
+    if (!sendFile(ex, diskBody(loc.real, st, cached), { mime, mount: m, memo })) ex.returnStatus(404);
+    return true;
+  }
+  // Through the context's file ops: what they open as VIRTUAL is trusted
+  // to stay in its namespace; anything else must be on disk under the origin.
+  const gzipOk = acceptsGzip(ex.req.header('accept-encoding'));
+  const fd = openThrough(fops, loc.fsPath, FopFlag.RDONLY | (gzipOk ? FopFlag.COMPR_ACCEPTABLE_GZIP : 0));
+  if (!fd) {
+    ex.returnStatus(404);
+    return true;
+  }
+  if (loc.kind === 'absent' && !(fd.flags & FopFlag.VIRTUAL)) {
+    fops.close(fd);
+    ex.returnStatus(403);
+    return true;
+  }
+  if (!sendFile(ex, openedBody(fops, fd), { mime, mount: m })) ex.returnStatus(404);
   return true;
 }
 
-/** Is `rel` (relative to the origin) a directory that really lives under it? */
-function isDirUnder(root: string, under: string, rel: string): boolean {
+function openThrough(fops: FileOps, path: string, flags: number): FopFd | null {
   try {
-    const d = realpathSync.native(root + (rel.startsWith('/') ? rel : '/' + rel));
-    return (d === root || d.startsWith(under)) && statSync(d).isDirectory();
-  } catch {
-    return false;
+    return fops.open(path, flags);
+  } catch (e) {
+    log.err('fops open %s threw: %s', path, (e as Error).message);
+    return null;
   }
+}
+
+/** Does this FILE mount serve from inside a zip archive? */
+export function isZipMount(m: ResolvedMount): boolean {
+  return m.originProtocol === Mount.FILE && /\.zip$/i.test(m.origin);
 }
 
 /**
- * `path` is decoded; a Location needs it encoded again, or a space, a
- * non-ASCII name or `#` makes a broken URL, and CR/LF in a directory name
- * would make redirect() throw out of the request parser.
+ * Serve `path` from the zip archive a FILE mount points at, through the
+ * archive's file operations. Returns false for a member of unknown type.
  */
-export function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
-}
-
-/** The request's query with its `?`, or nothing: what a redirect must carry on. */
-export function queryPart(conn: H1Conn): string {
-  const q = conn.req?.query;
-  return q ? '?' + q : '';
-}
-
-export function cacheControl(m: ResolvedMount | undefined): string {
-  if (!m || !m.cacheMaxAge || !m.cacheReusable) return 'no-store';
-  const who = m.cacheIntermediaries ? 'public' : 'private';
-  return `${m.cacheRevalidate ? 'must-revalidate, ' : ''}${who}, max-age=${Math.floor(m.cacheMaxAge)}`;
-}
-
-function etagOf(st: Stats): string {
-  return `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
-}
-
-/** Does an If-None-Match list contain `etag` (weak comparison, RFC 9110 13.1.2)? */
-export function noneMatch(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true;
-  const bare = etag.replace(/^W\//, '');
-  for (const t of header.split(',')) if (t.trim().replace(/^W\//, '') === bare) return true;
-  return false;
-}
-
-interface Range {
-  start: number;
-  end: number;
+function serveZipMount(ex: HttpExchange, m: ResolvedMount, path: string): boolean {
+  let rel = path.slice(m.mpLen).replace(/^\//, '');
+  if (path.length === m.mpLen && m.mpLen > 1) {
+    ex.redirect(301, encodePath(path) + '/' + queryPart(ex.req.query));
+    return true;
+  }
+  if (rel === '' || rel.endsWith('/')) rel += m.def ?? 'index.html';
+  const archive = archiveAt(m.origin);
+  if (typeof archive === 'string') {
+    const missing = archive === 'archive not found';
+    ex.returnStatus(missing ? 404 : 500, missing ? undefined : 'The archive behind this mount cannot be read.');
+    return true;
+  }
+  const entry = archive.entries.get(rel);
+  if (!entry) {
+    if (archive.hasDir(rel + '/')) ex.redirect(301, encodePath(path) + '/' + queryPart(ex.req.query));
+    else ex.returnStatus(404);
+    return true;
+  }
+  const mime = getMimetype(rel, m.extraMimetypes);
+  if (mime === undefined) return false;
+  const fops = zipFileOps(m.origin);
+  const gzipOk = acceptsGzip(ex.req.header('accept-encoding'));
+  const fd = fops.open(rel, FopFlag.RDONLY | (gzipOk ? FopFlag.COMPR_ACCEPTABLE_GZIP : 0));
+  if (!fd) {
+    ex.returnStatus(503);
+    return true;
+  }
+  // A deflated member has two representations (gzip or not): caches must key on Accept-Encoding.
+  if (!sendFile(ex, openedBody(fops, fd), { mime, mount: m, vary: entry.method === METHOD_DEFLATED })) ex.returnStatus(503);
+  return true;
 }
 
 /**
- * A single byte range (RFC 9110 14.1.2). Undefined means "serve the whole
- * file" (no Range, several ranges, or a Range we do not understand, all of
- * which RFC 9110 lets a server ignore); null means unsatisfiable.
+ * `wsi.serveHttpFile`: send the file at `path` (read through the
+ * context's file ops) as the whole response. False when it cannot be
+ * opened (nothing sent).
  */
-function parseRange(h: string, size: number): Range | null | undefined {
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(h);
-  if (!m) return undefined;
-  const [, a, b] = m;
-  if (a === '' && b === '') return undefined;
-  if (a === '') {
-    const n = Number(b);
-    if (n === 0 || size === 0) return null;
-    return { start: Math.max(0, size - n), end: size - 1 };
+export function serveFileAt(ex: HttpExchange, path: string, mime: string, extraHeaders?: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(extraHeaders ?? {})) {
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k) || typeof v !== 'string' || /[\r\n\0]/.test(v))
+      throw typeError(ErrorCode.INVALID_HEADER, `serveHttpFile: invalid header ${JSON.stringify(k)}`);
   }
-  const start = Number(a);
-  let end = b === '' ? size - 1 : Number(b);
-  if (b !== '' && end < start) return undefined;
-  if (start >= size) return null;
-  if (end >= size) end = size - 1;
-  return { start, end };
+  const fops = ex.wsi.context.fops;
+  if (fops === platformFops) {
+    const st = statRegular(path);
+    if (!st) return false;
+    const cached = fileCacheOf(ex.wsi.context)?.get(path, st);
+    return sendFile(ex, diskBody(path, st, cached), { mime, extraHeaders });
+  }
+  const fd = openThrough(fops, path, FopFlag.RDONLY);
+  if (!fd) return false;
+  return sendFile(ex, openedBody(fops, fd), { mime, extraHeaders });
 }
 
-/**
- * Send a file as the response: conditional requests (If-None-Match,
- * If-Modified-Since), a single Range (with If-Range), cache headers from
- * the mount. Small files come from the context's cache; larger ones leave
- * in chunks from the writeable path. Returns false if the file cannot be
- * opened (nothing has been sent).
- */
-export function serveFile(conn: H1Conn, path: string, o: ServeOptions, known?: Stats): boolean {
-  const wsi = conn.wsi;
-  let st = known;
-  if (!st) {
-    try {
-      st = statSync(path);
-    } catch {
-      return false;
-    }
-    if (!st.isFile()) return false;
-  }
-  const req = conn.req;
-  const memo = o.memo && !o.extraHeaders ? freshMemo(o.memo, st, o) : undefined;
-  const etag = memo ? memo.etag : etagOf(st);
-  const lastMod = memo ? memo.lastMod : httpDateOf(st);
-  let common = `etag: ${etag}\r\nlast-modified: ${lastMod}\r\ncache-control: ${cacheControl(o.mount)}\r\n`;
-  if (o.extraHeaders) {
-    for (const [k, v] of Object.entries(o.extraHeaders)) {
-      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k) || /[\r\n\0]/.test(v)) throw new TypeError(`serveHttpFile: invalid header ${JSON.stringify(k)}`);
-      common += `${k.toLowerCase()}: ${v}\r\n`;
-    }
-  }
-
-  // Conditional GET (RFC 9110 13.2.2): If-None-Match wins over If-Modified-Since.
-  const inm = req?.first('if-none-match');
-  let notModified = false;
-  if (inm !== undefined) notModified = noneMatch(inm, etag);
-  else {
-    const ims = req?.first('if-modified-since');
-    if (ims !== undefined) {
-      const t = Date.parse(ims);
-      if (!Number.isNaN(t) && Math.floor(st.mtimeMs / 1000) * 1000 <= t) notModified = true;
-    }
-  }
-  if (notModified) {
-    conn.sendWhole(conn.headerBlock304(common));
-    finishFile(conn);
-    return true;
-  }
-
-  const typeLine = o.mime ? `content-type: ${o.mime}\r\n` : '';
-  let start = 0;
-  let end = st.size - 1;
-  let status = 200;
-  let rangeLine = '';
-  const rh = req?.first('range');
-  if (rh !== undefined && req?.method === 'GET') {
-    const ifRange = req.first('if-range');
-    // If-Range (RFC 9110 13.1.5): a strong etag, or a date that exactly
-    // matches Last-Modified; a later date is not a match.
-    const honour = ifRange === undefined || ifRange.trim() === etag ||
-      (!ifRange.trim().startsWith('"') && !ifRange.trim().startsWith('W/') && Date.parse(ifRange) === Math.floor(st.mtimeMs / 1000) * 1000);
-    const r = honour ? parseRange(rh, st.size) : undefined;
-    if (r === null) {
-      conn.sendWhole(conn.headerBlock(416, `content-type: text/html\r\ncontent-range: bytes */${st.size}\r\n`, 0));
-      finishFile(conn);
-      return true;
-    }
-    if (r) {
-      start = r.start;
-      end = r.end;
-      status = 206;
-      rangeLine = `content-range: bytes ${start}-${end}/${st.size}\r\n`;
-    }
-  }
-  const length = st.size === 0 ? 0 : end - start + 1;
-  // Whole responses are kept only for small files, so the memos of a
-  // mount stay within VERIFIED_MAX x MEMO_MAX_BODY bytes.
-  if (memo && status === 200 && length > 0 && length <= MEMO_MAX_BODY && !conn.isHead) {
-    const body = wsi.context.fileCache.get(path, st);
-    if (body) {
-      conn.sendMemo200(memo, body);
-      finishFile(conn);
-      return true;
-    }
-  }
-  const head = conn.headerBlock(status, typeLine + common + 'accept-ranges: bytes\r\n' + rangeLine, length);
-  if (conn.isHead || length === 0) {
-    conn.sendWhole(head);
-    finishFile(conn);
-    return true;
-  }
-  const cached = wsi.context.fileCache.get(path, st);
-  if (cached) {
-    conn.sendWhole(head, start === 0 && end === cached.length - 1 ? cached : cached.subarray(start, end + 1));
-    finishFile(conn);
-    return true;
-  }
+function statRegular(path: string): Stats | null {
+  // Through a non-blocking open: a FIFO where a file was expected must not stop the event loop.
   let fd: number;
   try {
-    // Non-blocking: a file swapped for a FIFO since the stat must not stop
-    // the event loop (regular files ignore the flag); the inode check refuses it.
     fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    const fst = fstatSync(fd);
-    if (fst.ino !== st.ino || fst.size !== st.size) {
-      closeSync(fd);
-      return false;
-    }
   } catch {
-    return false;
+    return null;
   }
-  conn.sendWhole(head);
-  const sender = new FileSender(conn, fd, start, end + 1);
-  conn.file = sender;
-  sender.pump();
-  return true;
-}
-
-function httpDateOf(st: Stats): string {
-  return new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString();
-}
-
-function emptyMemo(): FileMemo {
-  return { ino: -1, size: -1, mtimeMs: -1, etag: '', lastMod: '', tail: '', key: '', resp: null, body: null };
-}
-
-/** The memo brought up to date with `st`: rebuilt whenever the file changed. */
-function freshMemo(m: FileMemo, st: Stats, o: ServeOptions): FileMemo {
-  if (m.ino === st.ino && m.size === st.size && m.mtimeMs === st.mtimeMs) return m;
-  m.ino = st.ino;
-  m.size = st.size;
-  m.mtimeMs = st.mtimeMs;
-  m.etag = etagOf(st);
-  m.lastMod = httpDateOf(st);
-  m.tail = (o.mime ? `content-type: ${o.mime}\r\n` : '') +
-    `etag: ${m.etag}\r\nlast-modified: ${m.lastMod}\r\ncache-control: ${cacheControl(o.mount)}\r\naccept-ranges: bytes\r\n`;
-  m.key = '';
-  m.resp = null;
-  m.body = null;
-  return m;
-}
-
-/** HTTP_FILE_COMPLETION, then the transaction ends unless the callback closed. @internal */
-export function finishFile(conn: H1Conn): void {
-  const wsi = conn.wsi;
-  if (wsi.callProtocol(Reason.HTTP_FILE_COMPLETION)) return;
-  conn.transactionCompleted();
-}
-
-/** At most this many chunks per service turn, so one download cannot starve others. */
-const CHUNKS_PER_TURN = 4;
-
-/** A response body that `pumpChunks` reads a chunk at a time. */
-export interface ChunkSource {
-  /** Bytes still to send. */
-  readonly left: number;
-  /**
-   * The next at most `max` bytes, or null after a failure it has dealt
-   * with (logged, and the connection closed: the promised length cannot
-   * be kept).
-   */
-  next(max: number): Buffer | null;
-}
-
-/**
- * One service turn of a body: chunks from `src` go to the socket only while
- * it is not choked, so memory held per download stays near the high-water
- * mark however slowly the peer reads. True once everything is sent; false
- * when more remains ('drain' or a scheduled turn comes back) or it failed.
- */
-export function pumpChunks(conn: H1Conn, src: ChunkSource): boolean {
-  const wsi = conn.wsi;
-  const s = wsi.socket;
-  if (!s || wsi.closed) return false;
-  let turns = 0;
-  while (src.left > 0 && !s.writableNeedDrain && turns++ < CHUNKS_PER_TURN) {
-    const buf = src.next(conn.limits.fileChunkSize);
-    if (!buf) return false;
-    s.write(buf);
-  }
-  wsi.setTimeout(PendingTimeout.HTTP_CONTENT, conn.limits.timeoutSecs);
-  if (src.left <= 0) return true;
-  // Choked: 'drain' brings us back. Otherwise yield to other connections.
-  if (!s.writableNeedDrain) wsi.context.scheduleWritable(wsi);
-  return false;
-}
-
-/** Streams a byte range of an open file to the socket (see `pumpChunks`). */
-export class FileSender implements ChunkSource {
-  #closed = false;
-
-  constructor(readonly conn: H1Conn, readonly fd: number, public pos: number, readonly end: number) {}
-
-  get left(): number {
-    return this.end - this.pos;
-  }
-
-  next(max: number): Buffer | null {
-    const wsi = this.conn.wsi;
-    const want = Math.min(max, this.end - this.pos);
-    const buf = Buffer.allocUnsafe(want);
-    let n: number;
-    try {
-      n = readSync(this.fd, buf, 0, want, this.pos);
-    } catch (e) {
-      log.err('wsi %d: reading file failed: %s', wsi.id, (e as Error).message);
-      wsi.close(false);
-      return null;
-    }
-    if (n <= 0) {
-      log.warn('wsi %d: file shrank while being sent', wsi.id);
-      wsi.close(false);
-      return null;
-    }
-    this.pos += n;
-    return n === want ? buf : buf.subarray(0, n);
-  }
-
-  pump(): void {
-    if (this.#closed || !pumpChunks(this.conn, this)) return;
-    this.close();
-    this.conn.file = null;
-    finishFile(this.conn);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      closeSync(this.fd);
-    } catch {
-      /* already gone */
-    }
+  try {
+    const st = fstatSync(fd);
+    return st.isFile() ? st : null;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -31,7 +31,7 @@ export function upstreamHeaders(wsi: Wsi, req: HttpRequest, upstreamHost: string
     if (HOP.has(n) || listed.has(n)) continue;
     out.push([n, v]);
   }
-  const peer = wsi.peerAddress.replace(/^::ffff:/, '');
+  const peer = wsi.peerAddress;
   out.push(['host', upstreamHost]);
   out.push(['x-forwarded-for', xff ? `${xff}, ${peer}` : peer]);
   const host = req.first('host');

@@ -1,14 +1,13 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import type { H1Conn, ResponsePump, BodySink } from '../../roles/h1/conn.js';
+import type { HttpExchange, ResponsePump, BodySink } from '../../http/exchange.js';
 import { Mount, type ResolvedMount } from '../../http/mount.js';
-import { encodePath, queryPart } from '../file/serve.js';
+import { encodePath, queryPart } from '../../http/uri.js';
 import { proxyTarget, type ProxyTarget } from '../../http/proxy-target.js';
 import { Write } from '../../core/write.js';
 import { log } from '../../core/log.js';
 import { upstreamHeaders, downstreamHeaders } from './headers.js';
-import { startTunnel } from '../../roles/tunnel/role-tunnel.js';
 import { SilenceTimer } from '../silence.js';
 
 /** Default seconds to wait for the upstream to connect and answer, and between pieces of its body. */
@@ -37,17 +36,16 @@ class ProxyRun implements ResponsePump, BodySink {
   /** Reading the upstream's answer stopped while the client catches up. */
   #resPaused = false;
 
-  constructor(readonly conn: H1Conn, readonly target: ProxyTarget, readonly timeoutMs: number, readonly tlsOpts: ResolvedMount['proxyTls']) {}
+  constructor(readonly ex: HttpExchange, readonly target: ProxyTarget, readonly timeoutMs: number, readonly tlsOpts: ResolvedMount['proxyTls']) {}
 
   start(m: ResolvedMount, path: string, upgrade: boolean): void {
-    const conn = this.conn;
-    const req = conn.req;
-    if (!req) return;
+    const ex = this.ex;
+    const req = ex.req;
     const t = this.target;
     // The origin's path and the mountpoint itself can both be empty: a request line needs at least `/`.
-    const upPath = (t.base + upstreamPath(conn.rawPath, m, path) || '/') + queryPart(conn);
+    const upPath = (t.base + upstreamPath(ex.rawPath, m, path) || '/') + queryPart(req.query);
     const hostHeader = (t.host.includes(':') ? `[${t.host}]` : t.host) + ((t.https ? t.port === 443 : t.port === 80) ? '' : `:${t.port}`);
-    const headers = upstreamHeaders(conn.wsi, req, hostHeader, upgrade);
+    const headers = upstreamHeaders(ex.wsi, req, hostHeader, upgrade);
     const opts = {
       host: t.host, port: t.port, method: req.method, path: upPath, agent: false as const,
       headers: headers.flat(), setHost: false,
@@ -55,19 +53,19 @@ class ProxyRun implements ResponsePump, BodySink {
     };
     const up = (t.https ? httpsRequest : httpRequest)(opts);
     this.#up = up;
-    this.#awaitingBody = !upgrade && conn.hasRequestBody;
-    this.#timer = new SilenceTimer(this.timeoutMs, () => this.#waitingOnUpstream(), () => this.#silent());
+    this.#awaitingBody = !upgrade && ex.hasRequestBody;
+    this.#timer = new SilenceTimer(ex.wsi.context.timers, this.timeoutMs, () => this.#waitingOnUpstream(), () => this.#silent());
     up.on('response', (res) => this.#response(res));
     up.on('upgrade', (res, socket, head) => this.#upgraded(res, socket, head));
     up.on('error', (e) => this.#fail(502, `upstream ${t.host}:${t.port}: ${e.message}`));
     up.on('drain', () => {
       if (!this.#upChoked) return;
       this.#upChoked = false;
-      conn.wsi.rxFlowControl(true);
+      ex.wsi.rxFlowControl(true);
       // It took the upload: it is alive (and if the body is still coming, we wait on the client again).
       this.#timer?.touch();
     });
-    if (upgrade || !conn.hasRequestBody) up.end();
+    if (upgrade || !ex.hasRequestBody) up.end();
   }
 
   // ---- request body up ----
@@ -78,7 +76,7 @@ class ProxyRun implements ResponsePump, BodySink {
     if (!up.write(buf) && !this.#upChoked) {
       // The upstream takes the upload slower than the client sends: from now on we wait on it.
       this.#upChoked = true;
-      this.conn.wsi.rxFlowControl(false);
+      this.ex.wsi.rxFlowControl(false);
       this.#timer?.touch();
     }
   }
@@ -97,23 +95,24 @@ class ProxyRun implements ResponsePump, BodySink {
       return;
     }
     this.#res = res;
-    const wsi = this.conn.wsi;
+    const ex = this.ex;
+    const wsi = ex.wsi;
     try {
-      wsi.addHttpHeaderStatus(res.statusCode ?? 502);
-      for (const [n, v] of downstreamHeaders(res.rawHeaders)) wsi.addHttpHeaderByName(n, v);
+      ex.headers.status(res.statusCode ?? 502);
+      for (const [n, v] of downstreamHeaders(res.rawHeaders)) ex.headers.header(n, v);
       const cl = res.headers['content-length'];
-      if (cl !== undefined && /^\d+$/.test(cl)) wsi.addHttpHeaderContentLength(Number(cl));
+      if (cl !== undefined && /^\d+$/.test(cl)) ex.headers.header('content-length', cl);
     } catch (e) {
       this.#fail(502, `upstream sent a header we cannot pass on: ${(e as Error).message}`);
       return;
     }
-    if (wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS) < 0) return;
+    if (ex.write(ex.finalizeHeaders(), Write.HTTP_HEADERS) < 0) return;
     this.#timer?.touch();
     res.on('data', (d: Buffer) => {
       if (this.#done) return;
       this.#timer?.touch();
-      if (wsi.write(d, Write.HTTP) < 0 || wsi.closed) return;
-      if (this.conn.file !== this) return; // the declared length was reached
+      if (ex.write(d, Write.HTTP) < 0 || wsi.closed) return;
+      if (ex.producer !== this) return; // the declared length was reached
       if (wsi.sendPipeChoked()) {
         // The client is slower than the upstream: stop reading the upstream
         // (and its silence is no longer its own).
@@ -139,30 +138,25 @@ class ProxyRun implements ResponsePump, BodySink {
     this.#done = true;
     this.#disarm();
     this.#releaseRx();
-    const conn = this.conn;
-    if (conn.file === this) conn.file = null;
-    if (!conn.wsi.closed) conn.wsi.write(new Uint8Array(0), Write.HTTP_FINAL);
+    const ex = this.ex;
+    if (ex.producer === this) ex.producer = null;
+    if (!ex.wsi.closed) ex.write(new Uint8Array(0), Write.HTTP_FINAL);
   }
 
   // ---- WebSocket ----
 
   #upgraded(res: IncomingMessage, socket: Socket, head: Buffer): void {
-    const conn = this.conn;
-    const wsi = conn.wsi;
+    const ex = this.ex;
     this.#done = true;
     this.#disarm();
-    if (conn.file === this) conn.file = null;
-    const s = wsi.socket;
-    if (!s || wsi.closed) {
-      socket.destroy();
-      return;
-    }
+    if (ex.producer === this) ex.producer = null;
     // The upstream's 101 goes to the client as it came (hop-by-hop headers are the point here).
     let block = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;
     for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) block += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
-    s.write(block + '\r\n', 'latin1');
-    if (head.length) s.write(head);
-    startTunnel(wsi, socket, conn.takeBuffered());
+    if (!ex.tunnel(block + '\r\n', socket, head)) {
+      socket.destroy();
+      ex.abandon(502);
+    }
   }
 
   // ---- failures and teardown ----
@@ -189,19 +183,19 @@ class ProxyRun implements ResponsePump, BodySink {
     if (this.#done) return;
     this.#done = true;
     this.#disarm();
-    log.warn('wsi %d: proxy: %s', this.conn.wsi.id, why);
-    const conn = this.conn;
+    log.warn('wsi %d: proxy: %s', this.ex.wsi.id, why);
+    const ex = this.ex;
     // Detach first: answering completes the transaction, which would close us again.
-    if (conn.file === this) conn.file = null;
+    if (ex.producer === this) ex.producer = null;
     this.#teardown();
-    conn.abandonResponse(status);
+    ex.abandon(status);
   }
 
   /** Reading the client must never stay stopped on our account once we are done. */
   #releaseRx(): void {
     if (!this.#upChoked) return;
     this.#upChoked = false;
-    this.conn.wsi.rxFlowControl(true);
+    this.ex.wsi.rxFlowControl(true);
   }
 
   #teardown(): void {
@@ -212,7 +206,7 @@ class ProxyRun implements ResponsePump, BodySink {
 
   close(): void {
     this.#disarm();
-    if (this.conn.bodySink === this) this.conn.bodySink = null;
+    if (this.ex.bodySink === this) this.ex.bodySink = null;
     if (!this.#done) {
       this.#done = true;
       this.#teardown();
@@ -221,10 +215,10 @@ class ProxyRun implements ResponsePump, BodySink {
 }
 
 /** Relay a request (or a WebSocket upgrade) under a proxy mount to its upstream. */
-export function startProxy(conn: H1Conn, m: ResolvedMount, path: string, upgrade: boolean): boolean {
-  const run = new ProxyRun(conn, proxyTarget(m.origin, m.originProtocol === Mount.HTTPS), (m.proxyTimeout ?? DEFAULT_PROXY_TIMEOUT_SECS) * 1000, m.proxyTls);
-  conn.file = run;
-  conn.bodySink = run;
+export function startProxy(ex: HttpExchange, m: ResolvedMount, path: string, upgrade: boolean): boolean {
+  const run = new ProxyRun(ex, proxyTarget(m.origin, m.originProtocol === Mount.HTTPS), (m.proxyTimeout ?? DEFAULT_PROXY_TIMEOUT_SECS) * 1000, m.proxyTls);
+  ex.producer = run;
+  ex.bodySink = run;
   run.start(m, path, upgrade);
   return true;
 }

@@ -1,35 +1,38 @@
-import type { Role } from '../../core/role.js';
 import type { Wsi } from '../../core/wsi.js';
-import type { Listener } from '../listen/listen.js';
+import type { VhostSelector } from '../../core/vhost.js';
+import { roleTransition, type RoleOps } from '../../core/role.js';
+import { registerRole } from '../../core/features.js';
 import { H1Conn } from './conn.js';
 
-/** The HTTP/1.x server role: every call lands on the wsi's H1Conn. */
-export const h1Role: Role = {
+/** The HTTP/1.x server role. */
+export const h1Role: RoleOps<H1Conn> = {
   name: 'h1',
-  rx(wsi, buf) {
-    wsi.h1?.rx(buf);
+  rx(_wsi, h1, buf) {
+    h1.rx(buf);
   },
-  writable(wsi) {
-    wsi.h1?.writable();
+  writable(_wsi, h1) {
+    h1.writable();
   },
-  write(wsi, buf, flags) {
-    return wsi.h1 ? wsi.h1.write(buf, flags) : -1;
+  write(_wsi, h1, buf, flags) {
+    return h1.exchange.write(buf, flags);
   },
-  timeout(wsi, reason) {
-    if (wsi.h1) wsi.h1.timeout(reason);
-    else wsi.close(false);
+  timeout(_wsi, h1, reason) {
+    h1.timeout(reason);
   },
-  peerEnded(wsi) {
-    wsi.h1?.peerEnded();
+  peerEnded(_wsi, h1) {
+    h1.peerEnded();
   },
-  closing(wsi) {
-    wsi.h1?.closing();
+  closing(_wsi, h1) {
+    h1.closing();
   },
 };
 
-/** Give a freshly accepted connection its HTTP/1 state. */
-export function startH1(wsi: Wsi, listener: Listener): void {
+registerRole(h1Role as RoleOps);
+
+/** A connection starts reading HTTP/1 requests; `vhosts` picks the vhost a Host header names. */
+export function startH1(wsi: Wsi, vhosts: VhostSelector): void {
   if (wsi.closed) return;
-  wsi.h1 = new H1Conn(wsi, listener);
-  wsi.h1.start();
+  const h1 = new H1Conn(wsi, vhosts);
+  roleTransition(wsi, h1Role, h1);
+  h1.start();
 }

@@ -3,16 +3,17 @@ import { lstatSync, unlinkSync } from 'node:fs';
 import type { Context } from '../../core/context.js';
 import type { Vhost } from '../../core/vhost.js';
 import type { Wsi } from '../../core/wsi.js';
-import type { Role } from '../../core/role.js';
+import { roleTransition } from '../../core/role.js';
+import { wireSocket } from '../../core/transport.js';
 import { PendingTimeout } from '../../core/timeouts.js';
 import { log } from '../../core/log.js';
-import { h1Role, startH1 } from '../h1/role-h1.js';
+import { ErrorCode, stateError } from '../../core/errors.js';
+import { startH1 } from '../h1/role-h1.js';
 import { startTlsAccept, tlsAcceptRole, type TlsListener } from '../../tls/accept.js';
+import { tlsSniffRole } from './tls-sniff.js';
 
 /** Where a listen socket is: a TCP port on an address, or a UNIX domain socket path. */
 export type ListenAddress = { port: number; host: string | undefined } | { path: string };
-
-const TLS_HANDSHAKE_RECORD = 0x16;
 
 /**
  * One listen socket and the vhosts sharing it. Accepting a connection makes
@@ -27,13 +28,11 @@ export class Listener implements TlsListener {
   readonly path: string | undefined;
   readonly iface: string | undefined;
   #port: number;
-  #sniff: Role;
 
   constructor(readonly context: Context, where: ListenAddress, highWaterMark: number) {
     this.path = 'path' in where ? where.path : undefined;
     this.iface = 'host' in where ? where.host : undefined;
     this.#port = 'port' in where ? where.port : 0;
-    this.#sniff = sniffRole(this);
     const label = this.path !== undefined ? `unix:${this.path}` : `${this.iface ?? '*'}:${this.#port}`;
     this.server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark, pauseOnConnect: false }, (s) => this.#accept(s));
     this.ready = new Promise<void>((resolve, reject) => {
@@ -76,7 +75,7 @@ export class Listener implements TlsListener {
   addVhost(vh: Vhost): void {
     const other = this.vhosts.find((v) => !v.destroyed);
     if (other && !!other.tls !== !!vh.tls)
-      throw new Error(`vhost ${vh.name}: port ${this.path ?? this.#port} is served ${other.tls ? 'with' : 'without'} TLS by vhost ${other.name}; ` +
+      throw stateError(ErrorCode.INVALID_OPTION, `vhost ${vh.name}: port ${this.path ?? this.#port} is served ${other.tls ? 'with' : 'without'} TLS by vhost ${other.name}; ` +
         'vhosts sharing a port must all have TLS certificates or none');
     this.vhosts.push(vh);
   }
@@ -130,17 +129,16 @@ export class Listener implements TlsListener {
       socket.destroy();
       return;
     }
+    const wsi = this.context.adoptSocket(socket, vh);
+    if (!wsi) return;
     if (!vh.tls) {
-      const wsi = this.context.adoptSocket(socket, vh, h1Role);
-      if (!wsi) return;
       wireSocket(wsi, socket);
       startH1(wsi, this);
       return;
     }
-    const wsi = this.context.adoptSocket(socket, vh, vh.tls.allowNonTls ? this.#sniff : tlsAcceptRole);
-    if (!wsi) return;
     if (vh.tls.allowNonTls) {
       // The first byte says which: a TLS handshake record, or clear text.
+      roleTransition(wsi, tlsSniffRole, this);
       wireSocket(wsi, socket);
       wsi.setTimeout(PendingTimeout.SSL_ACCEPT, vh.limits.tlsAcceptTimeoutSecs);
       return;
@@ -150,47 +148,17 @@ export class Listener implements TlsListener {
 
   /** @internal Begin the TLS handshake on a socket `wsi` holds. */
   startTls(wsi: Wsi, socket: Socket): void {
-    wsi.role = tlsAcceptRole;
+    roleTransition(wsi, tlsAcceptRole, null);
     // The TLS socket owns the connection now; the raw one only needs an
     // error sink so a late error cannot go unhandled.
     socket.on('error', () => {});
-    const t = startTlsAccept(wsi, socket, this, (w) => {
-      w.role = h1Role;
-      startH1(w, this);
-    });
+    const t = startTlsAccept(wsi, socket, this, (w) => startH1(w, this));
     if (t) wireSocket(wsi, t);
   }
 
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
-}
-
-/** Decides on the first bytes whether a connection on a TLS port is TLS or clear-text HTTP. */
-function sniffRole(listener: Listener): Role {
-  return {
-    name: 'tls-sniff',
-    rx(wsi, buf) {
-      if (!buf.length) return;
-      const socket = wsi.socket as Socket;
-      if (buf[0] === TLS_HANDSHAKE_RECORD) {
-        unwireSocket(socket);
-        socket.pause();
-        socket.unshift(buf);
-        listener.startTls(wsi, socket);
-        return;
-      }
-      wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
-      wsi.role = h1Role;
-      startH1(wsi, listener);
-      wsi.role.rx(wsi, buf);
-    },
-    writable() {},
-    write() {
-      return -1;
-    },
-    closing() {},
-  };
 }
 
 function removeStaleSocket(path: string): void {
@@ -201,56 +169,4 @@ function removeStaleSocket(path: string): void {
   } catch {
     // nothing there
   }
-}
-
-
-// The socket's wsi, for the shared event handlers below.
-const kWsi = Symbol('tslws.wsi');
-type WiredSocket = Socket & { [kWsi]: Wsi };
-
-// One set of handler functions for every socket (EventEmitter calls them
-// with the socket as `this`) instead of five closures and their context per
-// connection: about 350 bytes of heap less for each idle connection.
-function onData(this: WiredSocket, buf: Buffer): void {
-  this[kWsi].deliverRx(buf);
-}
-function onDrain(this: WiredSocket): void {
-  const wsi = this[kWsi];
-  wsi.context.socketDrained(wsi);
-}
-function onEnd(this: WiredSocket): void {
-  const wsi = this[kWsi];
-  wsi.peerEnded = true;
-  if (wsi.closed) return;
-  if (wsi.role.peerEnded) wsi.role.peerEnded(wsi);
-  else wsi.close();
-}
-function onError(this: WiredSocket, e: Error): void {
-  const wsi = this[kWsi];
-  log.debug('wsi %d: socket error: %s', wsi.id, e.message);
-  // The role may take it over (a client retrying a stale kept connection).
-  if (wsi.role.socketError?.(wsi, e)) return;
-  wsi.close(false);
-}
-function onClose(this: WiredSocket): void {
-  this[kWsi].close(false);
-}
-
-/** Stop routing a socket's events into its wsi. */
-export function unwireSocket(socket: Socket): void {
-  socket.off('data', onData);
-  socket.off('drain', onDrain);
-  socket.off('end', onEnd);
-  socket.off('error', onError);
-  socket.off('close', onClose);
-}
-
-/** Route a socket's events into its wsi. */
-export function wireSocket(wsi: Wsi, socket: Socket): void {
-  (socket as WiredSocket)[kWsi] = wsi;
-  socket.on('data', onData);
-  socket.on('drain', onDrain);
-  socket.on('end', onEnd);
-  socket.on('error', onError);
-  socket.on('close', onClose);
 }

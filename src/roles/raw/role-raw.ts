@@ -1,29 +1,24 @@
-import type { Role } from '../../core/role.js';
+import type { RoleOps } from '../../core/role.js';
+import { registerRole } from '../../core/features.js';
 import { Reason } from '../../core/reasons.js';
 
 /**
- * A RAW client socket (`method: 'RAW'`): bytes in are RAW_RX, bytes out
- * are written as given (`Write.HTTP` or any kind), no framing at all.
+ * RAW: bytes in are RAW_RX, bytes out are written as given (`Write.HTTP`
+ * or any kind), no framing at all. The same role serves a RAW client
+ * socket and a server connection that became RAW.
  */
-export const rawClientRole: Role = {
-  name: 'raw-client',
-  rx(wsi, buf) {
+export const rawRole: RoleOps<null> = {
+  name: 'raw',
+  rx(wsi, _s, buf) {
     wsi.callProtocol(Reason.RAW_RX, buf);
   },
   writable(wsi) {
-    if (!wsi.wantWritable) return;
-    wsi.wantWritable = false;
-    wsi.inWritable = true;
-    try {
-      wsi.callProtocol(Reason.RAW_WRITEABLE);
-    } finally {
-      wsi.inWritable = false;
-    }
+    wsi.deliverWriteable(Reason.RAW_WRITEABLE);
   },
-  write(wsi, buf) {
-    const s = wsi.socket;
-    if (!s || s.destroyed) return -1;
-    s.write(buf);
+  write(wsi, _s, buf) {
+    const t = wsi.transport;
+    if (!t || t.destroyed) return -1;
+    t.write(buf);
     return buf.length;
   },
   peerEnded(wsi) {
@@ -33,3 +28,5 @@ export const rawClientRole: Role = {
     wsi.callProtocol(Reason.RAW_CLOSE);
   },
 };
+
+registerRole(rawRole as RoleOps);

@@ -1,13 +1,8 @@
 import * as crypto from 'node:crypto';
 import type { Wsi } from '../../core/wsi.js';
 import type { Protocol } from '../../core/protocols.js';
-import { Reason } from '../../core/reasons.js';
-import { PendingTimeout } from '../../core/timeouts.js';
 import type { HttpRequest } from '../../http/request.js';
 import { hasToken } from '../../http/response.js';
-import { wsRole } from './role-ws.js';
-import { WsConn } from './conn.js';
-import { serverNegotiate } from './deflate/handoff.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -67,29 +62,4 @@ export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHa
     protocol = vh.protocols.find((p) => vh.protocolOptions(p).default !== undefined) ?? vh.protocols[0];
   }
   return { ok: true, protocol, accept: acceptKey(key), protocolHeader };
-}
-
-/**
- * Send the 101, move the connection to the ws role bound to `protocol`,
- * deliver ESTABLISHED (headers still readable), then release the headers
- * and feed it whatever bytes followed the handshake.
- */
-export function completeUpgrade(wsi: Wsi, hs: Extract<WsHandshake, { ok: true }>, leftover: Buffer | null): void {
-  const s = wsi.socket;
-  if (!s) return;
-  let head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n' +
-    `Sec-WebSocket-Accept: ${hs.accept}\r\n`;
-  if (hs.protocolHeader) head += `Sec-WebSocket-Protocol: ${hs.protocolHeader}\r\n`;
-  const ext = serverNegotiate(wsi, wsi.h1?.req?.fragments('sec-websocket-extensions').join(', '));
-  if (ext) head += `Sec-WebSocket-Extensions: ${ext}\r\n`;
-  s.write(head + '\r\n', 'latin1');
-  wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
-  wsi.role = wsRole;
-  const ws = new WsConn(wsi, wsi.vhost.wsOptions);
-  wsi.ws = ws;
-  if (wsi.callProtocol(Reason.ESTABLISHED)) return;
-  // Header information ends here (lws frees the header table after ESTABLISHED).
-  wsi.h1 = null;
-  ws.start();
-  if (leftover && leftover.length && !wsi.closed) wsi.deliverRx(leftover);
 }

@@ -1,3 +1,5 @@
+import { ErrorCode, rangeError, typeError } from '../../core/errors.js';
+
 /**
  * permessage-deflate (RFC 7692) settings. On a vhost (`ws.perMessageDeflate`)
  * they say what the server accepts; in a client's connect info, what it
@@ -77,7 +79,7 @@ const PMD_KEYS: ReadonlyArray<keyof PerMessageDeflateOptions> = [
 
 function intIn(where: string, k: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    throw new RangeError(`${where}.${k} must be an integer from ${min} to ${max}, got ${String(v)}`);
+    throw rangeError(ErrorCode.INVALID_OPTION, `${where}.${k} must be an integer from ${min} to ${max}, got ${String(v)}`);
   return v;
 }
 
@@ -87,14 +89,14 @@ function intIn(where: string, k: string, v: unknown, min: number, max: number): 
  */
 export function resolvePmd(o: boolean | PerMessageDeflateOptions | undefined, maxMessageSize: number, where: string): PmdConfig | null {
   if (o === undefined || o === false) return null;
-  if (o !== true && (typeof o !== 'object' || o === null)) throw new TypeError(`${where} must be true, false or an options object`);
+  if (o !== true && (typeof o !== 'object' || o === null)) throw typeError(ErrorCode.INVALID_OPTION, `${where} must be true, false or an options object`);
   const u: PerMessageDeflateOptions = o === true ? {} : o;
   for (const k of Object.keys(u)) {
     if (!PMD_KEYS.includes(k as keyof PerMessageDeflateOptions))
-      throw new TypeError(`unknown option ${where}.${k}; known: ${PMD_KEYS.join(', ')}`);
+      throw typeError(ErrorCode.UNKNOWN_OPTION, `unknown option ${where}.${k}; known: ${PMD_KEYS.join(', ')}`);
   }
   for (const k of ['serverNoContextTakeover', 'clientNoContextTakeover'] as const) {
-    if (u[k] !== undefined && typeof u[k] !== 'boolean') throw new TypeError(`${where}.${k} must be a boolean`);
+    if (u[k] !== undefined && typeof u[k] !== 'boolean') throw typeError(ErrorCode.INVALID_OPTION, `${where}.${k} must be a boolean`);
   }
   const big = Number.MAX_SAFE_INTEGER;
   return Object.freeze({
@@ -117,10 +119,10 @@ export function resolveWsOptions(o: Partial<WsOptions>): WsOptions {
   const out: WsOptions = { ...DEFAULT_WS_OPTIONS };
   for (const [k, v] of Object.entries(o) as [keyof WsOptions, unknown][]) {
     if (v === undefined) continue;
-    if (!(k in DEFAULT_WS_OPTIONS)) throw new TypeError(`unknown ws option "${k}"; known: ${Object.keys(DEFAULT_WS_OPTIONS).join(', ')}`);
+    if (!(k in DEFAULT_WS_OPTIONS)) throw typeError(ErrorCode.UNKNOWN_OPTION, `unknown ws option "${k}"; known: ${Object.keys(DEFAULT_WS_OPTIONS).join(', ')}`);
     if (k === 'perMessageDeflate') continue;
     if (typeof v !== typeof DEFAULT_WS_OPTIONS[k] || (typeof v === 'number' && (!Number.isFinite(v) || v < 0)))
-      throw new TypeError(`ws option ${k} must be a ${typeof DEFAULT_WS_OPTIONS[k]}${typeof v === 'number' ? ' >= 0' : ''}`);
+      throw typeError(ErrorCode.INVALID_OPTION, `ws option ${k} must be a ${typeof DEFAULT_WS_OPTIONS[k]}${typeof v === 'number' ? ' >= 0' : ''}`);
     (out as unknown as Record<string, unknown>)[k] = v;
   }
   // Resolved once here, so every connection shares one frozen settings object.

@@ -1,25 +1,45 @@
-import type { Role } from '../../core/role.js';
+import type { RoleOps } from '../../core/role.js';
+import { registerRole } from '../../core/features.js';
+import { CloseStatus } from './frame.js';
+import { limiterOf } from './deflate/limiter.js';
+import type { WsConn } from './conn.js';
 
-/** The WebSocket role: every call lands on the wsi's WsConn. */
-export const wsRole: Role = {
+const GOING_AWAY = Buffer.from('vhost going away');
+
+/** The WebSocket role (RFC 6455), server and client side alike. */
+export const wsRole: RoleOps<WsConn> = {
   name: 'ws',
-  rx(wsi, buf) {
-    wsi.ws?.rx(buf);
+  rx(_wsi, ws, buf) {
+    ws.rx(buf);
   },
-  writable(wsi) {
-    wsi.ws?.writable();
+  writable(_wsi, ws) {
+    ws.writable();
   },
-  write(wsi, buf, flags) {
-    return wsi.ws ? wsi.ws.write(buf, flags) : -1;
+  write(_wsi, ws, buf, flags) {
+    return ws.sender.write(buf, flags);
   },
-  timeout(wsi, reason) {
-    if (wsi.ws) wsi.ws.timeout(reason);
-    else wsi.close(false);
+  choked(_wsi, ws) {
+    return ws.sender.choked;
   },
-  peerEnded(wsi) {
-    wsi.ws?.peerEnded();
+  rxResumed(_wsi, ws, held) {
+    ws.resumed(held);
   },
-  closing(wsi, flush) {
-    return wsi.ws?.closing(flush);
+  timeout(wsi) {
+    wsi.close(false);
+  },
+  peerEnded(_wsi, ws) {
+    ws.peerEnded();
+  },
+  goingAway(_wsi, ws) {
+    ws.sender.setCloseReason(CloseStatus.GOINGAWAY, GOING_AWAY);
+  },
+  closing(_wsi, ws, flush) {
+    return ws.closing(flush);
+  },
+  vhostDestroy(vh) {
+    // The connections are closed: their spare zlib streams go now, not at GC.
+    limiterOf(vh)?.closeSpares();
   },
 };
+
+registerRole(wsRole as RoleOps);

@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { applyDebugArg } from '../bin/args.js';
-import { listenUrl } from '../bin/serve.js';
+import { applyDebugArg } from './args.js';
+import { listenUrl } from './serve.js';
 import { log } from '../core/log.js';
-import { LwswsServer } from './server.js';
-import { ConfigError } from './errors.js';
-import { daemonize, reportToStarter, reopenDaemonLog, type DaemonOptions } from './daemon.js';
+import { LwswsServer } from '../lwsws/server.js';
+import { ConfigError } from '../lwsws/errors.js';
+import { daemonize, reportToStarter, reopenDaemonLog, type DaemonOptions } from '../lwsws/daemon.js';
 
 export const USAGE = `Usage: lwsws [-c CONFIG_DIR] [-d LOGLEVEL] [-D] [-h]
   -c, --configdir DIR   config directory holding conf and conf.d/

@@ -1,0 +1,80 @@
+/**
+ * Errors tslws throws carry a stable `code` (as Node's own errors do), so
+ * callers can tell them apart without matching messages. The messages say
+ * what to do; the codes stay the same from version to version.
+ *
+ * ```ts
+ * try {
+ *   createContext({ port: 70000 });
+ * } catch (e) {
+ *   if ((e as TslwsError).code === 'TSLWS_INVALID_OPTION') ...
+ * }
+ * ```
+ */
+export const ErrorCode = {
+  /** A creation, connect or limit setting has a wrong type or value. */
+  INVALID_OPTION: 'TSLWS_INVALID_OPTION',
+  /** An option bit, limit or key that tslws does not know. */
+  UNKNOWN_OPTION: 'TSLWS_UNKNOWN_OPTION',
+  /** A function argument out of its range (a status code, a close code, seconds). */
+  INVALID_ARGUMENT: 'TSLWS_INVALID_ARGUMENT',
+  /** The context or vhost has been destroyed. */
+  DESTROYED: 'TSLWS_DESTROYED',
+  /** An HTTP call on a connection that has no HTTP exchange open. */
+  NOT_HTTP: 'TSLWS_NOT_HTTP',
+  /** A WebSocket call on a connection that is not a WebSocket. */
+  NOT_WEBSOCKET: 'TSLWS_NOT_WEBSOCKET',
+  /** An HTTP client call on a connection that is not an HTTP client. */
+  NOT_HTTP_CLIENT: 'TSLWS_NOT_HTTP_CLIENT',
+  /** A header name or value that HTTP does not allow. */
+  INVALID_HEADER: 'TSLWS_INVALID_HEADER',
+  /** Response calls in the wrong order (a header before the status, a status twice). */
+  RESPONSE_ORDER: 'TSLWS_RESPONSE_ORDER',
+  /** A write the connection cannot take (a fragment out of order, a control frame too long). */
+  WRITE_MISUSE: 'TSLWS_WRITE_MISUSE',
+  /** Certificates or keys that cannot be loaded, or TLS settings that contradict each other. */
+  TLS_SETUP: 'TSLWS_TLS_SETUP',
+  /** A plugin module that cannot be loaded or is not a plugin. */
+  PLUGIN: 'TSLWS_PLUGIN',
+  /** An lwsws configuration error (`ConfigError`, with file and line). */
+  CONFIG: 'TSLWS_CONFIG',
+  /** The switch to `uid` / `gid` failed. */
+  PRIVILEGES: 'TSLWS_PRIVILEGES',
+  /** A zip archive whose directory is malformed or over its limits (`ZipFormatError`). */
+  ZIP_FORMAT: 'TSLWS_ZIP_FORMAT',
+  /** A form body that breaks its format or limits (`SpaError`). */
+  FORM: 'TSLWS_FORM',
+  /** A `FileOps` object that lacks a call. */
+  FOPS: 'TSLWS_FOPS',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An Error, TypeError or RangeError thrown by tslws: it has a `code`. */
+export interface TslwsError extends Error {
+  readonly code: ErrorCode;
+}
+
+function withCode<E extends Error>(e: E, code: ErrorCode): E & TslwsError {
+  Object.defineProperty(e, 'code', { value: code, enumerable: true, configurable: true, writable: false });
+  return e as E & TslwsError;
+}
+
+/** A wrong type or a malformed value. @internal */
+export function typeError(code: ErrorCode, message: string): TypeError & TslwsError {
+  return withCode(new TypeError(message), code);
+}
+
+/** A value outside its range. @internal */
+export function rangeError(code: ErrorCode, message: string): RangeError & TslwsError {
+  return withCode(new RangeError(message), code);
+}
+
+/** A call that the object's state does not allow. @internal */
+export function stateError(code: ErrorCode, message: string): Error & TslwsError {
+  return withCode(new Error(message), code);
+}
+
+/** Give an error of an own class its code (ConfigError, ZipFormatError …). @internal */
+export function coded<E extends Error>(e: E, code: ErrorCode): E & TslwsError {
+  return withCode(e, code);
+}

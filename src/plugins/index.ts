@@ -1,0 +1,12 @@
+/** `tslws/plugins`: the built-in protocol plugins and plugin loading. */
+import '../setup.js';
+
+export type { Plugin } from './plugin.js';
+export { loadPlugins, isPlugin, type LoadPluginsOptions } from './load.js';
+export { BUILTIN_PLUGINS, BUILTIN_PLUGIN_DIR, builtinPlugin } from './builtin.js';
+export { pvoFlag, pvoNumber } from './pvo.js';
+export { dumbIncrementProtocol, plugin as dumbIncrementPlugin } from './dumb-increment.js';
+export { mirrorProtocol, plugin as mirrorPlugin } from './mirror.js';
+export { echoProtocol, createEchoProtocol, type EchoOptions, plugin as echoPlugin } from './echo.js';
+export { postDemoProtocol, POST_DEMO_PROTOCOL_NAME, plugin as postDemoPlugin } from './post-demo.js';
+export { serverStatusProtocol, buildStatus, SERVER_STATUS_PROTOCOL_NAME, plugin as serverStatusPlugin } from './server-status.js';

@@ -1,0 +1,78 @@
+/**
+ * Listen sockets for the vhosts that ask for one: vhosts on the same port
+ * (or UNIX socket) share it, and the Host header or SNI picks between them.
+ */
+import type { Context } from '../../core/context.js';
+import type { Vhost } from '../../core/vhost.js';
+import { registerContextFeature, registerVhostFeature } from '../../core/features.js';
+import { Listener } from './listen.js';
+
+const listenersOf = new WeakMap<Context, Listener[]>();
+const listenerOfVhost = new WeakMap<Vhost, Listener>();
+
+function listeners(ctx: Context): Listener[] {
+  let l = listenersOf.get(ctx);
+  if (!l) listenersOf.set(ctx, (l = []));
+  return l;
+}
+
+/** The listen socket a vhost is served on, if it listens. */
+export function listenerOf(vh: Vhost): Listener | undefined {
+  return listenerOfVhost.get(vh);
+}
+
+/**
+ * Put each port's vhosts in the order they have in `order` (the first on
+ * a port is its default), as after a reload in config order.
+ */
+export function orderVhosts(ctx: Context, order: readonly Vhost[]): void {
+  for (const l of listeners(ctx)) l.orderVhosts(order);
+}
+
+registerVhostFeature({
+  name: 'listen',
+  order: 90,
+  create(vh) {
+    if (!vh.listens) return;
+    const at = vh.listenAt;
+    const port = vh.requestedPort;
+    const all = listeners(vh.context);
+    let l = 'path' in at
+      ? all.find((x) => x.path === at.path)
+      : port !== 0 ? all.find((x) => x.path === undefined && x.port === port && x.iface === at.host) : undefined;
+    // Before anything is started: a TLS mismatch with the port's other vhosts throws here.
+    if (l) l.addVhost(vh);
+    else {
+      l = new Listener(vh.context, 'path' in at ? at : { port: port ?? 0, host: at.host }, vh.limits.txHighWater);
+      all.push(l);
+      l.addVhost(vh);
+    }
+    listenerOfVhost.set(vh, l);
+  },
+  start(vh) {
+    const l = listenerOfVhost.get(vh);
+    if (!l) return;
+    const p = l.ready;
+    p.catch(() => {}); // reported through log.err and the promise itself
+    vh.setListening(p, () => l.port);
+  },
+  destroy(vh) {
+    const l = listenerOfVhost.get(vh);
+    if (!l || !l.removeVhost(vh)) return;
+    const all = listeners(vh.context);
+    const i = all.indexOf(l);
+    if (i < 0) return; // already closed with the context
+    all.splice(i, 1);
+    return l.close();
+  },
+});
+
+registerContextFeature({
+  name: 'listen',
+  order: 90,
+  stop(ctx) {
+    const all = listeners(ctx);
+    listenersOf.set(ctx, []);
+    return Promise.all(all.map((l) => l.close())).then(() => undefined);
+  },
+});

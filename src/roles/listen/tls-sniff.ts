@@ -1,0 +1,31 @@
+import type { Socket } from 'node:net';
+import { NO_ROLE, type RoleOps } from '../../core/role.js';
+import { unwireSocket } from '../../core/transport.js';
+import { PendingTimeout } from '../../core/timeouts.js';
+import { startH1 } from '../h1/role-h1.js';
+import type { Listener } from './listen.js';
+
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+/**
+ * A connection on a TLS port that also takes clear text: the first byte
+ * says which, a TLS handshake record or an HTTP request.
+ */
+export const tlsSniffRole: RoleOps<Listener> = {
+  ...(NO_ROLE as unknown as RoleOps<Listener>),
+  name: 'tls-sniff',
+  rx(wsi, listener, buf) {
+    if (!buf.length) return;
+    const socket = wsi.socket as Socket;
+    if (buf[0] === TLS_HANDSHAKE_RECORD) {
+      unwireSocket(socket);
+      socket.pause();
+      socket.unshift(buf);
+      listener.startTls(wsi, socket);
+      return;
+    }
+    wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
+    startH1(wsi, listener);
+    wsi.deliverRx(buf);
+  },
+};

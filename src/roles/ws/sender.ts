@@ -1,0 +1,209 @@
+import type { Wsi } from '../../core/wsi.js';
+import type { Transport } from '../../core/role.js';
+import { Write, WRITE_KIND_MASK } from '../../core/write.js';
+import { ErrorCode, rangeError, stateError } from '../../core/errors.js';
+import { Op, buildFrame } from './frame.js';
+import { nextMaskKey } from './sides.js';
+import type { PmdConn } from './deflate/pmd-conn.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Everything that leaves a WebSocket: framing, masking (a client masks
+ * every frame with a fresh key, RFC 6455 5.3; a server never does), the
+ * permessage-deflate send queue, pongs and the Close frame. Frames leave
+ * in the order they were written, compressed or not; a message framed
+ * once elsewhere (one publish to many subscribers) can be sent as it is.
+ */
+export class WsSender {
+  #out: Transport | null;
+  #inMessage = false;
+  #compress = false;
+  #closeSent = false;
+  #closeCode = 0;
+  #closeReason: Buffer = EMPTY;
+  #pendingPong: Buffer | null = null;
+  #choked = false;
+
+  constructor(readonly wsi: Wsi, readonly isServer: boolean, readonly pmd: PmdConn | null) {
+    // Kept: a close may hand the transport to the send queue after the wsi let it go.
+    this.#out = wsi.transport;
+  }
+
+  /** One frame, masked when we are the client. */
+  frame(op: number, fin: boolean, rsv1: boolean, payload: Uint8Array): Buffer {
+    return buildFrame(op, fin, rsv1, payload, this.isServer ? undefined : nextMaskKey());
+  }
+
+  /** Bytes straight to the transport (frames the send queue has finished with). */
+  send(frame: Uint8Array): void {
+    const t = this.#out;
+    if (t && !t.destroyed) t.write(frame);
+  }
+
+  /** True once our Close frame is on its way: nothing more may be sent. */
+  get closeSent(): boolean {
+    return this.#closeSent;
+  }
+
+  /** True while compressed output waits past the high-water mark. */
+  get choked(): boolean {
+    return this.#choked;
+  }
+
+  /**
+   * `wsi.write()` on a WebSocket: a message or a fragment (`NO_FIN`, then
+   * `CONTINUATION`), or a ping or pong. Returns the bytes taken or -1.
+   */
+  write(buf: Uint8Array, flags: number): number {
+    const t = this.#out;
+    if (!t || this.wsi.closed || this.#closeSent) return -1;
+    const kind = flags & WRITE_KIND_MASK;
+    const fin = (flags & Write.NO_FIN) === 0;
+    let op: number;
+    switch (kind) {
+      case Write.TEXT:
+      case Write.BINARY:
+        if (this.#inMessage) throw stateError(ErrorCode.WRITE_MISUSE, 'wsi.write: a fragmented message is in progress; continue it with Write.CONTINUATION');
+        op = kind === Write.TEXT ? Op.TEXT : Op.BINARY;
+        this.#inMessage = !fin;
+        // A fragmented message's size is unknown: compress it whatever its first piece.
+        this.#compress = this.pmd !== null && (!fin || buf.length >= this.pmd.threshold);
+        break;
+      case Write.CONTINUATION:
+        if (!this.#inMessage) throw stateError(ErrorCode.WRITE_MISUSE, 'wsi.write: Write.CONTINUATION with no fragmented message in progress (start it with Write.TEXT or Write.BINARY and Write.NO_FIN)');
+        op = Op.CONTINUATION;
+        this.#inMessage = !fin;
+        break;
+      case Write.PING:
+      case Write.PONG:
+        if (buf.length > 125) throw rangeError(ErrorCode.WRITE_MISUSE, 'wsi.write: ping and pong payloads are at most 125 bytes');
+        if (!fin) throw stateError(ErrorCode.WRITE_MISUSE, 'wsi.write: control frames cannot be fragmented');
+        op = kind === Write.PING ? Op.PING : Op.PONG;
+        break;
+      default:
+        throw stateError(ErrorCode.WRITE_MISUSE, `wsi.write: write kind ${kind} is not valid on a WebSocket connection`);
+    }
+    const pmd = this.pmd;
+    if (pmd && op < 0x8) {
+      if (this.#compress) {
+        // The caller may reuse its buffer once write returns; zlib reads it later.
+        pmd.sendCompressed(op, fin, op !== Op.CONTINUATION, Buffer.from(buf));
+      } else {
+        pmd.sendFrame(this.frame(op, fin, false, buf));
+      }
+      // Uncompressed frames queued behind a compression count too.
+      this.#chokeWhileCompressing(t, pmd);
+      return buf.length;
+    }
+    t.write(this.frame(op, fin, false, buf));
+    return buf.length;
+  }
+
+  /**
+   * Send a whole data message framed elsewhere (unmasked: servers only),
+   * in order with what `write` queued before it. Returns its length, or
+   * -1 when nothing more can be sent.
+   */
+  sendFramed(frame: Buffer): number {
+    const t = this.#out;
+    if (!t || this.wsi.closed || this.#closeSent) return -1;
+    if (!this.isServer) throw stateError(ErrorCode.WRITE_MISUSE, 'a client masks every frame: a frame made for many cannot be sent as it is');
+    if (this.#inMessage) throw stateError(ErrorCode.WRITE_MISUSE, 'a fragmented message is in progress: a whole message cannot go in between');
+    const pmd = this.pmd;
+    if (pmd) {
+      pmd.sendFrame(frame);
+      this.#chokeWhileCompressing(t, pmd);
+    } else t.write(frame);
+    return frame.length;
+  }
+
+  /**
+   * Bytes waiting for the compressor count against the send high-water
+   * mark as bytes in the socket do: past it, sendPipeChoked() turns true
+   * and WRITEABLE waits until the compressor has caught up, so a writer
+   * looping on sendPipeChoked() cannot queue without bound.
+   */
+  #chokeWhileCompressing(t: Transport, pmd: PmdConn): void {
+    if (this.#choked || pmd.txQueuedBytes + t.writableLength < t.writableHighWaterMark) return;
+    this.#choked = true;
+    pmd.whenTxIdle(() => {
+      this.#choked = false;
+      // A transport that is itself past its mark reports through its drain.
+      const wsi = this.wsi;
+      if (!wsi.closed && !t.writableNeedDrain) wsi.transportDrained();
+    });
+  }
+
+  /** Answer a ping; while choked only the newest needs an answer (RFC 6455 5.5.3). */
+  pong(payload: Buffer): void {
+    const t = this.#out;
+    if (!t || this.#closeSent) return;
+    if (t.writableNeedDrain) {
+      this.#pendingPong = Buffer.from(payload);
+      return;
+    }
+    t.write(this.frame(Op.PONG, true, false, payload));
+  }
+
+  /** A pong held while choked goes now. False when the transport is choked again. */
+  flushPong(): boolean {
+    const p = this.#pendingPong;
+    if (!p) return true;
+    this.#pendingPong = null;
+    this.pong(p);
+    return !this.wsi.sendPipeChoked();
+  }
+
+  /** An empty ping (the idle check). */
+  ping(): void {
+    const t = this.#out;
+    if (t && !this.#closeSent) t.write(this.frame(Op.PING, true, false, EMPTY));
+  }
+
+  /** Remember the status and reason the Close frame will carry; the first given wins. */
+  setCloseReason(code: number, reason: Uint8Array): void {
+    if (this.#closeCode) return;
+    this.#closeCode = code;
+    this.#closeReason = Buffer.from(reason.subarray(0, 123));
+  }
+
+  /**
+   * The connection is closing: send our Close (after the messages still
+   * being compressed, when `flush`). Returns the role's last-bytes hook
+   * when the transport must wait for the compressor.
+   */
+  close(flush: boolean): void | ((done: () => void) => void) {
+    const t = this.#out;
+    const pmd = this.pmd;
+    pmd?.stopRx();
+    if (!t || t.destroyed || this.#closeSent || !t.writable) {
+      pmd?.destroy();
+      return;
+    }
+    this.#closeSent = true;
+    let payload = EMPTY;
+    if (this.#closeCode) {
+      payload = Buffer.allocUnsafe(2 + this.#closeReason.length);
+      payload.writeUInt16BE(this.#closeCode, 0);
+      this.#closeReason.copy(payload, 2);
+    }
+    const close = this.frame(Op.CLOSE, true, false, payload);
+    if (flush && pmd && !pmd.txIdle) {
+      // The transport ends once the queued messages and then the Close are written.
+      this.wsi.socket?.once('close', () => pmd.destroy());
+      return (done) => pmd.whenTxIdle(() => {
+        pmd.destroy();
+        if (!t.destroyed) t.write(close);
+        done();
+      });
+    }
+    t.write(close);
+    pmd?.destroy();
+  }
+
+  /** The transport went away without a close (destroyed): free the compressor. */
+  destroy(): void {
+    this.pmd?.destroy();
+  }
+}

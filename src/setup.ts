@@ -1,0 +1,20 @@
+/**
+ * Every layer plugs itself into core when its module loads: importing this
+ * loads them all, so a context made from any entry point has every role
+ * and feature. The order does not matter (features carry their own).
+ */
+import './http/vhost-http.js';
+import './http/wsi-api.js';
+import './fops/context-fops.js';
+import './responders/file/file-cache.js';
+import './responders/file/wsi-api.js';
+import './tls/vhost-feature.js';
+import './roles/h1/role-h1.js';
+import './roles/raw/role-raw.js';
+import './roles/ws/role-ws.js';
+import './roles/ws/vhost-ws.js';
+import './roles/ws/wsi-api.js';
+import './roles/listen/listen-feature.js';
+import './client/vhost-client.js';
+import './client/wsi-api.js';
+import './plugins/context-plugins.js';
