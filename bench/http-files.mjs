@@ -5,11 +5,16 @@
  *
  *   node bench/http-files.mjs [--duration SECS] [--rounds N] [--max-noise PCT]
  *                             [--retries N] [--tslws SERVER.js] [--json]
+ *                             [--tslws-base SERVER.js] [--servers LIST] [--files LIST]
  *
  * Servers (each a child process pinned to core 0 with `taskset -c 0`):
  *   tslws        node dist/src/bin/lws-test-server.js -p PORT -r DIR
  *   node-cached  node:http, every file read into a Buffer once at startup
  *   node-stream  node:http, fs.stat + fs.createReadStream(path).pipe(res) per request
+ *   tslws-base   with --tslws-base: another build's lws-test-server.js, run as
+ *                tslws is (an A/B of two builds, see bench/ab.mjs)
+ * --servers picks which run (default tslws,node-cached,node-stream), in that
+ * order; --files which files are loaded (default 1k.txt,1m.bin).
  *
  * Load: `taskset -c 1 wrk -t1 -c50 -dNs --latency URL` (keep-alive, 50
  * connections), for a 1 KiB and a 1 MiB file. Servers are interleaved (the
@@ -43,7 +48,7 @@ import { kernelRelease, rssKiB } from './lib/procfs.mjs';
 import { WRK, measureQuietly, runWrk as wrk, wrkVersion } from './lib/wrk.mjs';
 import { get, waitReady } from './lib/client.mjs';
 import { MIME, cachedFilesHandler } from './lib/cached-files.mjs';
-import { alignTable, buildLine, describeBuild, fmtInt, fmtMs, machineInfo, median, mib, pct } from './lib/report.mjs';
+import { alignTable, buildLine, describeBuild, fmtInt, fmtMs, machineInfo, median, mib, pct, repoOf } from './lib/report.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
@@ -51,6 +56,9 @@ const TSLWS_BIN = join(REPO, 'dist/src/bin/lws-test-server.js');
 const SERVER_CORE = '0';
 const WRK_CORE = '1';
 const CONNECTIONS = 50;
+const USAGE = 'usage: http-files.mjs [--duration SECS (5)] [--rounds N (3)] [--max-noise PCT (5)] [--retries N (5)] [--tslws SERVER.js] [--json]\n' +
+  '                     [--tslws-base SERVER.js (adds server tslws-base: another build)]\n' +
+  '                     [--servers LIST (tslws,node-cached,node-stream; also tslws-base)] [--files LIST (1k.txt,1m.bin)]\n';
 
 
 // ---------------------------------------------------------------------------
@@ -114,17 +122,20 @@ async function bench() {
         'max-noise': { type: 'string', default: '5' },
         retries: { type: 'string', default: '5' },
         tslws: { type: 'string', default: TSLWS_BIN },
+        'tslws-base': { type: 'string' },
+        servers: { type: 'string', default: 'tslws,node-cached,node-stream' },
+        files: { type: 'string', default: '1k.txt,1m.bin' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
     }).values;
   } catch (e) {
-    process.stderr.write(`${e.message}\nusage: http-files.mjs [--duration SECS] [--rounds N] [--max-noise PCT] [--retries N] [--tslws SERVER.js] [--json]\n`);
+    process.stderr.write(`${e.message}\n${USAGE}`);
     process.exit(2);
   }
   if (opts.help) {
-    process.stdout.write('usage: http-files.mjs [--duration SECS (5)] [--rounds N (3)] [--max-noise PCT (5)] [--retries N (5)] [--tslws SERVER.js] [--json]\n');
+    process.stdout.write(USAGE);
     return;
   }
   const duration = Number(opts.duration);
@@ -137,6 +148,25 @@ async function bench() {
   }
   if (!(maxNoise >= 0) || !Number.isInteger(retries) || retries < 0) {
     process.stderr.write('http-files: --max-noise must be a percentage, --retries a count\n');
+    process.exit(2);
+  }
+  const knownServers = ['tslws', 'node-cached', 'node-stream', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
+  const serverNames = [...new Set(opts.servers.split(',').map((x) => x.trim()).filter(Boolean))];
+  const fileNames = [...new Set(opts.files.split(',').map((x) => x.trim()).filter(Boolean))];
+  for (const n of serverNames) {
+    if (!knownServers.includes(n)) {
+      process.stderr.write(`http-files: unknown server ${n} (${knownServers.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})\n`);
+      process.exit(2);
+    }
+  }
+  for (const f of fileNames) {
+    if (!['1k.txt', '1m.bin'].includes(f)) {
+      process.stderr.write(`http-files: unknown file ${f} (1k.txt, 1m.bin)\n`);
+      process.exit(2);
+    }
+  }
+  if (!serverNames.length || !fileNames.length) {
+    process.stderr.write(`http-files: no server or no file chosen\n${USAGE}`);
     process.exit(2);
   }
 
@@ -155,7 +185,9 @@ async function bench() {
       if (!existsSync(path)) throw new Fatal(`${what} not found at ${path} (apt-get install ${what === 'wrk' ? 'wrk' : 'util-linux'})`);
     }
     const tslwsBin = resolve(opts.tslws);
-    if (!existsSync(tslwsBin)) throw new Fatal(`${tslwsBin} missing: run \`npx tsc -p tsconfig.json\` (or \`npm run bench\`) first`);
+    if (serverNames.includes('tslws') && !existsSync(tslwsBin)) throw new Fatal(`${tslwsBin} missing: run \`npx tsc -p tsconfig.json\` (or \`npm run bench\`) first`);
+    const baseBin = opts['tslws-base'] ? resolve(opts['tslws-base']) : null;
+    if (baseBin && serverNames.includes('tslws-base') && !existsSync(baseBin)) throw new Fatal(`${baseBin} (--tslws-base) missing: build that checkout first`);
 
     tmp = mkdtempSync(join(tmpdir(), 'tslws-bench-'));
     const line = 'tslws http-files bench: 1 KiB of text, served from a FILE mount.\n';
@@ -166,27 +198,29 @@ async function bench() {
     const files = [
       { name: '1k.txt', label: '1 KiB', data: k1 },
       { name: '1m.bin', label: '1 MiB', data: m1 },
-    ];
+    ].filter((f) => fileNames.includes(f.name));
 
-    const defs = [
-      { name: 'tslws', args: [tslwsBin, '-i', '127.0.0.1', '-r', tmp, '-p'] },
+    const allDefs = [
+      { name: 'tslws', tslws: true, args: [tslwsBin, '-i', '127.0.0.1', '-r', tmp, '-p'] },
       { name: 'node-cached', args: [SELF, '--serve', 'cached', tmp] },
       { name: 'node-stream', args: [SELF, '--serve', 'stream', tmp] },
+      ...(baseBin ? [{ name: 'tslws-base', tslws: true, args: [baseBin, '-i', '127.0.0.1', '-r', tmp, '-p'] }] : []),
     ];
+    const defs = serverNames.map((n) => allDefs.find((d) => d.name === n));
     const servers = [];
     for (const d of defs) {
       const port = await freePort();
       const child = spawnPinned(SERVER_CORE, [process.execPath, ...d.args, port]);
       children.add(child);
-      const srv = { name: d.name, port, child, out: tail(child), pid: child.pid };
+      const srv = { name: d.name, tslws: !!d.tslws, port, child, out: tail(child), pid: child.pid };
       servers.push(srv);
-      await waitReady(srv, files[0].name);
+      await waitReady(srv, '1k.txt');
       srv.idleRss = rssKiB(srv.pid);
       say(`started ${srv.name} (pid ${srv.pid}) on 127.0.0.1:${port}, pinned to core ${SERVER_CORE}, RSS ${mib(srv.idleRss)}`);
     }
 
-    // --- Fairness: every server returns the file's exact bytes.
-    for (const f of files) {
+    // --- Fairness: every server returns the file's exact bytes (both files, whichever are loaded).
+    for (const f of [{ name: '1k.txt', data: k1 }, { name: '1m.bin', data: m1 }]) {
       for (const s of servers) {
         const r = await get(s, f.name);
         if (r.status !== 200) throw new Fatal(`${s.name} answered ${r.status} for /${f.name}`);
@@ -194,25 +228,30 @@ async function bench() {
         if (Number(r.headers['content-length']) !== f.data.length) throw new Fatal(`${s.name}: bad content-length for /${f.name}`);
       }
     }
-    say(`verified: all servers return identical bytes for ${files.map((f) => f.name).join(', ')}`);
+    say('verified: all servers return identical bytes for 1k.txt, 1m.bin');
 
     // --- Freshness: tslws serves a rewritten file rewritten (same size, so only mtime/content tell).
-    const tslws = servers[0];
     const p1k = join(tmp, '1k.txt');
     const changed = Buffer.from(k1.toString('latin1').toUpperCase(), 'latin1');
     if (changed.equals(k1) || changed.length !== k1.length) throw new Error('bad changed content');
     const freshness = {};
-    await get(tslws, '1k.txt'); // surely cached now
+    const tslwsServers = servers.filter((s) => s.tslws);
+    for (const s of tslwsServers) await get(s, '1k.txt'); // surely cached now
     await sleep(20); // let the mtime move on even on coarse clocks
     writeFileSync(p1k, changed);
-    let r = await get(tslws, '1k.txt');
-    if (!r.body.equals(changed)) throw new Fatal('tslws served stale content after 1k.txt was rewritten (same size)');
+    let r;
+    for (const s of tslwsServers) {
+      r = await get(s, '1k.txt');
+      if (!r.body.equals(changed)) throw new Fatal(`${s.name} served stale content after 1k.txt was rewritten (same size)`);
+    }
     const longer = Buffer.concat([changed, Buffer.from('one more line\n')]);
     writeFileSync(p1k, longer);
-    r = await get(tslws, '1k.txt');
-    if (!r.body.equals(longer)) throw new Fatal('tslws served stale content after 1k.txt grew');
-    freshness.tslws = 'fresh';
-    for (const s of servers.slice(1)) freshness[s.name] = (await get(s, '1k.txt')).body.equals(longer) ? 'fresh' : 'stale (by design)';
+    for (const s of tslwsServers) {
+      r = await get(s, '1k.txt');
+      if (!r.body.equals(longer)) throw new Fatal(`${s.name} served stale content after 1k.txt grew`);
+      freshness[s.name] = 'fresh';
+    }
+    for (const s of servers.filter((x) => !x.tslws)) freshness[s.name] = (await get(s, '1k.txt')).body.equals(longer) ? 'fresh' : 'stale (by design)';
     writeFileSync(p1k, k1);
     await sleep(20);
     for (const s of servers) {
@@ -259,7 +298,8 @@ async function bench() {
     const summary = {
       date: new Date().toISOString(),
       machine: { ...machineInfo(), wrk: wrkVersion(), kernel: kernelRelease() },
-      tslws: describeBuild(REPO, tslwsBin),
+      tslws: describeBuild(repoOf(tslwsBin, REPO), tslwsBin),
+      ...(baseBin ? { tslwsBase: describeBuild(repoOf(baseBin, REPO), baseBin) } : {}),
       method: {
         duration, rounds, maxNoise, retries, connections: CONNECTIONS, wrkThreads: 1,
         serverCore: Number(SERVER_CORE), wrkCore: Number(WRK_CORE), keepAlive: true, statistic: 'median over clean rounds (all rounds if none is clean); peak RSS: maximum',
@@ -292,13 +332,18 @@ async function bench() {
           non2xx: all.reduce((a, x) => a + x.non2xx, 0),
           retried: all.reduce((a, x) => a + x.retries, 0),
           noisyRounds: all.filter((x) => x.noisy).length,
+          perRound: all, // every round's figures, in the order run (noisy ones flagged)
         };
       }
-      const t = summary.results[f.name].tslws;
-      summary.ratios[f.name] = {
-        'tslws/cached': t.rps / summary.results[f.name]['node-cached'].rps,
-        'tslws/stream': t.rps / summary.results[f.name]['node-stream'].rps,
-      };
+      const res = summary.results[f.name];
+      const t = res.tslws;
+      const ratio = {};
+      if (t) {
+        if (res['node-cached']) ratio['tslws/cached'] = t.rps / res['node-cached'].rps;
+        if (res['node-stream']) ratio['tslws/stream'] = t.rps / res['node-stream'].rps;
+        if (res['tslws-base']) ratio['tslws/tslws-base'] = t.rps / res['tslws-base'].rps;
+      }
+      summary.ratios[f.name] = ratio;
     }
 
     await stopAll();
@@ -328,6 +373,7 @@ function table(sum, files) {
   L.push('');
   L.push(`http-files: ${sum.date}, ${m.nproc} cores (${m.cpu}), node ${m.node}, ${m.wrk}`);
   L.push(buildLine(REPO, sum.tslws));
+  if (sum.tslwsBase) L.push(buildLine(REPO, sum.tslwsBase).replace(/^tslws:/, 'tslws-base:'));
   L.push(`servers on core ${sum.method.serverCore}, wrk -t1 -c${sum.method.connections} on core ${sum.method.wrkCore}, ` +
     `${sum.method.rounds} rounds x ${sum.method.duration} s, medians`);
   L.push('');
@@ -346,8 +392,8 @@ function table(sum, files) {
   L.push(...alignTable(rows, (i) => right.has(i)));
   L.push('');
   for (const f of files) {
-    const r = sum.ratios[f.name];
-    L.push(`${f.name}: tslws/cached ${r['tslws/cached'].toFixed(2)}   tslws/stream ${r['tslws/stream'].toFixed(2)}`);
+    const r = Object.entries(sum.ratios[f.name]);
+    if (r.length) L.push(`${f.name}: ${r.map(([k, v]) => `${k} ${v.toFixed(2)}`).join('   ')}`);
   }
   L.push('CPU srv/wrk: share of one core used by the server process (all threads) / by wrk; other: CPU used by');
   L.push(`anything else on the machine (plus steal) during the run, a noise gauge (runs above ${pct(sum.method.maxNoise)} are`);

@@ -6,7 +6,7 @@
  *   node bench/ws-echo.mjs [--duration SECS] [--rounds N] [--quick] [--json]
  *                          [--servers tslws,ws,ws-plain] [--only ID,ID...]
  *                          [--idle-conns N] [--max-noise PCT] [--retries N]
- *                          [--tslws ECHO.js] [--out FILE]
+ *                          [--tslws ECHO.js] [--tslws-base ECHO.js] [--out FILE]
  *
  * Servers (each a child process pinned to core 0 with `taskset -c 0`, its
  * open-file limit raised with `ulimit -n` to the hard limit):
@@ -14,6 +14,8 @@
  *   ws        `ws` 8 WebSocketServer echoing every message with its type, with
  *             the native `bufferutil` (masking in C++)
  *   ws-plain  the same without it (WS_NO_BUFFER_UTIL=1)
+ *   tslws-base with --tslws-base: another build's lws-test-echo.js, run as tslws
+ *             is (for an A/B of two builds, see bench/ab.mjs)
  *
  * Load: bench/out/wsload (built here with `gcc -O2`), pinned to core 1.
  * Every echoed byte is checked; a run with any error fails the scenario.
@@ -25,6 +27,11 @@
  *                 opened and closed to warm it, RSS read, --idle-conns (10,000)
  *                 connections opened and upgraded, held 2 s, RSS read again
  *                 (median of 5 samples 200 ms apart); (after - before) / N
+ * --only also takes echo scenarios that are not in the default set, by an id
+ * of the same form: echo-c<N>-<S>[-k<K>][-text|-bin] (N connections, K
+ * messages of S bytes in flight each, S a number of bytes or <n>k KiB;
+ * binary from 64 KiB up, text below, unless -text or -bin), e.g. echo-c1-64,
+ * echo-c10-64k.
  *
  * Method: after a warm-up of every server, --rounds rounds (default 3);
  * in every round each scenario runs against each server, the servers'
@@ -49,7 +56,7 @@ import { parseArgs } from 'node:util';
 import { Fatal, alive, freePort, guardChildren, hardFdLimit, sleep, spawnPinned, stopChild, tail } from './lib/proc.mjs';
 import { CLK_TCK, cpuTicks, kernelRelease, rssKiB, sysTicks } from './lib/procfs.mjs';
 import { echoAndStopOnSignal } from './lib/ws-echo-server.mjs';
-import { alignTable, buildLine, describeBuild, fmtInt, fmtUs, machineInfo, median, mib, pct } from './lib/report.mjs';
+import { alignTable, buildLine, describeBuild, fmtInt, fmtUs, machineInfo, median, mib, pct, repoOf } from './lib/report.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const HERE = dirname(SELF);
@@ -106,6 +113,26 @@ function scenarios(idleConns) {
   return list;
 }
 
+/**
+ * An echo scenario outside the default set, from its id:
+ * echo-c<N>-<S>[-k<K>][-text|-bin] (S in bytes, or <n>k for KiB; binary from
+ * 64 KiB up unless told). null when the id is not of that form.
+ */
+function customEcho(id) {
+  const m = /^echo-c(\d+)-(\d+)(k?)(?:-k(\d+))?(?:-(text|bin))?$/.exec(id);
+  if (!m) return null;
+  const conns = Number(m[1]);
+  const size = Number(m[2]) * (m[3] ? 1024 : 1);
+  const inflight = Number(m[4] ?? 1);
+  if (conns < 1 || size < 1 || inflight < 1) return null;
+  const binary = m[5] ? m[5] === 'bin' : size >= 65536;
+  const sz = size >= 1024 && size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
+  return {
+    id, kind: 'echo', conns, inflight, size, binary, aim: null,
+    label: `echo ${conns} conn${conns > 1 ? 's' : ''}${inflight > 1 ? ` x ${inflight} in flight` : ''}, ${sz} ${binary ? 'binary' : 'text'}`,
+  };
+}
+
 const AIMS = {
   small: { text: 'small-message echo >= 1.5x ws', test: (t, w) => t / w >= 1.5 },
   large: { text: '64 KiB echo >= ws with bufferutil', test: (t, w) => t / w >= 1.0 },
@@ -118,8 +145,10 @@ const AIMS = {
 
 const USAGE = 'usage: ws-echo.mjs [--duration SECS (5)] [--rounds N (3)] [--quick] [--json] [--servers tslws,ws,ws-plain]\n' +
   '                   [--only ID,...] [--idle-conns N (10000)] [--max-noise PCT (5)] [--retries N (3)] [--tslws ECHO.js]\n' +
+  '                   [--tslws-base ECHO.js (adds server tslws-base: another build)]\n' +
   '                   [--out FILE (also write the JSON summary there)]\n' +
-  'scenario ids: echo-c{1,100,1000}-{32,1k,64k}, echo-c10k16, handshake, idle\n';
+  'scenario ids: echo-c{1,100,1000}-{32,1k,64k}, echo-c10k16, handshake, idle;\n' +
+  '  with --only also echo-c<N>-<S>[-k<K>][-text|-bin] (S bytes or <n>k; binary from 64 KiB up), e.g. echo-c1-64\n';
 
 async function bench() {
   let opts;
@@ -136,6 +165,7 @@ async function bench() {
         'max-noise': { type: 'string', default: '5' },
         retries: { type: 'string', default: '3' },
         tslws: { type: 'string', default: TSLWS_BIN },
+        'tslws-base': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -162,20 +192,27 @@ async function bench() {
     process.exit(2);
   }
   const serverNames = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);
+  const known = ['tslws', 'ws', 'ws-plain', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
   for (const n of serverNames) {
-    if (!['tslws', 'ws', 'ws-plain'].includes(n)) {
-      process.stderr.write(`ws-echo: unknown server ${n} (tslws, ws, ws-plain)\n`);
+    if (!known.includes(n)) {
+      process.stderr.write(`ws-echo: unknown server ${n} (${known.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})\n`);
       process.exit(2);
     }
   }
   let scen = scenarios(idleConns);
   if (opts.only) {
-    const want = opts.only.split(',').map((s) => s.trim());
-    for (const w of want) if (!scen.some((s) => s.id === w)) {
-      process.stderr.write(`ws-echo: unknown scenario ${w}\n${USAGE}`);
-      process.exit(2);
+    // In the order given; ids outside the default set may name other echo scenarios.
+    const want = [...new Set(opts.only.split(',').map((s) => s.trim()).filter(Boolean))];
+    const picked = [];
+    for (const w of want) {
+      const s = scen.find((x) => x.id === w) ?? customEcho(w);
+      if (!s) {
+        process.stderr.write(`ws-echo: unknown scenario ${w}\n${USAGE}`);
+        process.exit(2);
+      }
+      picked.push(s);
     }
-    scen = scen.filter((s) => want.includes(s.id));
+    scen = picked;
   }
 
   const say = (s) => process.stderr.write(s + '\n');
@@ -187,6 +224,8 @@ async function bench() {
     const tslwsBin = resolve(opts.tslws);
     if (serverNames.includes('tslws') && !existsSync(tslwsBin))
       throw new Fatal(`${tslwsBin} missing: run \`npx tsc -p tsconfig.json\` (or \`npm run bench\`) first`);
+    const baseBin = opts['tslws-base'] ? resolve(opts['tslws-base']) : null;
+    if (baseBin && !existsSync(baseBin)) throw new Fatal(`${baseBin} (--tslws-base) missing: build that checkout first`);
     buildWsload(say);
     const hardFd = Number(hardFdLimit()) || 1024;
     if (scen.some((s) => s.kind === 'idle') && hardFd !== Infinity && hardFd < idleConns + 256)
@@ -196,6 +235,7 @@ async function bench() {
       tslws: { args: [tslwsBin, '-i', '127.0.0.1', '--rx-buffer-size', '65536', '-p'], env: {} },
       ws: { args: [SELF, '--serve'], env: {} },
       'ws-plain': { args: [SELF, '--serve'], env: { WS_NO_BUFFER_UTIL: '1' } },
+      ...(baseBin ? { 'tslws-base': { args: [baseBin, '-i', '127.0.0.1', '--rx-buffer-size', '65536', '-p'], env: {} } } : {}),
     };
     const ctx = { children, hardFd, say };
     const start = (name) => startServer(name, defs[name], ctx);
@@ -266,7 +306,8 @@ async function bench() {
         kernel: kernelRelease(),
         gcc: (spawnSync('gcc', ['-dumpfullversion'], { encoding: 'utf8' }).stdout || '').trim(),
       },
-      tslws: describeBuild(REPO, tslwsBin),
+      tslws: describeBuild(repoOf(tslwsBin, REPO), tslwsBin),
+      ...(baseBin ? { tslwsBase: describeBuild(repoOf(baseBin, REPO), baseBin) } : {}),
       servers: Object.fromEntries(servers.map((s) => [s.name, s.banner])),
       method: {
         duration, warmup: warm, rounds, maxNoise, retries, idleConns,
@@ -284,6 +325,7 @@ async function bench() {
         const clean = all.filter((x) => !x.noisy);
         const rs = clean.length ? clean : all;
         const r = { rounds: all.map((x) => x.value), noisyRounds: all.filter((x) => x.noisy).length, errors: all.reduce((a, x) => a + x.errors, 0) };
+        r.perRound = all; // every round's figures, in the order run (noisy ones flagged)
         r.value = median(rs.map((x) => x.value));
         if (sc.kind !== 'idle') {
           r.p50us = median(rs.map((x) => x.p50));
@@ -304,6 +346,7 @@ async function bench() {
       if (t !== undefined) {
         if (res.ws) ratio['tslws/ws'] = t / res.ws.value;
         if (res['ws-plain']) ratio['tslws/ws-plain'] = t / res['ws-plain'].value;
+        if (res['tslws-base']) ratio['tslws/tslws-base'] = t / res['tslws-base'].value;
       }
       summary.ratios[sc.id] = ratio;
       if (sc.aim && t !== undefined) {
@@ -520,16 +563,18 @@ function table(sum, scen, names) {
   L.push('');
   L.push(`ws-echo: ${sum.date}, ${m.nproc} cores (${m.cpu}), node ${m.node}, linux ${m.kernel}`);
   L.push(buildLine(REPO, sum.tslws));
+  if (sum.tslwsBase) L.push(buildLine(REPO, sum.tslwsBase).replace(/^tslws:/, 'tslws-base:'));
   for (const [n, banner] of Object.entries(sum.servers)) L.push(`${n}: ${banner}`);
   L.push(`servers on core ${sum.method.serverCore}, wsload on core ${sum.method.loadCore}; ${sum.method.rounds} round(s) x ${sum.method.duration} s (+${sum.method.warmup} s warm-up), medians`);
   L.push('');
-  const head = ['scenario', ...names.map((n) => n), ...names.filter((n) => n !== 'tslws').map((n) => `tslws/${n}`), `p50 (${names.join(' / ')})`, `p99 (${names.join(' / ')})`];
+  const others = names.includes('tslws') ? names.filter((n) => n !== 'tslws') : [];
+  const head = ['scenario', ...names.map((n) => n), ...others.map((n) => `tslws/${n}`), `p50 (${names.join(' / ')})`, `p99 (${names.join(' / ')})`];
   const rows = [head];
   for (const sc of scen) {
     const r = sum.results[sc.id];
     const unit = sc.kind === 'idle' ? ' KB' : sc.kind === 'handshake' ? ' hs/s' : '';
     const val = (x) => (sc.kind === 'idle' ? x.value.toFixed(2) : fmtInt(x.value)) + unit + (x.errors ? ' !' : '') + (x.noisyRounds ? ' *' : '');
-    const ratios = names.filter((n) => n !== 'tslws').map((n) => {
+    const ratios = others.map((n) => {
       const q = sum.ratios[sc.id]?.[`tslws/${n}`];
       return q === undefined ? '-' : q.toFixed(2);
     });

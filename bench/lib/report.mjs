@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname } from 'node:path';
 
 /** Median of a list of numbers; NaN for an empty list. */
 export function median(xs) {
@@ -57,6 +58,12 @@ export function describeBuild(repo, bin) {
     commit: git('rev-parse', '--short', 'HEAD') ?? 'unknown',
     srcModified: changed === undefined ? 'unknown' : changed !== '',
   };
+}
+
+/** The top of the git checkout holding `file` (a build's script); `fallback` outside any checkout. */
+export function repoOf(file, fallback = dirname(file)) {
+  const r = spawnSync('git', ['-C', dirname(file), 'rev-parse', '--show-toplevel'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : fallback;
 }
 
 /** "tslws: BIN, built DATE, commit X[ + uncommitted src changes]" for a table's heading. */
