@@ -73,8 +73,11 @@ function processFdLimit(): number {
  * ```
  */
 export class Context {
+  /** The `Option.*` bits the context was made with. */
   readonly options: number;
+  /** The HTTP limits every vhost starts from (a vhost's own `limits` override them). */
   readonly limits: Readonly<HttpLimits>;
+  /** Most connections at once; new ones past it are closed on accept (streams inside a connection do not count). */
   readonly maxConnections: number;
   /** TCP keepalive idle time in ms, 0 when off. */
   readonly keepaliveMs: number;

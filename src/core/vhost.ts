@@ -54,10 +54,15 @@ export interface VhostSelector {
  * Vhosts on the same port share one listen socket.
  */
 export class Vhost {
+  /** The name matched against Host and SNI (`vhostName`, default `localhost`). */
   readonly name: string;
+  /** Its protocols, in order; the first receives HTTP. */
   readonly protocols: readonly Protocol[];
+  /** Per-vhost options keyed by protocol name. */
   readonly pvo: Pvo;
+  /** The `Option.*` bits of this vhost. */
   readonly options: number;
+  /** Its HTTP limits: the context's, with this vhost's own over them. */
   readonly limits: Readonly<HttpLimits>;
   /** The `iface` as given (address, interface name or UNIX socket path). */
   readonly iface: string | undefined;
@@ -73,7 +78,11 @@ export class Vhost {
   #destroyed = false;
 
   /** @internal Use `context.createVhost()`. */
-  constructor(readonly context: Context, info: VhostCreationInfo) {
+  constructor(
+    /** The context this vhost belongs to. */
+    readonly context: Context,
+    info: VhostCreationInfo,
+  ) {
     const opts = info.options ?? 0;
     if ((opts & ~KNOWN_OPTIONS) !== 0)
       throw rangeError(ErrorCode.UNKNOWN_OPTION, `vhost options: unknown option bits 0x${(opts & ~KNOWN_OPTIONS).toString(16)}`);

@@ -17,7 +17,6 @@ const LAST_BYTES_MS = 5000;
 /** How long an ended socket may take to finish: longer while it still has bytes to send. */
 const LINGER_MS = 2000;
 const LINGER_SENDING_MS = 5000;
-const EMPTY = Buffer.alloc(0);
 const NO_CHILDREN: readonly Wsi[] = Object.freeze([]);
 
 // Closes that did not finish are cut; one function for every timer.
@@ -66,8 +65,11 @@ export class Wsi {
   #vhost: Vhost;
 
   /** @internal Connections are made by the context, a listen socket or `clientConnect`. */
-  constructor(readonly context: Context, vhost: Vhost, protocol: Protocol, transport: Transport | null = null,
-    parent: Wsi | null = null, makeSession = true) {
+  constructor(
+    /** The context this connection belongs to. */
+    readonly context: Context,
+    vhost: Vhost, protocol: Protocol, transport: Transport | null = null, parent: Wsi | null = null, makeSession = true,
+  ) {
     this.#vhost = vhost;
     this.#transport = transport;
     this.#parent = parent;
@@ -502,10 +504,5 @@ export class Wsi {
     s.end();
     s.resume();
     this.context.lingerSocket(s, ms);
-  }
-
-  /** @internal Feed a role an empty read (it has held work to go on with). */
-  kickRx(): void {
-    if (!this.closed) this.#ops.rx(this, this.#state, EMPTY);
   }
 }
