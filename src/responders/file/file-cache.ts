@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { readSync, type Stats } from 'node:fs';
+import { withRegularFile } from './regular.js';
 import type { Context } from '../../core/context.js';
 import { registerContextFeature } from '../../core/features.js';
 
@@ -53,34 +54,18 @@ export class FileCache {
   }
 }
 
-/**
- * Read a small regular file whole. The open is non-blocking, so a FIFO
- * put where the file was cannot stop the event loop; anything that is not
- * the regular file of `size` bytes that was stat'ed gives null.
- */
+/** Read a small regular file whole; null unless it is the regular file of `size` bytes that was stat'ed. */
 function readSmallFile(path: string, size: number): Buffer | null {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size !== size) return null;
+  return withRegularFile(path, (fd, st) => {
+    if (st.size !== size) return null;
     const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
+    for (let off = 0; off < size;) {
       const n = readSync(fd, buf, off, size - off, off);
       if (n <= 0) return null;
       off += n;
     }
     return buf;
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 declare module '../../core/context.js' {

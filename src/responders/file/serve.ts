@@ -4,7 +4,8 @@
  * reads it, gets the same validators, conditional requests, single
  * ranges, HEAD and cache headers.
  */
-import { openSync, closeSync, fstatSync, constants, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { withRegularFile } from './regular.js';
 import type { HttpExchange } from '../../http/exchange.js';
 import { Mount, type ResolvedMount } from '../../http/mount.js';
 import { getMimetype } from '../../http/mime.js';
@@ -317,17 +318,5 @@ export function serveFileAt(ex: HttpExchange, path: string, mime: string, extraH
 }
 
 function statRegular(path: string): Stats | null {
-  // Through a non-blocking open: a FIFO where a file was expected must not stop the event loop.
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    return st.isFile() ? st : null;
-  } finally {
-    closeSync(fd);
-  }
+  return withRegularFile(path, (_fd, st) => st);
 }
