@@ -11,6 +11,7 @@ import { ErrorCode, stateError } from '../../core/errors.js';
 import { startH1 } from '../h1/role-h1.js';
 import { startTlsAccept, tlsAcceptRole, type TlsListener } from '../../tls/accept.js';
 import { tlsSniffRole } from './tls-sniff.js';
+import { selectVhost } from './select-vhost.js';
 
 /** Where a listen socket is: a TCP port on an address, or a UNIX domain socket path. */
 export type ListenAddress = { port: number; host: string | undefined } | { path: string };
@@ -99,28 +100,9 @@ export class Listener implements TlsListener {
     return this.vhosts.length === 0;
   }
 
-  /**
-   * The vhost for a Host header value, as lws matches it: strip `:port`, an
-   * exact name first, then a parent-domain match (`cats.abc.com` → `abc.com`),
-   * else the port's first vhost.
-   */
+  /** The vhost a Host header or SNI name selects on this port (see `selectVhost`). */
   selectVhost(host: string | undefined): Vhost {
-    const first = this.vhosts[0];
-    if (!host || this.vhosts.length === 1) return first;
-    let h = host.toLowerCase();
-    if (h.startsWith('[')) {
-      const e = h.indexOf(']');
-      h = e > 0 ? h.slice(1, e) : h;
-    } else {
-      const c = h.lastIndexOf(':');
-      if (c >= 0 && h.indexOf(':') === c) h = h.slice(0, c);
-    }
-    for (const v of this.vhosts) if (!v.destroyed && v.name.toLowerCase() === h) return v;
-    for (const v of this.vhosts) {
-      const n = v.name.toLowerCase();
-      if (!v.destroyed && h.length > n.length && h.endsWith(n) && h.charCodeAt(h.length - n.length - 1) === 46) return v;
-    }
-    return first;
+    return selectVhost(this.vhosts, host);
   }
 
   #accept(socket: Socket): void {

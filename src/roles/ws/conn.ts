@@ -71,7 +71,7 @@ export class WsConn implements WsSink, HttpCarrier {
       // The vhost's bounds are its own settings; a vhost that only makes
       // client connections takes those of the first one.
       const bounds = pmdOf(wsi.vhost.wsOptions) ?? a.cfg;
-      this.#pmd = new PmdConn(a.cfg, a.agreement, limiterFor(wsi.vhost, bounds.concurrency, bounds.keptCompressors), {
+      this.#pmd = new PmdConn(a.cfg, a.agreement, limiterFor(wsi.vhost, bounds.concurrency, bounds.keptCompressors, wsi.context.timers), {
         accepting: () => !wsi.closed && wsi.rxFlowOn && !this.#pending,
         inflated: (buf, last, more) => this.#inflated(buf, last, more),
         drained: () => this.#inflateDrained(),

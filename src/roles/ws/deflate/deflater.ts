@@ -1,5 +1,6 @@
 import { createDeflateRaw, constants, type DeflateRaw } from 'node:zlib';
 import type { ZlibLimiter } from './limiter.js';
+import type { Timer } from '../../../core/timers.js';
 
 export interface DeflaterSettings {
   windowBits: number;
@@ -28,7 +29,7 @@ export class PmdDeflater {
   // The call in progress, failed if the stream errors before its flush ends.
   #cb: ((err: Error | null, out: Buffer) => void) | null = null;
   #midMessage = false;
-  #idle: NodeJS.Timeout | null = null;
+  #idle: Timer | null = null;
   // Window and memLevel of the stream held: with its level, the spare list it goes back to.
   #keyBase = '';
   // This connection holds one of the vhost's places for a kept compressor.
@@ -137,21 +138,17 @@ export class PmdDeflater {
   #armIdleRelease(): void {
     const ms = this.settings.idleReleaseMs;
     if (ms <= 0) return;
-    if (this.#idle) {
-      this.#idle.refresh();
-      return;
-    }
-    this.#idle = setTimeout(() => {
-      this.#idle = null;
-      if (this.#cb || this.#midMessage || this.#dead) return;
-      this.#recycleStream();
-    }, ms);
-    this.#idle.unref();
+    (this.#idle ??= this.limiter.timers.timer(PmdDeflater.#idleDue, this)).start(ms);
   }
+
+  static #idleDue = (d: PmdDeflater): void => {
+    if (d.#cb || d.#midMessage || d.#dead) return;
+    d.#recycleStream();
+  };
 
   destroy(): void {
     this.#dead = true;
-    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle?.stop();
     this.#idle = null;
     this.#closeStream();
     if (this.#cb) {

@@ -1,4 +1,5 @@
 import type { DeflateRaw, InflateRaw } from 'node:zlib';
+import type { TimerList } from '../../../core/timers.js';
 
 /**
  * A bound on zlib operations in progress at once. Each one runs on the
@@ -21,7 +22,12 @@ export class ZlibLimiter {
    * `limit`: operations at once; `keepLimit`: connections that may keep a
    * compressor between messages for context takeover.
    */
-  constructor(readonly limit: number, readonly keepLimit: number = Number.MAX_SAFE_INTEGER) {}
+  constructor(
+    readonly limit: number,
+    readonly keepLimit: number,
+    /** The context's timers, for the compressors' idle release. */
+    readonly timers: TimerList,
+  ) {}
 
   /**
    * May one more connection keep its compressor between messages? A yes
@@ -137,8 +143,8 @@ export function limiterOf(owner: object): ZlibLimiter | undefined {
  * The limiter shared by everything keyed by `owner` (a vhost); the first
  * caller's bounds make it.
  */
-export function limiterFor(owner: object, limit: number, keepLimit?: number): ZlibLimiter {
+export function limiterFor(owner: object, limit: number, keepLimit: number, timers: TimerList): ZlibLimiter {
   let l = limiters.get(owner);
-  if (!l) limiters.set(owner, (l = new ZlibLimiter(limit, keepLimit)));
+  if (!l) limiters.set(owner, (l = new ZlibLimiter(limit, keepLimit, timers)));
   return l;
 }
