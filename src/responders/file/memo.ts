@@ -1,5 +1,7 @@
 import type { Stats } from 'node:fs';
 import type { ResponseMemo } from '../../http/exchange.js';
+import type { ResolvedMount } from '../../http/mount.js';
+import { cacheControl, httpDateOfMs, makeEtag } from './validators.js';
 
 /**
  * What one mounted file's responses share while the file is unchanged: its
@@ -10,21 +12,24 @@ export interface FileMemo extends ResponseMemo {
   ino: number;
   size: number;
   mtimeMs: number;
+  etag: string;
   /** content-type … accept-ranges lines of a 200. */
   tail: string;
 }
 
 export function emptyMemo(): FileMemo {
-  return { ino: -1, size: -1, mtimeMs: -1, tail: '', key: '', resp: null, body: null };
+  return { ino: -1, size: -1, mtimeMs: -1, etag: '', tail: '', key: '', resp: null, body: null };
 }
 
-/** Is the memo still about the file `st` describes? If not it is reset for `tail`. */
-export function memoFor(m: FileMemo, st: Stats, tail: () => string): FileMemo {
+/** The memo, brought up to date with the file `st` describes (served as `mime` from mount `mount`). */
+export function memoFor(m: FileMemo, st: Stats, mime: string, mount: ResolvedMount): FileMemo {
   if (m.ino === st.ino && m.size === st.size && m.mtimeMs === st.mtimeMs) return m;
   m.ino = st.ino;
   m.size = st.size;
   m.mtimeMs = st.mtimeMs;
-  m.tail = tail();
+  m.etag = makeEtag(st.size, st.mtimeMs, false);
+  m.tail = (mime ? `content-type: ${mime}\r\n` : '') + `etag: ${m.etag}\r\nlast-modified: ${httpDateOfMs(st.mtimeMs)}\r\n` +
+    `cache-control: ${cacheControl(mount)}\r\naccept-ranges: bytes\r\n`;
   m.key = '';
   m.resp = null;
   m.body = null;

@@ -82,11 +82,11 @@ function openedBody(fops: FileOps, fd: FopFd): FileBody {
  * cache, larger ones are opened only when their bytes are needed (not for
  * a 304, a HEAD or a 416).
  */
-function diskBody(path: string, st: Stats, cached: Buffer | undefined): FileBody {
+function diskBody(path: string, st: Stats, cached: Buffer | undefined, memo?: FileMemo): FileBody {
   return {
     len: st.size,
     mtimeMs: st.mtimeMs,
-    etag: makeEtag(st.size, st.mtimeMs, false),
+    etag: memo ? memo.etag : makeEtag(st.size, st.mtimeMs, false),
     gzip: false,
     sequential: false,
     whole: cached,
@@ -112,17 +112,19 @@ function diskBody(path: string, st: Stats, cached: Buffer | undefined): FileBody
 function sendFile(ex: HttpExchange, body: FileBody, o: ServeOptions): boolean {
   const req = ex.req;
   const lastMod = body.mtimeMs;
-  let common = `etag: ${body.etag}\r\n${lastMod !== undefined ? `last-modified: ${httpDateOfMs(lastMod)}\r\n` : ''}` +
-    `cache-control: ${cacheControl(o.mount)}\r\n`;
-  if (o.extraHeaders) {
-    for (const [k, v] of Object.entries(o.extraHeaders)) common += `${k.toLowerCase()}: ${v}\r\n`;
-  }
-  if (body.gzip || o.vary) common += 'vary: accept-encoding\r\n';
+  // The header lines every answer but the memoised 200 carries: made only when needed.
+  const common = (): string => {
+    let c = `etag: ${body.etag}\r\n${lastMod !== undefined ? `last-modified: ${httpDateOfMs(lastMod)}\r\n` : ''}` +
+      `cache-control: ${cacheControl(o.mount)}\r\n`;
+    if (o.extraHeaders) for (const [k, v] of Object.entries(o.extraHeaders)) c += `${k.toLowerCase()}: ${v}\r\n`;
+    if (body.gzip || o.vary) c += 'vary: accept-encoding\r\n';
+    return c;
+  };
 
   const pre = evaluatePreconditions(req, body.etag, lastMod);
   if (pre !== 'ok') {
     body.release();
-    if (pre === 'not-modified') ex.respondWhole(304, common);
+    if (pre === 'not-modified') ex.respondWhole(304, common());
     else ex.respondWhole(412, 'content-type: text/html\r\n', Buffer.from(statusPage(412)));
     finishFile(ex);
     return true;
@@ -147,16 +149,16 @@ function sendFile(ex: HttpExchange, body: FileBody, o: ServeOptions): boolean {
     rangeLine = `content-range: bytes ${start}-${end}/${size}\r\n`;
   }
   const length = size === 0 ? 0 : end - start + 1;
-  const typeLine = o.mime ? `content-type: ${o.mime}\r\n` : '';
-  const encLine = body.gzip ? 'content-encoding: gzip\r\n' : '';
-  const rangesLine = body.sequential ? 'accept-ranges: none\r\n' : 'accept-ranges: bytes\r\n';
   const whole = body.whole;
   if (whole && o.memo && status === 200 && length > 0 && length <= MEMO_MAX_BODY && !ex.isHead) {
     ex.respondWhole(200, o.memo.tail, whole, o.memo);
     finishFile(ex);
     return true;
   }
-  const lines = typeLine + common + encLine + rangesLine + rangeLine;
+  const typeLine = o.mime ? `content-type: ${o.mime}\r\n` : '';
+  const encLine = body.gzip ? 'content-encoding: gzip\r\n' : '';
+  const rangesLine = body.sequential ? 'accept-ranges: none\r\n' : 'accept-ranges: bytes\r\n';
+  const lines = typeLine + common() + encLine + rangesLine + rangeLine;
   if (ex.isHead || length === 0) {
     body.release();
     ex.respond(status, lines, length);
@@ -221,10 +223,8 @@ export function serveFileMount(ex: HttpExchange, m: ResolvedMount, path: string)
     const cached = fileCacheOf(ex.wsi.context)?.get(loc.real, loc.st);
     const v = loc.verified;
     const st = loc.st;
-    const memo = cached && v ? memoFor(v.memo ??= emptyMemo(), st, () =>
-      (mime ? `content-type: ${mime}\r\n` : '') + `etag: ${makeEtag(st.size, st.mtimeMs, false)}\r\n` +
-      `last-modified: ${httpDateOfMs(st.mtimeMs)}\r\ncache-control: ${cacheControl(m)}\r\naccept-ranges: bytes\r\n`) : undefined;
-    if (!sendFile(ex, diskBody(loc.real, st, cached), { mime, mount: m, memo })) ex.returnStatus(404);
+    const memo = cached && v ? memoFor(v.memo ??= emptyMemo(), st, mime, m) : undefined;
+    if (!sendFile(ex, diskBody(loc.real, st, cached, memo), { mime, mount: m, memo })) ex.returnStatus(404);
     return true;
   }
   // Through the context's file ops: what they open as VIRTUAL is trusted
