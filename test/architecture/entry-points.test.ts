@@ -6,11 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-
-const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+import { distSrc } from '../helpers/paths.js';
 
 /** Every name (values and types) an entry point's declarations export. */
 function exportedNames(dts: string): Set<string> {
@@ -49,7 +46,7 @@ const MAIN_BEFORE = [
 ];
 
 test('the main export still has every name it had, and the new ones', () => {
-  const names = exportedNames(resolve(PKG, 'dist/src/index.d.ts'));
+  const names = exportedNames(distSrc('index.d.ts'));
   assert.deepEqual(MAIN_BEFORE.filter((n) => !names.has(n)), []);
   for (const n of ['ErrorCode', 'TslwsError', 'zipFileOps', 'FOP_READ_AGAIN']) assert.ok(names.has(n), n);
 });
@@ -69,9 +66,9 @@ test('the sub-path entry points resolve by the package name and give their part'
 });
 
 test('every name of a sub-path entry point is also in the main export', () => {
-  const main = exportedNames(resolve(PKG, 'dist/src/index.d.ts'));
+  const main = exportedNames(distSrc('index.d.ts'));
   for (const sub of ['plugins', 'lwsws', 'fops']) {
-    const names = exportedNames(resolve(PKG, `dist/src/${sub}/index.d.ts`));
+    const names = exportedNames(distSrc(sub, 'index.d.ts'));
     assert.ok(names.size > 3, sub);
     assert.deepEqual([...names].filter((n) => !main.has(n)), [], `tslws/${sub} names missing from the main export`);
   }

@@ -6,14 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { distSrc, pkgPath } from '../helpers/paths.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PKG = resolve(here, '../../..');
-const SRC_INDEX = resolve(PKG, 'src/index.ts');
-const DTS_INDEX = resolve(PKG, 'dist/src/index.d.ts');
+const SRC_INDEX = pkgPath('src', 'index.ts');
+const DTS_INDEX = distSrc('index.d.ts');
 const CLASSES = ['Context', 'Vhost', 'Wsi'] as const;
 
 const OPTIONS: ts.CompilerOptions = {

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { distSrc } from '../helpers/paths.js';
 
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/bin/lws-test-server.js');
+const BIN = distSrc('bin', 'lws-test-server.js');
 
 function curl(args: string[]): { head: string; body: Buffer } {
   try {

@@ -1,0 +1,219 @@
+/**
+ * The test page in a real browser: headless Chromium (Debian's `chromium`,
+ * driven by playwright-core) against `lws-test-server` run as a process.
+ * Screenshots go to test-output/e2e/.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { spawnBin, spawnExe, portOf, killChild, type Child } from '../helpers/plugin-ws-client.js';
+import { freePort } from '../helpers/lws-c-apps.js';
+import { pkgPath, distSrc } from '../helpers/paths.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUT = pkgPath('test-output', 'e2e');
+
+function browserPath(): string {
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return CHROMIUM;
+  } catch {
+    throw new Error(`${CHROMIUM} not found: install the Debian package chromium (apt-get install -y chromium); the browser tests need it and do not skip`);
+  }
+}
+
+async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: browserPath(),
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    timeout: 30000,
+  });
+}
+
+async function server(port: number, extra: string[] = []): Promise<Child> {
+  const c = spawnBin('lws-test-server', ['-p', String(port), '-i', '127.0.0.1', ...extra]);
+  await portOf(c, 10000);
+  return c;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
+
+const number = async (page: Page) => Number(await page.textContent('#dumb-number'));
+
+// Code run in the page is given as source text: the tests compile without DOM types.
+const TEXT = (id: string) => `(document.getElementById(${JSON.stringify(id)})?.textContent ?? '')`;
+
+/** Wait until the element's text passes `test` (a JS expression over `t`). */
+function waitText(page: Page, id: string, test: string, timeout = 5000): Promise<unknown> {
+  return page.waitForFunction(`((t) => ${test})(${TEXT(id)})`, null, { timeout });
+}
+
+const PIXELS = `(() => { const c = document.getElementById('mirror-canvas'); return c.getContext('2d').getImageData(0, 0, c.width, c.height).data; })()`;
+
+/** Pixels drawn on the mirror canvas (alpha > 0). */
+const inked = (page: Page): Promise<number> =>
+  page.evaluate(`(() => { const d = ${PIXELS}; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; })()`);
+
+test('the test page in Chromium: counter and reset, shared mirror drawing, close tests, greyed while the server is away', async () => {
+  const port = await freePort();
+  let srv = await server(port);
+  const browser = await launch();
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const a = await ctx.newPage();
+    const b = await ctx.newPage();
+    const url = `http://127.0.0.1:${port}/`;
+    await a.goto(url);
+    await b.goto(url);
+    for (const p of [a, b]) {
+      await waitText(p, 'dumb-state', "t.startsWith('connected')", 10000);
+      await waitText(p, 'mirror-state', "t.startsWith('connected')", 10000);
+    }
+    assert.equal(await a.evaluate("document.body.classList.contains('offline')"), false, 'not greyed once connected');
+
+    // The counter counts, and reset brings it back down.
+    await waitText(a, 'dumb-number', 'Number(t) > 20', 10000);
+    const before = await number(a);
+    await a.click('#dumb-reset');
+    await waitText(a, 'dumb-number', `Number(t) < ${before}`);
+    await shot(a, 'counter');
+
+    // What one page draws shows on the other.
+    assert.equal(await inked(b), 0, 'the other canvas starts blank');
+    await a.selectOption('#mirror-color', '#0000ff');
+    const box = (await a.locator('#mirror-canvas').boundingBox())!;
+    await a.mouse.move(box.x + 40, box.y + 40);
+    await a.mouse.down();
+    for (let i = 1; i <= 20; i++) await a.mouse.move(box.x + 40 + i * 10, box.y + 40 + i * 5);
+    await a.mouse.up();
+    await b.waitForFunction(`(() => { const d = ${PIXELS}; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true; return false; })()`, null, { timeout: 5000 });
+    assert.ok((await inked(b)) > 100, 'the drawing arrived');
+    const blue = await b.evaluate(`(() => { const d = ${PIXELS}; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200) return [d[i], d[i + 1], d[i + 2]]; return null; })()`);
+    assert.deepEqual(blue, [0, 0, 255], 'in the colour picked');
+    await shot(b, 'mirror');
+
+    // Close tests: the browser's close and the server's.
+    await a.click('#close-open');
+    await waitText(a, 'close-state', "t === 'open'");
+    await a.click('#close-server');
+    await waitText(a, 'close-state', "t.startsWith('closed')");
+    assert.equal(await a.textContent('#close-state'), 'closed: 1001 seeya');
+    await a.click('#close-open');
+    await waitText(a, 'close-state', "t === 'open'");
+    await a.click('#close-client');
+    await waitText(a, 'close-state', "t.startsWith('closed')");
+    assert.equal(await a.textContent('#close-state'), 'closed: 3000 Bye!');
+
+    // The server goes away: the page greys out; it comes back: the page recovers.
+    killChild(srv);
+    await srv.exited;
+    await a.waitForFunction("document.body.classList.contains('offline')", null, { timeout: 10000 });
+    // lws_gray_out (from /lws-common.js) dims the whole page.
+    assert.equal(await a.evaluate("(() => { const d = document.getElementById('darkenScreenObject'); return !!d && d.style.display !== 'none' && d.offsetHeight >= document.body.scrollHeight - 1; })()"), true);
+    await shot(a, 'offline');
+    srv = await server(port);
+    await a.waitForFunction("!document.body.classList.contains('offline')", null, { timeout: 15000 });
+    assert.equal(await a.evaluate("document.getElementById('darkenScreenObject').style.display"), 'none', 'undimmed');
+    await waitText(a, 'dumb-state', "t.startsWith('connected')");
+    await shot(a, 'recovered');
+    await ctx.close();
+
+    // At phone width nothing overflows sideways and the canvas still fits.
+    const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+    const m = await phone.newPage();
+    await m.goto(url);
+    await waitText(m, 'dumb-state', "t.startsWith('connected')", 10000);
+    assert.equal(await m.evaluate('document.documentElement.scrollWidth'), 375, 'no horizontal scrolling at 375 px');
+    const cw = await m.evaluate("document.getElementById('mirror-canvas').getBoundingClientRect().width");
+    assert.ok(Number(cw) <= 375 && Number(cw) > 200, `canvas fits the phone: ${cw}`);
+    await shot(m, 'phone');
+    await phone.close();
+  } finally {
+    await browser.close();
+    killChild(srv);
+  }
+});
+
+test('the page in Chromium: the form posts and its answer shows the fields; the zip book renders with its pictures; live status', async () => {
+  const port = await freePort();
+  const srv = await server(port);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await waitText(page, 'status-state', "t.startsWith('connected')", 10000);
+    // Three sockets of this page at least (dumb, mirror, status) are live.
+    await waitText(page, 'status-conns', 'Number(t) >= 3', 5000);
+    // Chromium offers permessage-deflate; lws-server-status takes it. "Test pmd"
+    // sends two large compressed messages, which the server must inflate
+    // without closing (a close would count in data-closes).
+    assert.match((await page.textContent('#status-state')) ?? '', /^connected \(permessage-deflate/);
+    await page.click('#status-pmd');
+    await waitText(page, 'status-pmd-result', "t.startsWith('sent 2 messages') && t.includes('permessage-deflate')", 3000);
+    const up0 = Number(await page.textContent('#status-uptime'));
+    await waitText(page, 'status-uptime', `Number(t) > ${up0}`, 5000);
+    assert.equal(await page.getAttribute('#status-state', 'data-closes'), null, 'the status socket never closed');
+    await shot(page, 'status');
+
+    // The urlencoded form: post-demo answers with a table of the fields.
+    await page.fill('#post form:not([enctype]) input[name=text]', 'hello from chromium');
+    await Promise.all([page.waitForNavigation(), page.click('#post form:not([enctype]) input[type=submit]')]);
+    const answer = await page.content();
+    assert.match(answer, /<b>text<\/b><\/td><td>19<\/td><td>hello from chromium<\/td>/);
+    await shot(page, 'form-answer');
+
+    // The multipart form with a file.
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.fill('#post form[enctype] input[name=text]', 'with a file');
+    await page.setInputFiles('#post form[enctype] input[type=file]', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('x'.repeat(1234)) });
+    await Promise.all([page.waitForNavigation(), page.click('#post form[enctype] input[type=submit]')]);
+    const up = await page.content();
+    assert.match(up, /<b>filename:<\/b> note\.txt, <b>length<\/b> 1234/);
+
+    // The book inside the zip, pictures included.
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await Promise.all([page.waitForNavigation(), page.click('#zip-link')]);
+    await page.waitForLoadState('load');
+    const imgs = await page.evaluate("Array.from(document.images).map((i) => i.complete && i.naturalWidth > 0)");
+    assert.ok(Array.isArray(imgs) && imgs.length >= 2, `the book has pictures: ${JSON.stringify(imgs)}`);
+    assert.ok((imgs as boolean[]).every(Boolean), `every picture loaded: ${JSON.stringify(imgs)}`);
+    assert.ok(((await page.textContent('body')) ?? '').length > 200, 'the book has text');
+    await shot(page, 'zip-book');
+  } finally {
+    await browser.close();
+    killChild(srv);
+  }
+});
+
+test('the page over TLS (lws-test-server -s): wss sockets, the connection facts say so, clear text is sent to https', async () => {
+  const port = await freePort();
+  const cache = mkdtempSync(join(tmpdir(), 'tslws-e2e-cache-'));
+  const c = spawnExe(process.execPath, [distSrc('bin', 'lws-test-server.js'),
+    '-p', String(port), '-i', '127.0.0.1', '-s'], { env: { ...process.env, XDG_CACHE_HOME: cache } });
+  const browser = await launch();
+  try {
+    await portOf(c, 10000);
+    assert.match(c.stdout(), /made a self-signed certificate .*tslws\/test-server\/localhost\.pem/);
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await ctx.newPage();
+    await page.goto(`https://127.0.0.1:${port}/`);
+    await waitText(page, 'dumb-state', "t.startsWith('connected')", 10000);
+    await waitText(page, 'mirror-state', "t.startsWith('connected')", 10000);
+    assert.match((await page.textContent('#fact-tls')) ?? '', /^yes/);
+    await shot(page, 'tls');
+    const plain = await ctx.newPage();
+    const r = await plain.goto(`http://127.0.0.1:${port}/`);
+    assert.ok(r && plain.url().startsWith('https://'), `redirected to https: ${plain.url()}`);
+    await ctx.close();
+  } finally {
+    await browser.close();
+    killChild(c);
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
