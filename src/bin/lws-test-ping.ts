@@ -55,6 +55,7 @@ function parse(argv: string[]): Opts | string {
   });
   if (a.help) return '';
   if (positionals.length !== 1) return 'one HOST is needed';
+  // Bad values throw plain Errors: parse() is this tool's own, and main() prints the message and exits 2.
   const int = (v: string | undefined, def: number, lo: number, hi: number, what: string): number => {
     const n = Number(v ?? def);
     if (!/^\d+$/.test(v ?? String(def)) || n < lo || n > hi) throw new Error(`bad ${what} ${v} (${lo} to ${hi})`);

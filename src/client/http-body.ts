@@ -17,6 +17,10 @@ export class HttpClientBody {
   /** Bytes came after the body's end (the connection cannot be reused). */
   #overrun = false;
 
+  /**
+   * Throws on framing it cannot follow. Internal and uncoded: the client
+   * catches it and reports CLIENT_CONNECTION_ERROR with the message.
+   */
   constructor(r: ClientResponse, method: string, limits: Readonly<HttpLimits>) {
     const te = r.header('transfer-encoding');
     const cl = r.fragments('content-length');

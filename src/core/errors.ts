@@ -30,7 +30,7 @@ export const ErrorCode = {
   INVALID_HEADER: 'TSLWS_INVALID_HEADER',
   /** Response calls in the wrong order (a header before the status, a status twice). */
   RESPONSE_ORDER: 'TSLWS_RESPONSE_ORDER',
-  /** A write the connection cannot take (a fragment out of order, a control frame too long). */
+  /** A write the connection cannot take (a fragment out of order, a control frame too long), or form data fed to a `Spa` after `finalize()`. */
   WRITE_MISUSE: 'TSLWS_WRITE_MISUSE',
   /** Certificates or keys that cannot be loaded, or TLS settings that contradict each other. */
   TLS_SETUP: 'TSLWS_TLS_SETUP',

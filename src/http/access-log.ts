@@ -18,6 +18,7 @@ import { createWriteStream, fchown, type WriteStream } from 'node:fs';
 import type { Vhost } from '../core/vhost.js';
 import type { Wsi } from '../core/wsi.js';
 import { log } from '../core/log.js';
+import { ErrorCode, rangeError } from '../core/errors.js';
 
 export interface AccessLogOptions {
   /** Bytes waiting for the disk past which lines are dropped; default 1 MiB. */
@@ -70,7 +71,7 @@ export function formatAccessLine(r: AccessRecord, max = 512): string {
 }
 
 function positiveInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`AccessLog: ${name} must be a positive integer, got ${String(v)}`);
+  if (!Number.isSafeInteger(v) || v <= 0) throw rangeError(ErrorCode.INVALID_OPTION, `AccessLog: ${name} must be a positive integer, got ${String(v)}`);
   return v;
 }
 

@@ -74,7 +74,7 @@ function mountInfo(m: MountConfig, v: VhostConfig, warnings: ConfigWarning[]): H
       warnings.push({ ...at, key: 'origin', message: `mount ${m.mountpoint} (${m.origin}): ${msg}; the mount is left out` });
       return null;
     }
-    throw new ConfigError(v.file, m.line, 'mounts', msg);
+    throw new ConfigError(v.file, m.line, 'mounts', msg, { cause: e });
   }
   for (const [k, name] of MOUNT_KEYS_WITHOUT_EFFECT) {
     if (m[k] !== undefined) warnings.push({ ...at, key: name, message: `mount ${m.mountpoint}: not supported by this build yet, ignored` });

@@ -47,26 +47,29 @@ function configFiles(dir: string, maxFiles: number): string[] {
   return files;
 }
 
+/** One config file's text; a file that is not regular or is too large is not read. */
+function readConfigFile(file: string, maxBytes: number): string {
+  const cannot = (why: string) => new ConfigError(file, 0, undefined, `cannot read: ${why}`);
+  let buf: Buffer;
+  try {
+    // Checked before reading: a FIFO must not block, a huge file is not read.
+    const st = statSync(file);
+    if (!st.isFile()) throw cannot('not a regular file');
+    if (st.size > maxBytes) throw cannot(`larger than ${maxBytes} bytes`);
+    buf = readFileSync(file);
+  } catch (e) {
+    throw e instanceof ConfigError ? e : cannot((e as Error).message);
+  }
+  if (buf.length > maxBytes) throw cannot(`larger than ${maxBytes} bytes`);
+  return buf.toString('utf8').replace(/^\uFEFF/, '');
+}
+
 /** Read and check a whole config directory. */
 export function readConfigDir(dir: string, opts: ReadConfigOptions, warnings: ConfigWarning[] = []): LwswsConfig {
   const maxBytes = opts.maxFileBytes ?? 1024 * 1024;
   const files = configFiles(dir, opts.maxFiles ?? 256);
   const parsed: { file: string; root: JNode }[] = [];
-  for (const file of files) {
-    let text: string;
-    try {
-      // Checked before reading: a FIFO must not block, a huge file is not read.
-      const st = statSync(file);
-      if (!st.isFile()) throw new Error('not a regular file');
-      if (st.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
-      const buf = readFileSync(file);
-      if (buf.length > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
-      text = buf.toString('utf8').replace(/^\uFEFF/, '');
-    } catch (e) {
-      throw new ConfigError(file, 0, undefined, `cannot read: ${(e as Error).message}`);
-    }
-    parsed.push({ file, root: parseConfigText(text, file, opts) });
-  }
+  for (const file of files) parsed.push({ file, root: parseConfigText(readConfigFile(file, maxBytes), file, opts) });
   const global: GlobalConfig = { countThreads: 1, initSsl: false, pluginDirs: [], rejectServiceKeywords: [] };
   const vhosts: VhostConfig[] = [];
   for (const { file, root } of parsed) {

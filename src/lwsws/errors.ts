@@ -1,8 +1,17 @@
-/** A configuration problem, located: file, line and the key it is about. */
-export class ConfigError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly key: string | undefined, readonly why: string) {
-    super(`${file}:${line}: ${key !== undefined ? `"${key}": ` : ''}${why}`);
+import { coded, ErrorCode, type TslwsError } from '../core/errors.js';
+
+/**
+ * A configuration problem, located: file, line and the key it is about.
+ * `code` is always `TSLWS_CONFIG`; when the problem was found by the
+ * library (a vhost that cannot be created, a mount it refuses), `cause` is
+ * that error, with its own `code`.
+ */
+export class ConfigError extends Error implements TslwsError {
+  declare readonly code: typeof ErrorCode.CONFIG;
+  constructor(readonly file: string, readonly line: number, readonly key: string | undefined, readonly why: string, options?: ErrorOptions) {
+    super(`${file}:${line}: ${key !== undefined ? `"${key}": ` : ''}${why}`, options);
     this.name = 'ConfigError';
+    coded(this, ErrorCode.CONFIG);
   }
 }
 

@@ -111,7 +111,7 @@ export class LwswsServer {
     try {
       vhost = this.context.createVhost(b.info);
     } catch (e) {
-      throw new ConfigError(v.file, v.line, undefined, `vhost "${v.name}": ${(e as Error).message}`);
+      throw new ConfigError(v.file, v.line, undefined, `vhost "${v.name}": ${(e as Error).message}`, { cause: e });
     }
     let accessLog: AccessLog | null = null;
     try {
@@ -132,7 +132,7 @@ export class LwswsServer {
     } catch (e) {
       await vhost.destroy();
       await accessLog?.close();
-      throw new ConfigError(v.file, v.line, undefined, `vhost "${v.name}": ${(e as Error).message}`);
+      throw new ConfigError(v.file, v.line, undefined, `vhost "${v.name}": ${(e as Error).message}`, { cause: e });
     }
     log.notice('vhost %s on %s', v.name, v.unixSocket ? `unix:${v.iface}` : `${vhost.tls ? 'https' : 'http'}://${v.iface ?? '*'}:${vhost.port}`);
     return { built: b, vhost, accessLog };

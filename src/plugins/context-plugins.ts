@@ -7,7 +7,7 @@ import { extendApi, registerContextFeature, registerVhostFeature } from '../core
 import { log } from '../core/log.js';
 import { ErrorCode, typeError } from '../core/errors.js';
 import type { Plugin } from './plugin.js';
-import { loadPlugins } from './load.js';
+import { isPlugin, loadPlugins } from './load.js';
 import { vhostProtocols, unknownPvoProtocols } from './enable.js';
 
 declare module '../core/context.js' {
@@ -15,6 +15,7 @@ declare module '../core/context.js' {
     /**
      * Plugins whose protocols join every vhost that enables them (by naming
      * them in its `pvo`; a vhost with no pvo at all gets them all, as in lws).
+     * An entry that is not shaped like a `Plugin` throws `TSLWS_PLUGIN`.
      */
     plugins?: readonly Plugin[];
     /**
@@ -49,7 +50,13 @@ registerContextFeature({
   create(ctx, info) {
     if (info.pluginDirs && info.pluginDirs.length)
       throw typeError(ErrorCode.INVALID_OPTION, 'pluginDirs are loaded asynchronously: use `await createContextAsync(info)`');
+    if (info.plugins !== undefined && !Array.isArray(info.plugins))
+      throw typeError(ErrorCode.INVALID_OPTION, 'plugins must be an array of plugins, e.g. `plugins: [echoPlugin]`');
     const plugins = [...(info.plugins ?? [])];
+    plugins.forEach((pl, i) => {
+      if (!isPlugin(pl))
+        throw typeError(ErrorCode.PLUGIN, `plugins[${i}] is not a plugin: a plugin is { name, protocols: [{ name, callback }, …], init?, destroy? }`);
+    });
     states.set(ctx, { plugins, warnUnknownPvo: info.warnUnknownPvo !== false });
     for (const pl of plugins) pl.init?.(ctx);
   },

@@ -26,6 +26,7 @@ import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { Write } from '../core/write.js';
 import { log } from '../core/log.js';
+import { ErrorCode, rangeError } from '../core/errors.js';
 import type { Plugin } from './plugin.js';
 
 /** The default echo protocol name. */
@@ -202,9 +203,9 @@ function makeCallback(maxQueued: number, rxChunk: number) {
 export function createEchoProtocol(name: string = ECHO_PROTOCOL_NAME, opts: EchoOptions = {}): Protocol<EchoSession> {
   const rx = opts.rxBufferSize ?? 4096;
   const maxQueued = opts.maxQueuedBytes ?? 256 * 1024;
-  if (!Number.isInteger(rx) || rx < 1) throw new RangeError(`createEchoProtocol: rxBufferSize must be a positive integer, got ${rx}`);
+  if (!Number.isInteger(rx) || rx < 1) throw rangeError(ErrorCode.INVALID_OPTION, `createEchoProtocol: rxBufferSize must be a positive integer, got ${rx}`);
   if (!Number.isInteger(maxQueued) || maxQueued < 1)
-    throw new RangeError(`createEchoProtocol: maxQueuedBytes must be a positive integer, got ${maxQueued}`);
+    throw rangeError(ErrorCode.INVALID_OPTION, `createEchoProtocol: maxQueuedBytes must be a positive integer, got ${maxQueued}`);
   return { name, callback: makeCallback(maxQueued, rx), createSessionData: newSession, rxBufferSize: rx };
 }
 

@@ -14,6 +14,7 @@ import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { log } from '../core/log.js';
+import { ErrorCode, rangeError, typeError } from '../core/errors.js';
 import type { Plugin } from './plugin.js';
 
 export interface LoadPluginsOptions {
@@ -45,11 +46,17 @@ function isModuleFile(name: string): boolean {
  * Import the plugins found in `dirs`, in directory order then file name
  * order. A module that fails to import is logged and skipped, as lws skips
  * a plugin that fails to load; a missing directory is logged likewise.
+ * Throws (code `TSLWS_PLUGIN`) only when `dirs` is not an array of paths
+ * or lists more than `maxDirs` directories.
  */
 export async function loadPlugins(dirs: readonly string[], opts: LoadPluginsOptions = {}): Promise<Plugin[]> {
   const maxFiles = opts.maxFilesPerDir ?? 256;
   const maxDirs = opts.maxDirs ?? 10;
-  if (dirs.length > maxDirs) throw new RangeError(`loadPlugins: at most ${maxDirs} plugin directories (maxDirs), got ${dirs.length}`);
+  if (!Array.isArray(dirs) || dirs.some((d) => typeof d !== 'string')) {
+    const got = Array.isArray(dirs) ? 'an array with a non-string entry' : typeof dirs === 'string' ? JSON.stringify(dirs) : typeof dirs;
+    throw typeError(ErrorCode.PLUGIN, `loadPlugins: dirs must be an array of directory paths, as loadPlugins([dir]); got ${got}`);
+  }
+  if (dirs.length > maxDirs) throw rangeError(ErrorCode.PLUGIN, `loadPlugins: at most ${maxDirs} plugin directories (maxDirs), got ${dirs.length}`);
   const out: Plugin[] = [];
   for (const dir of dirs) {
     let names: string[];

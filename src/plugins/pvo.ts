@@ -4,6 +4,7 @@
  * set of rules, and say what was wrong when a value makes no sense.
  */
 import type { PvoOptions } from '../core/protocols.js';
+import { ErrorCode, rangeError } from '../core/errors.js';
 
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'off']);
 
@@ -22,8 +23,9 @@ export function pvoFlag(options: PvoOptions | undefined, key: string): boolean {
 }
 
 /**
- * The number in `key`, or `fallback` when absent. Throws a RangeError that
- * names the key when the value is not a finite number `>= min`.
+ * The number in `key`, or `fallback` when absent. Throws a RangeError
+ * (code `TSLWS_INVALID_OPTION`) that names the key when the value is not a
+ * finite number `>= min`.
  *
  * ```ts
  * const secs = pvoNumber(options, 'slow-reader-secs', 3);
@@ -33,6 +35,6 @@ export function pvoNumber(options: PvoOptions | undefined, key: string, fallback
   const v = options?.[key];
   if (v === undefined || String(v).trim() === '') return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new RangeError(`pvo "${key}" must be a number >= ${min}, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n) || n < min) throw rangeError(ErrorCode.INVALID_OPTION, `pvo "${key}" must be a number >= ${min}, got ${JSON.stringify(v)}`);
   return n;
 }

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { isIP } from 'node:net';
+import { ErrorCode, rangeError, typeError } from '../core/errors.js';
 
 /**
  * A self-signed ECDSA P-256 certificate made with node:crypto alone (no
@@ -73,12 +74,12 @@ export function makeSelfSignedCert(o: SelfSignedOptions = {}): { cert: string; k
   const dns = o.dnsNames ?? [cn];
   const ips = o.ipAddresses ?? ['127.0.0.1', '::1'];
   for (const ip of ips) {
-    if (!isIP(ip)) throw new TypeError(`makeSelfSignedCert: ${JSON.stringify(ip)} is not an IP address`);
+    if (!isIP(ip)) throw typeError(ErrorCode.INVALID_OPTION, `makeSelfSignedCert: ${JSON.stringify(ip)} is not an IP address`);
     // A certificate holds the 16 address bytes only: no place for a scope.
-    if (ip.includes('%')) throw new TypeError(`makeSelfSignedCert: ${JSON.stringify(ip)}: an IPv6 zone index cannot go in a certificate`);
+    if (ip.includes('%')) throw typeError(ErrorCode.INVALID_OPTION, `makeSelfSignedCert: ${JSON.stringify(ip)}: an IPv6 zone index cannot go in a certificate`);
   }
   const days = o.days ?? 365;
-  if (!(days > 0)) throw new RangeError('makeSelfSignedCert: days must be > 0');
+  if (!(days > 0)) throw rangeError(ErrorCode.INVALID_OPTION, `makeSelfSignedCert: days must be > 0, got ${days}`);
 
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8')))));

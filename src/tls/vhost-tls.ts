@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContext, type SecureContextOptions, type SecureVersion } from 'node:tls';
 import { hasOption, Option } from '../core/options.js';
+import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 
 type Pem = string | Buffer;
 
@@ -105,7 +106,7 @@ export class VhostTlsSetup {
 }
 
 function pemBuffer(pem: Pem, what: string): Buffer {
-  if (typeof pem !== 'string' && !Buffer.isBuffer(pem)) throw new TypeError(`${what}: PEM text (string or Buffer) expected`);
+  if (typeof pem !== 'string' && !Buffer.isBuffer(pem)) throw typeError(ErrorCode.TLS_SETUP, `${what}: PEM text (string or Buffer) expected`);
   return typeof pem === 'string' ? Buffer.from(pem) : pem;
 }
 
@@ -113,7 +114,7 @@ function readPem(vhost: string, field: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new Error(`vhost ${vhost}: cannot read ${field} ${JSON.stringify(path)}: ${(e as Error).message}`);
+    throw stateError(ErrorCode.TLS_SETUP, `vhost ${vhost}: cannot read ${field} ${JSON.stringify(path)}: ${(e as Error).message}`);
   }
 }
 
@@ -155,8 +156,8 @@ export class VhostTls {
     this.#hook = hook;
     this.#info = { ...info };
     const alpn = (info.alpn ?? 'http/1.1').split(',').map((s) => s.trim()).filter((s) => s !== '');
-    for (const a of alpn) if (!ALPN_TOKEN.test(a)) throw new TypeError(`vhost ${vhostName}: bad ALPN protocol name ${JSON.stringify(a)}`);
-    if (!alpn.length) throw new TypeError(`vhost ${vhostName}: alpn lists no protocol`);
+    for (const a of alpn) if (!ALPN_TOKEN.test(a)) throw typeError(ErrorCode.INVALID_OPTION, `vhost ${vhostName}: bad ALPN protocol name ${JSON.stringify(a)}`);
+    if (!alpn.length) throw typeError(ErrorCode.INVALID_OPTION, `vhost ${vhostName}: alpn lists no protocol`);
     this.alpn = alpn;
     this.requireValidCert = hasOption(options, Option.REQUIRE_VALID_OPENSSL_CLIENT_CERT) && !hasOption(options, Option.PEER_CERT_NOT_REQUIRED);
     this.requestCert = hasOption(options, Option.REQUIRE_VALID_OPENSSL_CLIENT_CERT);
@@ -164,7 +165,7 @@ export class VhostTls {
     this.redirectToHttps = hasOption(options, Option.REDIRECT_HTTP_TO_HTTPS);
     this.sts = hasOption(options, Option.STS);
     const mask = info.sslInfoEventMask ?? 0;
-    if (!Number.isInteger(mask) || mask < 0) throw new RangeError(`vhost ${vhostName}: sslInfoEventMask must be a non-negative integer`);
+    if (!Number.isInteger(mask) || mask < 0) throw rangeError(ErrorCode.INVALID_OPTION, `vhost ${vhostName}: sslInfoEventMask must be a non-negative integer`);
     this.infoMask = mask;
 
     let ciphers: string | undefined;
@@ -193,9 +194,9 @@ export class VhostTls {
     const m = this.#gather(info);
     const setup = new VhostTlsSetup(this.#vhostName, m);
     if (m.cert && !m.key && this.#hook('requires-private-key', setup) !== 0)
-      throw new Error(`vhost ${this.#vhostName}: OPENSSL_CONTEXT_REQUIRES_PRIVATE_KEY refused`);
+      throw stateError(ErrorCode.TLS_SETUP, `vhost ${this.#vhostName}: OPENSSL_CONTEXT_REQUIRES_PRIVATE_KEY refused`);
     if (this.#hook('load-extra-server-verify-certs', setup) !== 0)
-      throw new Error(`vhost ${this.#vhostName}: OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS failed`);
+      throw stateError(ErrorCode.TLS_SETUP, `vhost ${this.#vhostName}: OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS failed`);
     return m;
   }
 
@@ -214,7 +215,7 @@ export class VhostTls {
   reload(update: VhostTlsInfo = {}): void {
     for (const k of Object.keys(update)) {
       if (!MATERIAL_KEYS.has(k as keyof VhostTlsInfo))
-        throw new TypeError(`reloadTls: ${k} cannot be changed while running; only ${[...MATERIAL_KEYS].join(', ')}`);
+        throw typeError(ErrorCode.INVALID_ARGUMENT, `reloadTls: ${k} cannot be changed while running; only ${[...MATERIAL_KEYS].join(', ')}`);
     }
     const next: VhostTlsInfo = { ...this.#info, ...update };
     // A file and PEM text for the same thing: the one given now wins.
@@ -243,9 +244,9 @@ export class VhostTls {
 
   #build(m: Material): SecureContext {
     const v = this.#vhostName;
-    if (!m.cert) throw new Error(`vhost ${v}: TLS needs a certificate: give sslCertFilepath (or sslCert), or set one at OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS`);
-    if (!m.key) throw new Error(`vhost ${v}: TLS needs the certificate's private key: give sslPrivateKeyFilepath (or sslPrivateKey)`);
-    if (this.requestCert && !m.ca.length) throw new Error(`vhost ${v}: client certificates are required but no CA is given to verify them (sslCaFilepath or sslCa)`);
+    if (!m.cert) throw stateError(ErrorCode.TLS_SETUP, `vhost ${v}: TLS needs a certificate: give sslCertFilepath (or sslCert), or set one at OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS`);
+    if (!m.key) throw stateError(ErrorCode.TLS_SETUP, `vhost ${v}: TLS needs the certificate's private key: give sslPrivateKeyFilepath (or sslPrivateKey)`);
+    if (this.requestCert && !m.ca.length) throw stateError(ErrorCode.TLS_SETUP, `vhost ${v}: client certificates are required but no CA is given to verify them (sslCaFilepath or sslCa)`);
     try {
       return createSecureContext({
         ...this.#base,
@@ -259,7 +260,7 @@ export class VhostTls {
       const msg = (e as Error).message;
       const hint = /bad decrypt|bad password|PEM_read_bio_PrivateKey|interrupted or cancelled/i.test(msg)
         ? ' (wrong or missing sslPrivateKeyPassword?)' : '';
-      throw new Error(`vhost ${v}: cannot set up TLS: ${msg}${hint}`);
+      throw stateError(ErrorCode.TLS_SETUP, `vhost ${v}: cannot set up TLS: ${msg}${hint}`);
     }
   }
 }

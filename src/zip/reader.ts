@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
   SIG_LOCAL, SIG_CENTRAL, SIG_EOCD, LOCAL_SIZE, CENTRAL_SIZE, EOCD_SIZE, METHOD_STORED, METHOD_DEFLATED, fromDosTime,
 } from './format.js';
+import { coded, ErrorCode, type TslwsError } from '../core/errors.js';
 
 /** Limits applied when opening an archive; each has a default. */
 export interface ZipLimits {
@@ -31,10 +32,13 @@ export interface ZipEntry {
   readonly mtime: Date;
 }
 
-export class ZipFormatError extends Error {
+/** A zip archive tslws refuses: a malformed directory or one over its limits. `code` is always `TSLWS_ZIP_FORMAT`. */
+export class ZipFormatError extends Error implements TslwsError {
+  declare readonly code: typeof ErrorCode.ZIP_FORMAT;
   constructor(message: string) {
     super(message);
     this.name = 'ZipFormatError';
+    coded(this, ErrorCode.ZIP_FORMAT);
   }
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ErrorCode, stateError, typeError } from '../../core/errors.js';
 import type { ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
 
@@ -10,13 +11,18 @@ export interface TlsFiles {
   crl?: string;
 }
 
-/** The files' contents, read once; throws naming the option of a file that cannot be read. */
+/** The files' contents. */
 export type TlsMaterial = Pick<ClientSslOptions, 'cert' | 'key' | 'ca' | 'crl'>;
 
 const OPTION: Readonly<Record<keyof TlsFiles, string>> = { cert: '-C', key: '-K', ca: '-A', crl: '-R' };
 
+/**
+ * The files' contents, read once. Throws `TSLWS_INVALID_OPTION` for -C without
+ * -K (or -K without -C) and `TSLWS_TLS_SETUP` naming the option of a file
+ * that cannot be read.
+ */
 export function readTlsFiles(files: TlsFiles): TlsMaterial {
-  if ((files.cert === undefined) !== (files.key === undefined)) throw new Error('-C (client certificate) and -K (its key) go together');
+  if ((files.cert === undefined) !== (files.key === undefined)) throw typeError(ErrorCode.INVALID_OPTION, '-C (client certificate) and -K (its key) go together');
   const out: TlsMaterial = {};
   for (const k of Object.keys(OPTION) as Array<keyof TlsFiles>) {
     const path = files[k];
@@ -24,7 +30,7 @@ export function readTlsFiles(files: TlsFiles): TlsMaterial {
     try {
       out[k] = readFileSync(path);
     } catch (e) {
-      throw new Error(`cannot read ${OPTION[k]} file ${path}: ${(e as Error).message}`);
+      throw stateError(ErrorCode.TLS_SETUP, `cannot read ${OPTION[k]} file ${path}: ${(e as Error).message}`);
     }
   }
   return out;

@@ -1,4 +1,5 @@
 import type { Wsi } from '../../core/wsi.js';
+import { ErrorCode, rangeError, stateError, typeError } from '../../core/errors.js';
 import { SpaError } from './errors.js';
 import { UrlencodedParser } from './urlencoded.js';
 import { MultipartParser, boundaryOf, type PartInfo } from './multipart.js';
@@ -75,7 +76,7 @@ export class Spa {
   #failed: SpaError | null = null;
 
   constructor(contentType: string | undefined, private readonly opts: SpaOptions) {
-    if (!Array.isArray(opts.params)) throw new TypeError('Spa: params must be an array of field names');
+    if (!Array.isArray(opts.params)) throw typeError(ErrorCode.INVALID_OPTION, 'Spa: params must be an array of field names');
     this.#wanted = new Set(opts.params);
     this.#maxField = limit(opts.maxFieldBytes, 1024, 'maxFieldBytes');
     this.#maxTotal = limit(opts.maxTotalBytes, 4096, 'maxTotalBytes');
@@ -106,7 +107,7 @@ export class Spa {
   /** Parse the next piece of the body. Throws a SpaError when the body is malformed or too large. */
   process(chunk: Uint8Array): void {
     if (this.#failed) throw this.#failed;
-    if (this.#finalized) throw new Error('Spa.process: called after finalize()');
+    if (this.#finalized) throw stateError(ErrorCode.WRITE_MISUSE, 'Spa.process: called after finalize(); feed the whole body before finalizing');
     try {
       if (this.#url) this.#url.feed(chunk);
       else this.#multi?.feed(chunk);
@@ -203,7 +204,7 @@ const EMPTY = new Uint8Array(0);
 
 function limit(v: number | undefined, fallback: number, name: string): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`Spa: ${name} must be a non-negative number, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw rangeError(ErrorCode.INVALID_OPTION, `Spa: ${name} must be a non-negative number, got ${String(v)}`);
   return v;
 }
 

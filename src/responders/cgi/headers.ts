@@ -30,7 +30,8 @@ export function findHeadEnd(buf: Buffer, from = 0): [number, number] | null {
  * Parse a CGI header block (RFC 3875 6.3): `Status:` sets the status,
  * `Location:` without it means 302, and the program's own framing headers
  * are noted for the library, which frames the answer itself. Throws on a
- * line that is not a header.
+ * line that is not a header. These errors stay inside tslws, uncoded: the
+ * CGI responder catches them, logs them and answers 500.
  */
 export function parseCgiHead(text: string): CgiHead {
   let status = 0;

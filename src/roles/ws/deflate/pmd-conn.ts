@@ -4,6 +4,7 @@ import { PMD_NAME } from './negotiate.js';
 import type { ZlibLimiter } from './limiter.js';
 import { PmdInflater, type InflateSink } from './inflater.js';
 import { PmdDeflater } from './deflater.js';
+import { ErrorCode, rangeError, typeError } from '../../../core/errors.js';
 
 /** How the connection frames and sends what the compressor produced. */
 export interface TxOut {
@@ -151,10 +152,10 @@ export class PmdConn {
   setOption(ext: string, name: string, value: string | number): number {
     if (ext !== PMD_NAME || this.#dead) return -1;
     const range = OPTIONS[name];
-    if (!range) throw new TypeError(`setExtensionOption: permessage-deflate has no option "${name}"; known: ${Object.keys(OPTIONS).join(', ')}`);
+    if (!range) throw typeError(ErrorCode.UNKNOWN_OPTION, `setExtensionOption: permessage-deflate has no option "${name}"; known: ${Object.keys(OPTIONS).join(', ')}`);
     const v = typeof value === 'number' ? value : /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
     if (!Number.isInteger(v) || v < range[0] || v > range[1])
-      throw new RangeError(`setExtensionOption: permessage-deflate ${name} must be an integer from ${range[0]} to ${range[1]}, got ${JSON.stringify(value)}`);
+      throw rangeError(ErrorCode.INVALID_OPTION, `setExtensionOption: permessage-deflate ${name} must be an integer from ${range[0]} to ${range[1]}, got ${JSON.stringify(value)}`);
     switch (name) {
       case 'rx_buf_size':
         this.rxPiece = Math.min(2 ** v, this.rxChunk);
