@@ -21,7 +21,8 @@ const REARM_SLACK_MS = 20;
  *
  * Moving a deadline later costs nothing (the entry keeps its place and is
  * put back when its old deadline comes), which is the common case: every
- * message received pushes its connection's ping check back.
+ * message received pushes its connection's ping check back. A stopped
+ * timer leaves the list at once.
  */
 export class TimerList {
   #heap: Timer[] = [];
@@ -51,6 +52,23 @@ export class TimerList {
     if (this.#node) clearTimeout(this.#node);
     this.#node = null;
     this.#armedAt = Infinity;
+  }
+
+  /**
+   * @internal A stopped timer leaves the list at once, so it keeps nothing
+   * alive (its owner, a closed connection) until its old deadline.
+   */
+  remove(t: Timer): void {
+    const i = t.idx;
+    if (i < 0) return;
+    const h = this.#heap;
+    const last = h.pop() as Timer;
+    t.idx = -1;
+    if (last === t) return;
+    h[i] = last;
+    last.idx = i;
+    this.#down(i);
+    if (last.idx === i) this.#up(i);
   }
 
   /** @internal */
@@ -85,10 +103,6 @@ export class TimerList {
     let now = monotonicMs();
     while (h.length && h[0].heapAt <= now) {
       const t = h[0];
-      if (t.at === 0) {
-        this.#removeTop();
-        continue;
-      }
       if (t.at > now) {
         // Moved later since it took its place: take the new one.
         t.heapAt = t.at;
@@ -176,6 +190,7 @@ export class Timer {
   /** Do not fire (until started again). */
   stop(): void {
     this.at = 0;
+    this.list.remove(this);
   }
 
   /** True while it is due to fire. */

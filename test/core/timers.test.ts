@@ -89,3 +89,21 @@ test('many timers on one list keep one process timer and fire on time', async ()
   assert.equal(fired, 1000);
   list.close();
 });
+
+test('a stopped timer leaves the list at once (nothing of its owner is kept until its old deadline)', () => {
+  const list = new TimerList();
+  const ts = [10_000, 20_000, 30_000, 40_000].map((ms) => {
+    const t = list.timer(() => {}, { owner: ms });
+    t.start(ms);
+    return t;
+  });
+  assert.equal(list.size, 4);
+  ts[1].stop();
+  ts[0].stop();
+  assert.equal(list.size, 2);
+  ts[0].start(5_000);
+  assert.equal(list.size, 3);
+  for (const t of ts) t.stop();
+  assert.equal(list.size, 0);
+  list.close();
+});
