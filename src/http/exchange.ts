@@ -42,7 +42,9 @@ export interface ResponseMemo {
 export interface HttpExchange {
   /** The connection (or, on HTTP/2, the stream) the exchange is on. */
   readonly wsi: Wsi;
-  /** The request: method, path, query, headers. */
+  /** A request is being answered (false between the requests of a connection). */
+  readonly active: boolean;
+  /** The request: method, path, query, headers (only while `active`). */
   readonly req: HttpRequest;
   /** The request's path as sent (still percent-encoded, not normalised), without the query. */
   readonly rawPath: string;

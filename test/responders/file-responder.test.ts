@@ -12,7 +12,9 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { createContext, Mount, platformFops, writeZip, type Context, type FileOps } from '../../src/index.js';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { createContext, ErrorCode, Mount, Reason, platformFops, writeZip, type Context, type FileOps, type TslwsError } from '../../src/index.js';
 
 interface Reply {
   status: number;
@@ -192,4 +194,40 @@ test('OPTIONS and TRACE on a FILE mount answer 405 with Allow; other methods sti
   // POST is the protocol's to answer (the default one says 404), as in lws.
   const r = await get(portPlain, '/page.html', {}, 'POST');
   assert.equal(r.status, 404);
+});
+
+test('serveHttpFile after the response is complete sends nothing and returns -1; the connection goes on', async () => {
+  const results: Array<number | string> = [];
+  const ctx = createContext({
+    port: 0, iface: '127.0.0.1',
+    protocols: [{
+      name: 'late',
+      callback(wsi, reason) {
+        if (reason !== Reason.HTTP) return 0;
+        wsi.returnHttpStatus(200, 'done');
+        try {
+          results.push(wsi.serveHttpFile(join(www, 'page.html'), 'text/html'));
+        } catch (e) {
+          results.push((e as TslwsError).code); // the second request closed its connection
+        }
+        return 0;
+      },
+    }],
+  });
+  try {
+    await ctx.listening;
+    const port = ctx.vhosts[0].port!;
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await once(socket, 'end');
+    socket.destroy();
+    assert.equal((got.match(/HTTP\/1\.1 200 OK/g) ?? []).length, 2, got);
+    assert.ok(!got.includes('a zip member that deflates well'), 'no file bytes after the first response');
+    assert.deepEqual(results, [-1, ErrorCode.NOT_HTTP]);
+  } finally {
+    await ctx.destroy();
+  }
 });

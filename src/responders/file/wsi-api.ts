@@ -21,7 +21,7 @@ declare module '../../core/wsi.js' {
 extendApi(Wsi, {
   serveHttpFile(path: string, mime: string, extraHeaders?: Readonly<Record<string, string>>): number {
     const ex = exchangeRequired(this, 'serveHttpFile');
-    if (ex.headersSent || ex.done) {
+    if (!ex.active || ex.headersSent || ex.done) {
       log.err('wsi %d: serveHttpFile after the response started', this.id);
       return -1;
     }

@@ -61,6 +61,10 @@ export class H1Exchange implements HttpExchange {
     return this.#req as HttpRequest;
   }
 
+  get active(): boolean {
+    return this.conn.inTxn && this.#req !== null;
+  }
+
   /** The request being answered, null between requests and while one is being checked. */
   get currentReq(): HttpRequest | null {
     return this.#req;
