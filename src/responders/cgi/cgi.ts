@@ -255,7 +255,9 @@ class CgiRun implements ResponsePump, BodySink {
     c.stdout?.destroy();
     c.stdin?.destroy();
     // stderr is left to drain, so the program's last words reach the log;
-    // it is cut if something the program started keeps it open.
+    // it is cut if something the program started keeps it open. These two
+    // waits are plain timers, not the context's: they outlive the
+    // connection and must still stop the program after a context destroy.
     const cutStderr = () => {
       const t = setTimeout(() => c.stderr?.destroy(), KILL_GRACE_MS);
       t.unref();
