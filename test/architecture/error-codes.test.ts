@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import {
@@ -23,6 +23,7 @@ import { start, raw } from '../helpers/common.js';
 import { RawWs, until } from '../helpers/ws.js';
 import { freePort } from '../helpers/lwsws.js';
 import { pkgPath } from '../helpers/paths.js';
+import { sourceFiles as sources } from '../helpers/paths.js';
 
 const SRC = pkgPath('src');
 
@@ -43,15 +44,6 @@ const INTERNAL_ERRORS: Readonly<Record<string, { count: number; why: string }>> 
 const INTERNAL_CLASSES: Readonly<Record<string, string>> = {
   HttpError: 'a request the server refuses: the HTTP/1 role answers its status and closes; user code never sees it',
 };
-
-function sources(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) sources(p, out);
-    else if (p.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 /** Code lines only: comment lines (`//`, JSDoc `*`, `/*`) are skipped. */
 function codeLines(file: string): Array<[number, string]> {

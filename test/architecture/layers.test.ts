@@ -6,9 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { pkgPath } from '../helpers/paths.js';
+import { sourceFiles as sources } from '../helpers/paths.js';
 
 const ROOT = pkgPath('src');
 
@@ -29,15 +30,6 @@ const MAY_USE: Record<string, readonly string[]> = {
   // src/index.ts and src/setup.ts assemble everything.
   '.': ['bin', 'lwsws', 'plugins', 'client', 'roles', 'responders', 'http', 'tls', 'fops', 'zip', 'core'],
 };
-
-function sources(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) sources(p, out);
-    else if (p.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 /**
  * The layer a file of src/ belongs to: its first folder, or '.' at the

@@ -4,7 +4,7 @@
  * src/). Worked out once from this file's place (dist/test/helpers/ once
  * compiled), so no test depends on how deep in test/ it lives.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -34,4 +34,14 @@ export function distSrc(...parts: string[]): string {
 /** The file: URL of a module under dist/src, for code the tests generate to import. */
 export function distSrcUrl(...parts: string[]): string {
   return pathToFileURL(distSrc(...parts)).href;
+}
+
+/** Every `.ts` file under `dir`, in any folder (the sources the architecture tests read). */
+export function sourceFiles(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) sourceFiles(p, out);
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Reason, Write, Mount, setLogLevel, LogLevel, type Context, type Protocol, type Wsi } from '../../../src/index.js';
-import { start, raw, parseResponses, openSocket, livePeer, completeResponses, sleep, type ParsedResponse } from '../../helpers/common.js';
+import { start, raw, parseResponses, livePeer, completeResponses, sleep } from '../../helpers/common.js';
 
 setLogLevel(LogLevel.ERR);
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createContext, Reason, Write, Option, setLogLevel, LogLevel, type Context, type Protocol, type Wsi } from '../../../src/index.js';
-import { start, raw, parseResponses, openSocket, livePeer, completeResponses, sleep, type ParsedResponse } from '../../helpers/common.js';
+import { start, raw, parseResponses, openSocket, livePeer, completeResponses, sleep } from '../../helpers/common.js';
 
 setLogLevel(LogLevel.ERR);
 

@@ -19,7 +19,7 @@ import {
   createContext, Reason, Write, Option, setLogLevel, LogLevel,
   type Context, type Protocol, type Wsi,
 } from '../../../src/index.js';
-import { start, raw, parseResponses, openSocket, livePeer, completeResponses, type ParsedResponse, type RawResult } from '../../helpers/common.js';
+import { start, raw, parseResponses, livePeer, completeResponses, type ParsedResponse, type RawResult } from '../../helpers/common.js';
 
 setLogLevel(LogLevel.ERR);
 
