@@ -11,6 +11,8 @@ import './responders/file/wsi-api.js';
 import './tls/vhost-feature.js';
 import './roles/h1/role-h1.js';
 import './roles/raw/role-raw.js';
+import './roles/h2/role-h2.js';
+import './roles/h2/vhost-h2.js';
 import './roles/ws/role-ws.js';
 import './roles/ws/vhost-ws.js';
 import './roles/ws/wsi-api.js';

@@ -198,15 +198,29 @@ export class Context {
     return Promise.all(waits).then(() => undefined);
   }
 
+  /** Destroy a vhost; connections draining gracefully delay its second half (and the promise). */
   #destroyVhost(vh: Vhost): Promise<void>[] {
-    const waits: Promise<void>[] = [];
-    if (!vh.destroyInternal()) return waits;
-    for (const r of roleList()) r.vhostDestroy?.(vh);
-    for (const f of vhostFeatureList()) {
-      const p = f.destroy?.(vh);
-      if (p) waits.push(p);
-    }
-    return waits;
+    const draining = vh.beginDestroy();
+    if (!draining) return [];
+    const finish = (): Promise<void>[] => {
+      vh.endDestroy();
+      for (const r of roleList()) r.vhostDestroy?.(vh);
+      const waits: Promise<void>[] = [];
+      for (const f of vhostFeatureList()) {
+        const p = f.destroy?.(vh);
+        if (p) waits.push(p);
+      }
+      return waits;
+    };
+    if (!draining.length) return finish();
+    return [this.#untilClosed(draining).then(() => Promise.all(finish())).then(() => undefined)];
+  }
+
+  #closeWaiters = new Map<Wsi, () => void>();
+
+  /** Resolves when every one of `wsis` has closed (each has its own bound). */
+  #untilClosed(wsis: Wsi[]): Promise<void> {
+    return Promise.all(wsis.map((w) => (w.closed ? undefined : new Promise<void>((r) => this.#closeWaiters.set(w, r))))).then(() => undefined);
   }
 
   /** @internal Socket settings every connection gets: TCP keepalive. */
@@ -272,6 +286,11 @@ export class Context {
   wsiClosed(wsi: Wsi): void {
     if (!this.#wsis.delete(wsi)) return;
     if (!wsi.parent) this.#roots--;
+    const waiter = this.#closeWaiters.get(wsi);
+    if (waiter) {
+      this.#closeWaiters.delete(wsi);
+      waiter();
+    }
     this.#writablePending.delete(wsi);
     const p0 = wsi.vhost.protocols[0];
     wsi.callProtocol(Reason.WSI_DESTROY, undefined, p0);
@@ -349,20 +368,27 @@ export class Context {
       const p = f.stop?.(this);
       if (p) waits.push(p);
     }
-    for (const w of [...this.#wsis]) if (!w.parent) w.close(false);
-    for (const vh of this.#vhosts) waits.push(...this.#destroyVhost(vh));
-    for (const f of features) {
-      try {
-        f.destroy?.(this);
-      } catch (e) {
-        log.err('%s: destroy failed: %s', f.name, (e as Error).message);
+    // Connections that can finish gracefully (HTTP/2 streams after GOAWAY) get their bound; the rest close now.
+    const draining: Wsi[] = [];
+    for (const w of [...this.#wsis]) if (!w.parent && !w.closed && !w.drain()) w.close(false);
+    for (const w of this.#wsis) if (!w.parent && !w.closed) draining.push(w);
+    const finish = (): Promise<void> => {
+      for (const w of [...this.#wsis]) if (!w.parent) w.close(false);
+      for (const vh of this.#vhosts) waits.push(...this.#destroyVhost(vh));
+      for (const f of features) {
+        try {
+          f.destroy?.(this);
+        } catch (e) {
+          log.err('%s: destroy failed: %s', f.name, (e as Error).message);
+        }
       }
-    }
-    for (const s of this.#lingering) s.destroy();
-    this.#lingering.clear();
-    this.timers.close();
-    this.#writablePending.clear();
-    this.#destroying = Promise.all(waits).then(() => undefined);
+      for (const s of this.#lingering) s.destroy();
+      this.#lingering.clear();
+      this.timers.close();
+      this.#writablePending.clear();
+      return Promise.all(waits).then(() => undefined);
+    };
+    this.#destroying = draining.length ? this.#untilClosed(draining).then(finish) : finish();
     return this.#destroying;
   }
 

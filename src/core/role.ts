@@ -66,6 +66,13 @@ export interface RoleOps<S = unknown> {
   /** The vhost is going away (its destroy closes the connection next): say so on the wire if the role can. */
   goingAway?(wsi: Wsi, state: S): void;
   /**
+   * The vhost or the context is being destroyed: finish gracefully (an
+   * HTTP/2 GOAWAY lets open streams end). True when the role will close
+   * the connection itself within its own bound; false (or absent): it is
+   * closed at once.
+   */
+  drain?(wsi: Wsi, state: S): boolean;
+  /**
    * The connection is closing: deliver the role's close callbacks and free
    * its state. With `flush`, a role whose last bytes are still being made
    * (compression) returns a function that calls `done` once they are

@@ -182,20 +182,29 @@ export class Vhost {
   }
 
   /**
-   * @internal Close this vhost's connections (each role says it is going
-   * away first) and deliver PROTOCOL_DESTROY. False when already done.
+   * @internal The first half of destroying: each role says it is going
+   * away, and connections that finish gracefully (HTTP/2 streams after a
+   * GOAWAY) are left to close themselves, within their bound; the others
+   * close now. Returns those still draining, or null when already done.
    */
-  destroyInternal(): boolean {
-    if (this.#destroyed) return false;
+  beginDestroy(): Wsi[] | null {
+    if (this.#destroyed) return null;
     this.#destroyed = true;
+    const draining: Wsi[] = [];
     for (const w of [...this.context.liveWsis()]) {
       if (w.vhost !== this || w.parent) continue;
       w.goingAway();
-      w.close();
+      if (w.drain()) draining.push(w);
+      else w.close();
     }
+    return draining;
+  }
+
+  /** @internal The second half: close what is left and deliver PROTOCOL_DESTROY. */
+  endDestroy(): void {
+    for (const w of [...this.context.liveWsis()]) if (w.vhost === this && !w.parent) w.close();
     for (const p of this.protocols) this.callVhostProtocol(p, Reason.PROTOCOL_DESTROY, undefined);
     this.#priv.clear();
-    return true;
   }
 
   /**

@@ -447,6 +447,11 @@ export class Wsi {
     if (!this.closed) this.#ops.goingAway?.(this, this.#state);
   }
 
+  /** @internal Finish gracefully if the role can: true when it will close the connection itself, within a bound. */
+  drain(): boolean {
+    return !this.closed && this.#ops.drain !== undefined && this.#ops.drain(this, this.#state);
+  }
+
   /**
    * Close the connection now (and the streams inside it). The role's close
    * callbacks (CLOSED_HTTP, CLOSED …) and WSI_DESTROY are delivered before

@@ -49,7 +49,7 @@ export interface AccessRecord {
   peer: string;
   method: string;
   target: string;
-  version: 10 | 11;
+  version: 10 | 11 | 20;
   status: number;
   bytes: number;
   referer?: string;
@@ -64,7 +64,7 @@ function quoted(s: string | undefined): string {
 
 /** One combined-format line, with its newline, cut to `max` bytes. */
 export function formatAccessLine(r: AccessRecord, max = 512): string {
-  const line = `${r.peer} - - [${clfDate(r.date ?? new Date())}] "${r.method} ${quoted(r.target)} HTTP/1.${r.version === 10 ? 0 : 1}" ` +
+  const line = `${r.peer} - - [${clfDate(r.date ?? new Date())}] "${r.method} ${quoted(r.target)} ${r.version === 20 ? 'HTTP/2.0' : r.version === 10 ? 'HTTP/1.0' : 'HTTP/1.1'}" ` +
     `${r.status} ${r.bytes} "${quoted(r.referer)}" "${quoted(r.userAgent)}"`;
   const b = Buffer.from(line);
   return (b.length > max - 1 ? b.subarray(0, max - 1).toString() : line) + '\n';
@@ -165,23 +165,27 @@ export function vhostAccessLog(vhost: Vhost): AccessLog | undefined {
 export interface LoggedRequest {
   readonly method: string;
   readonly target: string;
-  readonly version: 10 | 11;
+  readonly version: 10 | 11 | 20;
   header(name: string): string | undefined;
 }
 
 /**
  * @internal Called by the HTTP role when a transaction ends. BYTES counts
- * everything sent on the connection for this transaction, headers included.
+ * everything sent on the connection for this transaction, headers included;
+ * a stream inside a connection (HTTP/2) gives its body's `bytes` itself.
  */
-export function logHttpTransaction(wsi: Wsi, req: LoggedRequest | null, status: number): void {
+export function logHttpTransaction(wsi: Wsi, req: LoggedRequest | null, status: number, bytes?: number): void {
   const al = logs.get(wsi.vhost);
   if (!al) return;
-  const sent = wsi.socket?.bytesWritten ?? 0;
-  const before = sentAtStart.get(wsi) ?? 0;
-  sentAtStart.set(wsi, sent);
+  let n = bytes ?? 0;
+  if (bytes === undefined) {
+    const sent = wsi.socket?.bytesWritten ?? 0;
+    n = Math.max(0, sent - (sentAtStart.get(wsi) ?? 0));
+    sentAtStart.set(wsi, sent);
+  }
   if (!req) return;
   al.write(formatAccessLine({
     peer: wsi.peerAddress, method: req.method, target: req.target, version: req.version, status,
-    bytes: Math.max(0, sent - before), referer: req.header('referer'), userAgent: req.header('user-agent'),
+    bytes: n, referer: req.header('referer'), userAgent: req.header('user-agent'),
   }, al.maxLineBytes));
 }

@@ -6,7 +6,7 @@ import type { HttpHead } from './head.js';
 export interface RequestFields {
   readonly method: string;
   readonly target: string;
-  readonly version: 10 | 11;
+  readonly version: 10 | 11 | 20;
   /** `[lower-case name, value]` in arrival order. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
 }
@@ -20,7 +20,7 @@ export class HttpRequest implements HttpHead {
   path = '/';
   /** Raw query string, without `?`. */
   readonly query: string;
-  readonly version: 10 | 11;
+  readonly version: 10 | 11 | 20;
   readonly headers: ReadonlyArray<readonly [string, string]>;
   #args: string[] | null = null;
 

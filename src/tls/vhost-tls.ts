@@ -37,7 +37,7 @@ export interface VhostTlsInfo {
   tlsMaxVersion?: SecureVersion;
   /** `SslInfo.*` bits: which SSL_INFO events connections of this vhost report. */
   sslInfoEventMask?: number;
-  /** ALPN protocols offered, comma-separated, most preferred first; default `http/1.1`. */
+  /** ALPN protocols offered, comma-separated, most preferred first; default `h2,http/1.1` (lws's; `h2` is left out when the vhost's `h2.enabled` is false). */
   alpn?: string;
 }
 
@@ -136,7 +136,8 @@ export type TlsSetupHook = (reason: 'requires-private-key' | 'load-extra-server-
  * ALPN list, client-certificate policy and which SSL_INFO events to report.
  */
 export class VhostTls {
-  readonly alpn: readonly string[];
+  /** ALPN protocols offered, most preferred first (lws's default `h2,http/1.1`). */
+  alpn: readonly string[];
   /** Ask peers for a certificate. */
   readonly requestCert: boolean;
   /** Refuse peers whose certificate is missing or does not verify. */
@@ -155,7 +156,7 @@ export class VhostTls {
     this.#vhostName = vhostName;
     this.#hook = hook;
     this.#info = { ...info };
-    const alpn = (info.alpn ?? 'http/1.1').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const alpn = (info.alpn ?? 'h2,http/1.1').split(',').map((s) => s.trim()).filter((s) => s !== '');
     for (const a of alpn) if (!ALPN_TOKEN.test(a)) throw typeError(ErrorCode.INVALID_OPTION, `vhost ${vhostName}: bad ALPN protocol name ${JSON.stringify(a)}`);
     if (!alpn.length) throw typeError(ErrorCode.INVALID_OPTION, `vhost ${vhostName}: alpn lists no protocol`);
     this.alpn = alpn;

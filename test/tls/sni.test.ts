@@ -180,18 +180,21 @@ test('a TLS and a clear-text vhost cannot share a port', async () => {
   }
 });
 
-test('ALPN: http/1.1 by default, the vhost\'s own list when set, no overlap refused with an alert', async () => {
+test('ALPN: h2 then http/1.1 by default (as lws), the vhost\'s own list when set, no overlap refused with an alert', async () => {
   const alt = pki.issue('alt.test');
   const ctx = createContext({ options: Option.EXPLICIT_VHOSTS });
   try {
     const v = ctx.createVhost({ vhostName: 'localhost', port: 0, sslCert: leaf.cert, sslPrivateKey: leaf.key, protocols: [namedHttp('localhost')] });
     await v.listening;
     ctx.createVhost({ vhostName: 'alt.test', port: v.port, sslCert: alt.cert, sslPrivateKey: alt.key, alpn: 'x-test, http/1.1', protocols: [namedHttp('alt')] });
-    const a = await tlsGet(v.port!, { servername: 'localhost', ca: pki.ca.cert, ALPNProtocols: ['x-test', 'h2', 'http/1.1'] });
-    assert.equal(a.alpn, 'http/1.1');
+    const a = await tlsOpen(v.port!, { servername: 'localhost', ca: pki.ca.cert, ALPNProtocols: ['x-test', 'http/1.1', 'h2'] });
+    assert.equal(a.alpnProtocol, 'h2', 'our preference order: h2 first');
+    a.destroy();
+    const a1 = await tlsGet(v.port!, { servername: 'localhost', ca: pki.ca.cert, ALPNProtocols: ['x-test', 'http/1.1'] });
+    assert.equal(a1.alpn, 'http/1.1');
     const b = await tlsGet(v.port!, { servername: 'alt.test', ca: pki.ca.cert, ALPNProtocols: ['http/1.1', 'x-test'] });
     assert.equal(b.alpn, 'x-test');
-    await assert.rejects(tlsGet(v.port!, { servername: 'localhost', ca: pki.ca.cert, ALPNProtocols: ['h2'] }), /no_application_protocol|ALPN|alert/i);
+    await assert.rejects(tlsGet(v.port!, { servername: 'localhost', ca: pki.ca.cert, ALPNProtocols: ['x-nothing'] }), /no_application_protocol|ALPN|alert/i);
     // The refused handshake harmed nothing.
     assert.equal((await tlsGet(v.port!, { servername: 'localhost', ca: pki.ca.cert })).status, 200);
   } finally {

@@ -19,7 +19,7 @@ export function cgiEnv(wsi: Wsi, req: HttpRequest, m: ResolvedMount, script: str
   const env: Record<string, string> = {
     GATEWAY_INTERFACE: 'CGI/1.1',
     SERVER_SOFTWARE: 'tslws',
-    SERVER_PROTOCOL: req.version === 10 ? 'HTTP/1.0' : 'HTTP/1.1',
+    SERVER_PROTOCOL: req.version === 20 ? 'HTTP/2.0' : req.version === 10 ? 'HTTP/1.0' : 'HTTP/1.1',
     REQUEST_METHOD: req.method,
     REQUEST_URI: req.target,
     QUERY_STRING: req.query,

@@ -17,6 +17,9 @@ import { HeadScanner, parseHead, type RequestHead } from './head-parser.js';
 import { H1Exchange } from './exchange.js';
 import { upgradeToWebSocket } from './upgrade.js';
 import { startTunnel } from '../tunnel/role-tunnel.js';
+import { startH2 } from '../h2/role-h2.js';
+import { h2OptionsOf } from '../h2/vhost-h2.js';
+import { CLIENT_PREFACE } from '../h2/frames.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE']);
 /** Host = uri-host [ ":" port ] (RFC 9110 7.2, RFC 3986 3.2.2); empty is allowed. */
@@ -53,6 +56,8 @@ export class H1Conn implements HttpCarrier {
   #continueSent = false;
   #discardBody = false;
   #sawBytes = false;
+  /** No request has begun on this connection yet (it may still turn out to be HTTP/2). */
+  #first = true;
 
   constructor(readonly wsi: Wsi, readonly vhosts: VhostSelector) {
     this.exchange = new H1Exchange(this);
@@ -123,6 +128,7 @@ export class H1Conn implements HttpCarrier {
           if (wsi.timeoutReason !== PendingTimeout.AWAITING_HEADERS)
             wsi.setTimeout(PendingTimeout.AWAITING_HEADERS, this.limits.headerTimeoutSecs);
         }
+        if (this.#first && buf[0] === 0x50 && this.#priorKnowledge(buf)) return;
         const n = this.#scanner.scan(buf, this.limits);
         if (n === 0) {
           // Only the empty lines RFC 9112 2.2 lets us ignore: nothing to answer.
@@ -208,6 +214,7 @@ export class H1Conn implements HttpCarrier {
   #begin(head: RequestHead): void {
     const wsi = this.wsi;
     this.inTxn = true;
+    this.#first = false;
     this.exchange.clear();
     this.keepAlive = head.version === 11;
     wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
@@ -355,6 +362,20 @@ export class H1Conn implements HttpCarrier {
       // Every wait has a bound; a timeout the callback set itself wins.
       this.armTxnTimeout();
     }
+  }
+
+  /**
+   * A clear-text connection whose first bytes are the HTTP/2 preface
+   * (prior knowledge, RFC 9113 3.3) becomes HTTP/2. True when the bytes
+   * were taken (or more are needed to tell).
+   */
+  #priorKnowledge(buf: Buffer): boolean {
+    const n = Math.min(buf.length, CLIENT_PREFACE.length);
+    if (buf.compare(CLIENT_PREFACE, 0, n, 0, n) !== 0 || this.wsi.isSsl() || !h2OptionsOf(this.wsi.vhost).enabled) return false;
+    if (n < CLIENT_PREFACE.length) return true; // the rest of the preface is still coming
+    this.#buf = null;
+    startH2(this.wsi, this.vhosts, buf);
+    return true;
   }
 
   /** @internal The `connection:` line for a response now, which may decide not to keep the connection. */

@@ -8,7 +8,7 @@ import { wireSocket } from '../../core/transport.js';
 import { PendingTimeout } from '../../core/timeouts.js';
 import { log } from '../../core/log.js';
 import { ErrorCode, stateError } from '../../core/errors.js';
-import { startH1 } from '../h1/role-h1.js';
+import { startHttp } from './start-http.js';
 import { startTlsAccept, tlsAcceptRole, type TlsListener } from '../../tls/accept.js';
 import { tlsSniffRole } from './tls-sniff.js';
 import { selectVhost } from './select-vhost.js';
@@ -115,7 +115,7 @@ export class Listener implements TlsListener {
     if (!wsi) return;
     if (!vh.tls) {
       wireSocket(wsi, socket);
-      startH1(wsi, this);
+      startHttp(wsi, this);
       return;
     }
     if (vh.tls.allowNonTls) {
@@ -134,7 +134,7 @@ export class Listener implements TlsListener {
     // The TLS socket owns the connection now; the raw one only needs an
     // error sink so a late error cannot go unhandled.
     socket.on('error', () => {});
-    const t = startTlsAccept(wsi, socket, this, (w) => startH1(w, this));
+    const t = startTlsAccept(wsi, socket, this, (w) => startHttp(w, this));
     if (t) wireSocket(wsi, t);
   }
 

@@ -1,0 +1,833 @@
+import type { Wsi } from '../../core/wsi.js';
+import type { VhostSelector } from '../../core/vhost.js';
+import type { Timer } from '../../core/timers.js';
+import { roleTransition } from '../../core/role.js';
+import { Reason } from '../../core/reasons.js';
+import { PendingTimeout } from '../../core/timeouts.js';
+import { log } from '../../core/log.js';
+import { HttpRequest } from '../../http/request.js';
+import { HttpError } from '../../http/errors.js';
+import { normalisePath } from '../../http/uri.js';
+import { routeRequest } from '../../responders/route.js';
+import { HpackDecoder, HpackEncoder, HpackError, type HeaderField } from './hpack/index.js';
+import {
+  CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, FRAME_HEADER_LEN, Flag, FrameType, H2Error, MAX_MAX_FRAME, MAX_WINDOW, Setting,
+  frameHeader, goawayFrame, h2ErrorName, headersFrames, pingFrame, rstStreamFrame, settingsFrame, windowUpdateFrame,
+} from './frames.js';
+import type { H2Options } from './options.js';
+import { H2Stream } from './stream.js';
+import { H2Exchange } from './exchange.js';
+import { checkRequest, checkTrailers } from './request.js';
+import { Budget } from './budget.js';
+import { h2StreamRole } from './role-stream.js';
+
+/** Stream ids remembered after they close, to tell a closed stream (STREAM_CLOSED) from one never used. */
+const CLOSED_MEMORY = 256;
+/** Seconds a request body is still read (and dropped) after its response is complete. */
+const DISCARD_SECS = 2;
+/** A peer that reads nothing while this many bytes wait for it is cut off. */
+const STALLED_PEER_BYTES = 4 * 1024 * 1024;
+
+/** A connection error (RFC 9113 5.4.1): GOAWAY with `code`, then close. */
+class ConnectionError extends Error {
+  constructor(readonly code: number, why: string) {
+    super(why);
+  }
+}
+
+interface HeaderBlock {
+  stream: number;
+  endStream: boolean;
+  /** A stream error found in the HEADERS frame itself (a priority on itself): the block is still decoded. */
+  streamError: number;
+  parts: Buffer[];
+  bytes: number;
+  frames: number;
+}
+
+/**
+ * The server side of one HTTP/2 connection (RFC 9113), the h2 role's
+ * state: frames in, frames out, HPACK both ways, flow control both ways,
+ * and a wsi per stream (a child of the connection's) on which requests
+ * are routed and answered exactly as on HTTP/1.
+ */
+export class H2Conn {
+  readonly decoder: HpackDecoder;
+  readonly encoder: HpackEncoder;
+  /** Our send window for the whole connection. */
+  sendWindow = DEFAULT_WINDOW;
+  readonly streams = new Map<number, H2Stream>();
+  #buf: Buffer | null = null;
+  #prefaceSeen = false;
+  #settingsSeen = false;
+  #block: HeaderBlock | null = null;
+  /** The highest stream id the client has used. */
+  #maxStream = 0;
+  /** Closed stream ids, true for those we reset (their late frames are ignored, 5.1). */
+  #closedIds = new Map<number, boolean>();
+  // the peer's settings
+  #peerMaxFrame = DEFAULT_MAX_FRAME;
+  #peerInitialWindow = DEFAULT_WINDOW;
+  // our receive window for the whole connection, and what we have not given back yet
+  #recvWindow = DEFAULT_WINDOW;
+  #recvUnacked = 0;
+  #goawaySent = false;
+  #goawayReceived = false;
+  #lastStream = 0;
+  #ready: H2Stream[] = [];
+  #settingsTimer: Timer | null = null;
+  #idleTimer: Timer | null = null;
+  #drainTimer: Timer | null = null;
+  #pumping = false;
+  readonly #resets: Budget;
+  readonly #pings: Budget;
+  readonly #settings: Budget;
+  readonly #priorities: Budget;
+  readonly #emptyData: Budget;
+
+  constructor(readonly wsi: Wsi, readonly vhosts: VhostSelector, readonly opts: Readonly<H2Options>) {
+    this.decoder = new HpackDecoder({ maxTableSize: opts.headerTableSize, maxHeaderListSize: opts.maxHeaderListSize });
+    this.encoder = new HpackEncoder();
+    this.#resets = new Budget(opts.resetBurst, opts.resetRate);
+    this.#pings = new Budget(opts.floodBurst, opts.floodRate);
+    this.#settings = new Budget(opts.floodBurst, opts.floodRate);
+    this.#priorities = new Budget(opts.floodBurst, opts.floodRate);
+    this.#emptyData = new Budget(opts.floodBurst, opts.floodRate);
+  }
+
+  /** The socket is past its high-water mark. */
+  get socketChoked(): boolean {
+    const t = this.wsi.transport;
+    return !t || t.writableNeedDrain;
+  }
+
+  /** Open streams (not yet closed both ways), for status pages. */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Send our SETTINGS (the server's preface) and open the connection's receive window. */
+  start(): void {
+    const o = this.opts;
+    const s: Array<[number, number]> = [[Setting.MAX_CONCURRENT_STREAMS, o.maxConcurrentStreams], [Setting.MAX_HEADER_LIST_SIZE, o.maxHeaderListSize]];
+    if (o.initialWindowSize !== DEFAULT_WINDOW) s.push([Setting.INITIAL_WINDOW_SIZE, o.initialWindowSize]);
+    if (o.maxFrameSize !== DEFAULT_MAX_FRAME) s.push([Setting.MAX_FRAME_SIZE, o.maxFrameSize]);
+    if (o.headerTableSize !== 4096) s.push([Setting.HEADER_TABLE_SIZE, o.headerTableSize]);
+    this.#send(settingsFrame(s));
+    if (o.connectionWindowSize > DEFAULT_WINDOW) {
+      this.#send(windowUpdateFrame(0, o.connectionWindowSize - DEFAULT_WINDOW));
+      this.#recvWindow = o.connectionWindowSize;
+    }
+    this.#settingsTimer = this.wsi.context.timers.timer((c: H2Conn) => c.#error(H2Error.SETTINGS_TIMEOUT, 'SETTINGS not acknowledged in time'), this);
+    this.#settingsTimer.start(o.settingsTimeoutSecs * 1000);
+    this.#armIdle();
+  }
+
+  #send(b: Uint8Array): void {
+    const t = this.wsi.transport;
+    if (t && !t.destroyed) t.write(b);
+  }
+
+  // ---- input ----
+
+  rx(data: Buffer): void {
+    if (this.wsi.closed) return;
+    let buf = this.#buf && this.#buf.length ? Buffer.concat([this.#buf, data]) : data;
+    this.#buf = null;
+    try {
+      if (!this.#prefaceSeen) {
+        const n = Math.min(buf.length, CLIENT_PREFACE.length);
+        if (buf.compare(CLIENT_PREFACE, 0, n, 0, n) !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'invalid connection preface');
+        if (buf.length < CLIENT_PREFACE.length) {
+          this.#buf = buf;
+          return;
+        }
+        this.#prefaceSeen = true;
+        buf = buf.subarray(CLIENT_PREFACE.length);
+      }
+      let at = 0;
+      while (buf.length - at >= FRAME_HEADER_LEN && !this.wsi.closed) {
+        const len = (buf[at] << 16) | (buf[at + 1] << 8) | buf[at + 2];
+        if (len > this.opts.maxFrameSize) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes`);
+        if (buf.length - at < FRAME_HEADER_LEN + len) break;
+        const type = buf[at + 3];
+        const flags = buf[at + 4];
+        const sid = buf.readUInt32BE(at + 5) & MAX_WINDOW;
+        const payload = buf.subarray(at + FRAME_HEADER_LEN, at + FRAME_HEADER_LEN + len);
+        at += FRAME_HEADER_LEN + len;
+        this.#frame(type, flags, sid, payload);
+      }
+      if (at < buf.length && !this.wsi.closed) this.#buf = buf.subarray(at);
+    } catch (e) {
+      if (e instanceof ConnectionError) this.#error(e.code, e.message);
+      else {
+        log.err('wsi %d: internal error in HTTP/2: %s', this.wsi.id, e instanceof Error ? e.stack ?? e.message : String(e));
+        this.#error(H2Error.INTERNAL_ERROR, 'internal error');
+      }
+    }
+  }
+
+  #frame(type: number, flags: number, sid: number, payload: Buffer): void {
+    if (this.#block && type !== FrameType.CONTINUATION)
+      throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'a frame other than CONTINUATION inside a header block');
+    if (!this.#settingsSeen) {
+      if (type !== FrameType.SETTINGS || (flags & Flag.ACK)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'the preface must be followed by SETTINGS');
+      this.#settingsSeen = true;
+    }
+    switch (type) {
+      case FrameType.DATA:
+        return this.#data(flags, sid, payload);
+      case FrameType.HEADERS:
+        return this.#headers(flags, sid, payload);
+      case FrameType.PRIORITY:
+        return this.#priority(sid, payload);
+      case FrameType.RST_STREAM:
+        return this.#rstStream(sid, payload);
+      case FrameType.SETTINGS:
+        return this.#settingsFrame(flags, sid, payload);
+      case FrameType.PUSH_PROMISE:
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
+      case FrameType.PING:
+        return this.#ping(flags, sid, payload);
+      case FrameType.GOAWAY:
+        return this.#goaway(sid, payload);
+      case FrameType.WINDOW_UPDATE:
+        return this.#windowUpdate(sid, payload);
+      case FrameType.CONTINUATION:
+        return this.#continuation(flags, sid, payload);
+      default:
+        return; // unknown frame types are ignored (RFC 9113 5.5)
+    }
+  }
+
+  /** The payload without its padding (RFC 9113 6.1). */
+  #unpad(flags: number, payload: Buffer, skip = 0): Buffer {
+    if (!(flags & Flag.PADDED)) return skip ? payload.subarray(skip) : payload;
+    if (payload.length < 1) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'padded frame without its pad length');
+    const pad = payload[0];
+    if (pad + 1 + skip > payload.length) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'padding longer than the frame');
+    return payload.subarray(1 + skip, payload.length - pad);
+  }
+
+  /** A stream id the client has not opened (5.1 "idle"). */
+  #idle(sid: number): boolean {
+    return sid > this.#maxStream;
+  }
+
+  #data(flags: number, sid: number, payload: Buffer): void {
+    if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
+    if (this.#idle(sid)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `DATA on idle stream ${sid}`);
+    const data = this.#unpad(flags, payload);
+    const len = payload.length;
+    // The whole frame, padding included, counts against both windows (6.9.1).
+    if (len > this.#recvWindow) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA past the connection window');
+    this.#recvWindow -= len;
+    this.#recvUnacked += len;
+    this.#giveConnectionCredit();
+    const s = this.streams.get(sid);
+    if (!s) {
+      // Frames may still come on a stream we reset; any other closed stream is an error (5.1).
+      if (this.#closedIds.get(sid) === true) return;
+      throw new ConnectionError(H2Error.STREAM_CLOSED, `DATA on closed stream ${sid}`);
+    }
+    if (s.remoteClosed) {
+      this.resetStream(s, H2Error.STREAM_CLOSED);
+      return;
+    }
+    if (len > s.recvWindow) {
+      this.resetStream(s, H2Error.FLOW_CONTROL_ERROR);
+      return;
+    }
+    s.recvWindow -= len;
+    // Padding is consumed at once: it is given back with the data.
+    s.unacked += len - data.length;
+    const end = (flags & Flag.END_STREAM) !== 0;
+    if (data.length === 0 && !end && !this.#emptyData.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'empty DATA flood');
+    s.bodyReceived += data.length;
+    if (s.contentLength >= 0 && (s.bodyReceived > s.contentLength || (end && s.bodyReceived !== s.contentLength))) {
+      this.resetStream(s, H2Error.PROTOCOL_ERROR);
+      return;
+    }
+    if (end) s.remoteClosed = true;
+    this.#body(s, data, end);
+  }
+
+  /** Body bytes of a stream: to its reader now, or held while it is paused. */
+  #body(s: H2Stream, data: Buffer, end: boolean): void {
+    if (s.paused || s.held.length) {
+      if (data.length) s.held.push(data);
+      if (end) s.heldEnd = true;
+      return;
+    }
+    this.#deliver(s, data, end);
+  }
+
+  #deliver(s: H2Stream, data: Buffer, end: boolean): void {
+    const ex = s.exchange;
+    const w = s.wsi;
+    if (data.length) {
+      if (ex && w && !w.closed && !ex.done) {
+        if (ex.bodySink) ex.bodySink.piece(data);
+        else if (ex.bodyToProtocol) w.callProtocol(Reason.HTTP_BODY, data);
+      }
+      s.unacked += data.length;
+    }
+    this.#giveStreamCredit(s);
+    if (end) {
+      if (ex && w && !w.closed && !ex.done) {
+        if (ex.bodySink) ex.bodySink.complete();
+        else if (ex.bodyToProtocol) {
+          ex.armTimeout();
+          w.callProtocol(Reason.HTTP_BODY_COMPLETION);
+        }
+      }
+      this.#maybeForget(s);
+    }
+  }
+
+  /** The reader of `s` is reading again: what was held goes now, then credit. */
+  resumeStream(s: H2Stream): void {
+    while (s.held.length && !s.paused && !s.reset) {
+      const d = s.held.shift() as Buffer;
+      this.#deliver(s, d, s.held.length === 0 && s.heldEnd);
+      if (s.held.length === 0 && s.heldEnd) return;
+    }
+    if (!s.held.length && s.heldEnd && !s.paused) {
+      s.heldEnd = false;
+      this.#deliver(s, Buffer.alloc(0), true);
+      return;
+    }
+    this.#giveStreamCredit(s);
+  }
+
+  /** Credit back to the peer for a stream's consumed bytes, in batches; none while its reader is paused. */
+  #giveStreamCredit(s: H2Stream): void {
+    if (s.paused || s.reset || s.remoteClosed || s.unacked < this.opts.initialWindowSize / 2) return;
+    this.#send(windowUpdateFrame(s.id, s.unacked));
+    s.recvWindow += s.unacked;
+    s.unacked = 0;
+  }
+
+  #giveConnectionCredit(): void {
+    if (this.#recvUnacked < this.opts.connectionWindowSize / 2) return;
+    this.#send(windowUpdateFrame(0, this.#recvUnacked));
+    this.#recvWindow += this.#recvUnacked;
+    this.#recvUnacked = 0;
+  }
+
+  #headers(flags: number, sid: number, payload: Buffer): void {
+    if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
+    let streamError = 0;
+    let fragment: Buffer;
+    if (flags & Flag.PRIORITY) {
+      const body = this.#unpad(flags, payload);
+      if (body.length < 5) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'HEADERS too short for its priority');
+      if ((body.readUInt32BE(0) & MAX_WINDOW) === sid) streamError = H2Error.PROTOCOL_ERROR; // depends on itself (5.3.1)
+      fragment = body.subarray(5);
+    } else fragment = this.#unpad(flags, payload);
+    const block: HeaderBlock = { stream: sid, endStream: (flags & Flag.END_STREAM) !== 0, streamError, parts: [fragment], bytes: fragment.length, frames: 1 };
+    if (flags & Flag.END_HEADERS) this.#headerBlock(block);
+    else this.#block = block;
+  }
+
+  #continuation(flags: number, sid: number, payload: Buffer): void {
+    const b = this.#block;
+    if (!b || sid !== b.stream) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'CONTINUATION without a header block to continue');
+    b.parts.push(payload);
+    b.bytes += payload.length;
+    // Bounded: a header block cannot grow past what the header list may hold (the 2024 CONTINUATION flood).
+    if (++b.frames > this.opts.maxContinuations + 1 || b.bytes > this.opts.maxHeaderListSize + this.opts.maxFrameSize)
+      throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'header block too long');
+    if (!(flags & Flag.END_HEADERS)) return;
+    this.#block = null;
+    this.#headerBlock(b);
+  }
+
+  #decode(b: HeaderBlock): { fields: HeaderField[]; tooLarge: boolean } {
+    try {
+      return this.decoder.decode(b.parts.length === 1 ? b.parts[0] : Buffer.concat(b.parts, b.bytes));
+    } catch (e) {
+      if (e instanceof HpackError) throw new ConnectionError(H2Error.COMPRESSION_ERROR, e.message);
+      throw e;
+    }
+  }
+
+  #headerBlock(b: HeaderBlock): void {
+    this.#block = null;
+    const sid = b.stream;
+    const s = this.streams.get(sid);
+    // The block is always decoded: HPACK's table must stay in step whatever happens to the stream.
+    const { fields, tooLarge } = this.#decode(b);
+    if (s) {
+      // Trailers (8.1): end the request; they carry no pseudo-headers.
+      if (s.remoteClosed) {
+        if (s.reset) return;
+        throw new ConnectionError(H2Error.STREAM_CLOSED, `HEADERS on half-closed stream ${sid}`);
+      }
+      const why = b.endStream ? checkTrailers(fields) : 'trailers without END_STREAM';
+      if (why || b.streamError) {
+        log.info('wsi %d: stream %d: %s', this.wsi.id, sid, why ?? 'priority on itself');
+        this.resetStream(s, b.streamError || H2Error.PROTOCOL_ERROR);
+        return;
+      }
+      if (s.contentLength >= 0 && s.bodyReceived !== s.contentLength) {
+        this.resetStream(s, H2Error.PROTOCOL_ERROR);
+        return;
+      }
+      s.remoteClosed = true;
+      this.#body(s, Buffer.alloc(0), true);
+      return;
+    }
+    if (!this.#idle(sid)) {
+      const ours = this.#closedIds.get(sid);
+      if (ours === true) return; // reset by us: late frames are ignored
+      throw new ConnectionError(ours === false ? H2Error.STREAM_CLOSED : H2Error.PROTOCOL_ERROR,
+        `HEADERS on ${ours === false ? 'closed' : 'an old'} stream ${sid}`);
+    }
+    if ((sid & 1) === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `client stream ${sid} is even`);
+    this.#maxStream = sid;
+    if (this.#goawaySent) {
+      // Past our GOAWAY's last stream: not processed (6.8), the client may retry elsewhere.
+      this.#send(rstStreamFrame(sid, H2Error.REFUSED_STREAM));
+      this.#remember(sid, true);
+      return;
+    }
+    if (b.streamError) {
+      this.#send(rstStreamFrame(sid, b.streamError));
+      this.#remember(sid, true);
+      return;
+    }
+    if (this.streams.size >= this.opts.maxConcurrentStreams) {
+      this.#send(rstStreamFrame(sid, H2Error.REFUSED_STREAM));
+      this.#remember(sid, true);
+      return;
+    }
+    const head = checkRequest(fields, false);
+    if (typeof head === 'string') {
+      log.info('wsi %d: stream %d: malformed request: %s', this.wsi.id, sid, head);
+      this.#send(rstStreamFrame(sid, H2Error.PROTOCOL_ERROR));
+      this.#remember(sid, true);
+      return;
+    }
+    const s2 = new H2Stream(this, sid, this.#peerInitialWindow, this.opts.initialWindowSize);
+    s2.remoteClosed = b.endStream;
+    s2.contentLength = head.contentLength;
+    if (b.endStream && head.contentLength > 0) {
+      this.#send(rstStreamFrame(sid, H2Error.PROTOCOL_ERROR));
+      this.#remember(sid, true);
+      return;
+    }
+    this.streams.set(sid, s2);
+    this.#idleTimer?.stop();
+    this.#open(s2, head, tooLarge);
+  }
+
+  /** Give a new stream its wsi and exchange, and route its request as HTTP/1 requests are. */
+  #open(s: H2Stream, head: Exclude<ReturnType<typeof checkRequest>, string>, tooLarge: boolean): void {
+    const parent = this.wsi;
+    // On TLS, SNI chose the vhost; in clear text :authority does, as Host does on HTTP/1.
+    const vh = parent.isSsl() ? parent.vhost : this.vhosts.selectVhost(head.authority);
+    const w = parent.context.newChildWsi(parent, vh.protocols[0], s, vh);
+    if (!w) {
+      this.resetStream(s, H2Error.REFUSED_STREAM);
+      return;
+    }
+    s.wsi = w;
+    roleTransition(w, h2StreamRole, s);
+    const q = head.target.indexOf('?');
+    const rawPath = head.method === 'CONNECT' || head.target === '*' ? head.target : q < 0 ? head.target : head.target.slice(0, q);
+    const query = q < 0 || head.method === 'CONNECT' ? '' : head.target.slice(q + 1);
+    let path: string;
+    try {
+      path = rawPath === '*' || head.method === 'CONNECT' ? rawPath : normalisePath(rawPath);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 400;
+      const req = new HttpRequest({ method: head.method, target: head.target, version: 20, headers: head.headers }, '/', query);
+      const ex = new H2Exchange(s, w, req, rawPath);
+      s.exchange = ex;
+      ex.fail(status, (e as Error).message);
+      return;
+    }
+    const req = new HttpRequest({ method: head.method, target: head.target, version: 20, headers: head.headers }, path, query);
+    const ex = new H2Exchange(s, w, req, rawPath);
+    s.exchange = ex;
+    if (tooLarge) {
+      ex.fail(431, 'request header list too large');
+      return;
+    }
+    ex.armTimeout();
+    try {
+      routeRequest(ex);
+    } catch (e) {
+      if (e instanceof HttpError) ex.fail(e.status, e.message, e.headers);
+      else {
+        log.err('wsi %d: internal error handling a request: %s', w.id, e instanceof Error ? e.stack ?? e.message : String(e));
+        ex.fail(500, 'internal error');
+      }
+    }
+  }
+
+  #priority(sid: number, payload: Buffer): void {
+    if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PRIORITY on stream 0');
+    if (!this.#priorities.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'PRIORITY flood');
+    if (payload.length !== 5) {
+      this.#resetId(sid, H2Error.FRAME_SIZE_ERROR);
+      return;
+    }
+    // Parsed and ignored (RFC 9113 5.3.2), but a stream cannot depend on itself.
+    if ((payload.readUInt32BE(0) & MAX_WINDOW) === sid) this.#resetId(sid, H2Error.PROTOCOL_ERROR);
+  }
+
+  /** A stream error on a stream that may not exist yet (PRIORITY may name any stream). */
+  #resetId(sid: number, code: number): void {
+    const s = this.streams.get(sid);
+    if (s) this.resetStream(s, code);
+    else this.#send(rstStreamFrame(sid, code));
+  }
+
+  #rstStream(sid: number, payload: Buffer): void {
+    if (payload.length !== 4) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
+    if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
+    if (this.#idle(sid)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `RST_STREAM on idle stream ${sid}`);
+    const s = this.streams.get(sid);
+    if (!s) {
+      // Reset by the peer after we closed it: from now on its frames are errors, not late arrivals (5.1).
+      if (this.#closedIds.has(sid)) this.#closedIds.set(sid, false);
+      return;
+    }
+    // A stream the client resets before we finished it cost us work for nothing ("rapid reset").
+    if (!s.localClosed && !this.#resets.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'too many streams reset');
+    s.reset = true;
+    s.remoteClosed = true;
+    this.#forget(s);
+  }
+
+  #settingsFrame(flags: number, sid: number, payload: Buffer): void {
+    if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
+    if (flags & Flag.ACK) {
+      if (payload.length) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+      this.#settingsTimer?.stop();
+      return;
+    }
+    if (payload.length % 6) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS of a wrong size');
+    if (!this.#settings.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'SETTINGS flood');
+    for (let at = 0; at < payload.length; at += 6) {
+      const id = payload.readUInt16BE(at);
+      const v = payload.readUInt32BE(at + 2);
+      switch (id) {
+        case Setting.HEADER_TABLE_SIZE:
+          this.encoder.setMaxTableSize(Math.min(v, 65536));
+          break;
+        case Setting.ENABLE_PUSH:
+          if (v > 1) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'ENABLE_PUSH is neither 0 nor 1');
+          break;
+        case Setting.INITIAL_WINDOW_SIZE: {
+          if (v > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE past 2^31-1');
+          const delta = v - this.#peerInitialWindow;
+          this.#peerInitialWindow = v;
+          // Every open stream's window moves by the difference (6.9.2), and may go negative.
+          for (const s of this.streams.values()) {
+            s.sendWindow += delta;
+            if (s.sendWindow > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'a stream window past 2^31-1');
+          }
+          break;
+        }
+        case Setting.MAX_FRAME_SIZE:
+          if (v < DEFAULT_MAX_FRAME || v > MAX_MAX_FRAME) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `MAX_FRAME_SIZE ${v} out of range`);
+          this.#peerMaxFrame = v;
+          break;
+        default:
+          break; // MAX_CONCURRENT_STREAMS bounds pushes, which we never make; unknown settings are ignored
+      }
+    }
+    this.#send(settingsFrame(null));
+    this.#pump();
+  }
+
+  #ping(flags: number, sid: number, payload: Buffer): void {
+    if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PING on a stream');
+    if (payload.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING of a wrong size');
+    if (flags & Flag.ACK) return;
+    if (!this.#pings.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'PING flood');
+    this.#send(pingFrame(payload, true));
+  }
+
+  #goaway(sid: number, payload: Buffer): void {
+    if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'GOAWAY on a stream');
+    if (payload.length < 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'GOAWAY too short');
+    this.#goawayReceived = true;
+    const code = payload.readUInt32BE(4);
+    if (code !== H2Error.NO_ERROR) log.info('wsi %d: peer GOAWAY %s', this.wsi.id, h2ErrorName(code));
+    if (this.streams.size === 0) this.wsi.close();
+  }
+
+  #windowUpdate(sid: number, payload: Buffer): void {
+    if (payload.length !== 4) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE of a wrong size');
+    const inc = payload.readUInt32BE(0) & MAX_WINDOW;
+    if (sid === 0) {
+      if (inc === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+      if (this.sendWindow + inc > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window past 2^31-1');
+      this.sendWindow += inc;
+      this.#pump();
+      this.#wakeWaiting();
+      return;
+    }
+    if (this.#idle(sid)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${sid}`);
+    const s = this.streams.get(sid);
+    if (!s || s.reset) return; // closed: frames may still be in flight (6.9)
+    if (inc === 0) {
+      this.resetStream(s, H2Error.PROTOCOL_ERROR);
+      return;
+    }
+    if (s.sendWindow + inc > MAX_WINDOW) {
+      this.resetStream(s, H2Error.FLOW_CONTROL_ERROR);
+      return;
+    }
+    s.sendWindow += inc;
+    this.#schedule(s);
+    this.#pump();
+    // Credit back: a stream that had nothing queued may write again.
+    if (s.outBytes === 0 && !s.localClosed) s.wsi?.transportDrained();
+  }
+
+  // ---- output ----
+
+  /** Send a response head: HPACK-encoded now, so blocks leave in the order their table state assumes. */
+  sendHeaders(s: H2Stream, fields: ReadonlyArray<readonly [string, string]>, endStream: boolean): void {
+    if (s.reset || s.localClosed) return;
+    const block = this.encoder.encode(fields);
+    // DATA already queued must not be overtaken (there is none before a head; trailers are not sent).
+    this.#send(headersFrames(s.id, block, endStream, this.#peerMaxFrame));
+    if (endStream) this.#localEnd(s);
+  }
+
+  /** Body bytes of a stream: queued, and sent as the windows allow. */
+  queueData(s: H2Stream, b: Buffer): void {
+    if (s.reset || s.localClosed || !b.length) return;
+    s.out.push(b);
+    s.outBytes += b.length;
+    this.#schedule(s);
+    this.#pumpSoon();
+  }
+
+  /** END_STREAM after what is queued (the wsi's transport ends). */
+  endStream(s: H2Stream): void {
+    if (s.reset || s.localClosed || s.endQueued) return;
+    s.endQueued = true;
+    this.#schedule(s);
+    this.#pumpSoon();
+  }
+
+  // Queued writes are sent once the code that made them has returned: a
+  // body written just before its end goes out with END_STREAM in one frame.
+  #pumpQueued = false;
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      if (!this.wsi.closed) this.#pump();
+    });
+  }
+
+  /** The exchange of `s` is complete: its response ends, then the stream. */
+  responseDone(s: H2Stream): void {
+    this.endStream(s);
+    this.#maybeForget(s);
+  }
+
+  /** The stream's wsi went away before its response ended (closed, or destroyed): reset it. */
+  cancelStream(s: H2Stream): void {
+    if (s.reset || s.localClosed) return;
+    this.resetStream(s, s.exchange?.done ? H2Error.NO_ERROR : H2Error.CANCEL);
+  }
+
+  #schedule(s: H2Stream): void {
+    if (s.ready || (!s.outBytes && !s.endQueued)) return;
+    s.ready = true;
+    this.#ready.push(s);
+  }
+
+  /**
+   * Send queued DATA, a frame per stream in turn (round robin, so one large
+   * body cannot starve the others), while the socket takes it and the
+   * windows allow.
+   */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      const t = this.wsi.transport;
+      const ready = this.#ready;
+      let i = 0;
+      while (ready.length && t && !t.writableNeedDrain && !t.destroyed && i < ready.length) {
+        const s = ready[i];
+        if (s.reset) {
+          ready.splice(i, 1);
+          s.ready = false;
+          continue;
+        }
+        const n = Math.max(0, Math.min(s.outBytes, s.sendWindow, this.sendWindow, this.#peerMaxFrame));
+        if (n <= 0 && s.outBytes > 0) {
+          i++; // waits for credit: the next stream's turn
+          if (i >= ready.length) break;
+          continue;
+        }
+        const end = s.endQueued && n === s.outBytes;
+        t.cork();
+        t.write(frameHeader(n, FrameType.DATA, end ? Flag.END_STREAM : 0, s.id));
+        let left = n;
+        while (left > 0) {
+          const b = s.out[0];
+          if (b.length <= left) {
+            t.write(b);
+            s.out.shift();
+            left -= b.length;
+          } else {
+            t.write(b.subarray(0, left));
+            s.out[0] = b.subarray(left);
+            left = 0;
+          }
+        }
+        t.uncork();
+        s.outBytes -= n;
+        s.sendWindow -= n;
+        this.sendWindow -= n;
+        ready.splice(i, 1);
+        s.ready = false;
+        if (end) {
+          s.endQueued = false;
+          this.#localEnd(s);
+        } else if (s.outBytes > 0 || s.endQueued) {
+          s.ready = true;
+          ready.push(s);
+        }
+        if (s.outBytes === 0 && !s.localClosed) s.wsi?.transportDrained();
+        i = 0;
+      }
+      if (t && t.writableLength > STALLED_PEER_BYTES) {
+        log.notice('wsi %d: HTTP/2 peer reads nothing (%d bytes waiting)', this.wsi.id, t.writableLength);
+        this.wsi.close(false);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** END_STREAM has been sent on `s`. */
+  #localEnd(s: H2Stream): void {
+    s.localClosed = true;
+    if (!s.remoteClosed && s.wsi && !s.wsi.closed) {
+      // Answered while the request is still coming: what follows is read
+      // (and checked, and dropped) for a moment, then the client is told
+      // to stop with RST_STREAM NO_ERROR (8.1) if it has not ended by then.
+      s.wsi.setTimeout(PendingTimeout.HTTP_CONTENT, DISCARD_SECS);
+    }
+    this.#maybeForget(s);
+  }
+
+  /** Forget a stream closed both ways, once its exchange is over (a HEAD's head ends the stream before the exchange completes). */
+  #maybeForget(s: H2Stream): void {
+    if (s.closed && (!s.exchange || s.exchange.done || s.reset)) this.#forget(s);
+  }
+
+  /** Reset a stream (RFC 9113 5.4.2): RST_STREAM with `code`, its wsi closed, nothing more sent. */
+  resetStream(s: H2Stream, code: number): void {
+    if (s.reset) return;
+    if (code !== H2Error.NO_ERROR || !s.localClosed) log.info('wsi %d: stream %d reset: %s', this.wsi.id, s.id, h2ErrorName(code));
+    this.#send(rstStreamFrame(s.id, code));
+    s.reset = true;
+    s.resetByUs = true;
+    s.remoteClosed = true;
+    this.#forget(s);
+  }
+
+  /** The stream is done: its wsi closes (CLOSED_HTTP), its id is remembered as closed. */
+  #forget(s: H2Stream): void {
+    if (!this.streams.delete(s.id)) return;
+    this.#remember(s.id, s.resetByUs);
+    s.out = [];
+    s.outBytes = 0;
+    s.held = [];
+    const w = s.wsi;
+    if (w && !w.closed) w.close(false);
+    if (this.streams.size === 0) {
+      if (this.#goawayReceived || (this.#goawaySent && this.#drainTimer)) this.wsi.close();
+      else this.#armIdle();
+    }
+  }
+
+  #remember(sid: number, resetByUs: boolean): void {
+    this.#closedIds.set(sid, resetByUs);
+    if (this.#closedIds.size > CLOSED_MEMORY) {
+      const first = this.#closedIds.keys().next().value as number;
+      this.#closedIds.delete(first);
+    }
+  }
+
+  #armIdle(): void {
+    if (this.wsi.closed || this.#goawaySent) return;
+    (this.#idleTimer ??= this.wsi.context.timers.timer((c: H2Conn) => c.#idleOut(), this)).start(this.opts.idleTimeoutSecs * 1000);
+  }
+
+  #idleOut(): void {
+    if (this.streams.size) return;
+    this.#sendGoaway(H2Error.NO_ERROR, 'idle');
+    this.wsi.close();
+  }
+
+  /** GOAWAY once: no new stream past the last one seen. */
+  #sendGoaway(code: number, why: string): void {
+    if (this.#goawaySent) return;
+    this.#goawaySent = true;
+    this.#lastStream = this.#maxStream;
+    this.#send(goawayFrame(this.#lastStream, code, code === H2Error.NO_ERROR ? '' : why));
+  }
+
+  /** A connection error: GOAWAY with its code, then the connection closes. */
+  #error(code: number, why: string): void {
+    if (this.wsi.closed) return;
+    log.info('wsi %d (%s): HTTP/2 connection error %s: %s', this.wsi.id, this.wsi.peerAddress, h2ErrorName(code), why);
+    this.#sendGoaway(code, why);
+    this.wsi.close();
+  }
+
+  // ---- events from the role ----
+
+  /** The socket drained: queued DATA goes on, and streams waiting only on the socket may write. */
+  writable(): void {
+    this.#pump();
+    this.#wakeWaiting();
+  }
+
+  /** Streams with nothing queued that waited on the socket or the connection window may write again. */
+  #wakeWaiting(): void {
+    if (this.socketChoked || this.sendWindow <= 0) return;
+    // Every one: a stream's producer (a file being sent) waits here as well as a protocol that asked for WRITEABLE.
+    for (const s of this.streams.values()) if (s.outBytes === 0 && !s.localClosed) s.wsi?.transportDrained();
+  }
+
+  /**
+   * The vhost or context is going away: GOAWAY, no new streams, and the
+   * open ones get `drainSecs` to finish. True when the connection closes
+   * by itself (within that bound).
+   */
+  goingAway(): boolean {
+    this.#sendGoaway(H2Error.NO_ERROR, 'going away');
+    if (this.streams.size === 0 || this.opts.drainSecs <= 0) return false;
+    this.#drainTimer = this.wsi.context.timers.timer((w: Wsi) => w.close(), this.wsi);
+    this.#drainTimer.start(this.opts.drainSecs * 1000);
+    return true;
+  }
+
+  closing(): void {
+    this.#settingsTimer?.stop();
+    this.#idleTimer?.stop();
+    this.#drainTimer?.stop();
+    this.#sendGoaway(H2Error.NO_ERROR, 'closing');
+    for (const s of this.streams.values()) s.reset = true;
+    this.streams.clear();
+    this.#ready = [];
+    this.#buf = null;
+  }
+}

@@ -1,0 +1,19 @@
+import { TLSSocket } from 'node:tls';
+import type { Wsi } from '../../core/wsi.js';
+import type { VhostSelector } from '../../core/vhost.js';
+import { startH1 } from '../h1/role-h1.js';
+import { startH2 } from '../h2/role-h2.js';
+import { h2OptionsOf } from '../h2/vhost-h2.js';
+
+/**
+ * A connection starts serving HTTP: on TLS, HTTP/2 when ALPN chose `h2`
+ * (and the vhost serves it), else HTTP/1.1 (whose first bytes may still
+ * turn out to be HTTP/2's preface, in clear text); a vhost that serves
+ * only HTTP/2 speaks it from the first byte.
+ */
+export function startHttp(wsi: Wsi, vhosts: VhostSelector): void {
+  const s = wsi.socket;
+  const o = h2OptionsOf(wsi.vhost);
+  if (o.only || (s instanceof TLSSocket && s.alpnProtocol === 'h2' && o.enabled)) startH2(wsi, vhosts);
+  else startH1(wsi, vhosts);
+}
