@@ -25,6 +25,11 @@ import { h2StreamRole } from './role-stream.js';
 const CLOSED_MEMORY = 256;
 /** Seconds a request body is still read (and dropped) after its response is complete. */
 const DISCARD_SECS = 2;
+/** What a request whose header list was too large to keep is taken to be. */
+const TOO_LARGE_HEAD = Object.freeze({ method: 'GET', target: '/', scheme: 'http', authority: undefined, protocol: undefined, headers: [], contentLength: -1 });
+
+/** WINDOW_UPDATE increments below this count against the flood budget. */
+const TINY_UPDATE = 1024;
 /** A peer that reads nothing while this many bytes wait for it is cut off. */
 const STALLED_PEER_BYTES = 4 * 1024 * 1024;
 
@@ -84,15 +89,18 @@ export class H2Conn {
   readonly #settings: Budget;
   readonly #priorities: Budget;
   readonly #emptyData: Budget;
+  readonly #tinyUpdates: Budget;
 
   constructor(readonly wsi: Wsi, readonly vhosts: VhostSelector, readonly opts: Readonly<H2Options>) {
-    this.decoder = new HpackDecoder({ maxTableSize: opts.headerTableSize, maxHeaderListSize: opts.maxHeaderListSize });
+    // The client may use HPACK's initial 4096 until it acknowledges our SETTINGS.
+    this.decoder = new HpackDecoder({ maxTableSize: 4096, maxHeaderListSize: opts.maxHeaderListSize });
     this.encoder = new HpackEncoder();
     this.#resets = new Budget(opts.resetBurst, opts.resetRate);
     this.#pings = new Budget(opts.floodBurst, opts.floodRate);
     this.#settings = new Budget(opts.floodBurst, opts.floodRate);
     this.#priorities = new Budget(opts.floodBurst, opts.floodRate);
     this.#emptyData = new Budget(opts.floodBurst, opts.floodRate);
+    this.#tinyUpdates = new Budget(opts.floodBurst, opts.floodRate);
   }
 
   /** The socket is past its high-water mark. */
@@ -402,7 +410,8 @@ export class H2Conn {
       this.#remember(sid, true);
       return;
     }
-    const head = checkRequest(fields, false);
+    // Past maxHeaderListSize the fields were dropped: the stream is answered 431 (its head unknown).
+    const head = tooLarge ? TOO_LARGE_HEAD : checkRequest(fields, false);
     if (typeof head === 'string') {
       log.info('wsi %d: stream %d: malformed request: %s', this.wsi.id, sid, head);
       this.#send(rstStreamFrame(sid, H2Error.PROTOCOL_ERROR));
@@ -506,7 +515,11 @@ export class H2Conn {
     if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
     if (flags & Flag.ACK) {
       if (payload.length) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
-      this.#settingsTimer?.stop();
+      if (this.#settingsTimer?.running) {
+        // Our SETTINGS apply from now on.
+        this.#settingsTimer.stop();
+        if (this.opts.headerTableSize !== 4096) this.decoder.setMaxTableSize(this.opts.headerTableSize);
+      }
       return;
     }
     if (payload.length % 6) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS of a wrong size');
@@ -564,6 +577,8 @@ export class H2Conn {
   #windowUpdate(sid: number, payload: Buffer): void {
     if (payload.length !== 4) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE of a wrong size');
     const inc = payload.readUInt32BE(0) & MAX_WINDOW;
+    // Clients give credit back in kilobytes; a stream of tiny increments only makes us work.
+    if (inc < TINY_UPDATE && !this.#tinyUpdates.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'WINDOW_UPDATE flood');
     if (sid === 0) {
       if (inc === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
       if (this.sendWindow + inc > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window past 2^31-1');
@@ -639,7 +654,7 @@ export class H2Conn {
   /** The stream's wsi went away before its response ended (closed, or destroyed): reset it. */
   cancelStream(s: H2Stream): void {
     if (s.reset || s.localClosed) return;
-    this.resetStream(s, s.exchange?.done ? H2Error.NO_ERROR : H2Error.CANCEL);
+    this.resetStream(s, H2Error.CANCEL);
   }
 
   #schedule(s: H2Stream): void {

@@ -32,7 +32,11 @@ export interface H2Options {
   /** Streams the client may reset before we finished them, at once; refilled at `resetRate` per second ("rapid reset"). Default 200. */
   resetBurst: number;
   resetRate: number;
-  /** PING, SETTINGS, PRIORITY and empty DATA frames a client may send at once, each kind; refilled at `floodRate` per second. Default 500. */
+  /**
+   * PING, SETTINGS, PRIORITY, empty DATA and tiny WINDOW_UPDATE (under 1 KiB)
+   * frames a client may send at once, each kind; refilled at `floodRate`
+   * per second. Past it: GOAWAY ENHANCE_YOUR_CALM. Default 500, 50.
+   */
   floodBurst: number;
   floodRate: number;
   /** CONTINUATION frames one header block may take. Default 32. */

@@ -28,7 +28,7 @@ export const h2StreamRole: RoleOps<H2Stream> = {
   timeout(_wsi, s) {
     // No progress on the request or the response in time (this stream
     // only), or a request body still coming after its complete response.
-    s.conn.resetStream(s, s.exchange?.done ? H2Error.NO_ERROR : H2Error.CANCEL);
+    s.conn.resetStream(s, s.localClosed ? H2Error.NO_ERROR : H2Error.CANCEL);
   },
   closing(wsi, s) {
     const ex = s.exchange;
