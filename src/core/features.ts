@@ -40,6 +40,8 @@ export interface ContextFeature {
 export interface ConnectionHooks {
   /** The transport of a root connection is about to be ended gracefully (TLS reports close_notify). */
   ending?(wsi: Wsi, transport: Transport): void;
+  /** The connection took a new role (`roleTransition`): `wsi.roleName` names it. For counting, not for changing it. */
+  role?(wsi: Wsi): void;
 }
 
 const vhostFeatures: VhostFeature[] = [];
@@ -86,6 +88,11 @@ export function contextFeatureList(): readonly ContextFeature[] {
 /** @internal */
 export function roleList(): readonly RoleOps[] {
   return roles;
+}
+
+/** @internal */
+export function runRoleHooks(wsi: Wsi): void {
+  for (const h of connectionHooks) h.role?.(wsi);
 }
 
 /** @internal */

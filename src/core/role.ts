@@ -1,6 +1,7 @@
 import type { Wsi } from './wsi.js';
 import type { Vhost } from './vhost.js';
 import type { PendingTimeout } from './timeouts.js';
+import { runRoleHooks } from './features.js';
 
 /**
  * What a connection's bytes go out through and come in from: for a
@@ -99,6 +100,7 @@ export const NO_ROLE: RoleOps<null> = {
 /** Move a connection to `ops` with its new state (lws's `lws_role_transition`). */
 export function roleTransition<S>(wsi: Wsi, ops: RoleOps<S>, state: S): void {
   wsi.setRole(ops as RoleOps<unknown>, state);
+  runRoleHooks(wsi);
 }
 
 /** The connection's state if its role is `ops`, else null. */

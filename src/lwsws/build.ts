@@ -103,8 +103,10 @@ export function buildVhosts(config: LwswsConfig, http: Protocol, warnings: Confi
     if (tls && v.redirectHttp) options |= Option.REDIRECT_HTTP_TO_HTTPS;
     if (!tls) {
       for (const [on, key] of [[v.allowNonTls, 'allow-non-tls'], [v.redirectHttp, 'redirect-http'], [v.ciphers, 'ciphers'],
-        [v.ecdhCurve, 'ecdh-curve'], [v.sts, 'sts']] as const) if (on) warn(key, `vhost "${v.name}": has no effect without TLS`);
+        [v.ecdhCurve, 'ecdh-curve'], [v.sts, 'sts'], [v.alpn, 'alpn']] as const) if (on) warn(key, `vhost "${v.name}": has no effect without TLS`);
     }
+    // As lws: the vhost's own list, else the global default-alpn, else the library's (h2,http/1.1).
+    const alpn = tls ? (v.alpn ?? g.defaultAlpn) : undefined;
     if (v.clientSslCiphers !== undefined) warn('client-ssl-ciphers', 'not supported by tslws (Node picks client ciphers), ignored');
     const mounts = v.mounts.map((m) => mountInfo(m, v, warnings)).filter((m): m is HttpMount => m !== null);
     const limits: VhostCreationInfo['limits'] = {
@@ -130,12 +132,13 @@ export function buildVhosts(config: LwswsConfig, http: Protocol, warnings: Confi
         ...(v.sslCa !== undefined ? { sslCaFilepath: v.sslCa } : {}),
         ...(v.ciphers !== undefined ? { sslCipherList: v.ciphers } : {}),
         ...(v.ecdhCurve !== undefined ? { ecdhCurve: v.ecdhCurve } : {}),
+        ...(alpn !== undefined ? { alpn: alpn.join(',') } : {}),
       } : {}),
     };
     // Everything that shapes the vhost, without where it was written.
     const { file: _f, line: _l, mounts: ms, ...rest } = v;
     const shape = { ...rest, mounts: ms.map(({ line: _ml, ...m }) => m) };
-    const key = JSON.stringify({ shape, tls, server: g.serverString, timeout: g.timeoutSecs, ping: g.wsPingPongSecs,
+    const key = JSON.stringify({ shape, tls, alpn, server: g.serverString, timeout: g.timeoutSecs, ping: g.wsPingPongSecs,
       reject: g.rejectServiceKeywords });
     return { config: v, info, key };
   });

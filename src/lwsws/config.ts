@@ -26,12 +26,12 @@ export interface ReadConfigOptions extends ParseLimits {
 /** Keys lws knows that tslws does not implement: accepted, warned about, ignored. */
 const UNSUPPORTED_VHOST = new Set([
   'noipv6', 'ipv6only', 'ssl-option-set', 'ssl-option-clear', 'ssl-client-option-set', 'ssl-client-option-clear',
-  'onlyraw', 'rawonly', 'alpn', 'client-cert-required', 'ignore-missing-cert', 'error-document-404',
+  'onlyraw', 'rawonly', 'client-cert-required', 'ignore-missing-cert', 'error-document-404',
   'tls13-ciphers', 'client-tls13-ciphers', 'strict-host-check', 'listen-accept-role', 'listen-accept-protocol',
   'apply-listen-accept', 'fallback-listen-accept', 'allow-http-on-https', 'disable-no-protocol-ws-upgrades',
   'h2-half-closed-long-poll', 'fo-listen-queue', 'unix-socket-perms', 'timeout_secs',
 ]);
-const UNSUPPORTED_GLOBAL = new Set(['default-alpn', 'ip-limit-ah', 'ip-limit-wsi', 'rlimit-nofile']);
+const UNSUPPORTED_GLOBAL = new Set(['ip-limit-ah', 'ip-limit-wsi', 'rlimit-nofile']);
 
 function configFiles(dir: string, maxFiles: number): string[] {
   const files = [join(dir, 'conf')];
@@ -110,6 +110,7 @@ function readGlobal(r: Reader, e: JEntry, g: GlobalConfig, warnings: ConfigWarni
         break;
       case 'init-ssl': g.initSsl = r.bool(x); break;
       case 'server-string': g.serverString = r.str(x); break;
+      case 'default-alpn': g.defaultAlpn = r.alpnList(x); break;
       case 'plugin-dir': g.pluginDirs.push(r.str(x)); break;
       case 'ws-pingpong-secs': g.wsPingPongSecs = r.int(x); break;
       case 'timeout-secs': g.timeoutSecs = r.int(x, 1); break;
@@ -161,6 +162,7 @@ function readVhost(r: Reader, line: number, entries: readonly JEntry[], warnings
       case 'client-ssl-cert': v.clientSslCert = r.str(x, true); break;
       case 'client-ssl-ca': v.clientSslCa = r.str(x, true); break;
       case 'client-ssl-ciphers': v.clientSslCiphers = r.str(x, true); break;
+      case 'alpn': v.alpn = r.alpnList(x, true); break;
       case 'headers':
         for (const h of r.listOfObjects(x)) {
           const name = h.key.replace(/:$/, '');

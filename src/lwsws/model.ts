@@ -17,6 +17,8 @@ export interface GlobalConfig {
   wsPingPongSecs?: number;
   timeoutSecs?: number;
   rejectServiceKeywords: RejectRule[];
+  /** `default-alpn`: the ALPN list of TLS vhosts without their own `alpn`, most preferred first. */
+  defaultAlpn?: string[];
 }
 
 export type OriginScheme = 'file' | 'cgi' | 'http' | 'https' | 'callback' | 'redir-http' | 'redir-https';
@@ -68,6 +70,8 @@ export interface VhostConfig {
   clientSslCert?: string;
   clientSslCa?: string;
   clientSslCiphers?: string;
+  /** `alpn`: the protocols TLS clients may choose by ALPN, most preferred first. */
+  alpn?: string[];
   mounts: MountConfig[];
   /** `ws-protocols`: the protocols this vhost enables, with their options. */
   pvo: Record<string, Record<string, string>>;

@@ -44,6 +44,17 @@ export class Reader {
     return n;
   }
 
+  /**
+   * An ALPN list as lws writes it, `"h2,http/1.1"`: protocol names
+   * separated by commas, most preferred first, at least one.
+   */
+  alpnList(e: JEntry, ddir = false): string[] {
+    const list = this.str(e, ddir).split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (!list.length) this.fail(e.value, e.key, 'lists no protocol (write e.g. "h2,http/1.1")');
+    for (const p of list) if (!/^[\x21-\x7e]{1,255}$/.test(p)) this.fail(e.value, e.key, `bad ALPN protocol name ${JSON.stringify(p)}`);
+    return list;
+  }
+
   /** An object's entries. */
   object(e: JEntry): JEntry[] {
     if (e.value.kind !== 'object') this.fail(e.value, e.key, 'must be an object { ... }');

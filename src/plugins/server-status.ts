@@ -7,7 +7,26 @@
  * and one as soon as it connects. As in lws every value is a JSON string.
  * The context facts follow lws's shape (version, uptime, load averages,
  * contexts[0] with its vhosts, their mounts and ws-protocols); counters
- * tslws does not keep (rx/tx bytes, h2, header pools) are "0".
+ * tslws does not keep (rx/tx bytes, h1 transactions, rejections, header
+ * pools) are "0". The connection figures of each vhost:
+ *
+ * - `h1_conn`: connections open now that do not speak HTTP/2 (HTTP/1,
+ *   and the WebSockets upgraded from it); `ws_upg`: WebSockets open now.
+ *   (lws counts both since the start; tslws shows what is open.)
+ * - `h2_trans`: HTTP/2 requests since the vhost was made: each is a
+ *   stream, a child wsi of its connection. `h2_subs`: those streams, as
+ *   lws counts its child wsis: the same figure here, where every stream
+ *   carries one request.
+ * - `h2_alpn`: TLS connections that chose `h2` by ALPN since the vhost
+ *   was made (connections by prior knowledge in clear text are not).
+ * - `h2_upg`: "0": tslws does not take `Upgrade: h2c`.
+ * - `h2_conn`, `h2_streams` (tslws's own, not lws's): HTTP/2 connections
+ *   and streams open now.
+ *
+ * A connection counts on its vhost (on TLS the one SNI chose, in clear
+ * text its port's first), a stream on the vhost its request went to.
+ *
+ * The context's figures are the sums over its vhosts, as in lws.
  *
  * Per-vhost options: `update-ms`; `hide-vhosts` ("1" leaves the vhosts
  * out); `filepath`: files whose start is sent along, several separated by
@@ -25,6 +44,7 @@ import type { Context } from '../core/context.js';
 import { Reason } from '../core/reasons.js';
 import { Write } from '../core/write.js';
 import { Mount } from '../http/mount.js';
+import { registerConnectionHooks } from '../core/features.js';
 import type { Plugin } from './plugin.js';
 import { pvoFlag, pvoNumber } from './pvo.js';
 
@@ -64,22 +84,83 @@ const SCHEME: Record<number, string> = {
   [Mount.REDIR_HTTP]: '>http://', [Mount.REDIR_HTTPS]: '>https://', [Mount.CALLBACK]: 'callback://',
 };
 
-function vhostJson(vh: Vhost, ctx: Context): Record<string, unknown> {
-  let conns = 0;
-  let ws = 0;
-  for (const w of ctx.liveWsis()) {
-    if (w.vhost !== vh) continue;
-    conns++;
-    if (w.roleName === 'ws') ws++;
+/** What happened on a vhost since it was made: the counters lws keeps in `conn_stats`. */
+interface VhostCounts {
+  /** HTTP/2 streams (each one request). */
+  h2Streams: number;
+  /** Connections that chose h2 by ALPN. */
+  h2Alpn: number;
+}
+
+const counts = new WeakMap<Vhost, VhostCounts>();
+
+function countsOf(vh: Vhost): VhostCounts {
+  let c = counts.get(vh);
+  if (!c) counts.set(vh, (c = { h2Streams: 0, h2Alpn: 0 }));
+  return c;
+}
+
+// Streams and connections are counted as they take their role (a stream's
+// vhost is known by then), for every vhost of the process: the status JSON
+// shows every vhost of a context, not only those with this protocol.
+registerConnectionHooks({
+  role(wsi) {
+    const r = wsi.roleName;
+    if (r === 'h2-stream') countsOf(wsi.vhost).h2Streams++;
+    else if (r === 'h2' && wsi.tlsInfo()?.alpn === 'h2') countsOf(wsi.vhost).h2Alpn++;
+  },
+});
+
+/** The connection figures of one vhost (see the module comment); summed for the context. */
+interface Figures {
+  h1_conn: number;
+  ws_upg: number;
+  h2_trans: number;
+  h2_subs: number;
+  h2_alpn: number;
+  h2_conn: number;
+  h2_streams: number;
+}
+
+const FIGURES: ReadonlyArray<keyof Figures> = ['h1_conn', 'ws_upg', 'h2_trans', 'h2_subs', 'h2_alpn', 'h2_conn', 'h2_streams'];
+
+/** Every vhost's figures, from one pass over the live connections. */
+function figures(ctx: Context): Map<Vhost, Figures> {
+  const out = new Map<Vhost, Figures>();
+  for (const vh of ctx.vhosts) {
+    const c = counts.get(vh);
+    out.set(vh, { h1_conn: 0, ws_upg: 0, h2_trans: c?.h2Streams ?? 0, h2_subs: c?.h2Streams ?? 0, h2_alpn: c?.h2Alpn ?? 0,
+      h2_conn: 0, h2_streams: 0 });
   }
+  for (const w of ctx.liveWsis()) {
+    const f = out.get(w.vhost);
+    if (!f) continue;
+    const r = w.roleName;
+    if (r === 'h2-stream') f.h2_streams++;
+    else if (w.parent) continue;
+    else if (r === 'h2') f.h2_conn++;
+    else {
+      f.h1_conn++;
+      if (r === 'ws') f.ws_upg++;
+    }
+  }
+  return out;
+}
+
+function figureStrings(f: Figures): Record<keyof Figures, string> {
+  return Object.fromEntries(FIGURES.map((k) => [k, String(f[k])])) as Record<keyof Figures, string>;
+}
+
+function vhostJson(vh: Vhost, f: Figures): Record<string, unknown> {
+  const s = figureStrings(f);
   return {
     name: vh.name,
     port: String(vh.port ?? 0),
     use_ssl: vh.tls ? '1' : '0',
     sts: (vh.extraHeaderLines.includes('strict-transport-security') ? '1' : '0'),
     rx: '0', tx: '0',
-    h1_conn: String(conns), h1_trans: '0', h2_trans: '0', ws_upg: String(ws), rejected: '0',
-    h2_upg: '0', h2_alpn: '0', h2_subs: '0',
+    h1_conn: s.h1_conn, h1_trans: '0', h2_trans: s.h2_trans, ws_upg: s.ws_upg, rejected: '0',
+    h2_upg: '0', h2_alpn: s.h2_alpn, h2_subs: s.h2_subs, h2_conn: s.h2_conn, h2_streams: s.h2_streams,
     mounts: vh.mounts.map((m) => ({
       mountpoint: m.mountpoint,
       origin: (SCHEME[m.originProtocol] ?? '') + m.origin.replace(/^(https?:\/\/|>)/i, ''),
@@ -113,14 +194,18 @@ export async function buildStatus(vh: Vhost, hideVhosts: boolean, files: readonl
   const ctx = vh.context;
   const [l1, l2, l3] = loadavg();
   const up = String(Math.floor((Date.now() - STARTED) / 1000));
+  const each = figures(ctx);
+  const sum = Object.fromEntries(FIGURES.map((k) => [k, 0])) as unknown as Figures;
+  for (const f of each.values()) for (const k of FIGURES) sum[k] += f[k];
+  const total = figureStrings(sum);
   const context: Record<string, unknown> = {
     context_uptime: up, cgi_spawned: '0', pt_fd_max: String(ctx.maxConnections), ah_pool_max: '0', deprecated: '0',
     wsi_alive: String(ctx.connectionCount),
     pt: [{ fds_count: String(ctx.connectionCount), ah_pool_inuse: '0', ah_wait_list: '0' }],
-    ...(hideVhosts ? {} : { vhosts: ctx.vhosts.map((v) => vhostJson(v, ctx)) }),
+    ...(hideVhosts ? {} : { vhosts: ctx.vhosts.map((v) => vhostJson(v, each.get(v)!)) }),
     listen_wsi: String(ctx.vhosts.filter((v) => v.listens).length),
-    rx: '0', tx: '0', h1_conn: '0', h1_trans: '0', h2_trans: '0', ws_upg: '0', rejected: '0',
-    h2_alpn: '0', h2_subs: '0', h2_upg: '0', cgi_alive: '0',
+    rx: '0', tx: '0', h1_conn: total.h1_conn, h1_trans: '0', h2_trans: total.h2_trans, ws_upg: total.ws_upg, rejected: '0',
+    h2_alpn: total.h2_alpn, h2_subs: total.h2_subs, h2_upg: '0', h2_conn: total.h2_conn, h2_streams: total.h2_streams, cgi_alive: '0',
   };
   const vals = await Promise.all(files.map(fileValue));
   return JSON.stringify({

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnBin, spawnExe, portOf, killChild, within, waitFor, type Child } from '../helpers/plugin-ws-client.js';
+import { spawnBin, spawnExe, portOf, killChild, within, waitFor, openWs, type Child } from '../helpers/plugin-ws-client.js';
+import { curl } from '../helpers/curl.js';
 import { freePort } from '../helpers/lws-c-apps.js';
 import { makePki } from '../helpers/pki.js';
 import { run } from '../helpers/tls.js';
@@ -50,6 +51,40 @@ test('-s makes a self-signed certificate once and reuses it; -a serves clear tex
       killChild(s.c);
     }
   } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('-s serves the page over HTTP/2 (ALPN h2) and its WebSocket protocols over HTTP/1.1 on the same port', async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'tslws-ts-cache-'));
+  const s = await started(['-p', '0', '-i', '127.0.0.1', '-s'], { ...process.env, XDG_CACHE_HOME: cache });
+  try {
+    const base = `https://127.0.0.1:${s.port}`;
+    // A WebSocket open while HTTP/2 requests come and go on the same port.
+    const dumb = await openWs(`wss://127.0.0.1:${s.port}/`, 'dumb-increment-protocol', 5000, { rejectUnauthorized: false });
+    const page = await curl(['--http2', '-k', `${base}/`]);
+    assert.deepEqual([page.status, page.version], [200, '2'], 'curl negotiated h2');
+    assert.ok(page.body.equals(readFileSync(pkgPath('www', 'test.html'))), 'the body is www/test.html');
+    for (const f of ['test.js', 'lws-common.js']) {
+      const r = await curl(['--http2', '-k', `${base}/${f}`]);
+      assert.deepEqual([r.status, r.version], [200, '2']);
+      assert.ok(r.body.equals(readFileSync(pkgPath('www', f))), `/${f} arrives whole`);
+    }
+    assert.equal((await curl(['--http1.1', '-k', `${base}/`])).version, '1.1', 'HTTP/1.1 is still offered');
+
+    await waitFor(() => dumb.messages.length >= 5, 'five numbers over wss', 5000);
+    assert.deepEqual(dumb.texts().slice(0, 5), ['0', '1', '2', '3', '4']);
+    const m1 = await openWs(`wss://127.0.0.1:${s.port}/?mirror=h2`, 'lws-mirror-protocol', 5000, { rejectUnauthorized: false });
+    const m2 = await openWs(`wss://127.0.0.1:${s.port}/?mirror=h2`, 'lws-mirror-protocol', 5000, { rejectUnauthorized: false });
+    m1.ws.send('d #000000 1 2 3 4;');
+    await waitFor(() => m2.messages.length >= 1, 'the mirrored line', 5000);
+    assert.deepEqual(m2.texts(), ['d #000000 1 2 3 4;']);
+    dumb.ws.send('closeme\n');
+    assert.deepEqual(await within(dumb.closed, 5000, 'closeme'), { code: 1001, reason: 'seeya' });
+    for (const m of [m1, m2]) m.ws.close();
+  } finally {
+    killChild(s.c);
+    await s.c.exited;
     rmSync(cache, { recursive: true, force: true });
   }
 });

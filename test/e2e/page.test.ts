@@ -191,7 +191,7 @@ test('the page in Chromium: the form posts and its answer shows the fields; the 
   }
 });
 
-test('the page over TLS (lws-test-server -s): wss sockets, the connection facts say so, clear text is sent to https', async () => {
+test('the page over TLS (lws-test-server -s): HTTP/2 by ALPN, wss sockets over HTTP/1.1 beside it, the facts and the status page say so, clear text is sent to https', async () => {
   const port = await freePort();
   const cache = mkdtempSync(join(tmpdir(), 'tslws-e2e-cache-'));
   const c = spawnExe(process.execPath, [distSrc('bin', 'lws-test-server.js'),
@@ -203,10 +203,42 @@ test('the page over TLS (lws-test-server -s): wss sockets, the connection facts 
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await ctx.newPage();
     await page.goto(`https://127.0.0.1:${port}/`);
+    // The page and what it loads came over HTTP/2.
+    assert.equal(await page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol"), 'h2');
+    await page.waitForLoadState('load');
+    const resources = await page.evaluate("performance.getEntriesByType('resource').map((e) => [e.name.replace(/^.*\\//, ''), e.nextHopProtocol])") as string[][];
+    for (const f of ['test.js', 'test.css', 'lws-common.js'])
+      assert.deepEqual(resources.find(([n]) => n === f), [f, 'h2'], `${f} over h2: ${JSON.stringify(resources)}`);
+    await waitText(page, 'fact-http', "t === 'h2'");
+    // Its WebSockets (HTTP/1.1 connections of their own) connect and work.
     await waitText(page, 'dumb-state', "t.startsWith('connected')", 10000);
     await waitText(page, 'mirror-state', "t.startsWith('connected')", 10000);
+    await waitText(page, 'status-state', "t.startsWith('connected')", 10000);
+    await waitText(page, 'dumb-number', 'Number(t) > 20', 10000);
+    const before = await number(page);
+    await page.click('#dumb-reset');
+    await waitText(page, 'dumb-number', `Number(t) < ${before}`);
+    await page.click('#close-open');
+    await waitText(page, 'close-state', "t === 'open'");
+    await page.click('#close-server');
+    await waitText(page, 'close-state', "t.startsWith('closed')");
+    assert.equal(await page.textContent('#close-state'), 'closed: 1001 seeya');
     assert.match((await page.textContent('#fact-tls')) ?? '', /^yes/);
     await shot(page, 'tls');
+
+    // The status page, also over HTTP/2, shows the HTTP/2 connection with its requests and the WebSockets beside it.
+    const st = await ctx.newPage();
+    await st.goto(`https://127.0.0.1:${port}/server-status.html`);
+    assert.equal(await st.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol"), 'h2');
+    const FIG = /^HTTP\/1: (\d+) open \((\d+) WebSocket\) · HTTP\/2: (\d+) open with (\d+) streams; (\d+) requests, (\d+) by ALPN since the start$/;
+    await waitText(st, 'totals', `/HTTP\\/2: [1-9]/.test(t)`, 10000);
+    const figs = FIG.exec((await st.textContent('#vhost-0-figures')) ?? '');
+    assert.ok(figs, `the vhost's figures: ${await st.textContent('#vhost-0-figures')}`);
+    const [ws, h2conns, h2reqs, alpn] = [figs[2], figs[3], figs[5], figs[6]].map(Number);
+    assert.ok(ws >= 3, `the first page's three sockets and this page's one are WebSockets: ${figs[0]}`);
+    assert.ok(h2conns >= 1 && alpn >= 1, `HTTP/2 by ALPN: ${figs[0]}`);
+    assert.ok(h2reqs >= 5, `both pages and the first one's scripts and style over HTTP/2: ${figs[0]}`);
+    await shot(st, 'status-h2');
     const plain = await ctx.newPage();
     const r = await plain.goto(`http://127.0.0.1:${port}/`);
     assert.ok(r && plain.url().startsWith('https://'), `redirected to https: ${plain.url()}`);

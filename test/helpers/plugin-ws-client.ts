@@ -24,10 +24,10 @@ export interface Client {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-/** Open a `ws` client; rejects on error, refusal or after `timeoutMs`. */
-export function openWs(url: string, protocol?: string | string[], timeoutMs = 3000): Promise<Client> {
+/** Open a `ws` client (`opts`: `ws`'s, e.g. `rejectUnauthorized`); rejects on error, refusal or after `timeoutMs`. */
+export function openWs(url: string, protocol?: string | string[], timeoutMs = 3000, opts: WebSocket.ClientOptions = {}): Promise<Client> {
   return new Promise((resolveOpen, reject) => {
-    const ws = protocol === undefined ? new WebSocket(url) : new WebSocket(url, protocol);
+    const ws = new WebSocket(url, protocol ?? [], opts);
     const messages: Msg[] = [];
     let closeResolve: (v: { code: number; reason: string }) => void = () => {};
     const closed = new Promise<{ code: number; reason: string }>((r) => (closeResolve = r));

@@ -80,6 +80,23 @@ test('config errors carry file, line and key', () => {
   assert.equal(e4.key, 'interface');
 });
 
+test('alpn and default-alpn: comma-separated lists, the last default-alpn wins, no inheritance between vhosts; bad lists refused', () => {
+  const w: ConfigWarning[] = [];
+  const { cfg } = read({
+    conf: '{ "global": { "default-alpn": "h2" } }',
+    'conf.d/g': '{ "global": { "default-alpn": "http/1.1, h2" }, "vhosts": [ { "port": 1, "alpn": "h2,http/1.1" }, { "port": 2 } ] }',
+  }, w);
+  assert.deepEqual(cfg.global.defaultAlpn, ['http/1.1', 'h2']);
+  assert.deepEqual(cfg.vhosts.map((v) => v.alpn), [['h2', 'http/1.1'], undefined]);
+  assert.equal(w.length, 0, JSON.stringify(w));
+  const e1 = fails({ conf: '{ "vhosts": [ { "port": 1,\n "alpn": " , " } ] }' });
+  assert.deepEqual([e1.line, e1.key], [2, 'alpn']);
+  assert.match(e1.message, /lists no protocol/);
+  const e2 = fails({ conf: '{ "global": {\n "default-alpn": "h2,http 1.1" } }' });
+  assert.deepEqual([e2.line, e2.key], [2, 'default-alpn']);
+  assert.match(e2.message, /bad ALPN protocol name "http 1.1"/);
+});
+
 test('limits: a config file over 1 MiB and more than 256 files in conf.d are refused', () => {
   const big = fails({ conf: `{}${' '.repeat(1024 * 1024)}` });
   assert.match(big.message, /larger than 1048576 bytes/);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makePki } from '../helpers/pki.js';
 import { tlsGet } from '../helpers/tls.js';
-import { confDir, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet, waitFor } from '../helpers/lwsws.js';
+import { curl } from '../helpers/curl.js';
+import { confDir, writeConf, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet, waitFor } from '../helpers/lwsws.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,68 @@ test('SIGHUP: a kept TLS vhost re-reads its certificate files', async () => {
   } finally {
     await stopLwsws(child);
     removeDir(dir);
+    pki.cleanup();
+  }
+});
+
+test('alpn and default-alpn: TLS vhosts serve HTTP/2 by default (h2,http/1.1), "alpn" sets a vhost\'s list, "default-alpn" the rest', async () => {
+  const pki = makePki();
+  const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));
+  writeFileSync(join(www, 'index.html'), 'page');
+  const leaf = pki.issue('localhost', { dns: ['localhost', 'h1.localhost', 'h2.localhost'] });
+  const [p1, p2] = [await freePort(), await freePort()];
+  const v = (name: string, port: number, extra: object = {}) => ({ name, port, interface: '127.0.0.1',
+    'host-ssl-cert': leaf.certPath, 'host-ssl-key': leaf.keyPath, mounts: [{ mountpoint: '/', origin: `file://${www}` }], ...extra });
+  // The version curl got, with the page.
+  const get = async (port: number, name = 'localhost', args: string[] = ['--http2']) => {
+    const r = await curl([...args, '-k', '--resolve', `${name}:${port}:127.0.0.1`, `https://${name}:${port}/`]);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'page');
+    return r.version;
+  };
+
+  // No alpn anywhere: lws's default, h2 first. A vhost's own list, also per SNI name on a shared port.
+  let dir = confDir({
+    conf: '{ "global": { "init-ssl": "yes" } }',
+    'conf.d/v': vhostFile(v('localhost', p1), v('h1.localhost', p1, { alpn: 'http/1.1' }), v('only-h1', p2, { alpn: ' http/1.1 ' })),
+  });
+  let child = await startLwsws(['-c', dir]);
+  try {
+    assert.doesNotMatch(child.stderr(), /alpn/, 'no warning: the keys are supported');
+    assert.equal(await get(p1), '2', 'the default list offers h2');
+    assert.equal(await get(p1, 'h1.localhost'), '1.1', 'the SNI vhost with "alpn": "http/1.1" offers only HTTP/1.1');
+    assert.equal(await get(p2), '1.1');
+    assert.equal(await get(p1, 'localhost', ['--http1.1']), '1.1', 'a client asking for HTTP/1.1 still gets it');
+  } finally {
+    await stopLwsws(child);
+    removeDir(dir);
+  }
+
+  // default-alpn (in any file's global section) for vhosts without their own; a vhost's alpn wins over it.
+  dir = confDir({
+    conf: '{ "global": { "init-ssl": "yes" } }',
+    'conf.d/g': '{ "global": { "default-alpn": "http/1.1" } }',
+    'conf.d/v': vhostFile(v('localhost', p1), v('h2.localhost', p1, { alpn: 'h2,http/1.1' }), { name: 'plain', port: p2, interface: '127.0.0.1', alpn: 'h2', mounts: [{ mountpoint: '/', origin: `file://${www}` }] }),
+  });
+  child = await startLwsws(['-c', dir]);
+  try {
+    // default-alpn reaching a clear-text vhost is no mistake (it is global); a clear-text vhost's own alpn is.
+    assert.deepEqual(child.stderr().split('\n').filter((l) => l.includes('alpn')).map((l) => l.replace(/^.*?"alpn"/, '"alpn"')),
+      ['"alpn": vhost "plain": has no effect without TLS']);
+    assert.equal(await get(p1), '1.1', 'default-alpn applies');
+    assert.equal(await get(p1, 'h2.localhost'), '2', 'the vhost\'s own alpn wins');
+    // Reloaded without default-alpn: the vhost that took it is made again with lws's default.
+    writeConf(dir, { 'conf.d/g': '{ "global": {} }' });
+    child.proc.kill('SIGHUP');
+    await waitFor(() => child.stdout().includes('reloaded: '), 'the reload', 5000);
+    // Only the vhost that took default-alpn changed; its neighbours are kept.
+    assert.match(child.stdout(), /reloaded: kept 2, destroyed 1, created 1\n/);
+    assert.equal(await get(p1), '2');
+    assert.equal(await get(p1, 'h2.localhost'), '2');
+  } finally {
+    await stopLwsws(child);
+    removeDir(dir);
+    removeDir(www);
     pki.cleanup();
   }
 });

@@ -4,7 +4,9 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { callbackHttpDummy, serverStatusProtocol, Mount, type Protocol } from '../../src/index.js';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { callbackHttpDummy, createContext, serverStatusProtocol, Mount, Reason, type Protocol, type Wsi } from '../../src/index.js';
+import { makeSelfSignedCert } from '../../src/tls/self-signed.js';
 import { start } from '../helpers/common.js';
 import { openWs, waitFor, spawnBin, portOf, killChild } from '../helpers/plugin-ws-client.js';
 import { confDir, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet } from '../helpers/lwsws.js';
@@ -74,6 +76,98 @@ test('lws-server-status with hide-vhosts leaves the vhosts out; the README spell
     assert.deepEqual(s.files, [{ path: f1, val: 'one' }, { path: f2, val: 'two' }]);
     c.ws.close();
   } finally {
+    await ctx.destroy();
+    removeDir(dir);
+  }
+});
+
+type Figures = Record<'h1_conn' | 'ws_upg' | 'h2_trans' | 'h2_subs' | 'h2_alpn' | 'h2_upg' | 'h2_conn' | 'h2_streams', string>;
+const FIGURE_KEYS = ['h1_conn', 'ws_upg', 'h2_trans', 'h2_subs', 'h2_alpn', 'h2_upg', 'h2_conn', 'h2_streams'] as const;
+const pick = (o: Record<string, unknown>): Figures => Object.fromEntries(FIGURE_KEYS.map((k) => [k, o[k]])) as Figures;
+
+/** A GET over an HTTP/2 session: status and body. */
+function h2get(s: ClientHttp2Session, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = s.request({ ':path': path });
+    let status = 0;
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => resolve({ status, body }));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('lws-server-status counts HTTP/2: connections and streams open, requests and ALPN connections since the start, per vhost and summed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tslws-status-'));
+  writeFileSync(join(dir, 'x.txt'), 'x');
+  // /hold answers only when the test says: its stream stays open until then.
+  const held: Wsi[] = [];
+  const hold: Protocol = { name: 'hold', callback(wsi, reason) {
+    if (reason === Reason.HTTP) held.push(wsi);
+    return 0;
+  } };
+  const protocols = [http, hold, serverStatusProtocol];
+  const mounts = [{ mountpoint: '/', origin: dir, originProtocol: Mount.FILE },
+    { mountpoint: '/hold', origin: 'hold', originProtocol: Mount.CALLBACK }];
+  const c = makeSelfSignedCert();
+  const ctx = createContext({ options: 1 << 13 /* explicit vhosts */ });
+  ctx.createVhost({ vhostName: 'clear', port: 0, iface: '127.0.0.1', mounts, protocols,
+    pvo: { 'lws-server-status': { 'update-ms': '50' } } });
+  ctx.createVhost({ vhostName: 'secure', port: 0, iface: '127.0.0.1', sslCert: c.cert, sslPrivateKey: c.key, mounts, protocols });
+  await ctx.listening;
+  const [clearPort, tlsPort] = [ctx.vhosts[0].port!, ctx.vhosts[1].port!];
+  const sessions: ClientHttp2Session[] = [];
+  try {
+    // The status WebSocket itself: HTTP/1.1 upgraded, on the clear vhost.
+    const status = await openWs(`ws://127.0.0.1:${clearPort}/`, 'lws-server-status');
+    const latest = () => {
+      const s = JSON.parse(status.texts().at(-1)!) as { i: { contexts: Array<Record<string, unknown> & { vhosts: Array<Record<string, unknown>> }> } };
+      allStrings(s);
+      const cx = s.i.contexts[0];
+      return { total: pick(cx), clear: pick(cx.vhosts[0]), secure: pick(cx.vhosts[1]) };
+    };
+    /** Wait for a status message in which `want` holds. */
+    const until = async (what: string, want: (v: ReturnType<typeof latest>) => boolean) => {
+      await waitFor(() => status.messages.length > 0 && want(latest()), what, 5000);
+      return latest();
+    };
+    const zero = { h2_trans: '0', h2_subs: '0', h2_alpn: '0', h2_upg: '0', h2_conn: '0', h2_streams: '0' };
+    let v = await until('the first status', () => true);
+    assert.deepEqual(v.secure, { h1_conn: '0', ws_upg: '0', ...zero });
+    assert.deepEqual(v.clear, { h1_conn: '1', ws_upg: '1', ...zero }, 'the status socket is an HTTP/1 connection, upgraded');
+
+    // TLS, h2 by ALPN: three requests answered, a fourth held open.
+    const tls = h2connect(`https://127.0.0.1:${tlsPort}`, { rejectUnauthorized: false });
+    sessions.push(tls);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await h2get(tls, '/x.txt'), { status: 200, body: 'x' });
+    const heldAnswer = h2get(tls, '/hold');
+    await waitFor(() => held.length === 1, 'the held request to arrive');
+    assert.equal(held[0].roleName, 'h2-stream');
+    // Clear text, h2 by prior knowledge: two requests.
+    const clear = h2connect(`http://127.0.0.1:${clearPort}`);
+    sessions.push(clear);
+    for (let i = 0; i < 2; i++) assert.equal((await h2get(clear, '/x.txt')).status, 200);
+
+    v = await until('the h2 figures', (x) => x.secure.h2_trans === '4' && x.clear.h2_trans === '2');
+    assert.deepEqual(v.secure, { h1_conn: '0', ws_upg: '0', h2_trans: '4', h2_subs: '4', h2_alpn: '1', h2_upg: '0', h2_conn: '1', h2_streams: '1' });
+    assert.deepEqual(v.clear, { h1_conn: '1', ws_upg: '1', h2_trans: '2', h2_subs: '2', h2_alpn: '0', h2_upg: '0', h2_conn: '1', h2_streams: '0' },
+      'prior knowledge is no ALPN');
+    assert.deepEqual(v.total, { h1_conn: '1', ws_upg: '1', h2_trans: '6', h2_subs: '6', h2_alpn: '1', h2_upg: '0', h2_conn: '2', h2_streams: '1' },
+      'the context sums its vhosts');
+
+    // The held stream ends: no stream open; the sessions close: no connection open; what happened stays counted.
+    held[0].returnHttpStatus(200, 'released');
+    assert.equal((await heldAnswer).status, 200);
+    await until('the stream to be gone', (x) => x.secure.h2_streams === '0');
+    for (const s of sessions) s.close();
+    v = await until('the connections to be gone', (x) => x.total.h2_conn === '0');
+    assert.deepEqual(v.total, { h1_conn: '1', ws_upg: '1', h2_trans: '6', h2_subs: '6', h2_alpn: '1', h2_upg: '0', h2_conn: '0', h2_streams: '0' });
+    status.ws.close();
+  } finally {
+    for (const s of sessions) s.destroy();
     await ctx.destroy();
     removeDir(dir);
   }

@@ -196,3 +196,21 @@ test('a peer that opens every window and reads nothing: a 1 GB file holds no mor
     c.close();
   }
 });
+
+test('SETTINGS never acknowledged: GOAWAY SETTINGS_TIMEOUT after settingsTimeoutSecs', async () => {
+  const port = await server({ settingsTimeoutSecs: 0.3 });
+  const c = await RawH2.connect(port, { noAck: true });
+  assert.equal(await c.goaway(3000), H2Error.SETTINGS_TIMEOUT);
+});
+
+test('a connection with no stream is closed after idleTimeoutSecs with GOAWAY NO_ERROR; one with a stream is not', async () => {
+  const port = await server({ idleTimeoutSecs: 0.3 });
+  const busy = await RawH2.connect(port);
+  busy.request(1, '/hold');
+  const c = await RawH2.connect(port);
+  c.request(1, '/small.txt');
+  await c.waitFor((f) => f.type === FrameType.HEADERS, 'the response');
+  assert.equal(await c.goaway(3000), H2Error.NO_ERROR);
+  assert.equal(busy.closed, false, 'a connection with an open stream stays');
+  busy.close();
+});
