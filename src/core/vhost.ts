@@ -45,6 +45,8 @@ export interface VhostCreationInfo {
 /** Which vhost a name (a Host header, an SNI name) selects among those sharing a listen socket. */
 export interface VhostSelector {
   selectVhost(name: string | undefined): Vhost;
+  /** The vhost `name` names, or null when it names none of them (no fallback to the first). */
+  matchVhost(name: string | undefined): Vhost | null;
   /** The first live vhost. */
   defaultVhost(): Vhost | undefined;
 }

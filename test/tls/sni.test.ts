@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { createContext, Option, Reason, type Context, type Vhost } from '../../src/index.js';
 import { createEchoProtocol } from '../../src/plugins/echo.js';
 import { makePki } from '../helpers/pki.js';
@@ -60,6 +61,39 @@ test('on TLS the SNI vhost serves the request whatever the Host header says; cur
       assert.match(c.stdout, new RegExp(`vhost ${vh.replace(/\./g, '\\.')}<`));
     }
   } finally {
+    await ctx.destroy();
+  }
+});
+
+test('HTTP/2 on TLS: an :authority naming another vhost of the port is answered 421 Misdirected Request; the connection serves on', async () => {
+  const { ctx, port } = await threeVhosts();
+  const get = (sess: ClientHttp2Session, authority: string): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const r = sess.request({ ':path': '/', ':authority': authority });
+      let status = 0;
+      const parts: Buffer[] = [];
+      r.on('response', (h) => (status = Number(h[':status'])));
+      r.on('data', (d: Buffer) => parts.push(d));
+      r.on('end', () => resolve({ status, body: Buffer.concat(parts).toString() }));
+      r.on('error', reject);
+      r.end();
+    });
+  const a = h2connect(`https://127.0.0.1:${port}`, { servername: 'a.test', ca: pki.ca.cert });
+  const dogs = h2connect(`https://127.0.0.1:${port}`, { servername: 'dogs.b.test', ca: pki.ca.cert, checkServerIdentity: () => undefined });
+  try {
+    assert.equal((await get(a, 'b.test')).status, 421);
+    assert.equal((await get(a, `cats.b.test:${port}`)).status, 421);
+    // The same connection goes on serving its own vhost, and names of no vhost.
+    assert.match((await get(a, `a.test:${port}`)).body, /vhost a\.test/);
+    assert.match((await get(a, 'unknown.example')).body, /vhost a\.test/);
+    // SNI dogs.b.test chose b.test by parent domain: b.test and its subdomains are served, cats.b.test is not.
+    assert.match((await get(dogs, 'b.test')).body, /vhost b\.test/);
+    assert.match((await get(dogs, 'dogs.b.test')).body, /vhost b\.test/);
+    assert.equal((await get(dogs, 'cats.b.test')).status, 421);
+    assert.equal((await get(dogs, 'a.test')).status, 421);
+  } finally {
+    a.close();
+    dogs.close();
     await ctx.destroy();
   }
 });

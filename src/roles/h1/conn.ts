@@ -372,7 +372,11 @@ export class H1Conn implements HttpCarrier {
   #priorKnowledge(buf: Buffer): boolean {
     const n = Math.min(buf.length, CLIENT_PREFACE.length);
     if (buf.compare(CLIENT_PREFACE, 0, n, 0, n) !== 0 || this.wsi.isSsl() || !h2OptionsOf(this.wsi.vhost).enabled) return false;
-    if (n < CLIENT_PREFACE.length) return true; // the rest of the preface is still coming
+    if (n < CLIENT_PREFACE.length) {
+      // The rest of the preface is still coming, unless the peer has ended its side.
+      if (this.wsi.peerEnded) this.wsi.close();
+      return true;
+    }
     this.#buf = null;
     startH2(this.wsi, this.vhosts, buf);
     return true;

@@ -9,6 +9,7 @@ import { HttpRequest } from '../../http/request.js';
 import { HttpError } from '../../http/errors.js';
 import { normalisePath } from '../../http/uri.js';
 import { routeRequest } from '../../responders/route.js';
+import { misdirected } from '../listen/select-vhost.js';
 import { HpackDecoder, HpackEncoder, HpackError, type HeaderField } from './hpack/index.js';
 import {
   CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, FRAME_HEADER_LEN, Flag, FrameType, H2Error, MAX_MAX_FRAME, MAX_WINDOW, Setting,
@@ -107,11 +108,6 @@ export class H2Conn {
   get socketChoked(): boolean {
     const t = this.wsi.transport;
     return !t || t.writableNeedDrain;
-  }
-
-  /** Open streams (not yet closed both ways), for status pages. */
-  get openStreams(): number {
-    return this.streams.size;
   }
 
   /** Send our SETTINGS (the server's preface) and open the connection's receive window. */
@@ -464,6 +460,10 @@ export class H2Conn {
       ex.fail(431, 'request header list too large');
       return;
     }
+    if (parent.isSsl() && misdirected(this.vhosts, vh, head.authority)) {
+      ex.fail(421, `:authority ${head.authority} is another vhost than this connection's`);
+      return;
+    }
     ex.armTimeout();
     try {
       routeRequest(ex);
@@ -524,6 +524,7 @@ export class H2Conn {
     }
     if (payload.length % 6) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS of a wrong size');
     if (!this.#settings.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'SETTINGS flood');
+    let grew = false;
     for (let at = 0; at < payload.length; at += 6) {
       const id = payload.readUInt16BE(at);
       const v = payload.readUInt32BE(at + 2);
@@ -538,6 +539,7 @@ export class H2Conn {
           if (v > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE past 2^31-1');
           const delta = v - this.#peerInitialWindow;
           this.#peerInitialWindow = v;
+          grew ||= delta > 0;
           // Every open stream's window moves by the difference (6.9.2), and may go negative.
           for (const s of this.streams.values()) {
             s.sendWindow += delta;
@@ -555,6 +557,8 @@ export class H2Conn {
     }
     this.#send(settingsFrame(null));
     this.#pump();
+    // A larger INITIAL_WINDOW_SIZE is credit for every stream, including those with nothing queued.
+    if (grew) this.#wakeWaiting();
   }
 
   #ping(flags: number, sid: number, payload: Buffer): void {

@@ -11,7 +11,7 @@ import { ErrorCode, stateError } from '../../core/errors.js';
 import { startHttp } from './start-http.js';
 import { startTlsAccept, tlsAcceptRole, type TlsListener } from '../../tls/accept.js';
 import { tlsSniffRole } from './tls-sniff.js';
-import { selectVhost } from './select-vhost.js';
+import { selectVhost, matchVhost } from './select-vhost.js';
 
 /** Where a listen socket is: a TCP port on an address, or a UNIX domain socket path. */
 export type ListenAddress = { port: number; host: string | undefined } | { path: string };
@@ -103,6 +103,10 @@ export class Listener implements TlsListener {
   /** The vhost a Host header or SNI name selects on this port (see `selectVhost`). */
   selectVhost(host: string | undefined): Vhost {
     return selectVhost(this.vhosts, host);
+  }
+
+  matchVhost(host: string | undefined): Vhost | null {
+    return matchVhost(this.vhosts, host);
   }
 
   #accept(socket: Socket): void {

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, truncateSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as netConnect } from 'node:net';
+import { once } from 'node:events';
 import { createContext, callbackHttpDummy, Mount, Reason, type Context, type Protocol, type Wsi } from '../../../src/index.js';
 import { H2Error, FrameType, Flag, Setting, frame } from '../../../src/roles/h2/frames.js';
 import type { H2Options } from '../../../src/roles/h2/options.js';
@@ -213,4 +215,21 @@ test('a connection with no stream is closed after idleTimeoutSecs with GOAWAY NO
   assert.equal(await c.goaway(3000), H2Error.NO_ERROR);
   assert.equal(busy.closed, false, 'a connection with an open stream stays');
   busy.close();
+});
+
+test('a partial preface and then the peer ends its side: closed at once, not at headerTimeoutSecs', async () => {
+  const port = await server({ only: false }, { headerTimeoutSecs: 60 });
+  for (const part of ['PRI * HTTP/2.0\r\n', 'PRI * HTTP/2.0\r\n\r\nSM\r\n']) {
+    const s = netConnect({ host: '127.0.0.1', port });
+    await once(s, 'connect');
+    const got: Buffer[] = [];
+    s.on('data', (d: Buffer) => got.push(d));
+    s.end(part);
+    const closed = once(s, 'close').then(() => true);
+    const late = new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref());
+    const ok = await Promise.race([closed, late]);
+    s.destroy();
+    assert.equal(ok, true, `closed after ${JSON.stringify(part)} and the peer's FIN`);
+    assert.equal(Buffer.concat(got).length, 0, 'nothing to answer: no request was made');
+  }
 });

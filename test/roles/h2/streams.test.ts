@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import {
   createContext, callbackHttpDummy, Mount, Reason, Write, Option, type Context, type Protocol, type Wsi,
 } from '../../../src/index.js';
-import { H2Error, FrameType } from '../../../src/roles/h2/frames.js';
+import { H2Error, FrameType, Setting } from '../../../src/roles/h2/frames.js';
 import { RawH2 } from '../../helpers/h2raw.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tslws-h2s-'));
@@ -117,6 +117,47 @@ test('streams are served in turn: small responses finish while a 64 MiB one is s
     assert.equal(order[order.length - 1], 'large', order.join(', '));
   } finally {
     s.close();
+  }
+});
+
+test('a client that starts with INITIAL_WINDOW_SIZE 0 and raises it by SETTINGS: the waiting stream gets its WRITEABLE then', async () => {
+  let writeables = 0;
+  const p: Protocol = {
+    name: 'http',
+    callback(wsi, reason, user, input) {
+      if (reason === Reason.HTTP) {
+        wsi.callbackOnWritable();
+        return 0;
+      }
+      if (reason === Reason.HTTP_WRITEABLE) {
+        writeables++;
+        const body = Buffer.from('after the window opened');
+        wsi.addHttpHeaderStatus(200);
+        wsi.addHttpHeaderContentLength(body.length);
+        wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS);
+        wsi.write(body, Write.HTTP_FINAL);
+        return 0;
+      }
+      return callbackHttpDummy(wsi, reason, user, input);
+    },
+  };
+  const ctx = createContext({ port: 0, iface: '127.0.0.1', protocols: [p] });
+  contexts.push(ctx);
+  await ctx.listening;
+  const c = await RawH2.connect(ctx.vhosts[0].port!, { settings: [[Setting.INITIAL_WINDOW_SIZE, 0]] });
+  try {
+    c.request(1, '/');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(writeables, 0, 'no WRITEABLE while the stream has no credit');
+    assert.equal(c.frames.filter((f) => f.stream === 1).length, 0);
+    c.settings([[Setting.INITIAL_WINDOW_SIZE, 65535]]);
+    const head = await c.head(1);
+    assert.equal(head.get(':status'), '200');
+    const d = await c.waitFor((f) => f.type === FrameType.DATA && f.stream === 1, 'the body');
+    assert.equal(d.payload.toString(), 'after the window opened');
+    assert.equal(writeables, 1);
+  } finally {
+    c.close();
   }
 });
 
