@@ -67,3 +67,9 @@ export class ResponseHeaders {
     this.connectionClose = false;
   }
 }
+
+/** Throws unless `code` is a redirect status and `location` is safe in a header (`httpRedirect`'s checks). */
+export function checkRedirect(code: number, location: string): void {
+  if (![301, 302, 303, 307, 308].includes(code)) throw rangeError(ErrorCode.INVALID_ARGUMENT, `httpRedirect: ${code} is not a redirect status`);
+  if (/[\r\n\0]/.test(location)) throw typeError(ErrorCode.INVALID_HEADER, 'httpRedirect: location must not contain CR, LF or NUL');
+}

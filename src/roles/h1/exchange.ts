@@ -3,10 +3,10 @@ import type { Wsi } from '../../core/wsi.js';
 import type { HttpLimits } from '../../core/limits.js';
 import { Write, WRITE_KIND_MASK } from '../../core/write.js';
 import { log } from '../../core/log.js';
-import { ErrorCode, rangeError, typeError } from '../../core/errors.js';
+import { ErrorCode, typeError } from '../../core/errors.js';
 import type { HttpExchange, ResponsePump, BodySink, ResponseMemo } from '../../http/exchange.js';
 import type { HttpRequest } from '../../http/request.js';
-import { ResponseHeaders } from '../../http/response.js';
+import { ResponseHeaders, checkRedirect } from '../../http/response.js';
 import { reasonPhrase, statusHasNoBody, statusPage } from '../../http/status.js';
 import { httpDate } from '../../http/date.js';
 import { logHttpTransaction } from '../../http/access-log.js';
@@ -303,8 +303,7 @@ export class H1Exchange implements HttpExchange {
   }
 
   redirect(code: number, location: string): number {
-    if (![301, 302, 303, 307, 308].includes(code)) throw rangeError(ErrorCode.INVALID_ARGUMENT, `httpRedirect: ${code} is not a redirect status`);
-    if (/[\r\n\0]/.test(location)) throw typeError(ErrorCode.INVALID_HEADER, 'httpRedirect: location must not contain CR, LF or NUL');
+    checkRedirect(code, location);
     if (this.headersSent || !this.conn.inTxn) {
       this.conn.wsi.close();
       return -1;

@@ -4,10 +4,10 @@ import type { HttpLimits } from '../../core/limits.js';
 import { Write, WRITE_KIND_MASK } from '../../core/write.js';
 import { PendingTimeout } from '../../core/timeouts.js';
 import { log } from '../../core/log.js';
-import { ErrorCode, rangeError, typeError } from '../../core/errors.js';
+import { ErrorCode, typeError } from '../../core/errors.js';
 import type { HttpExchange, ResponsePump, BodySink } from '../../http/exchange.js';
 import type { HttpRequest } from '../../http/request.js';
-import { ResponseHeaders } from '../../http/response.js';
+import { ResponseHeaders, checkRedirect } from '../../http/response.js';
 import { statusHasNoBody, statusPage } from '../../http/status.js';
 import { httpDate } from '../../http/date.js';
 import { logHttpTransaction } from '../../http/access-log.js';
@@ -230,8 +230,7 @@ export class H2Exchange implements HttpExchange {
   }
 
   redirect(code: number, location: string): number {
-    if (![301, 302, 303, 307, 308].includes(code)) throw rangeError(ErrorCode.INVALID_ARGUMENT, `httpRedirect: ${code} is not a redirect status`);
-    if (/[\r\n\0]/.test(location)) throw typeError(ErrorCode.INVALID_HEADER, 'httpRedirect: location must not contain CR, LF or NUL');
+    checkRedirect(code, location);
     if (this.headersSent || this.done) {
       this.stream.conn.resetStream(this.stream, H2Error.INTERNAL_ERROR);
       return -1;
