@@ -46,7 +46,6 @@
  * is either server; with BENCH_TLS_PROBE=1 in its environment it counts
  * handshakes and prints the counts on SIGUSR2.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -59,6 +58,7 @@ import { kernelRelease, rssKiB } from './lib/procfs.mjs';
 import { WRK, measureQuietly, runWrk, wrkVersion } from './lib/wrk.mjs';
 import { get, waitReady } from './lib/client.mjs';
 import { cachedFilesHandler } from './lib/cached-files.mjs';
+import { CERT_KINDS as CERTS, makeCert, opensslVersion } from './lib/certs.mjs';
 import { alignTable, buildLine, describeBuild, fmtInt, fmtMs, machineInfo, median, mib, pct } from './lib/report.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -70,10 +70,6 @@ const CONNECTIONS = 50;
 const FILE = '1k.txt';
 const PROBE_SECS = 1;
 
-const CERTS = {
-  rsa: { label: 'RSA 2048', newkey: ['-newkey', 'rsa:2048'] },
-  ec: { label: 'ECDSA P-256', newkey: ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] },
-};
 
 const SCENARIOS = [
   { id: 'small', label: 'keep-alive, 1 KiB', headers: [] },
@@ -201,8 +197,7 @@ async function bench() {
     for (const [what, path] of [['wrk', WRK], ['taskset', '/usr/bin/taskset']]) {
       if (!existsSync(path)) throw new Fatal(`${what} not found at ${path} (apt-get install ${what === 'wrk' ? 'wrk' : 'util-linux'})`);
     }
-    const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' });
-    if (openssl.error || openssl.status !== 0) throw new Fatal('the openssl command is needed to make the certificates (apt-get install openssl)');
+    const openssl = opensslVersion();
     if (!existsSync(DIST)) throw new Fatal(`${DIST} missing: run \`npm run build\` (or \`npm run bench\`) first`);
 
     tmp = mkdtempSync(join(tmpdir(), 'tslws-bench-https-'));
@@ -214,7 +209,7 @@ async function bench() {
 
     // Both certificates, every run; the chosen one is given to both servers.
     const certs = {};
-    for (const [k, c] of Object.entries(CERTS)) certs[k] = makeCert(tmp, k, c);
+    for (const k of Object.keys(CERTS)) certs[k] = makeCert(tmp, k, k);
     const cert = certs[opts.cert];
     say(`certificates: ${Object.entries(certs).map(([k, c]) => `${CERTS[k].label} (${c.certFile.slice(tmp.length + 1)})`).join(', ')}; measuring with ${cert.label}`);
 
@@ -314,7 +309,7 @@ async function bench() {
     // --- Summary.
     const summary = {
       date: new Date().toISOString(),
-      machine: { ...machineInfo(), wrk: wrkVersion(), openssl: openssl.stdout.trim(), kernel: kernelRelease() },
+      machine: { ...machineInfo(), wrk: wrkVersion(), openssl, kernel: kernelRelease() },
       tslws: describeBuild(REPO, DIST),
       method: {
         duration, rounds, maxNoise, retries, connections: CONNECTIONS, wrkThreads: 1,
@@ -382,17 +377,6 @@ const urlOf = (srv) => `https://127.0.0.1:${srv.port}/${FILE}`;
 /** One wrk run of a scenario: -t1 -c50, wrk pinned to core 1. */
 function run(srv, sc, secs, children) {
   return runWrk({ srv, url: urlOf(srv), secs, connections: CONNECTIONS, headers: sc.headers, core: WRK_CORE, children });
-}
-
-/** A self-signed certificate for localhost / 127.0.0.1 and its key, made with the openssl CLI. */
-function makeCert(dir, name, c) {
-  const certFile = join(dir, `${name}.pem`);
-  const keyFile = join(dir, `${name}.key`);
-  const r = spawnSync('openssl', ['req', '-x509', ...c.newkey, '-nodes', '-sha256', '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout', keyFile, '-out', certFile], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Fatal(`openssl could not make the ${c.label} certificate:\n${r.stderr}`);
-  return { label: c.label, certFile, keyFile };
 }
 
 /**

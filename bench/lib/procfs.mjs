@@ -38,11 +38,12 @@ export function cpuTicks(pid) {
 /**
  * Busy (user+nice+system+irq+softirq) and steal ticks of the whole machine,
  * from /proc/stat. Softirq is included because loopback TCP work done in a
- * process's context is charged to that process as well.
+ * process's context is charged to that process as well; it is also given
+ * on its own (softirq), for gauges that must leave it out.
  */
 export function sysTicks() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return { busy: f[0] + f[1] + f[2] + f[5] + f[6], steal: f[7] ?? 0 };
+  return { busy: f[0] + f[1] + f[2] + f[5] + f[6], steal: f[7] ?? 0, softirq: f[6] };
 }
 
 export function kernelRelease() {

@@ -78,6 +78,20 @@ export interface FileOps {
   read(fd: FopFd, buf: Uint8Array): number;
   /** Write `buf` at the current position; returns the bytes written or -1. */
   write(fd: FopFd, buf: Uint8Array): number;
+  /**
+   * Optional: true when this layer would hand `path` to `platformFops`
+   * unchanged. FILE mounts and `serveHttpFile` then read such a file
+   * themselves, which lets them keep small files in memory (revalidated
+   * by `stat`) instead of opening the file on every request. A layer that
+   * wraps only some paths says so for the others; one that copies another
+   * layer's members (`{ ...base }`) must set its own answer, since the
+   * copied one does not know about its wrapping.
+   *
+   * @example
+   * const fops = { ...platformFops, open(p, f) { return p === special ? virtual() : platformFops.open(p, f); },
+   *                passesThrough: (p) => p !== special };
+   */
+  passesThrough?(path: string): boolean;
 }
 
 // ---- lws's helper calls, in camelCase ----
@@ -133,5 +147,6 @@ export function vfsFileSeekEnd(fd: FopFd, offset: number): number {
 export function checkFops(f: FileOps): FileOps {
   for (const k of ['open', 'close', 'seekCur', 'read', 'write'] as const)
     if (!f || typeof f[k] !== 'function') throw typeError(ErrorCode.FOPS, `fops: ${k}() is missing; a FileOps needs open, close, seekCur, read and write`);
+  if (f.passesThrough !== undefined && typeof f.passesThrough !== 'function') throw typeError(ErrorCode.FOPS, 'fops: passesThrough must be a function or left out');
   return f;
 }

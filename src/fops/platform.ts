@@ -72,3 +72,8 @@ export const platformFops: FileOps = Object.freeze({
     }
   },
 });
+
+/** Whether `path`, opened through `fops`, is the platform's own file (see FileOps.passesThrough). */
+export function opensPlainly(fops: FileOps, path: string): boolean {
+  return fops === platformFops || fops.passesThrough?.(path) === true;
+}

@@ -3,7 +3,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnBin, spawnExe, portOf, killChild, within, waitFor, openWs, type Child } from '../helpers/plugin-ws-client.js';
@@ -168,15 +169,34 @@ test('-D runs in the background with a pid lock file; a second -D is refused whi
   }
 });
 
-test('the file-ops example: fops-demo.txt exists only in the server\'s file ops, and opens are logged at -d 15', async () => {
-  const s = await started(['-p', '0', '-i', '127.0.0.1', '-d', '15']);
+test('the file-ops example: fops-demo.txt exists only in the server\'s file ops; other paths pass through, small files from the cache, larger opens logged at -d 15', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'tslws-ts-fops-'));
+  const small = randomBytes(1024);
+  const big = randomBytes(200 * 1024);
+  writeFileSync(join(root, 'small.bin'), small);
+  writeFileSync(join(root, 'big.bin'), big);
+  const s = await started(['-p', '0', '-i', '127.0.0.1', '-d', '15', '-r', root]);
   try {
     const r = await run('curl', ['-sS', `http://127.0.0.1:${s.port}/fops-demo.txt`]);
     assert.match(r.stdout, /^This file is not on disk: the test server's file-ops layer made it/);
-    assert.equal(existsSync(pkgPath('www', 'fops-demo.txt')), false);
-    await run('curl', ['-sS', `http://127.0.0.1:${s.port}/test.css`]);
-    await waitFor(() => /test server fops: open .*test\.css/.test(s.c.stderr()), 'the open to be logged', 5000);
+    assert.equal(existsSync(join(root, 'fops-demo.txt')), false);
+    for (let i = 0; i < 2; i++) assert.ok((await fetchBytes(`http://127.0.0.1:${s.port}/small.bin`)).equals(small), 'small.bin served whole');
+    assert.ok((await fetchBytes(`http://127.0.0.1:${s.port}/big.bin`)).equals(big), 'big.bin served whole');
+    await waitFor(() => /test server fops: open .*big\.bin/.test(s.c.stderr()), 'the open of big.bin to be logged', 5000);
+    // small.bin was read once into the cache by the server itself: the layer never opened it.
+    assert.doesNotMatch(s.c.stderr(), /test server fops: open .*small\.bin/);
+    // A changed small file is served changed (the cache revalidates by stat).
+    const changed = randomBytes(1500);
+    writeFileSync(join(root, 'small.bin'), changed);
+    assert.ok((await fetchBytes(`http://127.0.0.1:${s.port}/small.bin`)).equals(changed), 'the changed small.bin is served');
   } finally {
     killChild(s.c);
+    rmSync(root, { recursive: true, force: true });
   }
 });
+
+async function fetchBytes(url: string): Promise<Buffer> {
+  const r = await fetch(url);
+  assert.equal(r.status, 200, url);
+  return Buffer.from(await r.arrayBuffer());
+}

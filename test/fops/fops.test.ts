@@ -154,6 +154,45 @@ test('wrapped platform ops see every open and close, and paths still stay inside
   assert.throws(() => { srv.ctx.fops = {} as FileOps; }, /open\(\) is missing/);
 });
 
+test('a layer that passes paths through: those files are read (and cached) by the server, the others still open through it', async (t) => {
+  const www = join(dir, 'www-pass');
+  mkdirSync(www);
+  writeFileSync(join(www, 'plain.txt'), 'served from the cache');
+  writeFileSync(join(www, 'own.txt'), 'on disk, but the layer answers');
+  const seen: string[] = [];
+  const srv = await start({ mounts: [{ mountpoint: '/', origin: www, originProtocol: Mount.FILE }] });
+  t.after(() => srv.ctx.destroy());
+  const own = join(www, 'own.txt');
+  const layer: FileOps = {
+    ...platformFops,
+    open(path, flags) {
+      seen.push(path.slice(www.length));
+      if (path !== own) return platformFops.open(path, flags);
+      const data = Buffer.from('the layer made this');
+      return { fops: layer, pos: 0, len: data.length, flags: FopFlag.VIRTUAL, modTime: 0, handle: data };
+    },
+    read(fd, buf) {
+      if (!(fd.flags & FopFlag.VIRTUAL)) return platformFops.read(fd, buf);
+      const n = (fd.handle as Buffer).copy(buf, 0, fd.pos);
+      fd.pos += n;
+      return n;
+    },
+    close(fd) {
+      if (!(fd.flags & FopFlag.VIRTUAL)) platformFops.close(fd);
+    },
+    passesThrough: (path) => path !== own,
+  };
+  srv.ctx.fops = layer;
+  const get = async (p: string) => parseResponses((await raw(srv.port, `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).data)[0];
+  for (let i = 0; i < 3; i++) assert.equal((await get('/plain.txt')).body.toString(), 'served from the cache');
+  assert.equal((await get('/own.txt')).body.toString(), 'the layer made this');
+  assert.equal((await get('/absent.txt')).status, 404);
+  // Only the path the layer keeps for itself reached its open.
+  assert.deepEqual(seen, ['/own.txt']);
+  assert.throws(() => { srv.ctx.fops = { ...platformFops, passesThrough: true } as unknown as FileOps; },
+    (e: Error & { code?: string }) => e.code === 'TSLWS_FOPS' && /passesThrough must be a function/.test(e.message));
+});
+
 test('a FIFO under the origin is refused without blocking; the mountpoint redirect keeps the query', async (t) => {
   const www = join(dir, 'fifo-www');
   mkdirSync(www);

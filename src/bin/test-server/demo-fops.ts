@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { FopFlag, type FileOps, type FopFd } from '../../fops/fops.js';
+import { platformFops } from '../../fops/platform.js';
 import { log } from '../../core/log.js';
 
 /** The page's name for the file that exists only in the file-ops layer. */
@@ -10,7 +11,9 @@ export const DEMO_FOPS_FILE = 'fops-demo.txt';
  * open the same way): every open is logged at info level (`-d 15` shows
  * them) and one file, `fops-demo.txt` at the top of the served directory,
  * exists only here, made when it is opened (FopFlag.VIRTUAL). Everything
- * else goes to the platform's file ops.
+ * else goes to the platform's file ops, and is declared so
+ * (`passesThrough`): small files then come from the server's cache and
+ * are not opened on each request.
  */
 export function demoFops(base: FileOps, resourceDir: string): FileOps {
   const virtualPath = join(resourceDir, DEMO_FOPS_FILE);
@@ -42,6 +45,11 @@ export function demoFops(base: FileOps, resourceDir: string): FileOps {
     },
     write(fd: FopFd, buf: Uint8Array): number {
       return fd.flags & FopFlag.VIRTUAL ? -1 : base.write(fd, buf);
+    },
+    // Every other path goes to the platform unchanged: the server may read
+    // (and cache) those files itself, so only opens it really makes are logged.
+    passesThrough(path: string): boolean {
+      return path !== virtualPath && (base === platformFops || base.passesThrough?.(path) === true);
     },
   };
 }

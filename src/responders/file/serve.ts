@@ -12,7 +12,7 @@ import { getMimetype } from '../../http/mime.js';
 import { encodePath, queryPart } from '../../http/uri.js';
 import { statusPage } from '../../http/status.js';
 import { FopFlag, type FileOps, type FopFd } from '../../fops/fops.js';
-import { platformFops } from '../../fops/platform.js';
+import { opensPlainly, platformFops } from '../../fops/platform.js';
 import { log } from '../../core/log.js';
 import { ErrorCode, typeError } from '../../core/errors.js';
 import { acceptsGzip } from '../../zip/gzip.js';
@@ -80,9 +80,10 @@ function openedBody(fops: FileOps, fd: FopFd): FileBody {
 /**
  * A file on disk known by its `stat`: small ones come from the context's
  * cache, larger ones are opened only when their bytes are needed (not for
- * a 304, a HEAD or a 416).
+ * a 304, a HEAD or a 416), through `fops` (the platform's, or a layer
+ * that passes the path through to them).
  */
-function diskBody(path: string, st: Stats, cached: Buffer | undefined, memo?: FileMemo): FileBody {
+function diskBody(path: string, st: Stats, cached: Buffer | undefined, memo?: FileMemo, fops: FileOps = platformFops): FileBody {
   return {
     len: st.size,
     mtimeMs: st.mtimeMs,
@@ -91,13 +92,13 @@ function diskBody(path: string, st: Stats, cached: Buffer | undefined, memo?: Fi
     sequential: false,
     whole: cached,
     open: () => {
-      const fd = platformFops.open(path, FopFlag.RDONLY);
+      const fd = fops.open(path, FopFlag.RDONLY);
       // Still the file that was checked (a file swapped since its stat is not served).
-      if (fd && (fd.len !== st.size || fd.mtimeMs !== st.mtimeMs)) {
-        platformFops.close(fd);
+      if (fd && (fd.len !== st.size || (fd.mtimeMs !== undefined && fd.mtimeMs !== st.mtimeMs))) {
+        fops.close(fd);
         return null;
       }
-      return fd ? { fops: platformFops, fd } : null;
+      return fd ? { fops, fd } : null;
     },
     release: () => {},
   };
@@ -199,8 +200,9 @@ export function serveFileMount(ex: HttpExchange, m: ResolvedMount, path: string)
   const dirRel = rel === '' || rel.endsWith('/') ? rel : undefined;
   if (dirRel !== undefined) rel += m.def ?? 'index.html';
   const fops = ex.wsi.context.fops;
-  const plain = fops === platformFops;
   const loc = locate(m, rel, dirRel);
+  // Read directly (and cached) when the file ops would hand this path to the platform unchanged.
+  const plain = (loc.kind === 'file' || loc.kind === 'absent') && opensPlainly(fops, loc.fsPath);
   switch (loc.kind) {
     case 'refused':
       ex.returnStatus(loc.status);
@@ -224,7 +226,7 @@ export function serveFileMount(ex: HttpExchange, m: ResolvedMount, path: string)
     const v = loc.verified;
     const st = loc.st;
     const memo = cached && v ? memoFor(v.memo ??= emptyMemo(), st, mime, m) : undefined;
-    if (!sendFile(ex, diskBody(loc.real, st, cached, memo), { mime, mount: m, memo })) ex.returnStatus(404);
+    if (!sendFile(ex, diskBody(loc.real, st, cached, memo, fops), { mime, mount: m, memo })) ex.returnStatus(404);
     return true;
   }
   // Through the context's file ops: what they open as VIRTUAL is trusted
@@ -306,11 +308,11 @@ export function serveFileAt(ex: HttpExchange, path: string, mime: string, extraH
       throw typeError(ErrorCode.INVALID_HEADER, `serveHttpFile: invalid header ${JSON.stringify(k)}`);
   }
   const fops = ex.wsi.context.fops;
-  if (fops === platformFops) {
+  if (opensPlainly(fops, path)) {
     const st = statRegular(path);
     if (!st) return false;
     const cached = fileCacheOf(ex.wsi.context)?.get(path, st);
-    return sendFile(ex, diskBody(path, st, cached), { mime, extraHeaders });
+    return sendFile(ex, diskBody(path, st, cached, undefined, fops), { mime, extraHeaders });
   }
   const fd = openThrough(fops, path, FopFlag.RDONLY);
   if (!fd) return false;

@@ -33,6 +33,10 @@ const TOO_LARGE_HEAD = Object.freeze({ method: 'GET', target: '/', scheme: 'http
 const TINY_UPDATE = 1024;
 /** A peer that reads nothing while this many bytes wait for it is cut off. */
 const STALLED_PEER_BYTES = 4 * 1024 * 1024;
+/** Frames gathered past this many bytes are written at once rather than at the end of the turn. */
+const FLUSH_BYTES = 64 * 1024;
+/** Gathered frames up to this size leave as one buffer; larger batches are written as they are (no copy). */
+const COALESCE_BYTES = 16 * 1024;
 
 /** A connection error (RFC 9113 5.4.1): GOAWAY with `code`, then close. */
 class ConnectionError extends Error {
@@ -85,6 +89,10 @@ export class H2Conn {
   #idleTimer: Timer | null = null;
   #drainTimer: Timer | null = null;
   #pumping = false;
+  /** Frames made during this turn, written together when it ends (one system call for many streams' frames). */
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #flushQueued = false;
   readonly #resets: Budget;
   readonly #pings: Budget;
   readonly #settings: Budget;
@@ -127,9 +135,45 @@ export class H2Conn {
     this.#armIdle();
   }
 
+  /** Queue a frame: it leaves with the others made in this turn, in order. */
   #send(b: Uint8Array): void {
+    this.#out.push(b);
+    this.#outBytes += b.length;
+    if (this.#outBytes >= FLUSH_BYTES) this.#flush();
+    else this.#flushSoon();
+  }
+
+  // Frames are gathered until the code that made them has returned (a
+  // microtask): the answers to every request of one read leave in one
+  // write, and a body written just before its end goes out with
+  // END_STREAM in one frame.
+  #flushSoon(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      if (this.wsi.closed) return;
+      this.#pump();
+      this.#flush();
+    });
+  }
+
+  /** Write what is gathered: small batches as one buffer, larger ones corked (one writev, nothing copied). */
+  #flush(): void {
+    const out = this.#out;
+    const n = this.#outBytes;
+    if (!out.length) return;
+    this.#out = [];
+    this.#outBytes = 0;
     const t = this.wsi.transport;
-    if (t && !t.destroyed) t.write(b);
+    if (!t || t.destroyed) return;
+    if (out.length === 1) t.write(out[0]);
+    else if (n <= COALESCE_BYTES) t.write(Buffer.concat(out, n));
+    else {
+      t.cork();
+      for (const b of out) t.write(b);
+      t.uncork();
+    }
   }
 
   // ---- input ----
@@ -626,7 +670,7 @@ export class H2Conn {
     s.out.push(b);
     s.outBytes += b.length;
     this.#schedule(s);
-    this.#pumpSoon();
+    this.#flushSoon();
   }
 
   /** END_STREAM after what is queued (the wsi's transport ends). */
@@ -634,19 +678,7 @@ export class H2Conn {
     if (s.reset || s.localClosed || s.endQueued) return;
     s.endQueued = true;
     this.#schedule(s);
-    this.#pumpSoon();
-  }
-
-  // Queued writes are sent once the code that made them has returned: a
-  // body written just before its end goes out with END_STREAM in one frame.
-  #pumpQueued = false;
-  #pumpSoon(): void {
-    if (this.#pumpQueued) return;
-    this.#pumpQueued = true;
-    queueMicrotask(() => {
-      this.#pumpQueued = false;
-      if (!this.wsi.closed) this.#pump();
-    });
+    this.#flushSoon();
   }
 
   /** The exchange of `s` is complete: its response ends, then the stream. */
@@ -693,22 +725,20 @@ export class H2Conn {
           continue;
         }
         const end = s.endQueued && n === s.outBytes;
-        t.cork();
-        t.write(frameHeader(n, FrameType.DATA, end ? Flag.END_STREAM : 0, s.id));
+        this.#send(frameHeader(n, FrameType.DATA, end ? Flag.END_STREAM : 0, s.id));
         let left = n;
         while (left > 0) {
           const b = s.out[0];
           if (b.length <= left) {
-            t.write(b);
+            this.#send(b);
             s.out.shift();
             left -= b.length;
           } else {
-            t.write(b.subarray(0, left));
+            this.#send(b.subarray(0, left));
             s.out[0] = b.subarray(left);
             left = 0;
           }
         }
-        t.uncork();
         s.outBytes -= n;
         s.sendWindow -= n;
         this.sendWindow -= n;
@@ -833,17 +863,24 @@ export class H2Conn {
    */
   goingAway(): boolean {
     this.#sendGoaway(H2Error.NO_ERROR, 'going away');
+    this.#flush();
     if (this.streams.size === 0 || this.opts.drainSecs <= 0) return false;
     this.#drainTimer = this.wsi.context.timers.timer((w: Wsi) => w.close(), this.wsi);
     this.#drainTimer.start(this.opts.drainSecs * 1000);
     return true;
   }
 
+  /**
+   * The connection closes: what is gathered, the GOAWAY last, is written
+   * before the transport ends, even when it is destroyed rather than
+   * ended, so the peer learns why (and which streams were processed).
+   */
   closing(): void {
     this.#settingsTimer?.stop();
     this.#idleTimer?.stop();
     this.#drainTimer?.stop();
     this.#sendGoaway(H2Error.NO_ERROR, 'closing');
+    this.#flush();
     for (const s of this.streams.values()) s.reset = true;
     this.streams.clear();
     this.#ready = [];
