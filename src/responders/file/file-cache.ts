@@ -2,6 +2,7 @@ import { readSync, type Stats } from 'node:fs';
 import { withRegularFile } from './regular.js';
 import type { Context } from '../../core/context.js';
 import { registerContextFeature } from '../../core/features.js';
+import { ErrorCode, rangeError } from '../../core/errors.js';
 
 interface Entry {
   ino: number;
@@ -10,28 +11,49 @@ interface Entry {
   data: Buffer;
 }
 
+/** Larger files seen once, remembered (by identity) to be kept when asked for again. */
+const SEEN_MAX = 1024;
+
+const same = (a: { ino: number; size: number; mtimeMs: number }, st: Stats): boolean =>
+  a.ino === st.ino && a.size === st.size && a.mtimeMs === st.mtimeMs;
+
 /**
- * Small files kept in memory. Every use is checked against a fresh `stat`
- * (inode, size, mtime), so a changed file is served changed; the total is
- * bounded and the least recently used entries go first.
+ * Files kept in memory: small ones from their first request, larger ones
+ * (up to `maxHotFile`) once the same version of the file is asked for a
+ * second time, so a file fetched once is never read whole. Every use is
+ * checked against a fresh `stat` (inode, size, mtime), so a changed file
+ * is served changed; the total is bounded and the least recently used
+ * entries go first.
  */
 export class FileCache {
   #map = new Map<string, Entry>();
   #bytes = 0;
+  #seen = new Map<string, { ino: number; size: number; mtimeMs: number }>();
 
-  constructor(readonly maxBytes: number, readonly maxFile: number) {}
+  constructor(readonly maxBytes: number, readonly maxFile: number, readonly maxHotFile: number = maxFile) {}
 
   /** The contents of `path` as `st` describes it, reading it if needed; undefined if not cacheable. */
   get(path: string, st: Stats): Buffer | undefined {
-    if (st.size > this.maxFile || st.size > this.maxBytes) return undefined;
+    if (st.size > this.maxBytes || st.size > Math.max(this.maxFile, this.maxHotFile)) return undefined;
     const e = this.#map.get(path);
-    if (e && e.ino === st.ino && e.size === st.size && e.mtimeMs === st.mtimeMs) {
+    if (e && same(e, st)) {
       // Move to the end of the Map's order, so eviction (from the front) is least recently used, not oldest inserted.
       this.#map.delete(path);
       this.#map.set(path, e);
       return e.data;
     }
     if (e) this.#drop(path, e);
+    if (st.size > this.maxFile) {
+      // A larger file is read whole only when it is hot: the second request for this version.
+      const seen = this.#seen.get(path);
+      if (!seen || !same(seen, st)) {
+        this.#seen.delete(path);
+        this.#seen.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+        if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value as string);
+        return undefined;
+      }
+      this.#seen.delete(path);
+    }
     const data = readSmallFile(path, st.size);
     if (!data) return undefined; // changed under us: do not cache
     while (this.#bytes + data.length > this.maxBytes && this.#map.size) {
@@ -48,8 +70,14 @@ export class FileCache {
     this.#bytes -= e.data.length;
   }
 
+  /** Bytes held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   clear(): void {
     this.#map.clear();
+    this.#seen.clear();
     this.#bytes = 0;
   }
 }
@@ -70,16 +98,18 @@ function readSmallFile(path: string, size: number): Buffer | null {
 
 declare module '../../core/context.js' {
   interface ContextCreationInfo {
-    /** Bytes of small files kept in memory (revalidated by stat on every use). Default 8 MiB; 0 disables. */
+    /** Bytes of files kept in memory (revalidated by stat on every use). Default 32 MiB; 0 disables. */
     fileCacheBytes?: number;
-    /** Largest file kept in that cache. Default 64 KiB. */
+    /** Largest file kept in that cache from its first request. Default 64 KiB. */
     fileCacheMaxFile?: number;
+    /** Largest file kept once it is hot (the same version asked for twice). Default 4 MiB; at most fileCacheMaxFile disables the hot tier. */
+    fileCacheHotFile?: number;
   }
 }
 
 const caches = new WeakMap<Context, FileCache>();
 
-/** The context's cache of small files, if it keeps one. */
+/** The context's file cache, if it keeps one. */
 export function fileCacheOf(ctx: Context): FileCache | undefined {
   return caches.get(ctx);
 }
@@ -88,7 +118,12 @@ registerContextFeature({
   name: 'file-cache',
   order: 30,
   create(ctx, info) {
-    caches.set(ctx, new FileCache(info.fileCacheBytes ?? 8 * 1024 * 1024, info.fileCacheMaxFile ?? 64 * 1024));
+    const size = (k: 'fileCacheBytes' | 'fileCacheMaxFile' | 'fileCacheHotFile', dflt: number): number => {
+      const v = info[k];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw rangeError(ErrorCode.INVALID_OPTION, `${k} must be a whole number of bytes >= 0, got ${String(v)}`);
+      return v ?? dflt;
+    };
+    caches.set(ctx, new FileCache(size('fileCacheBytes', 32 * 1024 * 1024), size('fileCacheMaxFile', 64 * 1024), size('fileCacheHotFile', 4 * 1024 * 1024)));
   },
   destroy(ctx) {
     caches.get(ctx)?.clear();

@@ -709,50 +709,38 @@ export class H2Conn {
     this.#pumping = true;
     try {
       const t = this.wsi.transport;
-      const ready = this.#ready;
-      let i = 0;
-      while (ready.length && t && !t.writableNeedDrain && !t.destroyed && i < ready.length) {
-        const s = ready[i];
-        if (s.reset) {
-          ready.splice(i, 1);
-          s.ready = false;
-          continue;
-        }
-        const n = Math.max(0, Math.min(s.outBytes, s.sendWindow, this.sendWindow, this.#peerMaxFrame));
-        if (n <= 0 && s.outBytes > 0) {
-          i++; // waits for credit: the next stream's turn
-          if (i >= ready.length) break;
-          continue;
-        }
-        const end = s.endQueued && n === s.outBytes;
-        this.#send(frameHeader(n, FrameType.DATA, end ? Flag.END_STREAM : 0, s.id));
-        let left = n;
-        while (left > 0) {
-          const b = s.out[0];
-          if (b.length <= left) {
-            this.#send(b);
-            s.out.shift();
-            left -= b.length;
-          } else {
-            this.#send(b.subarray(0, left));
-            s.out[0] = b.subarray(left);
-            left = 0;
+      // Passes over the ready streams, one frame each per pass. A pass
+      // starts a fresh list: streams scheduled meanwhile (a producer woken
+      // by transportDrained) join it behind the ones still waiting.
+      while (this.#ready.length && t && !t.destroyed && !t.writableNeedDrain) {
+        const list = this.#ready;
+        this.#ready = [];
+        const kept: H2Stream[] = [];
+        let sent = false;
+        let k = 0;
+        for (; k < list.length && !t.writableNeedDrain && !t.destroyed; k++) {
+          const s = list[k];
+          if (s.reset) {
+            s.ready = false;
+            continue;
           }
+          const n = Math.max(0, Math.min(s.outBytes, s.sendWindow, this.sendWindow, this.#peerMaxFrame));
+          if (n <= 0 && s.outBytes > 0) {
+            kept.push(s); // waits for credit: the next stream's turn
+            continue;
+          }
+          sent = true;
+          this.#dataFrame(s, n);
+          if (s.outBytes > 0 || s.endQueued) kept.push(s);
+          else s.ready = false;
+          if (s.outBytes === 0 && !s.localClosed) s.wsi?.transportDrained();
         }
-        s.outBytes -= n;
-        s.sendWindow -= n;
-        this.sendWindow -= n;
-        ready.splice(i, 1);
-        s.ready = false;
-        if (end) {
-          s.endQueued = false;
-          this.#localEnd(s);
-        } else if (s.outBytes > 0 || s.endQueued) {
-          s.ready = true;
-          ready.push(s);
-        }
-        if (s.outBytes === 0 && !s.localClosed) s.wsi?.transportDrained();
-        i = 0;
+        // Unvisited streams first (their turn was cut short), then those served, then newcomers.
+        const next = k < list.length ? list.slice(k) : [];
+        for (const s of kept) next.push(s);
+        for (const s of this.#ready) next.push(s);
+        this.#ready = next;
+        if (!sent) break;
       }
       if (t && t.writableLength > STALLED_PEER_BYTES) {
         log.notice('wsi %d: HTTP/2 peer reads nothing (%d bytes waiting)', this.wsi.id, t.writableLength);
@@ -762,6 +750,33 @@ export class H2Conn {
       this.#pumping = false;
     }
   }
+
+  /** One DATA frame of `n` queued bytes of `s` (END_STREAM when they are its last and its end is queued). */
+  #dataFrame(s: H2Stream, n: number): void {
+    const end = s.endQueued && n === s.outBytes;
+    this.#send(frameHeader(n, FrameType.DATA, end ? Flag.END_STREAM : 0, s.id));
+    let left = n;
+    while (left > 0) {
+      const b = s.out[0];
+      if (b.length <= left) {
+        this.#send(b);
+        s.out.shift();
+        left -= b.length;
+      } else {
+        this.#send(b.subarray(0, left));
+        s.out[0] = b.subarray(left);
+        left = 0;
+      }
+    }
+    s.outBytes -= n;
+    s.sendWindow -= n;
+    this.sendWindow -= n;
+    if (end) {
+      s.endQueued = false;
+      this.#localEnd(s);
+    }
+  }
+
 
   /** END_STREAM has been sent on `s`. */
   #localEnd(s: H2Stream): void {

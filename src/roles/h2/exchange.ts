@@ -5,7 +5,7 @@ import { Write, WRITE_KIND_MASK } from '../../core/write.js';
 import { PendingTimeout } from '../../core/timeouts.js';
 import { log } from '../../core/log.js';
 import { ErrorCode, typeError } from '../../core/errors.js';
-import type { HttpExchange, ResponsePump, BodySink } from '../../http/exchange.js';
+import type { HttpExchange, ResponsePump, BodySink, ResponseMemo } from '../../http/exchange.js';
 import type { HttpRequest } from '../../http/request.js';
 import { ResponseHeaders, checkRedirect } from '../../http/response.js';
 import { statusHasNoBody, statusPage } from '../../http/status.js';
@@ -36,6 +36,17 @@ function linesToFields(lines: string, out: Field[]): void {
 
 const extraFields = new WeakMap<object, { tls: Field[]; clear: Field[] }>();
 
+/** A memoised response's head as fields, all but the date, for as long as its lines, vhost, transport and length are the same. */
+interface MemoFields {
+  lines: string;
+  vhost: object;
+  tls: boolean;
+  length: number;
+  status: number;
+  fields: Field[];
+}
+const memoFields = new WeakMap<ResponseMemo, MemoFields>();
+
 /**
  * The response side of one HTTP/2 stream, as the wire-independent
  * `HttpExchange`: the head goes out as a HEADERS frame (HPACK-encoded by
@@ -43,7 +54,7 @@ const extraFields = new WeakMap<object, { tls: Field[]; clear: Field[] }>();
  * end as END_STREAM. No chunking: HTTP/2 frames the body itself.
  */
 export class H2Exchange implements HttpExchange {
-  readonly headers = new ResponseHeaders();
+  #headers: ResponseHeaders | null = null;
   bodyToProtocol = false;
   bodySink: BodySink | null = null;
   producer: ResponsePump | null = null;
@@ -60,6 +71,11 @@ export class H2Exchange implements HttpExchange {
   #finalizedFields: Field[] | null = null;
 
   constructor(readonly stream: H2Stream, readonly wsi: Wsi, readonly req: HttpRequest, readonly rawPath: string) {}
+
+  /** The head the user's header calls build; made on first use (files and status pages never need one). */
+  get headers(): ResponseHeaders {
+    return (this.#headers ??= new ResponseHeaders());
+  }
 
   get active(): boolean {
     return !this.done;
@@ -105,6 +121,22 @@ export class H2Exchange implements HttpExchange {
     return f;
   }
 
+  /** The head of a memoised response: its fields made once (they change with the file), the date added each time. */
+  #memoFields(memo: ResponseMemo, status: number, lines: string, len: number): Field[] {
+    const vhost = this.wsi.vhost;
+    const tls = this.wsi.isSsl();
+    let m = memoFields.get(memo);
+    if (!m || m.lines !== lines || m.vhost !== vhost || m.tls !== tls || m.length !== len || m.status !== status) {
+      const fields = this.#fields(status, lines, len);
+      fields.pop(); // the date: added fresh below
+      m = { lines, vhost, tls, length: len, status, fields };
+      memoFields.set(memo, m);
+    }
+    const f = m.fields.slice();
+    f.push(['date', httpDate()]);
+    return f;
+  }
+
   #sendHead(code: number, fields: Field[], contentLength: number): void {
     this.status = code;
     this.#noBody = statusHasNoBody(code) || this.isHead;
@@ -119,10 +151,10 @@ export class H2Exchange implements HttpExchange {
     this.armTimeout();
   }
 
-  respondWhole(status: number, lines: string, body?: Uint8Array): void {
+  respondWhole(status: number, lines: string, body?: Uint8Array, memo?: ResponseMemo): void {
     if (this.stream.destroyed) return;
     const len = statusHasNoBody(status) ? -1 : body ? body.length : 0;
-    this.#sendHead(status, this.#fields(status, lines, len), len);
+    this.#sendHead(status, memo ? this.#memoFields(memo, status, lines, len) : this.#fields(status, lines, len), len);
     if (body && body.length && !this.#noBody) this.#data(body);
   }
 
@@ -245,7 +277,7 @@ export class H2Exchange implements HttpExchange {
       this.stream.conn.resetStream(this.stream, H2Error.INTERNAL_ERROR);
       return;
     }
-    this.headers.reset();
+    this.#headers?.reset();
     this.returnStatus(status);
   }
 
@@ -258,7 +290,7 @@ export class H2Exchange implements HttpExchange {
       this.stream.conn.resetStream(this.stream, H2Error.PROTOCOL_ERROR);
       return;
     }
-    this.headers.reset();
+    this.#headers?.reset();
     this.respondWhole(status, `${extraHeaders}content-type: text/html\r\n`, Buffer.from(statusPage(status)));
     this.complete();
   }

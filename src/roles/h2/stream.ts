@@ -74,7 +74,8 @@ export class H2Stream implements Transport, HttpCarrier {
   }
 
   write(data: Uint8Array | string, encoding?: BufferEncoding): boolean {
-    const b = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const b = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8')
+      : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     this.conn.queueData(this, b);
     return !this.writableNeedDrain;
   }
