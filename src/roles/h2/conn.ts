@@ -33,8 +33,14 @@ const TOO_LARGE_HEAD = Object.freeze({ method: 'GET', target: '/', scheme: 'http
 const TINY_UPDATE = 1024;
 /** A peer that reads nothing while this many bytes wait for it is cut off. */
 const STALLED_PEER_BYTES = 4 * 1024 * 1024;
-/** Frames gathered past this many bytes are written at once rather than at the end of the turn. */
-const FLUSH_BYTES = 64 * 1024;
+/**
+ * Frames gathered past this many bytes are written at once rather than at
+ * the end of the turn. Large writes cost less per byte in clear text; on
+ * TLS, where a write of many pieces is first copied into one buffer and
+ * cut into 16 KiB records anyway, smaller batches measured better.
+ */
+const FLUSH_BYTES_CLEAR = 256 * 1024;
+const FLUSH_BYTES_TLS = 64 * 1024;
 /** Gathered frames up to this size leave as one buffer; larger batches are written as they are (no copy). */
 const COALESCE_BYTES = 16 * 1024;
 
@@ -93,6 +99,7 @@ export class H2Conn {
   #out: Uint8Array[] = [];
   #outBytes = 0;
   #flushQueued = false;
+  readonly #flushAt: number;
   readonly #resets: Budget;
   readonly #pings: Budget;
   readonly #settings: Budget;
@@ -104,6 +111,7 @@ export class H2Conn {
     // The client may use HPACK's initial 4096 until it acknowledges our SETTINGS.
     this.decoder = new HpackDecoder({ maxTableSize: 4096, maxHeaderListSize: opts.maxHeaderListSize });
     this.encoder = new HpackEncoder();
+    this.#flushAt = wsi.isSsl() ? FLUSH_BYTES_TLS : FLUSH_BYTES_CLEAR;
     this.#resets = new Budget(opts.resetBurst, opts.resetRate);
     this.#pings = new Budget(opts.floodBurst, opts.floodRate);
     this.#settings = new Budget(opts.floodBurst, opts.floodRate);
@@ -139,7 +147,7 @@ export class H2Conn {
   #send(b: Uint8Array): void {
     this.#out.push(b);
     this.#outBytes += b.length;
-    if (this.#outBytes >= FLUSH_BYTES) this.#flush();
+    if (this.#outBytes >= this.#flushAt) this.#flush();
     else this.#flushSoon();
   }
 
