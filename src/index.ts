@@ -11,6 +11,8 @@ export { createContextAsync } from './plugins/context-plugins.js';
 export { Vhost, type VhostCreationInfo } from './core/vhost.js';
 export { Wsi } from './core/wsi.js';
 export { Option } from './core/options.js';
+export type { AdoptSocketOptions } from './roles/listen/adopt-socket.js';
+export type { AdoptDescriptorOptions } from './roles/raw/adopt-descriptor.js';
 export { type HttpLimits, DEFAULT_HTTP_LIMITS } from './core/limits.js';
 export { ErrorCode, type TslwsError } from './core/errors.js';
 

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { serveUntilSignalled } from './serve.js';
 import {
   createContext, Mount, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol, serverStatusProtocol,
+  rawTestProtocol, RAW_TEST_DEFAULT_FIFO,
 } from '../index.js';
 import { portArg, applyDebugArg } from './args.js';
 import { writeBook } from './zipbook/book.js';
@@ -37,6 +38,8 @@ const USAGE = `Usage: lws-test-server [options]
   -c, --closetest           dumb-increment closes each connection after 50 numbers
   -n, --nosend              dumb-increment sends nothing (for tests)
   -D, --daemonize           run in the background (lock file /tmp/.lwsts-lock)
+      --raw-fifo PATH       the raw-test plugin's FIFO (default /tmp/lws-test-raw);
+                            bytes that are not HTTP are echoed by it (RAW fallback)
   -h, --help                this text
 `;
 
@@ -65,6 +68,7 @@ async function main(): Promise<number | false> {
         closetest: { type: 'boolean', short: 'c' },
         nosend: { type: 'boolean', short: 'n' },
         daemonize: { type: 'boolean', short: 'D' },
+        'raw-fifo': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -129,13 +133,15 @@ async function main(): Promise<number | false> {
       iface: args['unix-socket'] ?? args.interface,
       bindIface: args.k,
       ...tls,
-      options: Option.VALIDATE_UTF8 | (tls.options ?? 0) | (args['unix-socket'] ? Option.UNIX_SOCK : 0),
+      // Not HTTP from the first bytes: RAW, echoed by protocol-lws-raw-test (as lws's test-server-v2.0).
+      options: Option.VALIDATE_UTF8 | Option.FALLBACK_TO_RAW | (tls.options ?? 0) | (args['unix-socket'] ? Option.UNIX_SOCK : 0),
       // permessage-deflate is in the C test server's extension table; the mirror protocol vetoes it.
       ws: { pingPongSecs: pingpong, perMessageDeflate: true },
       // Index 0 answers HTTP (and upgrades naming no subprotocol), as in lws.
       protocols: [{ name: 'http-only', callback: callbackHttpDummy }, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol,
-        serverStatusProtocol],
+        serverStatusProtocol, rawTestProtocol],
       pvo: {
+        'protocol-lws-raw-test': { raw: '1', 'fifo-path': args['raw-fifo'] ?? RAW_TEST_DEFAULT_FIFO },
         'dumb-increment-protocol': {
           ...(args.closetest ? { closetest: '1' } : {}),
           ...(args.nosend ? { 'no-send': '1' } : {}),

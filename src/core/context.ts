@@ -225,7 +225,8 @@ export class Context {
 
   /** @internal Socket settings every connection gets: TCP keepalive. */
   tuneSocket(socket: Socket): void {
-    if (this.keepaliveMs > 0) socket.setKeepAlive(true, this.keepaliveMs);
+    // An adopted stream may be a socket of another kind (a pipe) or no socket at all.
+    if (this.keepaliveMs > 0 && typeof socket.setKeepAlive === 'function') socket.setKeepAlive(true, this.keepaliveMs);
   }
 
   /**
@@ -254,6 +255,11 @@ export class Context {
 
   /** @internal Count a client wsi among the connections; false when it may not open (the caller reports why). */
   adoptClientWsi(wsi: Wsi): boolean {
+    return this.adoptWsi(wsi);
+  }
+
+  /** @internal Count a connection made outside a listen socket (a client, an adopted descriptor); false when it may not open. */
+  adoptWsi(wsi: Wsi): boolean {
     if (this.#destroyed || this.#roots >= this.maxConnections) return false;
     this.#add(wsi);
     return true;

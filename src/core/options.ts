@@ -20,6 +20,16 @@ export const Option = {
   REDIRECT_HTTP_TO_HTTPS: (1 << 11) | (1 << 3) | (1 << 12),
   /** Accepted for compatibility; Node's TLS needs no global initialisation. */
   DO_SSL_GLOBAL_INIT: 1 << 12,
+  /**
+   * A connection whose first bytes cannot begin a request the server knows
+   * (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT, TRACE, or the
+   * HTTP/2 preface) becomes RAW, bound to the protocol whose pvo has `raw`
+   * (else `default`, else the first): RAW_ADOPT, then what was read as RAW_RX.
+   * On TLS it is the first bytes after the handshake.
+   */
+  FALLBACK_TO_RAW: 1 << 20,
+  /** Every connection of the vhost is RAW from the start (after the handshake on TLS), bound as for FALLBACK_TO_RAW. */
+  ONLY_RAW: 1 << 22,
   /** Do not make a vhost from the context info: call `context.createVhost()`. */
   EXPLICIT_VHOSTS: 1 << 13,
   /** Listen on the UNIX domain socket whose path is `iface` (`@name` for the abstract namespace). */

@@ -220,7 +220,7 @@ export class Wsi {
    */
   callProtocol(reason: Reason, input?: CallbackInput, protocol: Protocol = this.protocol): number {
     if (this.closed && reason !== Reason.CLOSED_HTTP && reason !== Reason.CLOSED &&
-      reason !== Reason.WSI_DESTROY && reason !== Reason.RAW_CLOSE &&
+      reason !== Reason.WSI_DESTROY && reason !== Reason.RAW_CLOSE && reason !== Reason.RAW_CLOSE_FILE &&
       reason !== Reason.CLIENT_CLOSED && reason !== Reason.CLOSED_CLIENT_HTTP &&
       reason !== Reason.HTTP_DROP_PROTOCOL) return -1;
     let r: number | void;

@@ -10,3 +10,4 @@ export { mirrorProtocol, plugin as mirrorPlugin } from './mirror.js';
 export { echoProtocol, createEchoProtocol, type EchoOptions, plugin as echoPlugin } from './echo.js';
 export { postDemoProtocol, POST_DEMO_PROTOCOL_NAME, plugin as postDemoPlugin } from './post-demo.js';
 export { serverStatusProtocol, buildStatus, SERVER_STATUS_PROTOCOL_NAME, plugin as serverStatusPlugin } from './server-status.js';
+export { rawTestProtocol, RAW_TEST_PROTOCOL_NAME, RAW_TEST_DEFAULT_FIFO, plugin as rawTestPlugin } from './raw-test.js';

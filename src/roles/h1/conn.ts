@@ -20,6 +20,9 @@ import { startTunnel } from '../tunnel/role-tunnel.js';
 import { startH2 } from '../h2/role-h2.js';
 import { h2OptionsOf } from '../h2/vhost-h2.js';
 import { CLIENT_PREFACE } from '../h2/frames.js';
+import { judgeFirstBytes } from '../raw/sniff.js';
+import { startRaw } from '../raw/start-raw.js';
+import { hasOption, Option } from '../../core/options.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE']);
 /** Host = uri-host [ ":" port ] (RFC 9110 7.2, RFC 3986 3.2.2); empty is allowed. */
@@ -58,6 +61,8 @@ export class H1Conn implements HttpCarrier {
   #sawBytes = false;
   /** No request has begun on this connection yet (it may still turn out to be HTTP/2). */
   #first = true;
+  /** FALLBACK_TO_RAW: the first bytes are still to be judged. */
+  #judging = false;
 
   constructor(readonly wsi: Wsi, readonly vhosts: VhostSelector) {
     this.exchange = new H1Exchange(this);
@@ -82,6 +87,8 @@ export class H1Conn implements HttpCarrier {
   }
 
   start(): void {
+    this.#judging = hasOption(this.wsi.vhost.options, Option.FALLBACK_TO_RAW);
+    // Also bounds a peer that sends nothing, or too little to judge: it is closed, never taken for RAW.
     this.wsi.setTimeout(PendingTimeout.AWAITING_HEADERS, this.limits.headerTimeoutSecs);
   }
 
@@ -128,6 +135,7 @@ export class H1Conn implements HttpCarrier {
           if (wsi.timeoutReason !== PendingTimeout.AWAITING_HEADERS)
             wsi.setTimeout(PendingTimeout.AWAITING_HEADERS, this.limits.headerTimeoutSecs);
         }
+        if (this.#judging && this.#fallsBackToRaw(buf)) return;
         if (this.#first && buf[0] === 0x50 && this.#priorKnowledge(buf)) return;
         const n = this.#scanner.scan(buf, this.limits);
         if (n === 0) {
@@ -362,6 +370,25 @@ export class H1Conn implements HttpCarrier {
       // Every wait has a bound; a timeout the callback set itself wins.
       this.armTxnTimeout();
     }
+  }
+
+  /**
+   * FALLBACK_TO_RAW: first bytes that cannot begin a request make the
+   * connection RAW, with those bytes as its first RAW_RX. True when the
+   * bytes were taken (or more are needed to tell).
+   */
+  #fallsBackToRaw(buf: Buffer): boolean {
+    const v = judgeFirstBytes(buf);
+    if (v === 'http') {
+      this.#judging = false;
+      return false;
+    }
+    // Too few bytes to tell and the peer has ended: they can never become a request.
+    if (v === 'more' && !this.wsi.peerEnded) return true;
+    this.#judging = false;
+    this.#buf = null;
+    startRaw(this.wsi, buf);
+    return true;
   }
 
   /**

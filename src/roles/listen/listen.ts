@@ -116,35 +116,46 @@ export class Listener implements TlsListener {
       return;
     }
     const wsi = this.context.adoptSocket(socket, vh);
-    if (!wsi) return;
-    if (!vh.tls) {
-      wireSocket(wsi, socket);
-      startHttp(wsi, this);
-      return;
-    }
-    if (vh.tls.allowNonTls) {
-      // The first byte says which: a TLS handshake record, or clear text.
-      roleTransition(wsi, tlsSniffRole, this);
-      wireSocket(wsi, socket);
-      wsi.setTimeout(PendingTimeout.SSL_ACCEPT, vh.limits.tlsAcceptTimeoutSecs);
-      return;
-    }
-    this.startTls(wsi, socket);
-  }
-
-  /** @internal Begin the TLS handshake on a socket `wsi` holds. */
-  startTls(wsi: Wsi, socket: Socket): void {
-    roleTransition(wsi, tlsAcceptRole, null);
-    // The TLS socket owns the connection now; the raw one only needs an
-    // error sink so a late error cannot go unhandled.
-    socket.on('error', () => {});
-    const t = startTlsAccept(wsi, socket, this, (w) => startHttp(w, this));
-    if (t) wireSocket(wsi, t);
+    if (wsi) serveConnection(wsi, socket, this);
   }
 
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/**
+ * Serve a connection that has just been accepted (or adopted) on its
+ * vhost, from its first byte: HTTP (and what HTTP turns into), TLS first
+ * on a TLS vhost, or the sniffing of the first byte on a TLS port that
+ * also takes clear text. `vhosts` are the vhosts the connection may move
+ * to (SNI, Host).
+ */
+export function serveConnection(wsi: Wsi, socket: Socket, vhosts: TlsListener): void {
+  const vh = wsi.vhost;
+  if (!vh.tls) {
+    wireSocket(wsi, socket);
+    startHttp(wsi, vhosts);
+    return;
+  }
+  if (vh.tls.allowNonTls) {
+    // The first byte says which: a TLS handshake record, or clear text.
+    roleTransition(wsi, tlsSniffRole, vhosts);
+    wireSocket(wsi, socket);
+    wsi.setTimeout(PendingTimeout.SSL_ACCEPT, vh.limits.tlsAcceptTimeoutSecs);
+    return;
+  }
+  startTlsOn(wsi, socket, vhosts);
+}
+
+/** Begin the TLS handshake on a socket `wsi` holds; HTTP (or RAW) starts once it is done. */
+export function startTlsOn(wsi: Wsi, socket: Socket, vhosts: TlsListener): void {
+  roleTransition(wsi, tlsAcceptRole, null);
+  // The TLS socket owns the connection now; the raw one only needs an
+  // error sink so a late error cannot go unhandled.
+  socket.on('error', () => {});
+  const t = startTlsAccept(wsi, socket, vhosts, (w) => startHttp(w, vhosts));
+  if (t) wireSocket(wsi, t);
 }
 
 function removeStaleSocket(path: string): void {
