@@ -13,7 +13,8 @@ import {
   rawTestProtocol, RAW_TEST_DEFAULT_FIFO,
 } from '../index.js';
 import { portArg, applyDebugArg } from './args.js';
-import { writeBook } from './zipbook/book.js';
+import { cachedBook } from './zipbook/book.js';
+import { userCacheDir } from './cache-dir.js';
 import { tlsVhostInfo } from './test-server/tls-args.js';
 import { demoFops } from './test-server/demo-fops.js';
 import { daemonize, reportToStarter } from '../lwsws/daemon.js';
@@ -117,14 +118,13 @@ async function main(): Promise<number | false> {
     if (r !== 'child') return r;
     daemon = true;
   }
-  // The zip book is generated, never shipped: made on first start.
-  const book = resolve(here, '../../generated/book.zip');
-  if (!existsSync(book)) {
-    try {
-      writeBook(book);
-    } catch (e) {
-      process.stderr.write(`lws-test-server: cannot write ${book}: ${(e as Error).message}\n`);
-    }
+  // The zip book is generated, never shipped, and kept in the user's cache:
+  // the installed package may be read-only or shared.
+  let book: string | undefined;
+  try {
+    book = cachedBook(userCacheDir('test-server'));
+  } catch (e) {
+    process.stderr.write(`lws-test-server: cannot write the zip book, /ziptest/ is not served: ${(e as Error).message}\n`);
   }
   let context;
   try {
@@ -152,7 +152,7 @@ async function main(): Promise<number | false> {
         // The test page's forms post here, as in lws's test server.
         { mountpoint: '/formtest', origin: 'protocol-post-demo', originProtocol: Mount.CALLBACK },
         // A FILE mount whose origin is a zip serves the members (lws's /ziptest/candide.html).
-        { mountpoint: '/ziptest', origin: book, def: 'book.html', originProtocol: Mount.FILE },
+        ...(book ? [{ mountpoint: '/ziptest', origin: book, def: 'book.html', originProtocol: Mount.FILE }] : []),
       ],
     });
   } catch (e) {

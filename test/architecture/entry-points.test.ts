@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import ts from 'typescript';
 import { distSrc } from '../helpers/paths.js';
 
@@ -63,6 +64,16 @@ test('the sub-path entry points resolve by the package name and give their part'
   const main = await import('tslws');
   assert.equal(main.zipFileOps, fops.zipFileOps, 'the same module behind both');
   assert.equal(main.LwswsServer, lwsws.LwswsServer);
+});
+
+test('every entry point can be required too (require(esm): no top-level await anywhere in its modules)', async () => {
+  const require = createRequire(import.meta.url);
+  for (const spec of ['tslws', 'tslws/plugins', 'tslws/lwsws', 'tslws/fops']) {
+    const required = require(spec) as Record<string, unknown>;
+    const imported = await import(spec) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(required).sort(), Object.keys(imported).sort(), spec);
+    for (const k of Object.keys(imported)) assert.equal(required[k], imported[k], `${spec}: ${k} is the same binding`);
+  }
 });
 
 test('every name of a sub-path entry point is also in the main export', () => {

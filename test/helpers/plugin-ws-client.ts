@@ -7,6 +7,9 @@
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { distSrc } from './paths.js';
 
@@ -199,9 +202,27 @@ export function spawnExe(path: string, args: string[], opts: { env?: NodeJS.Proc
   return { proc, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Start `dist/src/bin/<name>.js` with `args`. */
+let cacheHome: string | undefined;
+
+/**
+ * The XDG_CACHE_HOME of the bins this test process starts: a temporary
+ * directory, removed when the process exits, so what they make at run time
+ * (the test server's zip book and certificate) stays out of the user's cache.
+ */
+export function testCacheHome(): string {
+  if (!cacheHome) {
+    const dir = mkdtempSync(join(tmpdir(), 'tslws-test-cache-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    cacheHome = dir;
+  }
+  return cacheHome;
+}
+
+/** Start `dist/src/bin/<name>.js` with `args` (and `testCacheHome()` as its cache). */
 export function spawnBin(name: string, args: string[]): Child {
-  return spawnExe(process.execPath, [distSrc('bin', `${name}.js`), ...args]);
+  return spawnExe(process.execPath, [distSrc('bin', `${name}.js`), ...args], {
+    env: { ...process.env, XDG_CACHE_HOME: testCacheHome() },
+  });
 }
 
 /** Wait until the bin prints the URL it serves on, and return the port. */

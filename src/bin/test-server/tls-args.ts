@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Option } from '../../core/options.js';
 import type { VhostCreationInfo } from '../../core/vhost.js';
 import { makeSelfSignedCert } from '../../tls/self-signed.js';
+import { userCacheDir } from '../cache-dir.js';
 
 /** The test server's TLS switches, as the C test server spells them. */
 export interface TlsArgs {
@@ -19,8 +19,7 @@ export interface TlsArgs {
 
 /** Where a certificate made on first run is kept between runs. */
 export function certCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'tslws', 'test-server');
+  return userCacheDir('test-server');
 }
 
 /**

@@ -4,8 +4,9 @@
  * SVG, the HTML deflated and the PNG stored, so both kinds of member are
  * exercised.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeZip, type ZipInput } from '../../zip/writer.js';
 import { makePng } from './png.js';
 
@@ -70,8 +71,25 @@ export function bookEntries(): ZipInput[] {
 
 /** Write the book's archive to `path` (atomically: a reader never sees half of it). */
 export function writeBook(path: string): void {
+  writeAtomically(path, writeZip(bookEntries()));
+}
+
+/**
+ * The book's archive in `dir`, named by a hash of its bytes and written
+ * only when missing: a running server never has its archive replaced under
+ * it, and servers of different versions sharing one cache each find their
+ * own book. Throws if `dir` cannot be written.
+ */
+export function cachedBook(dir: string): string {
+  const zip = writeZip(bookEntries());
+  const path = join(dir, `book-${createHash('sha256').update(zip).digest('hex').slice(0, 16)}.zip`);
+  if (!existsSync(path)) writeAtomically(path, zip);
+  return path;
+}
+
+function writeAtomically(path: string, data: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, writeZip(bookEntries()));
+  writeFileSync(tmp, data);
   renameSync(tmp, path);
 }
