@@ -64,6 +64,7 @@ function main(): number {
     protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createEchoProtocol(name, { rxBufferSize })],
     pvo: { [name]: { default: '1' } },
     ws: { perMessageDeflate: true },
+    logListenErrors: false, // serveUntilSignalled reports it
   });
   serveUntilSignalled(context, 'lws-test-echo', args.interface, (url) => `echoing protocol "${name}" on ${url}`, 'ws');
   return 0;

@@ -49,6 +49,7 @@ function runServer(port: number, iface: string | undefined, tls: ServerTls | und
     // The C client names the protocol; upgrades without one are given it anyway.
     pvo: { [FRAGGLE_PROTOCOL]: { default: '1' } },
     ws: { perMessageDeflate: true },
+    logListenErrors: false, // serveUntilSignalled reports it
     ...(tls ? { sslCertFilepath: tls.cert, sslPrivateKeyFilepath: tls.key } : {}),
   });
   serveUntilSignalled(context, 'lws-test-fraggle', iface, (url) => `fragmenting on ${url.replace(/^http/, 'ws')}`);

@@ -137,6 +137,7 @@ async function main(): Promise<number | false> {
       options: Option.VALIDATE_UTF8 | Option.FALLBACK_TO_RAW | (tls.options ?? 0) | (args['unix-socket'] ? Option.UNIX_SOCK : 0),
       // permessage-deflate is in the C test server's extension table; the mirror protocol vetoes it.
       ws: { pingPongSecs: pingpong, perMessageDeflate: true },
+      logListenErrors: false, // serveUntilSignalled reports it
       // Index 0 answers HTTP (and upgrades naming no subprotocol), as in lws.
       protocols: [{ name: 'http-only', callback: callbackHttpDummy }, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol,
         serverStatusProtocol, rawTestProtocol],

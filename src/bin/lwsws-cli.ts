@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { applyDebugArg } from './args.js';
-import { listenUrl } from './serve.js';
+import { announce, listenUrl } from './serve.js';
 import { log } from '../core/log.js';
 import { LwswsServer } from '../lwsws/server.js';
 import { ConfigError } from '../lwsws/errors.js';
@@ -86,14 +86,14 @@ export async function main(argv: string[]): Promise<number> {
     server = await LwswsServer.start({ configDir, dataDir });
   } catch (e) {
     const msg = e instanceof ConfigError ? e.message : `${configDir}: ${(e as Error).message}`;
-    log.err('%s', msg);
-    process.stderr.write(`lwsws: ${msg}\nlwsws: not starting\n`);
+    announce('lwsws', msg, true);
+    announce('lwsws', 'not starting', true);
     if (daemon) reportToStarter(false, msg);
     return 1;
   }
   if (daemon) reportToStarter(true, `serving (config ${configDir})`);
-  for (const v of server.vhosts) process.stdout.write(`lwsws: vhost ${v.name} on ${listenUrl(v.vhost)}\n`);
-  process.stdout.write(`lwsws: serving (config ${configDir})\n`);
+  for (const v of server.vhosts) announce('lwsws', `vhost ${v.name} on ${listenUrl(v.vhost)}`);
+  announce('lwsws', `serving (config ${configDir})`);
 
   let queue: Promise<unknown> = Promise.resolve();
   // Once stopping, a SIGHUP is ignored: the server is being destroyed.
@@ -107,10 +107,9 @@ export async function main(argv: string[]): Promise<number> {
       try {
         const r = await server.reload();
         const failed = r.failed.length ? `, failed ${r.failed.length} (${r.failed.join(', ')}; see the log)` : '';
-        process.stdout.write(`lwsws: reloaded: kept ${r.kept.length}, destroyed ${r.destroyed.length}, created ${r.created.length}${failed}\n`);
+        announce('lwsws', `reloaded: kept ${r.kept.length}, destroyed ${r.destroyed.length}, created ${r.created.length}${failed}`);
       } catch (e) {
-        log.err('reload failed, keeping the running config: %s', (e as Error).message);
-        process.stderr.write(`lwsws: reload failed, keeping the running config: ${(e as Error).message}\n`);
+        announce('lwsws', `reload failed, keeping the running config: ${(e as Error).message}`, true);
       }
     });
   };
@@ -122,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
     stopping = true;
     log.notice('%s: stopping', sig);
     void queue.then(() => server.stop(stopMs)).then(() => {
-      process.stdout.write('lwsws: exited cleanly\n');
+      announce('lwsws', 'exited cleanly');
       process.exit(0);
     });
     // However the close goes, the process ends within the bound.

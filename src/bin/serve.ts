@@ -1,6 +1,19 @@
 import type { Context } from '../core/context.js';
 import type { Vhost } from '../core/vhost.js';
 import { log } from '../core/log.js';
+import { runningAsDaemon } from '../lwsws/daemon.js';
+
+/**
+ * A status line of a server bin, said once. In the foreground the log
+ * (stderr) and stdout share the terminal, so the line goes to stdout only,
+ * prefixed with the program's name; a daemon's stdout goes nowhere, so
+ * there it is a log notice (an error with `error`).
+ */
+export function announce(prog: string, line: string, error = false): void {
+  if (runningAsDaemon()) (error ? log.err : log.notice)('%s', line);
+  else if (error) process.stderr.write(`${prog}: ${line}\n`);
+  else process.stdout.write(`${prog}: ${line}\n`);
+}
 
 /**
  * Where a listening vhost serves, as the bins print it: `unix:PATH` for a
@@ -22,7 +35,8 @@ export function listenUrl(vh: Vhost, scheme = 'http', iface: string | undefined 
 
 /**
  * What every server bin does once its context exists: say where it serves
- * once listening (or exit 1 if it cannot), and shut down cleanly on SIGINT
+ * once listening (or exit 1 if it cannot: make the context with
+ * `logListenErrors: false`, this says why), and shut down cleanly on SIGINT
  * or SIGTERM so every connection's close callbacks run. `scheme` is the
  * clear-text one (`http`, `ws`); a TLS vhost shows its secure form, a UNIX
  * socket its path. `onReady` learns how startup went (a daemon reports it).
@@ -36,13 +50,13 @@ export function serveUntilSignalled(context: Context, prog: string, iface: strin
   context.listening.then(
     () => {
       const line = what(listenUrl(context.vhosts[0], scheme, iface));
-      log.notice('%s (Ctrl-C to stop)', line);
-      process.stdout.write(`${prog}: ${line} (Ctrl-C to stop)\n`);
+      announce(prog, runningAsDaemon() ? line : `${line} (Ctrl-C to stop)`);
       onReady?.(true, line);
     },
     (e: Error) => {
-      process.stderr.write(`${prog}: cannot listen: ${e.message}\n`);
-      onReady?.(false, `cannot listen: ${e.message}`);
+      // The context was made with logListenErrors: false; this is the one report.
+      announce(prog, e.message, true);
+      onReady?.(false, e.message);
       process.exitCode = 1;
       void context.destroy();
     },
@@ -50,7 +64,7 @@ export function serveUntilSignalled(context: Context, prog: string, iface: strin
   const stop = (sig: string) => {
     log.notice('%s: shutting down', sig);
     void context.destroy().then(() => {
-      process.stdout.write(`${prog}: exited cleanly\n`);
+      announce(prog, 'exited cleanly');
     });
   };
   process.once('SIGINT', () => stop('SIGINT'));

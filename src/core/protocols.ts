@@ -48,6 +48,13 @@ export interface Protocol<U = unknown> {
   readonly createSessionData?: () => U;
   /** Largest piece RECEIVE delivers at once; 0 or absent means 4096. */
   readonly rxBufferSize?: number;
+  /**
+   * The per-vhost options this protocol reads. When given, lwsws refuses
+   * any other option in the protocol's `ws-protocols` entry (besides
+   * `default` and `status`), suggesting the nearest name: a misspelt
+   * option is an error rather than a setting silently not taken.
+   */
+  readonly pvoOptions?: readonly string[];
   /** Free for the user: a version or identity number. */
   readonly id?: number;
   /** Free for the user: anything the protocol wants to carry. */

@@ -64,6 +64,12 @@ export interface RoleOps<S = unknown> {
   peerEnded?(wsi: Wsi, state: S): void;
   /** A transport error: true when the role dealt with it (the connection is then not closed). */
   transportError?(wsi: Wsi, state: S, e: NodeJS.ErrnoException): boolean;
+  /**
+   * A protocol callback threw (it has been logged): tell the peer as the
+   * role can (HTTP 500 before the response head, WebSocket close 1011)
+   * and close the connection. Without this handler it is closed.
+   */
+  callbackThrew?(wsi: Wsi, state: S): void;
   /** The vhost is going away (its destroy closes the connection next): say so on the wire if the role can. */
   goingAway?(wsi: Wsi, state: S): void;
   /**

@@ -216,6 +216,8 @@ export class Wsi {
   /**
    * Call this connection's protocol callback. A non-zero return closes the
    * connection and is passed back so the caller can stop what it was doing.
+   * A throw is logged and ends the connection as the role says (HTTP 500,
+   * WebSocket 1011); -1 is returned.
    * @internal
    */
   callProtocol(reason: Reason, input?: CallbackInput, protocol: Protocol = this.protocol): number {
@@ -228,7 +230,8 @@ export class Wsi {
       r = protocol.callback(this, reason, this.user, input);
     } catch (e) {
       this.context.reportCallbackError(protocol, reason, e);
-      r = -1;
+      this.#threw();
+      return -1;
     }
     if (typeof r === 'number' && r !== 0) {
       if (!this.closed) this.close();
@@ -237,15 +240,28 @@ export class Wsi {
     return 0;
   }
 
-  /** @internal Call the protocol and return its answer without acting on it. */
-  callProtocolRaw(reason: Reason, input?: CallbackInput): number {
+  /**
+   * @internal Call the protocol and return its answer without acting on it.
+   * A throw is logged and gives -1; with `answerThrow` it also ends the
+   * connection as callProtocol's does (for a caller that checks `closed`).
+   */
+  callProtocolRaw(reason: Reason, input?: CallbackInput, answerThrow = false): number {
     try {
       const r = this.protocol.callback(this, reason, this.user, input);
       return typeof r === 'number' ? r : 0;
     } catch (e) {
       this.context.reportCallbackError(this.protocol, reason, e);
+      if (answerThrow) this.#threw();
       return -1;
     }
+  }
+
+  /** A callback threw: the role tells the peer if it can, and the connection closes. */
+  #threw(): void {
+    if (this.closed) return;
+    const ops = this.#ops;
+    if (ops.callbackThrew) ops.callbackThrew(this, this.#state);
+    if (!this.closed) this.close();
   }
 
   // ---- writeable ----

@@ -4,6 +4,7 @@
  * does not serve in this build are dropped with a warning rather than
  * refusing to start, so a config written for lws still brings up the rest.
  */
+import { statSync } from 'node:fs';
 import { Mount, resolveMounts, type HttpMount } from '../http/mount.js';
 import type { VhostCreationInfo } from '../core/vhost.js';
 import type { ContextCreationInfo } from '../core/context.js';
@@ -19,8 +20,8 @@ const KIND: Record<OriginScheme, Mount> = {
 };
 
 /** Mount keys whose effect this build has; the others are warned about. */
-const MOUNT_KEYS_WITHOUT_EFFECT: ReadonlyArray<[keyof MountConfig, string]> = [
-  ['interpret', 'interpret'], ['boundProtocol', 'origin (second, callback://)'],
+const MOUNT_KEYS_WITHOUT_EFFECT: ReadonlyArray<[keyof MountConfig, string, string]> = [
+  ['interpret', 'interpret', 'interpret'], ['boundProtocol', 'origin (second, callback://)', 'origin'],
 ];
 
 /** Access control this build cannot enforce: such a mount is left out rather than served open. */
@@ -40,6 +41,8 @@ export function contextInfo(g: GlobalConfig): ContextCreationInfo {
     serverString: g.serverString,
     // lwsws warns about pvo protocols no plugin provides itself, with the file and line.
     warnUnknownPvo: false,
+    // … and reports a port it cannot listen on, at the vhost's "port".
+    logListenErrors: false,
   };
 }
 
@@ -58,10 +61,10 @@ function mountInfo(m: MountConfig, v: VhostConfig, warnings: ConfigWarning[]): H
     ...(m.scheme === 'cgi' && Object.keys(m.cgiEnv).length ? { cgienv: m.cgiEnv } : {}),
     ...(m.basicAuth !== undefined ? { basicAuthLoginFile: m.basicAuth } : {}),
   };
-  const at = { file: v.file, line: m.line };
+  const at = (key: string) => ({ file: v.file, line: m.keyLines[key] ?? m.line, key });
   for (const [k, name] of ACCESS_KEYS) {
     if (m[k] !== undefined) {
-      warnings.push({ ...at, key: name, message: `mount ${m.mountpoint}: access control is not supported by this build yet; ` +
+      warnings.push({ ...at(name), message: `mount ${m.mountpoint}: access control is not supported by this build yet; ` +
         'the mount is left out rather than served unprotected' });
       return null;
     }
@@ -71,20 +74,38 @@ function mountInfo(m: MountConfig, v: VhostConfig, warnings: ConfigWarning[]): H
   } catch (e) {
     const msg = (e as Error).message;
     if (/not supported/.test(msg)) {
-      warnings.push({ ...at, key: 'origin', message: `mount ${m.mountpoint} (${m.origin}): ${msg}; the mount is left out` });
+      warnings.push({ ...at('origin'), message: `mount ${m.mountpoint} (${m.origin}): ${msg}; the mount is left out` });
       return null;
     }
     throw new ConfigError(v.file, m.line, 'mounts', msg, { cause: e });
   }
-  for (const [k, name] of MOUNT_KEYS_WITHOUT_EFFECT) {
-    if (m[k] !== undefined) warnings.push({ ...at, key: name, message: `mount ${m.mountpoint}: not supported by this build yet, ignored` });
+  if (m.scheme === 'file') {
+    // Refused now rather than answering 404 to every request later. lws
+    // does not check; a zip file is a valid origin too.
+    let why: string | undefined;
+    try {
+      const st = statSync(m.target);
+      if (!st.isDirectory() && !st.isFile()) why = 'is neither a directory nor a file';
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (e as Error).message})`;
+    }
+    if (why !== undefined) {
+      const a = at('origin');
+      throw new ConfigError(a.file, a.line, 'origin', `mount ${m.mountpoint}: origin ${m.target} ${why}`);
+    }
+  }
+  for (const [k, name, written] of MOUNT_KEYS_WITHOUT_EFFECT) {
+    if (m[k] !== undefined) warnings.push({ ...at(written), key: name, message: `mount ${m.mountpoint}: not supported by this build yet, ignored` });
   }
   if (m.cgiTimeout !== undefined && m.scheme !== 'cgi')
-    warnings.push({ ...at, key: 'cgi-timeout', message: `mount ${m.mountpoint}: only CGI mounts have a timeout, ignored` });
-  if (Object.keys(m.cgiEnv).length && m.scheme !== 'cgi')
-    warnings.push({ ...at, key: 'pmo', message: `mount ${m.mountpoint}: per-mount options reach only CGI programs in this build, ignored` });
+    warnings.push({ ...at('cgi-timeout'), message: `mount ${m.mountpoint}: only CGI mounts have a timeout, ignored` });
+  if (Object.keys(m.cgiEnv).length && m.scheme !== 'cgi') {
+    const key = m.keyLines.pmo !== undefined ? 'pmo' : 'cgi-env';
+    warnings.push({ ...at(key), message: `mount ${m.mountpoint}: per-mount options reach only CGI programs in this build, ignored` });
+  }
   if (m.scheme === 'callback' && !Object.hasOwn(v.pvo, m.target))
-    warnings.push({ ...at, key: 'origin', message: `mount ${m.mountpoint}: protocol "${m.target}" is not enabled on vhost "${v.name}" (list it in "ws-protocols")` });
+    warnings.push({ ...at('origin'), message: `mount ${m.mountpoint}: protocol "${m.target}" is not enabled on vhost "${v.name}" (list it in "ws-protocols")` });
   return base;
 }
 
@@ -92,10 +113,12 @@ function mountInfo(m: MountConfig, v: VhostConfig, warnings: ConfigWarning[]): H
 export function buildVhosts(config: LwswsConfig, http: Protocol, warnings: ConfigWarning[]): BuiltVhost[] {
   const g = config.global;
   return config.vhosts.map((v) => {
-    const warn = (key: string, message: string) => warnings.push({ file: v.file, line: v.line, key, message });
+    const warn = (key: string, message: string) => warnings.push({ file: v.file, line: v.keyLines[key] ?? v.line, key, message });
     let options = 0;
     if (v.unixSocket) options |= Option.UNIX_SOCK;
     if (v.sts) options |= Option.STS;
+    if (v.onlyRaw) options |= Option.ONLY_RAW;
+    if (v.fallbackRaw) options |= Option.FALLBACK_TO_RAW;
     const tls = v.sslCert !== undefined && g.initSsl;
     if (v.sslCert !== undefined && !g.initSsl)
       warn('host-ssl-cert', `vhost "${v.name}": ignored because global "init-ssl" is not on (the vhost serves clear text, as lwsws does)`);
@@ -136,8 +159,8 @@ export function buildVhosts(config: LwswsConfig, http: Protocol, warnings: Confi
       } : {}),
     };
     // Everything that shapes the vhost, without where it was written.
-    const { file: _f, line: _l, mounts: ms, ...rest } = v;
-    const shape = { ...rest, mounts: ms.map(({ line: _ml, ...m }) => m) };
+    const { file: _f, line: _l, keyLines: _k, pvoLines: _p, mounts: ms, ...rest } = v;
+    const shape = { ...rest, mounts: ms.map(({ line: _ml, keyLines: _mk, ...m }) => m) };
     const key = JSON.stringify({ shape, tls, alpn, server: g.serverString, timeout: g.timeoutSecs, ping: g.wsPingPongSecs,
       reject: g.rejectServiceKeywords });
     return { config: v, info, key };

@@ -4,8 +4,10 @@
  * `global` sections of all files are read first (scalars: last one wins;
  * `plugin-dir` and `reject-service-keywords` accumulate), then the
  * `vhosts` of all files, one vhost per array element, in read order.
- * Unknown keys are ignored with a warning; a bad value or a missing
- * required key is a ConfigError naming the file, line and key.
+ * An unknown key is a ConfigError (with the nearest known key as a
+ * suggestion), as are a bad value and a missing required key, each
+ * naming the file, the line and the key. Keys lwsws has and tslws does
+ * not implement are warned about and ignored.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { ConfigError, type ConfigWarning } from './errors.js';
 import { parseConfigText, type JEntry, type JNode, type ParseLimits } from './jsonc.js';
 import { Reader } from './values.js';
 import type { GlobalConfig, LwswsConfig, MountConfig, OriginScheme, VhostConfig } from './model.js';
+import { GLOBAL_KEYS, MOUNT_KEYS, TOP_KEYS, VHOST_KEYS, isUnimplemented, unknownKeyMessage, type SectionKeys } from './keys.js';
 
 export interface ReadConfigOptions extends ParseLimits {
   /** What `_lws_ddir_` stands for in vhost values. */
@@ -23,15 +26,11 @@ export interface ReadConfigOptions extends ParseLimits {
   maxFileBytes?: number;
 }
 
-/** Keys lws knows that tslws does not implement: accepted, warned about, ignored. */
-const UNSUPPORTED_VHOST = new Set([
-  'noipv6', 'ipv6only', 'ssl-option-set', 'ssl-option-clear', 'ssl-client-option-set', 'ssl-client-option-clear',
-  'onlyraw', 'rawonly', 'client-cert-required', 'ignore-missing-cert', 'error-document-404',
-  'tls13-ciphers', 'client-tls13-ciphers', 'strict-host-check', 'listen-accept-role', 'listen-accept-protocol',
-  'apply-listen-accept', 'fallback-listen-accept', 'allow-http-on-https', 'disable-no-protocol-ws-upgrades',
-  'h2-half-closed-long-poll', 'fo-listen-queue', 'unix-socket-perms', 'timeout_secs',
-]);
-const UNSUPPORTED_GLOBAL = new Set(['ip-limit-ah', 'ip-limit-wsi', 'rlimit-nofile']);
+/** A key no case of a section's reader took: warned about when lwsws has it, else refused. */
+function otherKey(r: Reader, section: SectionKeys, x: JEntry, warnings: ConfigWarning[]): void {
+  if (isUnimplemented(section, x.key)) warnings.push({ file: r.file, line: x.line, key: x.key, message: 'not supported by tslws, ignored' });
+  else r.fail(x, x.key, unknownKeyMessage(section, x.key));
+}
 
 function configFiles(dir: string, maxFiles: number): string[] {
   const files = [join(dir, 'conf')];
@@ -77,7 +76,7 @@ export function readConfigDir(dir: string, opts: ReadConfigOptions, warnings: Co
     const r: Reader = new Reader(file, opts.dataDir);
     for (const e of root.entries) {
       if (e.key === 'global') readGlobal(r, e, global, warnings);
-      else if (e.key !== 'vhosts') warnings.push({ file, line: e.line, key: e.key, message: 'unknown top-level key, ignored' });
+      else if (e.key !== 'vhosts') otherKey(r, TOP_KEYS, e, warnings);
     }
   }
   for (const { file, root } of parsed) {
@@ -123,8 +122,7 @@ function readGlobal(r: Reader, e: JEntry, g: GlobalConfig, warnings: ConfigWarni
         }
         break;
       default:
-        warnings.push({ file: r.file, line: x.line, key: x.key,
-          message: UNSUPPORTED_GLOBAL.has(x.key) ? 'not supported by tslws, ignored' : 'unknown global key, ignored' });
+        otherKey(r, GLOBAL_KEYS, x, warnings);
     }
   }
 }
@@ -132,12 +130,13 @@ function readGlobal(r: Reader, e: JEntry, g: GlobalConfig, warnings: ConfigWarni
 function readVhost(r: Reader, line: number, entries: readonly JEntry[], warnings: ConfigWarning[]): VhostConfig {
   // Every vhost starts from the defaults: nothing is inherited from the one before.
   const v: VhostConfig = {
-    file: r.file, line, name: 'default', port: 0, unixSocket: false, sts: false, headers: {}, allowNonTls: false,
-    redirectHttp: false, enableClientSsl: false, mounts: [], pvo: {},
+    file: r.file, line, keyLines: {}, name: 'default', port: 0, unixSocket: false, sts: false, headers: {}, allowNonTls: false,
+    redirectHttp: false, onlyRaw: false, fallbackRaw: false, enableClientSsl: false, mounts: [], pvo: {}, pvoLines: {},
   };
   let sawPort = false;
   const warn = (x: JEntry, message: string) => warnings.push({ file: r.file, line: x.line, key: x.key, message });
   for (const x of entries) {
+    v.keyLines[x.key] = x.line;
     switch (x.key) {
       case 'name': v.name = r.str(x, true); break;
       case 'port': v.port = r.int(x, 0, 65535); sawPort = true; break;
@@ -157,6 +156,17 @@ function readVhost(r: Reader, line: number, entries: readonly JEntry[], warnings
       case 'sts': v.sts = r.bool(x); break;
       case 'allow-non-tls': v.allowNonTls = r.bool(x); break;
       case 'redirect-http': v.redirectHttp = r.bool(x); break;
+      case 'onlyraw': case 'apply-listen-accept': v.onlyRaw = r.bool(x); break;
+      case 'rawonly':
+        warn(x, 'misspelt in lws\'s README: the key is "onlyraw" (taken anyway)');
+        v.onlyRaw = r.bool(x);
+        break;
+      case 'fallback-listen-accept': v.fallbackRaw = r.bool(x); break;
+      case 'listen-accept-role': {
+        const role = r.str(x, true);
+        if (role !== 'raw-skt') r.fail(x, x.key, `role "${role}" is not offered: tslws binds accepted connections as "raw-skt" only`);
+        break;
+      }
       case 'enable-client-ssl': v.enableClientSsl = r.bool(x); break;
       case 'client-ssl-key': v.clientSslKey = r.str(x, true); break;
       case 'client-ssl-cert': v.clientSslCert = r.str(x, true); break;
@@ -188,13 +198,14 @@ function readVhost(r: Reader, line: number, entries: readonly JEntry[], warnings
             continue;
           }
           v.pvo[p.key] = r.stringMap(p.value.entries, true);
+          v.pvoLines[p.key] = { line: p.line, options: Object.fromEntries(p.value.entries.map((o) => [o.key, o.line])) };
         }
         break;
       default:
-        warn(x, UNSUPPORTED_VHOST.has(x.key) ? 'not supported by tslws, ignored' : 'unknown vhost key, ignored');
+        otherKey(r, VHOST_KEYS, x, warnings);
     }
   }
-  if (!sawPort || v.port === 0) throw new ConfigError(r.file, line, 'port', `vhost "${v.name}": port required (non-zero)`);
+  if (!sawPort || v.port === 0) throw new ConfigError(r.file, v.keyLines.port ?? line, 'port', `vhost "${v.name}": port required (non-zero)`);
   if (v.unixSocket && !v.iface) throw new ConfigError(r.file, line, 'interface', `vhost "${v.name}": unix-socket needs "interface" set to the socket path`);
   return v;
 }
@@ -205,8 +216,10 @@ const SCHEMES: ReadonlyArray<[string, OriginScheme]> = [
 ];
 
 function readMount(r: Reader, line: number, entries: readonly JEntry[], warnings: ConfigWarning[]): MountConfig {
-  const m: Partial<MountConfig> & { cgiEnv: Record<string, string> } = { line, cgiEnv: {} };
+  const m: Partial<MountConfig> & { cgiEnv: Record<string, string>; keyLines: Record<string, number> } = { line, keyLines: {}, cgiEnv: {} };
   for (const x of entries) {
+    // A second origin (callback://) must not move where the first was written.
+    if (!(x.key === 'origin' && m.keyLines.origin !== undefined)) m.keyLines[x.key] = x.line;
     switch (x.key) {
       case 'mountpoint': {
         const mp = r.str(x, true);
@@ -250,7 +263,7 @@ function readMount(r: Reader, line: number, entries: readonly JEntry[], warnings
       case 'basic-auth': m.basicAuth = r.str(x, true); break;
       case 'auth-mask': m.authMask = r.int(x); break;
       default:
-        warnings.push({ file: r.file, line: x.line, key: x.key, message: 'unknown mount key, ignored' });
+        otherKey(r, MOUNT_KEYS, x, warnings);
     }
   }
   if (m.mountpoint === undefined) throw new ConfigError(r.file, line, 'mountpoint', 'mount without a mountpoint');

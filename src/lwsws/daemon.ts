@@ -28,6 +28,16 @@ const KILL_GRACE_MS = 2000;
 
 let logFd = -1;
 let logPath = '';
+let isDaemon = false;
+
+/**
+ * True in the daemon (after `daemonize` returned 'child'): its stdout
+ * goes nowhere and its log to syslog or `--log-file`, so status lines
+ * belong in the log.
+ */
+export function runningAsDaemon(): boolean {
+  return isDaemon;
+}
 
 /** Open the daemon's `--log-file` again by name (after rotation); nothing without one. */
 export function reopenDaemonLog(): void {
@@ -127,6 +137,7 @@ export async function daemonize(o: DaemonOptions): Promise<number | 'child'> {
       }
       : createSyslogEmitter({ ident: o.prog ?? 'lwsws' });
     setLogLevel(getLogLevel(), emit);
+    isDaemon = true;
     return 'child';
   }
   const holder = lockHolder(o.lockFile);

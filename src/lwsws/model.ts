@@ -23,8 +23,12 @@ export interface GlobalConfig {
 
 export type OriginScheme = 'file' | 'cgi' | 'http' | 'https' | 'callback' | 'redir-http' | 'redir-https';
 
+/** Where each key of a section was written: its line (the last one when repeated; a mount's first `origin`). */
+export type KeyLines = Record<string, number>;
+
 export interface MountConfig {
   line: number;
+  keyLines: KeyLines;
   mountpoint: string;
   /** The origin as written (after `_lws_ddir_`). */
   origin: string;
@@ -50,6 +54,7 @@ export interface MountConfig {
 export interface VhostConfig {
   file: string;
   line: number;
+  keyLines: KeyLines;
   name: string;
   port: number;
   iface?: string;
@@ -65,6 +70,10 @@ export interface VhostConfig {
   headers: Record<string, string>;
   allowNonTls: boolean;
   redirectHttp: boolean;
+  /** `onlyraw` / `apply-listen-accept`: every connection is RAW (ONLY_RAW). */
+  onlyRaw: boolean;
+  /** `fallback-listen-accept`: first bytes that are not HTTP make the connection RAW (FALLBACK_TO_RAW). */
+  fallbackRaw: boolean;
   enableClientSsl: boolean;
   clientSslKey?: string;
   clientSslCert?: string;
@@ -75,6 +84,8 @@ export interface VhostConfig {
   mounts: MountConfig[];
   /** `ws-protocols`: the protocols this vhost enables, with their options. */
   pvo: Record<string, Record<string, string>>;
+  /** Where each enabled protocol and each of its options was written. */
+  pvoLines: Record<string, { line: number; options: KeyLines }>;
 }
 
 export interface LwswsConfig {

@@ -28,7 +28,8 @@ import { lwswsHttpProtocol } from './http-protocol.js';
 import { dropPrivileges } from '../core/privileges.js';
 import { orderVhosts } from '../roles/listen/listen-feature.js';
 import { resolveIds } from './ids.js';
-import type { LwswsConfig } from './model.js';
+import type { LwswsConfig, VhostConfig } from './model.js';
+import { PVO_RESERVED, PVO_UNIMPLEMENTED, nearestKey } from './keys.js';
 
 export interface LwswsOptions {
   /** The config directory (holds `conf` and `conf.d/`). */
@@ -111,30 +112,34 @@ export class LwswsServer {
     try {
       vhost = this.context.createVhost(b.info);
     } catch (e) {
-      throw new ConfigError(v.file, v.line, undefined, `vhost "${v.name}": ${(e as Error).message}`, { cause: e });
+      throw located(v, fileKeyNamedIn(v, (e as Error).message), e);
     }
     let accessLog: AccessLog | null = null;
+    // What is being set up, for the key a failure is reported at.
+    let step = 'enable-client-ssl';
     try {
       if (v.enableClientSsl) {
-        const read = (p: string | undefined) => (p === undefined ? undefined : readFileSync(p));
-        const ca = read(v.clientSslCa);
-        const cert = read(v.clientSslCert);
-        const key = read(v.clientSslKey);
+        const ca = readClientFile(v, 'client-ssl-ca', v.clientSslCa);
+        const cert = readClientFile(v, 'client-ssl-cert', v.clientSslCert);
+        const key = readClientFile(v, 'client-ssl-key', v.clientSslKey);
         vhost.initClientSsl({ ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) });
       }
+      step = 'access-log';
       if (v.accessLog !== undefined) {
         const g = this.#owner;
         accessLog = new AccessLog(v.accessLog, g ? { owner: g } : {});
         await accessLog.ready();
         attachAccessLog(vhost, accessLog);
       }
+      step = v.unixSocket ? 'interface' : 'port';
       await vhost.listening;
     } catch (e) {
       await vhost.destroy();
       await accessLog?.close();
-      throw new ConfigError(v.file, v.line, undefined, `vhost "${v.name}": ${(e as Error).message}`, { cause: e });
+      throw e instanceof ConfigError ? e : located(v, step, e);
     }
-    log.notice('vhost %s on %s', v.name, v.unixSocket ? `unix:${v.iface}` : `${vhost.tls ? 'https' : 'http'}://${v.iface ?? '*'}:${vhost.port}`);
+    // Info only: the listen socket's own notice and lwsws's status lines say it already.
+    log.info('vhost %s on %s', v.name, v.unixSocket ? `unix:${v.iface}` : `${vhost.tls ? 'https' : 'http'}://${v.iface ?? '*'}:${vhost.port}`);
     return { built: b, vhost, accessLog };
   }
 
@@ -236,7 +241,8 @@ export class LwswsServer {
     // A vhost made now went last on its port: config order decides again
     // which vhost is first there, so the default.
     orderVhosts(this.context, next.map((r) => r.vhost));
-    log.notice('reload: %d vhosts kept, %d destroyed, %d created, %d failed', result.kept.length, result.destroyed.length,
+    // Info only: the caller has the result (lwsws prints it).
+    log.info('reload: %d vhosts kept, %d destroyed, %d created, %d failed', result.kept.length, result.destroyed.length,
       result.created.length, result.failed.length);
     return result;
   }
@@ -260,12 +266,63 @@ export class LwswsServer {
   }
 }
 
-/** Warn, with the place, about ws-protocols no plugin provides. */
+/**
+ * Warn, with the place, about ws-protocols no plugin provides; refuse an
+ * option a protocol does not read when it says which it reads.
+ */
 function checkProtocols(config: LwswsConfig, plugins: readonly Plugin[], warnings: ConfigWarning[]): void {
-  const names = new Set(plugins.flatMap((p) => p.protocols.map((x) => x.name)));
+  const byName = new Map(plugins.flatMap((p) => p.protocols.map((x) => [x.name, x] as const)));
   for (const v of config.vhosts) {
-    for (const n of Object.keys(v.pvo)) {
-      if (!names.has(n)) warnings.push({ file: v.file, line: v.line, key: 'ws-protocols', message: `vhost "${v.name}": no plugin provides protocol "${n}"` });
+    for (const [n, options] of Object.entries(v.pvo)) {
+      const at = v.pvoLines[n];
+      const p = byName.get(n);
+      if (!p) {
+        warnings.push({ file: v.file, line: at?.line ?? v.line, key: 'ws-protocols', message: `vhost "${v.name}": no plugin provides protocol "${n}"` });
+        continue;
+      }
+      if (!p.pvoOptions) continue;
+      const known = new Set([...p.pvoOptions, ...PVO_RESERVED]);
+      for (const o of Object.keys(options)) {
+        if (known.has(o)) continue;
+        const line = at?.options[o] ?? at?.line ?? v.line;
+        if (PVO_UNIMPLEMENTED.has(o)) {
+          warnings.push({ file: v.file, line, key: o, message: `protocol "${n}": not supported by tslws, ignored` });
+          continue;
+        }
+        const near = nearestKey(o, [...known, ...PVO_UNIMPLEMENTED]);
+        const list = [...p.pvoOptions].map((k) => `"${k}"`).join(', ') || 'none of its own';
+        throw new ConfigError(v.file, line, o, `protocol "${n}" has no option "${o}"` +
+          (near !== undefined ? `; did you mean "${near}"?` : ` (it reads ${list}, besides "default", "status" and "raw")`));
+      }
     }
+  }
+}
+
+/** The file key (`host-ssl-cert` …) whose path a library error names, if any. */
+function fileKeyNamedIn(v: VhostConfig, message: string): string | undefined {
+  const files: Array<[string, string | undefined]> = [['host-ssl-cert', v.sslCert], ['host-ssl-key', v.sslKey], ['host-ssl-ca', v.sslCa]];
+  // Longest first: one path may be the start of another (x.pem, x.pem.key).
+  const named = files.filter(([, path]) => path !== undefined && message.includes(path));
+  named.sort((a, b) => (b[1]?.length ?? 0) - (a[1]?.length ?? 0));
+  return named[0]?.[0];
+}
+
+/** A failure to bring up vhost `v`, reported at the line of `key` (the vhost's own line without one). */
+function located(v: VhostConfig, key: string | undefined, e: unknown): ConfigError {
+  let msg = e instanceof Error ? e.message : String(e);
+  // The library names the vhost its own way; the config error names it once.
+  const own = `vhost ${v.name}: `;
+  if (msg.startsWith(own)) msg = msg.slice(own.length);
+  const line = key !== undefined ? v.keyLines[key] ?? v.line : v.line;
+  return new ConfigError(v.file, line, key, `vhost "${v.name}": ${msg}`, { cause: e });
+}
+
+/** Read a client-ssl-* file, a failure reported at its key. */
+function readClientFile(v: VhostConfig, key: string, path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw located(v, key, e);
   }
 }

@@ -144,6 +144,7 @@ export const dumbIncrementProtocol: Protocol<DumbSession> = {
   callback,
   createSessionData: newSession,
   rxBufferSize: 10,
+  pvoOptions: ['no-send', 'options', 'closetest'],
 };
 
 /** The plugin carrying `dumb-increment-protocol`. */

@@ -206,7 +206,7 @@ export function createEchoProtocol(name: string = ECHO_PROTOCOL_NAME, opts: Echo
   if (!Number.isInteger(rx) || rx < 1) throw rangeError(ErrorCode.INVALID_OPTION, `createEchoProtocol: rxBufferSize must be a positive integer, got ${rx}`);
   if (!Number.isInteger(maxQueued) || maxQueued < 1)
     throw rangeError(ErrorCode.INVALID_OPTION, `createEchoProtocol: maxQueuedBytes must be a positive integer, got ${maxQueued}`);
-  return { name, callback: makeCallback(maxQueued, rx), createSessionData: newSession, rxBufferSize: rx };
+  return { name, callback: makeCallback(maxQueued, rx), createSessionData: newSession, rxBufferSize: rx, pvoOptions: [] };
 }
 
 /** The `lws-echo` protocol. */

@@ -132,6 +132,7 @@ export const mirrorProtocol: Protocol<MirrorSession> = {
   callback,
   createSessionData: () => ({ member: null }),
   rxBufferSize: 4096,
+  pvoOptions: ['max-instances', 'slow-reader-secs'],
 };
 
 /** The plugin carrying `lws-mirror-protocol`. */

@@ -118,6 +118,7 @@ function finish(wsi: Wsi, user: PostSession, spa: Spa): number {
 
 export const postDemoProtocol: Protocol<PostSession> = {
   name: POST_DEMO_PROTOCOL_NAME,
+  pvoOptions: ['upload-path', 'max-storage', 'max-upload'],
   createSessionData: () => ({ spa: null, sink: null, filename: '', fileLength: 0, bodyDone: false, answer: null }),
   callback(wsi, reason, user, input) {
     switch (reason) {

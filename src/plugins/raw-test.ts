@@ -196,6 +196,7 @@ export const rawTestProtocol: Protocol<RawTestSession> = {
   name: RAW_TEST_PROTOCOL_NAME,
   callback,
   createSessionData: () => ({ queue: [], queued: 0, rxStopped: false }),
+  pvoOptions: ['fifo-path'],
 };
 
 /** The plugin carrying `protocol-lws-raw-test`. */

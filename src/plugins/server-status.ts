@@ -282,6 +282,8 @@ export const serverStatusProtocol: Protocol<StatusSession> = {
   callback,
   createSessionData: () => ({ sentGen: -1 }),
   rxBufferSize: 128,
+  // filespath: the spelling of lws's README, read too.
+  pvoOptions: ['update-ms', 'hide-vhosts', 'filepath', 'filespath'],
 };
 
 /** The plugin carrying `lws-server-status`. */

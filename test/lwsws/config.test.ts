@@ -73,11 +73,35 @@ test('config errors carry file, line and key', () => {
   assert.deepEqual([e1.file.endsWith(join('conf.d', 'x')), e1.line, e1.key], [true, 3, 'mountpoint']);
   const e2 = fails({ conf: '{ "global": {\n "uid": "root" } }' });
   assert.deepEqual([e2.line, e2.key], [2, 'uid']);
-  const e3 = fails({ conf: '{ "vhosts": [ { "port": 1,\n "origin": 3,\n "mounts": [ { "mountpoint": "/", "origin": "file://a", "origin": "file://b" } ] } ] }' });
+  const e3 = fails({ conf: '{ "vhosts": [ { "port": 1,\n "name": "x",\n "mounts": [ { "mountpoint": "/", "origin": "file://a", "origin": "file://b" } ] } ] }' });
   assert.deepEqual([e3.line, e3.key], [3, 'origin']);
   assert.match(e3.message, /only a callback:\/\/ origin may follow/);
   const e4 = fails({ conf: '{ "vhosts": [ { "port": 1, "unix-socket": "1" } ] }' });
   assert.equal(e4.key, 'interface');
+});
+
+test('unknown keys are refused at their own line with the nearest known key; keys lwsws has and tslws lacks are warned about', () => {
+  const cases: Array<[string, number, string, RegExp]> = [
+    ['{\n "vhost": [] }', 2, 'vhost', /unknown top-level key; did you mean "vhosts"\?/],
+    ['{ "global": {\n "server-string": "x",\n "init_ssl": "1" } }', 3, 'init_ssl', /unknown global key; did you mean "init-ssl"\?/],
+    ['{ "vhosts": [ {\n "port": 1,\n "mount": [] } ] }', 3, 'mount', /unknown vhost key; did you mean "mounts"\?/],
+    ['{ "vhosts": [ { "port": 1, "mounts": [ {\n "mountpoint": "/",\n "origin": "file:///tmp",\n "defualt": "a.html" } ] } ] }', 4,
+      'defualt', /unknown mount key; did you mean "default"\?/],
+    ['{ "vhosts": [ { "port": 1,\n "something-else-entirely": "1" } ] }', 2, 'something-else-entirely', /unknown vhost key$/],
+  ];
+  for (const [text, line, key, re] of cases) {
+    const e = fails({ conf: text });
+    assert.deepEqual([e.line, e.key], [line, key], e.message);
+    assert.match(e.message, re);
+    assert.ok(e.file.endsWith('conf'), e.file);
+  }
+  const w: ConfigWarning[] = [];
+  read({ conf: '{ "global": {\n "rlimit-nofile": "1000" },\n "vhosts": [ { "port": 1,\n "noipv6": "1",\n "mounts": [ { "mountpoint": "/", "origin": "file:///tmp",\n "cache-no": "1" } ] } ] }' }, w);
+  assert.deepEqual(w.map((x) => [x.line, x.key, x.message]), [
+    [2, 'rlimit-nofile', 'not supported by tslws, ignored'],
+    [4, 'noipv6', 'not supported by tslws, ignored'],
+    [6, 'cache-no', 'not supported by tslws, ignored'],
+  ]);
 });
 
 test('alpn and default-alpn: comma-separated lists, the last default-alpn wins, no inheritance between vhosts; bad lists refused', () => {

@@ -127,6 +127,27 @@ test('SIGHUP: a vhost moved down by a comment line is unchanged and keeps its co
   }
 });
 
+test('SIGHUP: a FILE mount whose origin does not exist fails the reload; the running config stays', async () => {
+  const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));
+  writeFileSync(join(www, 'index.html'), 'hi');
+  const port = await freePort();
+  const v = (origin: string) => vhostFile({ name: 'a', port, interface: '127.0.0.1', mounts: [{ mountpoint: '/', origin: `file://${origin}` }] });
+  const dir = confDir({ conf: '{ "global": {} }', 'conf.d/a': v(www) });
+  const child = await startLwsws(['-c', dir]);
+  try {
+    writeConf(dir, { 'conf.d/a': v(join(www, 'gone')) });
+    child.proc.kill('SIGHUP');
+    await waitFor(() => /reload failed/.test(child.stderr()), 'the failed reload', 5000);
+    assert.match(child.stderr(), /reload failed, keeping the running config: .*conf\.d\/a:\d+: "origin": mount \/: origin .*gone does not exist/);
+    assert.doesNotMatch(child.stdout(), /reloaded/);
+    assert.equal((await httpGet(port, '/')).body, 'hi', 'the running vhost serves on');
+  } finally {
+    await stopLwsws(child);
+    removeDir(dir);
+    removeDir(www);
+  }
+});
+
 test('SIGHUP: a changed vhost whose new settings cannot listen is reported and serves with its old ones', async () => {
   const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));
   writeFileSync(join(www, 'index.html'), 'hi');

@@ -516,6 +516,12 @@ export class H1Conn implements HttpCarrier {
     this.wsi.close(false);
   }
 
+  /** A protocol callback threw: 500 if the response has not begun, else the connection is cut. */
+  callbackThrew(): void {
+    if (this.inTxn && !this.exchange.headersSent) this.exchange.fail(500, 'a protocol callback threw');
+    else this.wsi.close(false);
+  }
+
   peerEnded(): void {
     // Inside a head or a body the request can no longer complete: the loop
     // answers 400. Otherwise it closes once the answer is out.

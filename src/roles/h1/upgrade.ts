@@ -22,7 +22,7 @@ export function upgradeToWebSocket(conn: H1Conn, hasBody: boolean, takeLeftover:
   }
   wsi.protocol = hs.protocol;
   wsi.user = hs.protocol.createSessionData ? hs.protocol.createSessionData() : undefined;
-  const r = wsi.callProtocolRaw(Reason.FILTER_PROTOCOL_CONNECTION, hs.protocolHeader ?? hs.protocol.name);
+  const r = wsi.callProtocolRaw(Reason.FILTER_PROTOCOL_CONNECTION, hs.protocolHeader ?? hs.protocol.name, true);
   if (wsi.closed) return;
   if (r) {
     // Refused: the callback may have answered with its own status.

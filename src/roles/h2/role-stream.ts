@@ -30,6 +30,13 @@ export const h2StreamRole: RoleOps<H2Stream> = {
     // only), or a request body still coming after its complete response.
     s.conn.resetStream(s, s.localClosed ? H2Error.NO_ERROR : H2Error.CANCEL);
   },
+  callbackThrew(wsi, s) {
+    // 500 if the response has not begun; else the stream (only) is cut.
+    const ex = s.exchange;
+    if (ex && !ex.headersSent && !ex.done) ex.fail(500, 'a protocol callback threw');
+    else if (!s.localClosed) s.conn.resetStream(s, H2Error.INTERNAL_ERROR);
+    if (!wsi.closed) wsi.close();
+  },
   closing(wsi, s) {
     const ex = s.exchange;
     // Closed before its response ended: the client must learn it is incomplete.

@@ -7,7 +7,21 @@ import type { Vhost } from '../../core/vhost.js';
 import { registerContextFeature, registerVhostFeature } from '../../core/features.js';
 import { Listener } from './listen.js';
 
+declare module '../../core/context.js' {
+  interface ContextCreationInfo {
+    /**
+     * Log a failure to listen (a taken port, a refused address) at error
+     * level; default true. Off for a caller that reports the rejection of
+     * `listening` itself (the bins and lwsws do, lwsws with the config
+     * file and line), so the failure is said once.
+     */
+    logListenErrors?: boolean;
+  }
+}
+
 const listenersOf = new WeakMap<Context, Listener[]>();
+/** Contexts whose listen failures are reported by their caller, not logged. */
+const quietListen = new WeakSet<Context>();
 const listenerOfVhost = new WeakMap<Vhost, Listener>();
 
 function listeners(ctx: Context): Listener[] {
@@ -43,7 +57,8 @@ registerVhostFeature({
     // Before anything is started: a TLS mismatch with the port's other vhosts throws here.
     if (l) l.addVhost(vh);
     else {
-      l = new Listener(vh.context, 'path' in at ? at : { port: port ?? 0, host: at.host }, vh.limits.txHighWater);
+      l = new Listener(vh.context, 'path' in at ? at : { port: port ?? 0, host: at.host }, vh.limits.txHighWater,
+        !quietListen.has(vh.context));
       all.push(l);
       l.addVhost(vh);
     }
@@ -53,7 +68,7 @@ registerVhostFeature({
     const l = listenerOfVhost.get(vh);
     if (!l) return;
     const p = l.ready;
-    p.catch(() => {}); // reported through log.err and the promise itself
+    p.catch(() => {}); // reported through the promise itself (and log.err unless the caller reports it)
     vh.setListening(p, () => l.port);
   },
   destroy(vh) {
@@ -70,6 +85,9 @@ registerVhostFeature({
 registerContextFeature({
   name: 'listen',
   order: 90,
+  create(ctx, info) {
+    if (info.logListenErrors === false) quietListen.add(ctx);
+  },
   stop(ctx) {
     const all = listeners(ctx);
     listenersOf.set(ctx, []);

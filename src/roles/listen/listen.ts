@@ -30,16 +30,17 @@ export class Listener implements TlsListener {
   readonly iface: string | undefined;
   #port: number;
 
-  constructor(readonly context: Context, where: ListenAddress, highWaterMark: number) {
+  constructor(readonly context: Context, where: ListenAddress, highWaterMark: number, logErrors = true) {
     this.path = 'path' in where ? where.path : undefined;
     this.iface = 'host' in where ? where.host : undefined;
     this.#port = 'port' in where ? where.port : 0;
     const label = this.path !== undefined ? `unix:${this.path}` : `${this.iface ?? '*'}:${this.#port}`;
     this.server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark, pauseOnConnect: false }, (s) => this.#accept(s));
     this.ready = new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => {
-        log.err('listen on %s failed: %s', label, e.message);
-        reject(e);
+      const onError = (e: NodeJS.ErrnoException & { address?: string }) => {
+        const err = listenError(label, e);
+        if (logErrors) log.err('%s', err.message);
+        reject(err);
       };
       this.server.once('error', onError);
       const done = () => {
@@ -166,4 +167,26 @@ function removeStaleSocket(path: string): void {
   } catch {
     // nothing there
   }
+}
+
+/**
+ * Node's error with its message made `cannot listen on *:7681: address
+ * already in use (EADDRINUSE)`: Node's own repeats the syscall and gives
+ * `:::7681` for "every address"; the place is said once, as the listen
+ * notice says it. The error stays Node's (`code`, `errno`, `address` …).
+ */
+function listenError(label: string, e: NodeJS.ErrnoException & { address?: string }): Error {
+  let why = e.message;
+  if (e.code) {
+    const prefix = `${e.syscall ?? 'listen'} ${e.code}: `;
+    if (why.startsWith(prefix)) why = why.slice(prefix.length);
+    // Node appends the address (and port) it tried: the label says it.
+    if (e.address !== undefined) {
+      const at = why.lastIndexOf(` ${e.address}`);
+      if (at > 0) why = why.slice(0, at);
+    }
+    why += ` (${e.code})`;
+  }
+  e.message = `cannot listen on ${label}: ${why}`;
+  return e;
 }

@@ -5,6 +5,7 @@ import { limiterOf } from './deflate/limiter.js';
 import type { WsConn } from './conn.js';
 
 const GOING_AWAY = Buffer.from('vhost going away');
+const CALLBACK_THREW = Buffer.from('internal error');
 
 /** The WebSocket role (RFC 6455), server and client side alike. */
 export const wsRole: RoleOps<WsConn> = {
@@ -29,6 +30,11 @@ export const wsRole: RoleOps<WsConn> = {
   },
   peerEnded(_wsi, ws) {
     ws.peerEnded();
+  },
+  callbackThrew(wsi, ws) {
+    // A close status the callback set before throwing gives way: the peer learns it failed.
+    ws.sender.setCloseReason(CloseStatus.UNEXPECTED_CONDITION, CALLBACK_THREW, true);
+    wsi.close();
   },
   goingAway(_wsi, ws) {
     ws.sender.setCloseReason(CloseStatus.GOINGAWAY, GOING_AWAY);

@@ -161,9 +161,9 @@ export class WsSender {
     if (t && !this.#closeSent) t.write(this.frame(Op.PING, true, false, EMPTY));
   }
 
-  /** Remember the status and reason the Close frame will carry; the first given wins. */
-  setCloseReason(code: number, reason: Uint8Array): void {
-    if (this.#closeCode) return;
+  /** Remember the status and reason the Close frame will carry; the first given wins, unless `override`. */
+  setCloseReason(code: number, reason: Uint8Array, override = false): void {
+    if (this.#closeCode && !override) return;
     this.#closeCode = code;
     this.#closeReason = Buffer.from(reason.subarray(0, 123));
   }
