@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Context } from './context.js';
 import type { Vhost } from './vhost.js';
-import type { Protocol, CallbackInput } from './protocols.js';
+import { invokeProtocol, type Protocol, type ReasonInput } from './protocols.js';
 import { NO_ROLE, type LastBytes, type RoleOps, type Transport } from './role.js';
 import { Reason } from './reasons.js';
 import { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './timeouts.js';
@@ -25,6 +25,20 @@ function destroySocket(s: Socket): void {
 }
 
 let nextWsiId = 1;
+
+/**
+ * What follows the reason when the library delivers it: the input, which
+ * may be left out only for reasons whose input may be undefined, then (for
+ * `callProtocol`) the protocol to call when not the connection's own.
+ */
+type InputArg<R extends Reason> = undefined extends ReasonInput[R] ? [input?: ReasonInput[R]] : [input: ReasonInput[R]];
+type DeliveryArgs<R extends Reason> = undefined extends ReasonInput[R]
+  ? [input?: ReasonInput[R], protocol?: Protocol]
+  : [input: ReasonInput[R], protocol?: Protocol];
+
+/** The reasons `deliverWriteable` hands out, one per role. */
+type WriteableReason = Reason.SERVER_WRITEABLE | Reason.CLIENT_WRITEABLE | Reason.HTTP_WRITEABLE |
+  Reason.CLIENT_HTTP_WRITEABLE | Reason.RAW_WRITEABLE;
 
 /**
  * One connection ("wsi" in lws), or one stream inside a connection (a
@@ -218,14 +232,14 @@ export class Wsi {
    * connection and is passed back so the caller can stop what it was doing.
    * @internal
    */
-  callProtocol(reason: Reason, input?: CallbackInput, protocol: Protocol = this.protocol): number {
+  callProtocol<R extends Reason>(reason: R, ...[input, protocol = this.protocol]: DeliveryArgs<R>): number {
     if (this.closed && reason !== Reason.CLOSED_HTTP && reason !== Reason.CLOSED &&
       reason !== Reason.WSI_DESTROY && reason !== Reason.RAW_CLOSE &&
       reason !== Reason.CLIENT_CLOSED && reason !== Reason.CLOSED_CLIENT_HTTP &&
       reason !== Reason.HTTP_DROP_PROTOCOL) return -1;
     let r: number | void;
     try {
-      r = protocol.callback(this, reason, this.user, input);
+      r = invokeProtocol(protocol, this, reason, this.user, input as ReasonInput[R]);
     } catch (e) {
       this.context.reportCallbackError(protocol, reason, e);
       r = -1;
@@ -238,9 +252,9 @@ export class Wsi {
   }
 
   /** @internal Call the protocol and return its answer without acting on it. */
-  callProtocolRaw(reason: Reason, input?: CallbackInput): number {
+  callProtocolRaw<R extends Reason>(reason: R, ...[input]: InputArg<R>): number {
     try {
-      const r = this.protocol.callback(this, reason, this.user, input);
+      const r = invokeProtocol(this.protocol, this, reason, this.user, input as ReasonInput[R]);
       return typeof r === 'number' ? r : 0;
     } catch (e) {
       this.context.reportCallbackError(this.protocol, reason, e);
@@ -268,7 +282,7 @@ export class Wsi {
    * asked for, flagged so writes outside it can be reported. With `cork`,
    * what the callback writes leaves in one go.
    */
-  deliverWriteable(reason: Reason, cork = false): void {
+  deliverWriteable(reason: WriteableReason, cork = false): void {
     if (!this.wantWritable) return;
     this.wantWritable = false;
     this.inWritable = true;
