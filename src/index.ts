@@ -17,7 +17,9 @@ export { type HttpLimits, DEFAULT_HTTP_LIMITS } from './core/limits.js';
 export { ErrorCode, type TslwsError } from './core/errors.js';
 
 // ---- protocols and their callbacks ----
-export type { Protocol, ProtocolCallback, CallbackInput, Pvo, PvoOptions } from './core/protocols.js';
+export type {
+  Protocol, ProtocolCallback, CallbackArgs, CallbackInput, ReasonInput, Pvo, PvoOptions,
+} from './core/protocols.js';
 export { Reason } from './core/reasons.js';
 export { Write } from './core/write.js';
 export { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './core/timeouts.js';

@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { lookup } from 'node:dns/promises';
 import { performance } from 'node:perf_hooks';
-import { createContext, Reason, Write, setLogLevel, type Wsi, type CallbackInput } from '../index.js';
+import { createContext, Reason, Write, setLogLevel, type Wsi } from '../index.js';
 import { PingRing, pingPayload } from './ping/ring.js';
 
 const USAGE = `Usage: lws-test-ping HOST [options]
@@ -111,7 +111,7 @@ async function run(o: Opts): Promise<void> {
   const context = createContext({
     protocols: [{
       name: 'ping-client',
-      callback(wsi: Wsi, reason: Reason, _user: unknown, input: CallbackInput): number {
+      callback(wsi, reason, _user, input): number {
         switch (reason) {
           case Reason.CLIENT_ESTABLISHED:
             open.add(wsi);
@@ -124,13 +124,13 @@ async function run(o: Opts): Promise<void> {
             if (o.count && ring.transmitted >= o.count) setTimeout(finish, Math.max(1000, o.intervalMs)).unref();
             break;
           case Reason.CLIENT_RECEIVE_PONG:
-            if (!o.mirror) reply(input as Uint8Array);
+            if (!o.mirror) reply(input);
             break;
           case Reason.CLIENT_RECEIVE:
-            if (o.mirror) reply(input as Uint8Array);
+            if (o.mirror) reply(input);
             break;
           case Reason.CLIENT_CONNECTION_ERROR:
-            process.stderr.write(`lws-test-ping: connection failed: ${String(input)}\n`);
+            process.stderr.write(`lws-test-ping: connection failed: ${input}\n`);
             failed++;
             if (failed === o.connections) finish();
             break;

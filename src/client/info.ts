@@ -116,7 +116,7 @@ export interface ClientConnectInfo {
  *
  * ```ts
  * case Reason.CLIENT_APPEND_HANDSHAKE_HEADER:
- *   (input as ClientHeaderAppender).add('x-token', 'abc');
+ *   input.add('x-token', 'abc'); // input: ClientHeaderAppender
  *   break;
  * ```
  */

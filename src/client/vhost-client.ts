@@ -8,9 +8,19 @@ import { Reason } from '../core/reasons.js';
 import type { Wsi } from '../core/wsi.js';
 import { extendApi, registerVhostFeature } from '../core/features.js';
 import { ErrorCode, stateError } from '../core/errors.js';
-import type { ClientConnectInfo, ClientSslOptions } from './info.js';
+import type { ClientConnectInfo, ClientHeaderAppender, ClientSslOptions } from './info.js';
 import { ClientPool } from './keepalive-pool.js';
 import { clientConnect } from './connect.js';
+
+// The inputs only this layer delivers; see ReasonInput.
+declare module '../core/protocols.js' {
+  interface ReasonInput {
+    /** The settings `initClientSsl` was given (a copy): change them here, e.g. set `ca`. */
+    [Reason.OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS]: ClientSslOptions;
+    /** Adds headers to the request being built. */
+    [Reason.CLIENT_APPEND_HANDSHAKE_HEADER]: ClientHeaderAppender;
+  }
+}
 
 declare module '../core/vhost.js' {
   interface Vhost {

@@ -16,25 +16,152 @@ export type PvoOptions = Readonly<Record<string, string>>;
  */
 export type Pvo = Readonly<Record<string, PvoOptions>>;
 
-/** What `input` carries, depending on the reason (see `Reason`). */
-export type CallbackInput =
-  | Uint8Array
-  | string
-  | number
-  | PvoOptions
-  | object
-  | undefined;
+/**
+ * What `input` is for each reason: `ReasonInput[Reason.RECEIVE]` is
+ * `Buffer`. Where lws passes `in` and `len`, tslws passes one value that
+ * carries its own length; where lws passes nothing, `undefined`. Reasons
+ * tslws never delivers are `undefined` too. See each `Reason` member for
+ * when it comes and what its return value does.
+ *
+ * The TLS and client layers add the reasons whose input is one of their
+ * types (SSL_INFO, the OPENSSL_* reasons, CLIENT_APPEND_HANDSHAKE_HEADER),
+ * so that core does not depend on them; every reason has an entry once
+ * the library is loaded, or the build fails.
+ */
+export interface ReasonInput {
+  /** Nothing: the headers are readable with `wsi.hdrCopy()` instead. */
+  [Reason.ESTABLISHED]: undefined;
+  /** Why the attempt failed, e.g. `"HS: ws upgrade response not 101"`. */
+  [Reason.CLIENT_CONNECTION_ERROR]: string;
+  [Reason.CLIENT_FILTER_PRE_ESTABLISH]: undefined;
+  [Reason.CLIENT_ESTABLISHED]: undefined;
+  [Reason.CLOSED]: undefined;
+  [Reason.CLOSED_HTTP]: undefined;
+  /** A piece of a message, at most the protocol's `rxBufferSize` bytes. */
+  [Reason.RECEIVE]: Buffer;
+  /** The PONG's payload (often empty). */
+  [Reason.RECEIVE_PONG]: Buffer;
+  /** A piece of a message, at most the protocol's `rxBufferSize` bytes. */
+  [Reason.CLIENT_RECEIVE]: Buffer;
+  /** The PONG's payload (often empty). */
+  [Reason.CLIENT_RECEIVE_PONG]: Buffer;
+  [Reason.CLIENT_WRITEABLE]: undefined;
+  [Reason.SERVER_WRITEABLE]: undefined;
+  /** The decoded path without the query; under a CALLBACK mount, the part after the mountpoint. */
+  [Reason.HTTP]: string;
+  /** A piece of the request body. */
+  [Reason.HTTP_BODY]: Buffer;
+  [Reason.HTTP_BODY_COMPLETION]: undefined;
+  [Reason.HTTP_FILE_COMPLETION]: undefined;
+  [Reason.HTTP_WRITEABLE]: undefined;
+  /** The peer's numeric address (lws passes the socket's descriptor). */
+  [Reason.FILTER_NETWORK_CONNECTION]: string;
+  /** The decoded path without the query. */
+  [Reason.FILTER_HTTP_CONNECTION]: string;
+  [Reason.SERVER_NEW_CLIENT_INSTANTIATED]: undefined;
+  /** The name of the protocol the upgrade chose. */
+  [Reason.FILTER_PROTOCOL_CONNECTION]: string;
+  /** The extension's name, `"permessage-deflate"`. */
+  [Reason.CONFIRM_EXTENSION_OKAY]: string;
+  /** The extension's name, `"permessage-deflate"`. */
+  [Reason.CLIENT_CONFIRM_EXTENSION_SUPPORTED]: string;
+  /** The protocol's per-vhost options from `pvo`, empty when none. */
+  [Reason.PROTOCOL_INIT]: PvoOptions;
+  [Reason.PROTOCOL_DESTROY]: undefined;
+  [Reason.WSI_CREATE]: undefined;
+  [Reason.WSI_DESTROY]: undefined;
+  [Reason.GET_THREAD_ID]: undefined;
+  [Reason.ADD_POLL_FD]: undefined;
+  [Reason.DEL_POLL_FD]: undefined;
+  [Reason.CHANGE_MODE_POLL_FD]: undefined;
+  [Reason.LOCK_POLL]: undefined;
+  [Reason.UNLOCK_POLL]: undefined;
+  /** The Close frame's payload: a 2-byte status (network order) and a reason, or empty. */
+  [Reason.WS_PEER_INITIATED_CLOSE]: Buffer;
+  [Reason.WS_EXT_DEFAULTS]: undefined;
+  [Reason.CGI]: undefined;
+  [Reason.CGI_TERMINATED]: undefined;
+  [Reason.CGI_STDIN_DATA]: undefined;
+  [Reason.CGI_STDIN_COMPLETED]: undefined;
+  [Reason.ESTABLISHED_CLIENT_HTTP]: undefined;
+  [Reason.CLOSED_CLIENT_HTTP]: undefined;
+  /** Nothing: read the bytes with `wsi.httpClientRead()`. */
+  [Reason.RECEIVE_CLIENT_HTTP]: undefined;
+  [Reason.COMPLETED_CLIENT_HTTP]: undefined;
+  [Reason.RECEIVE_CLIENT_HTTP_READ]: undefined;
+  [Reason.HTTP_BIND_PROTOCOL]: undefined;
+  [Reason.HTTP_DROP_PROTOCOL]: undefined;
+  [Reason.CHECK_ACCESS_RIGHTS]: undefined;
+  [Reason.PROCESS_HTML]: undefined;
+  [Reason.ADD_HEADERS]: undefined;
+  [Reason.SESSION_INFO]: undefined;
+  [Reason.GS_EVENT]: undefined;
+  [Reason.HTTP_PMO]: undefined;
+  [Reason.CLIENT_HTTP_WRITEABLE]: undefined;
+  [Reason.OPENSSL_PERFORM_SERVER_CERT_VERIFICATION]: undefined;
+  /** The bytes read. */
+  [Reason.RAW_RX]: Buffer;
+  [Reason.RAW_CLOSE]: undefined;
+  [Reason.RAW_WRITEABLE]: undefined;
+  [Reason.RAW_ADOPT]: undefined;
+  [Reason.RAW_ADOPT_FILE]: undefined;
+  [Reason.RAW_RX_FILE]: Buffer;
+  [Reason.RAW_WRITEABLE_FILE]: undefined;
+  [Reason.RAW_CLOSE_FILE]: undefined;
+  [Reason.CHILD_WRITE_VIA_PARENT]: undefined;
+  [Reason.CHILD_CLOSING]: undefined;
+  [Reason.CGI_PROCESS_ATTACH]: undefined;
+  [Reason.CLIENT_CLOSED]: undefined;
+  [Reason.USER]: undefined;
+}
 
 /**
- * A protocol's callback. Return a non-zero number to close the connection
- * (for reasons where closing makes sense); return nothing or 0 to go on.
+ * The type of `input` for reason `R`; without `R`, what any reason may
+ * pass (the type to give `input` in code that handles many reasons alike,
+ * such as a logger or a function forwarding to `callbackHttpDummy`).
+ *
+ * ```ts
+ * function onPiece(piece: CallbackInput<Reason.RECEIVE>) {} // Buffer
+ * ```
  */
-export type ProtocolCallback<U = unknown> = (
-  wsi: Wsi,
-  reason: Reason,
-  user: U,
-  input: CallbackInput,
-) => number | void;
+export type CallbackInput<R extends Reason = Reason> = ReasonInput[R];
+
+/**
+ * The arguments of a protocol callback, as a union with one
+ * `[wsi, reason, user, input]` tuple per reason: a function whose
+ * parameters are typed by it gets `input` narrowed by `switch (reason)`
+ * or `if (reason === …)`, with no casts. `U` is the per-session data
+ * (`user`).
+ *
+ * ```ts
+ * function callback(...[wsi, reason, user, input]: CallbackArgs<Session>): number {
+ *   if (reason === Reason.RECEIVE) user.bytes += input.length; // input: Buffer
+ *   return 0;
+ * }
+ * ```
+ */
+export type CallbackArgs<U = unknown> = {
+  [R in Reason]: [wsi: Wsi, reason: R, user: U, input: ReasonInput[R]];
+}[Reason];
+
+/**
+ * A protocol's callback, lws's `(wsi, reason, user, in)`: a function
+ * expression or arrow function given this type has its parameters typed
+ * and `input` narrowed by the reason. Return a non-zero number to close the
+ * connection (for reasons where closing makes sense; each `Reason` member
+ * says what non-zero does); return nothing or 0 to go on.
+ *
+ * ```ts
+ * const callback: ProtocolCallback<Session> = (wsi, reason, user, input) => {
+ *   switch (reason) {
+ *     case Reason.RECEIVE: user.parts.push(input); break; // input: Buffer
+ *     case Reason.HTTP: console.log(input); break;         // input: string
+ *   }
+ *   return 0;
+ * };
+ * ```
+ */
+export type ProtocolCallback<U = unknown> = (...args: CallbackArgs<U>) => number | void;
 
 /**
  * A protocol, as lws's `struct lws_protocols`. `createSessionData` replaces
@@ -42,8 +169,21 @@ export type ProtocolCallback<U = unknown> = (
  */
 export interface Protocol<U = unknown> {
   readonly name: string;
-  /** Method syntax on purpose: a `Protocol<MyState>` fits where `Protocol` is asked for. */
-  callback(wsi: Wsi, reason: Reason, user: U, input: CallbackInput): number | void;
+  /**
+   * Called for every event of the connections bound to this protocol, for
+   * the vhost's events (PROTOCOL_INIT …) and, on protocols[0], for events
+   * of any connection (WSI_CREATE …): `callback(wsi, reason, user, input)`. Written as a method of an
+   * object literal, its parameters are typed from here and `switch
+   * (reason)` narrows `input` (see `ReasonInput`).
+   *
+   * Declare all four parameters (`_user`, `_input` when unused): TypeScript
+   * checks a shorter list against the whole union and rejects it. To pass
+   * an event on unchanged, forward the tuple:
+   * `callback(...args) { return other.callback(...args); }`.
+   *
+   * Method syntax on purpose: a `Protocol<MyState>` fits where `Protocol` is asked for.
+   */
+  callback(...args: CallbackArgs<U>): number | void;
   /** Makes the per-connection state handed to every callback as `user`. */
   readonly createSessionData?: () => U;
   /** Largest piece RECEIVE delivers at once; 0 or absent means 4096. */
@@ -61,3 +201,12 @@ export interface Protocol<U = unknown> {
   readonly user?: unknown;
 }
 
+/**
+ * @internal Deliver one event to `p`'s callback (as a method call, so
+ * `this` is the protocol). The signature pairs reason and input; the call
+ * inside cannot, since a generic reason is no single member of
+ * `CallbackArgs`.
+ */
+export function invokeProtocol<R extends Reason>(p: Protocol, wsi: Wsi, reason: R, user: unknown, input: ReasonInput[R]): number | void {
+  return p.callback(...([wsi, reason, user, input] as CallbackArgs));
+}

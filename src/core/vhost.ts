@@ -1,11 +1,10 @@
 import type { Context } from './context.js';
-import type { Protocol, Pvo, PvoOptions } from './protocols.js';
+import { invokeProtocol, type Protocol, type Pvo, type PvoOptions, type ReasonInput } from './protocols.js';
 import { Reason } from './reasons.js';
 import { type HttpLimits, resolveLimits } from './limits.js';
 import { KNOWN_OPTIONS, hasOption, Option } from './options.js';
 import type { Wsi } from './wsi.js';
 import { resolveIface } from './iface.js';
-import type { CallbackInput } from './protocols.js';
 import { ErrorCode, rangeError, typeError } from './errors.js';
 
 /**
@@ -213,10 +212,10 @@ export class Vhost {
    * @internal A protocol lifecycle callback: it has no connection, so lws
    * passes a placeholder wsi bound to the vhost, and so do we.
    */
-  callVhostProtocol(p: Protocol, reason: Reason, input: CallbackInput): number {
+  callVhostProtocol<R extends Reason>(p: Protocol, reason: R, input: ReasonInput[R]): number {
     const wsi = this.context.placeholderWsi(this, p);
     try {
-      const r = p.callback(wsi, reason, undefined, input);
+      const r = invokeProtocol(p, wsi, reason, undefined, input);
       return typeof r === 'number' ? r : 0;
     } catch (e) {
       this.context.reportCallbackError(p, reason, e);

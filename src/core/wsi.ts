@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Context } from './context.js';
 import type { Vhost } from './vhost.js';
-import type { Protocol, CallbackInput } from './protocols.js';
+import { invokeProtocol, type Protocol, type ReasonInput } from './protocols.js';
 import { NO_ROLE, type LastBytes, type RoleOps, type Transport } from './role.js';
 import { Reason } from './reasons.js';
 import { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './timeouts.js';
@@ -25,6 +25,22 @@ function destroySocket(s: Socket): void {
 }
 
 let nextWsiId = 1;
+
+/**
+ * What follows the reason when the library delivers it: the input, which
+ * may be left out only for reasons whose input may be undefined, then (for
+ * `callProtocol`) the protocol to call when not the connection's own.
+ */
+type RawArgs<R extends Reason> = undefined extends ReasonInput[R]
+  ? [input?: ReasonInput[R], answerThrow?: boolean]
+  : [input: ReasonInput[R], answerThrow?: boolean];
+type DeliveryArgs<R extends Reason> = undefined extends ReasonInput[R]
+  ? [input?: ReasonInput[R], protocol?: Protocol]
+  : [input: ReasonInput[R], protocol?: Protocol];
+
+/** The reasons `deliverWriteable` hands out, one per role. */
+type WriteableReason = Reason.SERVER_WRITEABLE | Reason.CLIENT_WRITEABLE | Reason.HTTP_WRITEABLE |
+  Reason.CLIENT_HTTP_WRITEABLE | Reason.RAW_WRITEABLE | Reason.RAW_WRITEABLE_FILE;
 
 /**
  * One connection ("wsi" in lws), or one stream inside a connection (a
@@ -220,14 +236,14 @@ export class Wsi {
    * WebSocket 1011); -1 is returned.
    * @internal
    */
-  callProtocol(reason: Reason, input?: CallbackInput, protocol: Protocol = this.protocol): number {
+  callProtocol<R extends Reason>(reason: R, ...[input, protocol = this.protocol]: DeliveryArgs<R>): number {
     if (this.closed && reason !== Reason.CLOSED_HTTP && reason !== Reason.CLOSED &&
       reason !== Reason.WSI_DESTROY && reason !== Reason.RAW_CLOSE && reason !== Reason.RAW_CLOSE_FILE &&
       reason !== Reason.CLIENT_CLOSED && reason !== Reason.CLOSED_CLIENT_HTTP &&
       reason !== Reason.HTTP_DROP_PROTOCOL) return -1;
     let r: number | void;
     try {
-      r = protocol.callback(this, reason, this.user, input);
+      r = invokeProtocol(protocol, this, reason, this.user, input as ReasonInput[R]);
     } catch (e) {
       this.context.reportCallbackError(protocol, reason, e);
       this.#threw();
@@ -245,9 +261,9 @@ export class Wsi {
    * A throw is logged and gives -1; with `answerThrow` it also ends the
    * connection as callProtocol's does (for a caller that checks `closed`).
    */
-  callProtocolRaw(reason: Reason, input?: CallbackInput, answerThrow = false): number {
+  callProtocolRaw<R extends Reason>(reason: R, ...[input, answerThrow = false]: RawArgs<R>): number {
     try {
-      const r = this.protocol.callback(this, reason, this.user, input);
+      const r = invokeProtocol(this.protocol, this, reason, this.user, input as ReasonInput[R]);
       return typeof r === 'number' ? r : 0;
     } catch (e) {
       this.context.reportCallbackError(this.protocol, reason, e);
@@ -284,7 +300,7 @@ export class Wsi {
    * asked for, flagged so writes outside it can be reported. With `cork`,
    * what the callback writes leaves in one go.
    */
-  deliverWriteable(reason: Reason, cork = false): void {
+  deliverWriteable(reason: WriteableReason, cork = false): void {
     if (!this.wantWritable) return;
     this.wantWritable = false;
     this.inWritable = true;

@@ -21,7 +21,7 @@
  *   pvo: { 'dumb-increment-protocol': { closetest: '1' } } });
  * ```
  */
-import type { Protocol } from '../core/protocols.js';
+import type { CallbackArgs, Protocol } from '../core/protocols.js';
 import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { Write } from '../core/write.js';
@@ -101,10 +101,10 @@ function receive(wsi: Wsi, pss: DumbSession, piece: Uint8Array): number {
   return 0;
 }
 
-function callback(wsi: Wsi, reason: Reason, pss: DumbSession, input: unknown): number {
+function callback(...[wsi, reason, pss, input]: CallbackArgs<DumbSession>): number {
   switch (reason) {
     case Reason.PROTOCOL_INIT:
-      init(wsi, input as Readonly<Record<string, string>> | undefined);
+      init(wsi, input);
       return 0;
     case Reason.PROTOCOL_DESTROY: {
       const vhd = vhostData(wsi);
@@ -132,7 +132,7 @@ function callback(wsi: Wsi, reason: Reason, pss: DumbSession, input: unknown): n
       return 0;
     }
     case Reason.RECEIVE:
-      return receive(wsi, pss, input as Uint8Array);
+      return receive(wsi, pss, input);
     default:
       return 0;
   }

@@ -21,7 +21,7 @@
  *   pvo: { 'my-echo': { default: '1' } } });
  * ```
  */
-import type { Protocol } from '../core/protocols.js';
+import type { CallbackArgs, Protocol } from '../core/protocols.js';
 import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { Write } from '../core/write.js';
@@ -174,10 +174,10 @@ function makeCallback(maxQueued: number, rxChunk: number) {
     return 0;
   }
 
-  return function callback(wsi: Wsi, reason: Reason, pss: EchoSession, input: unknown): number {
+  return function callback(...[wsi, reason, pss, input]: CallbackArgs<EchoSession>): number {
     switch (reason) {
       case Reason.RECEIVE:
-        receive(wsi, pss, input as Uint8Array);
+        receive(wsi, pss, input);
         return 0;
       case Reason.SERVER_WRITEABLE:
         return writable(wsi, pss);

@@ -29,7 +29,7 @@
  * // ws://localhost:7681/?mirror=room1 with subprotocol lws-mirror-protocol
  * ```
  */
-import type { Protocol, PvoOptions } from '../core/protocols.js';
+import type { CallbackArgs, Protocol, PvoOptions } from '../core/protocols.js';
 import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { log } from '../core/log.js';
@@ -97,10 +97,10 @@ function closed(wsi: Wsi, pss: MirrorSession): void {
   }
 }
 
-function callback(wsi: Wsi, reason: Reason, pss: MirrorSession, input: unknown): number {
+function callback(...[wsi, reason, pss, input]: CallbackArgs<MirrorSession>): number {
   switch (reason) {
     case Reason.PROTOCOL_INIT:
-      init(wsi, input as PvoOptions | undefined);
+      init(wsi, input);
       return 0;
     case Reason.PROTOCOL_DESTROY: {
       const vhd = vhostData(wsi);
@@ -116,7 +116,7 @@ function callback(wsi: Wsi, reason: Reason, pss: MirrorSession, input: unknown):
     case Reason.SERVER_WRITEABLE:
       return pss.member ? pss.member.instance.writable(pss.member) : 0;
     case Reason.RECEIVE:
-      pss.member?.instance.receive(input as Uint8Array);
+      pss.member?.instance.receive(input);
       return 0;
     case Reason.CONFIRM_EXTENSION_OKAY:
       // As lws: no permessage-deflate here, the ring holds wire-sized pieces.

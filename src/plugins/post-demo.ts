@@ -158,7 +158,7 @@ export const postDemoProtocol: Protocol<PostSession> = {
       case Reason.HTTP_BODY:
         if (!user.spa) return 0;
         try {
-          user.spa.process(input as Uint8Array);
+          user.spa.process(input);
         } catch (e) {
           return refuse(wsi, user, e);
         }

@@ -37,7 +37,7 @@ import { open } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Protocol, PvoOptions } from '../core/protocols.js';
+import type { CallbackArgs, Protocol, PvoOptions } from '../core/protocols.js';
 import type { Wsi } from '../core/wsi.js';
 import type { Vhost } from '../core/vhost.js';
 import type { Context } from '../core/context.js';
@@ -246,10 +246,10 @@ function init(wsi: Wsi, options: PvoOptions | undefined): void {
   vh.setProtocolVhPriv(p, d);
 }
 
-function callback(wsi: Wsi, reason: Reason, pss: StatusSession, input: unknown): number {
+function callback(...[wsi, reason, pss, input]: CallbackArgs<StatusSession>): number {
   switch (reason) {
     case Reason.PROTOCOL_INIT:
-      init(wsi, input as PvoOptions | undefined);
+      init(wsi, input);
       return 0;
     case Reason.PROTOCOL_DESTROY: {
       const d = vhostData(wsi);

@@ -5,9 +5,23 @@ import { Reason } from '../core/reasons.js';
 import { hasOption, Option } from '../core/options.js';
 import { extendApi, registerConnectionHooks, registerVhostFeature } from '../core/features.js';
 import { ErrorCode, stateError, typeError } from '../core/errors.js';
-import { VhostTls, wantsTls, type VhostTlsInfo } from './vhost-tls.js';
-import { reportSslInfo } from './accept.js';
-import { CLOSE_NOTIFY_SENT } from './ssl-info.js';
+import { VhostTls, wantsTls, type VhostTlsInfo, type VhostTlsSetup } from './vhost-tls.js';
+import { reportSslInfo, type ClientCertVerification } from './accept.js';
+import { CLOSE_NOTIFY_SENT, type SslInfoEvent } from './ssl-info.js';
+
+// The inputs only this layer delivers; see ReasonInput.
+declare module '../core/protocols.js' {
+  interface ReasonInput {
+    /** What the vhost's secure context is being built from: add CA certificates, a CRL, or the certificate itself. */
+    [Reason.OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS]: VhostTlsSetup;
+    /** The same object as for OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: give the private key with `setPrivateKey()`. */
+    [Reason.OPENSSL_CONTEXT_REQUIRES_PRIVATE_KEY]: VhostTlsSetup;
+    /** Node's verdict on the client's certificate. */
+    [Reason.OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION]: ClientCertVerification;
+    /** The event, lws's `struct lws_ssl_info`. */
+    [Reason.SSL_INFO]: SslInfoEvent;
+  }
+}
 
 declare module '../core/vhost.js' {
   interface VhostCreationInfo extends VhostTlsInfo {}

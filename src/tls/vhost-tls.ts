@@ -57,12 +57,10 @@ interface Material {
  * what was put in once the callback returns.
  *
  * ```ts
- * case Reason.OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: {
- *   const setup = input as VhostTlsSetup;
- *   setup.setCertificate(myCertPem);
- *   setup.setPrivateKey(myKeyPem);
+ * case Reason.OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: // input: VhostTlsSetup
+ *   input.setCertificate(myCertPem);
+ *   input.setPrivateKey(myKeyPem);
  *   break;
- * }
  * ```
  */
 export class VhostTlsSetup {

@@ -49,7 +49,7 @@ const MAIN_BEFORE = [
 test('the main export still has every name it had, and the new ones', () => {
   const names = exportedNames(distSrc('index.d.ts'));
   assert.deepEqual(MAIN_BEFORE.filter((n) => !names.has(n)), []);
-  for (const n of ['ErrorCode', 'TslwsError', 'zipFileOps', 'FOP_READ_AGAIN']) assert.ok(names.has(n), n);
+  for (const n of ['ErrorCode', 'TslwsError', 'zipFileOps', 'FOP_READ_AGAIN', 'ReasonInput', 'CallbackArgs']) assert.ok(names.has(n), n);
 });
 
 test('the sub-path entry points resolve by the package name and give their part', async () => {

@@ -14,7 +14,7 @@ import { join, relative, sep } from 'node:path';
 import {
   createContext, clientConnect, loadPlugins, setLogLevel, getLogLevel, pvoNumber, createEchoProtocol, readConfigDir,
   writeZip, ZipArchive, ZipFormatError, ConfigError, LwswsServer, Spa, SpaError, AccessLog, Mount, Option, Reason,
-  ErrorCode, type TslwsError, type Protocol, type Wsi,
+  ErrorCode, type TslwsError, type Protocol,
 } from '../../src/index.js';
 import { makeSelfSignedCert } from '../../src/tls/self-signed.js';
 import { parseTarget } from '../../src/bin/test-client/target.js';
@@ -201,7 +201,7 @@ test('from callbacks: addHttpHeaderStatus twice, closeReason on HTTP, closeReaso
   const errs: Record<string, unknown> = {};
   const proto: Protocol = {
     name: 'misuse',
-    callback(wsi: Wsi, reason: Reason) {
+    callback(wsi, reason, _user, _input) {
       if (reason === Reason.HTTP) {
         errs.notWs = thrown(() => wsi.closeReason(1000));
         wsi.addHttpHeaderStatus(200);

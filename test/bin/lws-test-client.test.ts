@@ -64,14 +64,15 @@ test('it offers permessage-deflate as the C client does, and reads a compressed 
   const noting = <T>(p: Protocol<T>, extra: Partial<Protocol<T>> = {}): Protocol<T> => ({
     ...p,
     ...extra,
-    callback(wsi, reason, pss, input) {
+    callback(...args) {
+      const [wsi, reason] = args;
       if (reason === Reason.ESTABLISHED) {
         offers.set(p.name, {
           offer: wsi.hdrCopy('sec-websocket-extensions'),
           active: wsi.setExtensionOption('permessage-deflate', 'compression_level', '1') === 0,
         });
       }
-      return p.callback(wsi, reason, pss, input);
+      return p.callback(...args);
     },
   });
   const ctx = createContext({

@@ -46,7 +46,7 @@ test('the fraggle client reports a wrong checksum and exits 1', async () => {
     protocols: [{ name: 'http-only', callback: callbackHttpDummy }, {
       name: 'fraggle-protocol',
       createSessionData: () => ({ step: 0 }),
-      callback(wsi, reason, user) {
+      callback(wsi, reason, user, _input) {
         const s = user as { step: number };
         if (reason === Reason.ESTABLISHED) wsi.callbackOnWritable();
         if (reason === Reason.SERVER_WRITEABLE) {

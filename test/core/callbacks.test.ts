@@ -355,7 +355,7 @@ test('context.destroy closes live connections with their callbacks and leaves no
 test('per-vhost data set at PROTOCOL_INIT through wsi.protocol is found from connections', async () => {
   const p: Protocol = {
     name: 'priv',
-    callback(wsi, reason) {
+    callback(wsi, reason, _user, _input) {
       if (reason === Reason.PROTOCOL_INIT) wsi.vhost.setProtocolVhPriv(wsi.protocol, { tag: 'from-init' });
       if (reason === Reason.HTTP) {
         const d = wsi.vhost.protocolVhPriv<{ tag: string }>(wsi.protocol);

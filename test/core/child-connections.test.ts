@@ -186,7 +186,7 @@ test('streams inside a connection: own WRITEABLE, credit, rx, close; no socket o
       const ch = (wsi.transport as ChannelTransport | null)?.ch ?? -1;
       switch (reason) {
         case Reason.RAW_RX:
-          user.out.push(Buffer.from((input as Uint8Array).toString().toUpperCase()));
+          user.out.push(Buffer.from(input.toString().toUpperCase()));
           wsi.callbackOnWritable();
           break;
         case Reason.RAW_WRITEABLE: {

@@ -62,7 +62,7 @@ test('callbackOnWritableAllProtocol reaches every connection of the protocol on 
   const waiting = new Set<unknown>();
   const p: Protocol = {
     name: 'all',
-    callback(wsi, reason) {
+    callback(wsi, reason, _user, _input) {
       if (reason === Reason.HTTP) {
         waiting.add(wsi);
         return 0;

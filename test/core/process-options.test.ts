@@ -40,7 +40,7 @@ test('kaTime turns TCP keepalive on for accepted and client sockets, with that i
     let established = false;
     const client = createContext({
       kaTime: 9,
-      protocols: [{ name: 'c', callback(_w, reason) { if (reason === Reason.ESTABLISHED_CLIENT_HTTP) established = true; return 0; } }],
+      protocols: [{ name: 'c', callback(_w, reason, _user, _input) { if (reason === Reason.ESTABLISHED_CLIENT_HTTP) established = true; return 0; } }],
     });
     try {
       const wsi = client.clientConnect({ address: '127.0.0.1', port: pp, method: 'GET' });

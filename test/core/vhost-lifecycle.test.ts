@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { createContext, Option, Reason, type Protocol, type Wsi } from '../../src/index.js';
+import { createContext, Option, Reason, type Protocol } from '../../src/index.js';
 import { listenerOf } from '../../src/roles/listen/listen-feature.js';
 import { createEchoProtocol } from '../../src/plugins/echo.js';
 import { makePki } from '../helpers/pki.js';
@@ -32,7 +32,7 @@ test('vhosts come and go while the context runs: WebSockets on a destroyed vhost
   const events: string[] = [];
   const life: Protocol = {
     name: 'life',
-    callback(_wsi: Wsi, reason: Reason) {
+    callback(_wsi, reason, _user, _input) {
       if (reason === Reason.PROTOCOL_INIT) events.push('init');
       if (reason === Reason.PROTOCOL_DESTROY) events.push('destroy');
       return 0;
@@ -121,7 +121,7 @@ test('bindIface: client connections of the vhost leave from the interface addres
     iface: '127.0.0.2', bindIface: true,
     protocols: [{
       name: 'c',
-      callback(w, reason) {
+      callback(w, reason, _user, _input) {
         events.push(reason);
         if (reason === Reason.RECEIVE_CLIENT_HTTP) w.httpClientRead();
         return 0;

@@ -41,7 +41,7 @@ export class Recorder {
         const kept = input instanceof Uint8Array ? Buffer.from(input) : input;
         this.events.push({ wsi, reason, input: kept });
         if (reason === Reason.CLIENT_RECEIVE) {
-          this.#parts.push(Buffer.from(input as Uint8Array));
+          this.#parts.push(Buffer.from(input));
           if (wsi.isFinalFragment()) {
             this.messages.push({ data: Buffer.concat(this.#parts), binary: wsi.frameIsBinary() });
             this.#parts = [];

@@ -389,7 +389,7 @@ export function echoProtocol(o: { name?: string; mode?: 'message' | 'pieces'; rx
           log.established.push(wsi);
           return 0;
         case Reason.RECEIVE: {
-          const piece = Buffer.from(input as Uint8Array);
+          const piece = Buffer.from(input);
           log.pieces.push(piece.length);
           if (mode === 'pieces') {
             let flags = wsi.isFirstFragment() ? (wsi.frameIsBinary() ? Write.BINARY : Write.TEXT) : Write.CONTINUATION;
@@ -426,10 +426,10 @@ export function echoProtocol(o: { name?: string; mode?: 'message' | 'pieces'; rx
           if (pss.queue.length) wsi.callbackOnWritable();
           return 0;
         case Reason.WS_PEER_INITIATED_CLOSE:
-          log.peerCloses.push(Buffer.from(input as Uint8Array));
+          log.peerCloses.push(Buffer.from(input));
           return 0;
         case Reason.RECEIVE_PONG:
-          log.pongs.push(Buffer.from(input as Uint8Array));
+          log.pongs.push(Buffer.from(input));
           return 0;
         case Reason.CLOSED:
           log.closed++;

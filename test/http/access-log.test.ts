@@ -94,7 +94,7 @@ test('a header block the user writes by hand is logged with its own status', asy
   const path = join(dir, 'access.log');
   const proto: Protocol = {
     name: 'hand',
-    callback(wsi, reason) {
+    callback(wsi, reason, _user, _input) {
       if (reason !== Reason.HTTP) return 0;
       const head = Buffer.from('HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\nconnection: close\r\n\r\n', 'latin1');
       if (wsi.write(head, Write.HTTP_HEADERS) < 0) return -1;

@@ -38,7 +38,7 @@ function recorder(name: string): Protocol<Sess> {
           if (wsi.hdrCopy('content-length')) return 0;
           return answer(wsi, `${name} s${user.id} hit${user.hits} ${String(input)}`);
         case Reason.HTTP_BODY:
-          user.body += Buffer.from(input as Uint8Array).toString();
+          user.body += Buffer.from(input).toString();
           return 0;
         case Reason.HTTP_BODY_COMPLETION:
           return answer(wsi, `${name} s${user.id} hit${user.hits} body=${user.body}`);

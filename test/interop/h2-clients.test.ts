@@ -52,7 +52,7 @@ const upload: Protocol<UploadSession> = {
       case Reason.HTTP:
         return 0;
       case Reason.HTTP_BODY: {
-        const b = input as Uint8Array;
+        const b = input;
         user.hash.update(b);
         user.len += b.length;
         if (wsi.getUrlArgByName('pause') === '1' && !pausedUpload && !user.paused) {
@@ -85,7 +85,7 @@ const upload: Protocol<UploadSession> = {
 /** Answers GET /release: lets the paused upload go on, after this response is complete. */
 const release: Protocol = {
   name: 'release',
-  callback(wsi, reason) {
+  callback(wsi, reason, _user, _input) {
     if (reason === Reason.HTTP) {
       order.push('release answered');
       wsi.returnHttpStatus(200, 'released');

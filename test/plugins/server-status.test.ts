@@ -105,7 +105,7 @@ test('lws-server-status counts HTTP/2: connections and streams open, requests an
   writeFileSync(join(dir, 'x.txt'), 'x');
   // /hold answers only when the test says: its stream stays open until then.
   const held: Wsi[] = [];
-  const hold: Protocol = { name: 'hold', callback(wsi, reason) {
+  const hold: Protocol = { name: 'hold', callback(wsi, reason, _user, _input) {
     if (reason === Reason.HTTP) held.push(wsi);
     return 0;
   } };

@@ -202,7 +202,7 @@ test('serveHttpFile after the response is complete sends nothing and returns -1;
     port: 0, iface: '127.0.0.1',
     protocols: [{
       name: 'late',
-      callback(wsi, reason) {
+      callback(wsi, reason, _user, _input) {
         if (reason !== Reason.HTTP) return 0;
         wsi.returnHttpStatus(200, 'done');
         try {

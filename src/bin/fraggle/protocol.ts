@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { Reason, Write, type Protocol, type Wsi, type CallbackInput } from '../../index.js';
+import { Reason, Write, type Protocol, type Wsi } from '../../index.js';
 
 export const FRAGGLE_PROTOCOL = 'fraggle-protocol';
 
@@ -97,7 +97,7 @@ export function createFraggleProtocol(report: (r: FraggleReport) => void, closed
     // Large pieces keep the RECEIVE count close to the fragments sent.
     rxBufferSize: 4096,
     createSessionData: newSession,
-    callback(wsi: Wsi, reason: Reason, user: unknown, input: CallbackInput): number {
+    callback(wsi, reason, user, input): number {
       const s = user as Session;
       switch (reason) {
         case Reason.ESTABLISHED:
@@ -111,10 +111,10 @@ export function createFraggleProtocol(report: (r: FraggleReport) => void, closed
           established?.(wsi);
           break;
         case Reason.CLIENT_RECEIVE:
-          clientReceive(wsi, s, input as Uint8Array, report);
+          clientReceive(wsi, s, input, report);
           break;
         case Reason.CLIENT_CONNECTION_ERROR:
-          process.stderr.write(`lws-test-fraggle: connection failed: ${String(input)}\n`);
+          process.stderr.write(`lws-test-fraggle: connection failed: ${input}\n`);
           closed(wsi);
           break;
         case Reason.CLOSED:

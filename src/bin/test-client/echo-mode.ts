@@ -1,4 +1,4 @@
-import { createContext, Reason, Write, type Context, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
+import { createContext, Reason, Write, type Context, type Protocol, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
 import { PolyRand } from './lfsr.js';
 
@@ -41,9 +41,9 @@ export function runEchoMode(target: Target, opt: EchoModeOptions): Context {
     opt.done(code);
   };
 
-  const echo = {
+  const echo: Protocol = {
     name: 'echo-client',
-    callback(wsi: Wsi, reason: Reason, _user: unknown, input: CallbackInput): number {
+    callback(wsi, reason, _user, input): number {
       switch (reason) {
         case Reason.CLIENT_ESTABLISHED:
           opt.print(`echo: connected, sending ${ECHO_BLOCKS} messages of ${ECHO_BLOCK_SIZE} bytes`);
@@ -56,7 +56,7 @@ export function runEchoMode(target: Target, opt: EchoModeOptions): Context {
           else opt.print('echo: send finished');
           break;
         case Reason.CLIENT_RECEIVE: {
-          const data = input as Uint8Array;
+          const data = input;
           for (let i = 0; i < data.length; i++) {
             if (data[i] !== rx.next()) {
               const at = received + i;
@@ -72,7 +72,7 @@ export function runEchoMode(target: Target, opt: EchoModeOptions): Context {
           break;
         }
         case Reason.CLIENT_CONNECTION_ERROR:
-          finish(1, `echo connection failed: ${String(input)}`);
+          finish(1, `echo connection failed: ${input}`);
           break;
         case Reason.CLIENT_CLOSED:
           finish(1, `echo connection closed after ${sent} sent, ${received} of ${ECHO_BLOCKS * ECHO_BLOCK_SIZE} bytes back`);

@@ -1,4 +1,4 @@
-import { createContext, Reason, Write, type Context, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
+import { createContext, Reason, Write, type Context, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
 import { firstOnly } from './target.js';
 
@@ -29,7 +29,7 @@ export function runHttpMode(target: Target, out: (body: Buffer) => void, done: (
   const context = createContext({
     protocols: [{
       name: 'http-client',
-      callback(wsi: Wsi, reason: Reason, _user: unknown, input: CallbackInput): number {
+      callback(wsi, reason, _user, input): number {
         switch (reason) {
           case Reason.ESTABLISHED_CLIENT_HTTP:
             status = wsi.httpClientStatus();
@@ -45,7 +45,7 @@ export function runHttpMode(target: Target, out: (body: Buffer) => void, done: (
             end(status >= 400 ? 1 : 0);
             break;
           case Reason.CLIENT_CONNECTION_ERROR:
-            process.stderr.write(`lws-test-client: connection failed: ${String(input)}\n`);
+            process.stderr.write(`lws-test-client: connection failed: ${input}\n`);
             end(1);
             break;
           case Reason.CLOSED_CLIENT_HTTP:

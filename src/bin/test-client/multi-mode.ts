@@ -1,4 +1,4 @@
-import { createContext, Reason, type Context, type Protocol, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
+import { createContext, Reason, type Context, type Protocol, type Wsi, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
 
 /** How many dumb-increment connections `-m` keeps open, as the C client. */
@@ -31,7 +31,7 @@ export function runMultiMode(target: Target, opt: MultiModeOptions): Context {
 
   const dumb: Protocol = {
     name: 'dumb-multi',
-    callback(wsi: Wsi, reason: Reason, _user: unknown, input: CallbackInput): number {
+    callback(wsi, reason, _user, input): number {
       const n = slotOf(wsi);
       if (n < 0) return 0;
       switch (reason) {
@@ -45,7 +45,7 @@ export function runMultiMode(target: Target, opt: MultiModeOptions): Context {
           opt.print(`dumb ${n}: writeable`);
           break;
         case Reason.CLIENT_CONNECTION_ERROR:
-          process.stderr.write(`lws-test-client: dumb ${n}: connection failed: ${String(input)}\n`);
+          process.stderr.write(`lws-test-client: dumb ${n}: connection failed: ${input}\n`);
           slots[n].wsi = undefined;
           break;
         case Reason.CLIENT_CLOSED:

@@ -1,4 +1,4 @@
-import { createContext, Reason, Write, type Context, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
+import { createContext, Reason, Write, type Context, type Wsi, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
 import { firstOnly } from './target.js';
 
@@ -21,7 +21,7 @@ export function runRawMode(target: Target, input: NodeJS.ReadableStream, out: (d
   const context = createContext({
     protocols: [{
       name: 'lws-test-raw-client',
-      callback(wsi: Wsi, reason: Reason, _user: unknown, data: CallbackInput): number {
+      callback(wsi, reason, _user, data): number {
         switch (reason) {
           case Reason.RAW_ADOPT:
             conn = wsi;
@@ -39,14 +39,14 @@ export function runRawMode(target: Target, input: NodeJS.ReadableStream, out: (d
             break;
           }
           case Reason.RAW_RX:
-            out(Buffer.from(data as Uint8Array));
+            out(Buffer.from(data));
             break;
           case Reason.RAW_CLOSE:
             conn = undefined;
             end(0);
             break;
           case Reason.CLIENT_CONNECTION_ERROR:
-            process.stderr.write(`lws-test-client: connection failed: ${String(data)}\n`);
+            process.stderr.write(`lws-test-client: connection failed: ${data}\n`);
             end(1);
             break;
         }

@@ -1,4 +1,4 @@
-import { createContext, Reason, Write, type Context, type Protocol, type Wsi, type CallbackInput, type ClientSslOptions } from '../../index.js';
+import { createContext, Reason, Write, type Context, type Protocol, type ClientSslOptions } from '../../index.js';
 import type { Target } from './target.js';
 
 /** How the ws mode behaves, from the command line. */
@@ -75,7 +75,7 @@ export function runWsMode(target: Target, opt: WsModeOptions): Context {
 
   const dumb: Protocol = {
     name: 'dumb-client',
-    callback(wsi: Wsi, reason: Reason, _user: unknown, input: CallbackInput): number {
+    callback(wsi, reason, _user, input): number {
       switch (reason) {
         case Reason.CLIENT_ESTABLISHED:
           opt.print('dumb-increment: connected');
@@ -84,8 +84,8 @@ export function runWsMode(target: Target, opt: WsModeOptions): Context {
           opt.print(`rx ${String(input)}`);
           break;
         case Reason.CLIENT_CONNECTION_ERROR:
-          if (opt.once) finish(1, `dumb-increment connection failed: ${String(input)}`);
-          else process.stderr.write(`lws-test-client: dumb-increment connection failed: ${String(input)}\n`);
+          if (opt.once) finish(1, `dumb-increment connection failed: ${input}`);
+          else process.stderr.write(`lws-test-client: dumb-increment connection failed: ${input}\n`);
           retry(connectDumb);
           break;
         case Reason.CLIENT_CLOSED:
@@ -99,7 +99,7 @@ export function runWsMode(target: Target, opt: WsModeOptions): Context {
 
   const mirror: Protocol = {
     name: 'mirror-client',
-    callback(wsi: Wsi, reason: Reason, _user: unknown, input: CallbackInput): number {
+    callback(wsi, reason, _user, input): number {
       switch (reason) {
         case Reason.CLIENT_ESTABLISHED:
           opt.print('mirror: connected');
@@ -125,7 +125,7 @@ export function runWsMode(target: Target, opt: WsModeOptions): Context {
           break;
         }
         case Reason.CLIENT_RECEIVE: {
-          mirrorParts.push(Buffer.from(input as Uint8Array));
+          mirrorParts.push(Buffer.from(input));
           if (!wsi.isFinalFragment()) break;
           const msg = Buffer.concat(mirrorParts).toString();
           mirrorParts = [];
@@ -139,8 +139,8 @@ export function runWsMode(target: Target, opt: WsModeOptions): Context {
           break;
         }
         case Reason.CLIENT_CONNECTION_ERROR:
-          if (opt.once) finish(1, `mirror connection failed: ${String(input)}`);
-          else process.stderr.write(`lws-test-client: mirror connection failed: ${String(input)}\n`);
+          if (opt.once) finish(1, `mirror connection failed: ${input}`);
+          else process.stderr.write(`lws-test-client: mirror connection failed: ${input}\n`);
           retry(connectMirror);
           break;
         case Reason.CLIENT_CLOSED:

@@ -52,7 +52,7 @@ const MULTIPART = /^multipart\/form-data\s*(;|$)/i;
  *
  * ```ts
  * case Reason.HTTP: user.spa = createSpa(wsi, { params: ['text'], onFile }); return 0;
- * case Reason.HTTP_BODY: user.spa.process(input as Uint8Array); return 0;
+ * case Reason.HTTP_BODY: user.spa.process(input); return 0; // input: Buffer
  * case Reason.HTTP_BODY_COMPLETION: user.spa.finalize(); text = user.spa.getString('text'); …
  * ```
  */

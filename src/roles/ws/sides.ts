@@ -8,11 +8,11 @@ import { Reason } from '../../core/reasons.js';
  */
 export interface WsSide {
   readonly isServer: boolean;
-  readonly established: Reason;
-  readonly receive: Reason;
-  readonly receivePong: Reason;
-  readonly writeable: Reason;
-  readonly closed: Reason;
+  readonly established: Reason.ESTABLISHED | Reason.CLIENT_ESTABLISHED;
+  readonly receive: Reason.RECEIVE | Reason.CLIENT_RECEIVE;
+  readonly receivePong: Reason.RECEIVE_PONG | Reason.CLIENT_RECEIVE_PONG;
+  readonly writeable: Reason.SERVER_WRITEABLE | Reason.CLIENT_WRITEABLE;
+  readonly closed: Reason.CLOSED | Reason.CLIENT_CLOSED;
 }
 
 export const WS_SERVER: WsSide = Object.freeze({

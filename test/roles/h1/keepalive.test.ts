@@ -53,9 +53,9 @@ const proto: Protocol<Sess> = {
           // answers as soon as the first piece is in
           if (user.answered) return 0;
           user.answered = true;
-          return reply(wsi, 200, Buffer.from(`got ${(input as Uint8Array).length}`));
+          return reply(wsi, 200, Buffer.from(`got ${input.length}`));
         }
-        user.chunks.push(Buffer.from(input as Uint8Array));
+        user.chunks.push(Buffer.from(input));
         return 0;
       case Reason.HTTP_BODY_COMPLETION:
         if (user.answered) {

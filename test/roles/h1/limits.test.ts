@@ -59,8 +59,8 @@ const proto: Protocol<Sess> = {
         user.held = false;
         return reply(wsi, 200, Buffer.from('held'));
       case Reason.HTTP_BODY:
-        if (wsi.uri === '/sink') user.count += (input as Uint8Array).length;
-        else user.chunks.push(Buffer.from(input as Uint8Array));
+        if (wsi.uri === '/sink') user.count += input.length;
+        else user.chunks.push(Buffer.from(input));
         return 0;
       case Reason.HTTP_BODY_COMPLETION:
         return reply(wsi, 200, wsi.uri === '/sink' ? Buffer.from(String(user.count)) : Buffer.concat(user.chunks));

@@ -58,7 +58,7 @@ const echo: Protocol<Sess> = {
         return reply(wsi, 200, Buffer.from(`${wsi.method} ${wsi.uri}${args.length ? ' ?' + args.join('&') : ''}`));
       }
       case Reason.HTTP_BODY:
-        user.chunks.push(Buffer.from(input as Uint8Array));
+        user.chunks.push(Buffer.from(input));
         return 0;
       case Reason.HTTP_BODY_COMPLETION:
         return reply(wsi, 200, Buffer.concat(user.chunks));
@@ -176,7 +176,7 @@ test('absolute-form: the authority picks the vhost, overriding Host', async () =
   await new Promise<void>((r) => free.close(() => r()));
   const named: Protocol = {
     name: 'named',
-    callback(wsi, reason) {
+    callback(wsi, reason, _user, _input) {
       if (reason === Reason.HTTP) return reply(wsi, 200, Buffer.from(`${wsi.vhost.name} ${wsi.uri}`));
       return 0;
     },

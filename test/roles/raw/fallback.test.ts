@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import {
-  createContext, callbackHttpDummy, Mount, Option, Reason, rawTestProtocol, echoProtocol, type CallbackInput, type Context, type Protocol, type Wsi,
+  createContext, callbackHttpDummy, Mount, Option, Reason, rawTestProtocol, echoProtocol, type CallbackArgs, type Context, type Protocol, type Wsi,
 } from '../../../src/index.js';
 import { raw, sleep } from '../../helpers/common.js';
 import { makePki } from '../../helpers/pki.js';
@@ -38,11 +38,13 @@ interface Started {
 /** A vhost with HTTP files, a WebSocket echo and a RAW protocol (the raw-test echo, watched). */
 async function start(options: number, extra: Record<string, unknown> = {}): Promise<Started> {
   const seen: string[] = [];
+  const inner = rawTestProtocol.callback as (...args: CallbackArgs<unknown>) => number;
   const watched: Protocol = {
     ...rawTestProtocol,
-    callback(wsi: Wsi, reason: Reason, user: unknown, input: unknown) {
+    callback(...args: CallbackArgs<unknown>) {
+      const reason = args[1];
       if (reason === Reason.RAW_ADOPT || reason === Reason.RAW_CLOSE) seen.push(Reason[reason]);
-      return (rawTestProtocol.callback as Protocol['callback'])(wsi, reason, user, input as CallbackInput);
+      return inner(...args);
     },
   };
   const ctx = createContext({
@@ -196,7 +198,7 @@ test('the raw protocol is the one whose pvo says raw, else default, else the fir
   const names: string[] = [];
   const mk = (name: string): Protocol => ({
     name,
-    callback(_wsi: Wsi, reason: Reason) {
+    callback(_wsi: Wsi, reason: Reason, _user: unknown, _input: unknown) {
       if (reason === Reason.RAW_ADOPT) names.push(name);
       return reason === Reason.RAW_ADOPT ? -1 : 0;
     },

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDeflateRaw, deflateRawSync, constants } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { Reason, Write, type Protocol, type Wsi } from '../../../src/index.js';
+import { Reason, Write, type Protocol } from '../../../src/index.js';
 import { start } from '../../helpers/common.js';
 import { RawWs, OP, encodeFrame, echoProtocol, until } from '../../helpers/ws.js';
 import { openWs, nextMessages, wsClosed, textOf, pmdCompress, pmdInflate, headerOf, type PmdWsOptions } from '../../helpers/ws-peer.js';
@@ -243,7 +243,7 @@ test('a small message inflating past maxInflatedSize: 1009, without memory growi
   const sink: Protocol = {
     name: 'sink',
     callback(_wsi, reason, _u, input) {
-      if (reason === Reason.RECEIVE) received += (input as Uint8Array).length;
+      if (reason === Reason.RECEIVE) received += input.length;
       return 0;
     },
   };
@@ -282,7 +282,7 @@ test('rx flow control and rxBufferSize hold with compressed input: the rest come
     rxBufferSize: 1000,
     callback(wsi, reason, _u, input) {
       if (reason === Reason.RECEIVE) {
-        const b = Buffer.from(input as Uint8Array);
+        const b = Buffer.from(input);
         parts.push(b);
         pieces.push({ len: b.length, first: wsi.isFirstFragment(), final: wsi.isFinalFragment() && wsi.remainingPacketPayload() === 0 });
         if (resumedAt) resumedDeliveries++;
@@ -322,7 +322,7 @@ test('writes with NO_FIN / CONTINUATION compress across fragments; small message
   const { ctx, port } = await start({
     protocols: [{
       name: 'frag',
-      callback(wsi: Wsi, reason: Reason) {
+      callback(wsi, reason, _user, _input) {
         if (reason === Reason.ESTABLISHED) wsi.callbackOnWritable();
         if (reason === Reason.SERVER_WRITEABLE) {
           const t = textOf(9000);
@@ -359,7 +359,7 @@ test('closing right after writing: compressed messages still go out before the C
   const { ctx, port } = await start({
     protocols: [{
       name: 'bye',
-      callback(wsi: Wsi, reason: Reason) {
+      callback(wsi, reason, _user, _input) {
         if (reason === Reason.ESTABLISHED) wsi.callbackOnWritable();
         if (reason === Reason.SERVER_WRITEABLE) {
           for (let i = 0; i < 5; i++) wsi.write(textOf(50000 + i), Write.TEXT);
@@ -392,7 +392,7 @@ test('a sender looping on sendPipeChoked() stops while messages wait for the com
   const { ctx, port } = await start({
     protocols: [{
       name: 'flood',
-      callback(wsi: Wsi, reason: Reason) {
+      callback(wsi, reason, _user, _input) {
         if (reason === Reason.ESTABLISHED) wsi.callbackOnWritable();
         if (reason === Reason.SERVER_WRITEABLE && written < 200) {
           rounds++;

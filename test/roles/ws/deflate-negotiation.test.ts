@@ -151,7 +151,7 @@ test('setExtensionOption: -1 when not active, 0 when applied; rx_buf_size bounds
           }
         }
       }
-      if (reason === Reason.RECEIVE) pieces.push((input as Uint8Array).length);
+      if (reason === Reason.RECEIVE) pieces.push(input.length);
       return 0;
     },
   };
@@ -367,7 +367,7 @@ test('a vhost\'s own deflate settings bound its zlib work, even when a client co
 });
 
 test('a protocol that closes while a large compressed message is being inflated gives its zlib slot back once', async () => {
-  const quit: Protocol = { name: 'quit', rxBufferSize: 1024, callback: (_w, reason) => (reason === Reason.RECEIVE ? -1 : 0) };
+  const quit: Protocol = { name: 'quit', rxBufferSize: 1024, callback: (_w, reason, _user, _input) => (reason === Reason.RECEIVE ? -1 : 0) };
   const { ctx, port } = await start({ protocols: [echoProtocol().proto, quit], ws: { perMessageDeflate: { threshold: 0, concurrency: 1 } } });
   try {
     const ws = await openWs(`ws://127.0.0.1:${port}/`, { threshold: 0 }, ['quit']);

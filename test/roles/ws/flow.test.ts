@@ -37,7 +37,7 @@ function sink(onReceive?: (wsi: Wsi, pieces: number) => void) {
       if (reason === Reason.ESTABLISHED) wsi = w;
       if (reason !== Reason.RECEIVE) return 0;
       pieces++;
-      frags.push(Buffer.from(input as Uint8Array));
+      frags.push(Buffer.from(input));
       if (w.remainingPacketPayload() === 0 && w.isFinalFragment()) {
         messages.push(Buffer.concat(frags));
         frags = [];
@@ -129,7 +129,7 @@ test('stopping rx in the middle of a frame delivers the rest of it, with correct
     callback(wsi, reason, _u, input) {
       if (reason !== Reason.RECEIVE) return 0;
       w = wsi;
-      info.push({ len: (input as Uint8Array).length, first: wsi.isFirstFragment(), final: wsi.isFinalFragment(), remaining: wsi.remainingPacketPayload() });
+      info.push({ len: input.length, first: wsi.isFirstFragment(), final: wsi.isFinalFragment(), remaining: wsi.remainingPacketPayload() });
       if (info.length === 1) wsi.rxFlowControl(false);
       return 0;
     },
@@ -159,7 +159,7 @@ test('lws test-echo\'s pattern: stop rx in RECEIVE, echo in WRITEABLE, re-enable
     createSessionData: () => ({ q: [] }),
     callback(wsi, reason, pss, input) {
       if (reason === Reason.RECEIVE) {
-        pss.q.push({ b: Buffer.from(input as Uint8Array), bin: wsi.frameIsBinary() });
+        pss.q.push({ b: Buffer.from(input), bin: wsi.frameIsBinary() });
         wsi.rxFlowControl(false);
         wsi.callbackOnWritable();
       } else if (reason === Reason.SERVER_WRITEABLE) {
@@ -196,7 +196,7 @@ test('a slow reader gets no SERVER_WRITEABLE while choked and the server holds a
   let conn: Wsi | null = null;
   const p: Protocol = {
     name: 'firehose',
-    callback(wsi, reason) {
+    callback(wsi, reason, _user, _input) {
       if (reason === Reason.ESTABLISHED) {
         conn = wsi;
         wsi.callbackOnWritable();
@@ -241,7 +241,7 @@ test('vhost.callbackOnWritableAllProtocol and rxFlowAllowAllProtocol reach every
       if (reason === Reason.SERVER_WRITEABLE) wsi.write(Buffer.from(`hello from ${name}`), Write.TEXT);
       if (reason === Reason.RECEIVE) {
         const l = got.get(wsi) ?? [];
-        l.push(Buffer.from(input as Uint8Array).toString());
+        l.push(Buffer.from(input).toString());
         got.set(wsi, l);
         wsi.rxFlowControl(false);
       }

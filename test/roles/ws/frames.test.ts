@@ -408,7 +408,7 @@ test('wsi.write builds the frames asked for: NO_FIN/CONTINUATION fragments, PING
   const errors: string[] = [];
   const p: Protocol = {
     name: 'writer',
-    callback(wsi, reason) {
+    callback(wsi, reason, _user, _input) {
       if (reason === Reason.ESTABLISHED) wsi.callbackOnWritable();
       if (reason !== Reason.SERVER_WRITEABLE) return 0;
       wsi.write(Buffer.from('ab'), Write.TEXT | Write.NO_FIN);

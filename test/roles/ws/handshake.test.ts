@@ -182,7 +182,7 @@ test('FILTER_PROTOCOL_CONNECTION returning non-zero refuses the upgrade with 403
   let originInFilter: string | undefined;
   const p: Protocol = {
     name: 'guarded',
-    callback(wsi, reason) {
+    callback(wsi, reason, _user, _input) {
       seen.push(Reason[reason]);
       if (reason === Reason.FILTER_PROTOCOL_CONNECTION) {
         originInFilter = wsi.hdrCopy('origin');

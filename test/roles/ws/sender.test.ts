@@ -18,7 +18,7 @@ async function run(perMessageDeflate: boolean): Promise<{ got: string[]; errors:
   const errors: string[] = [];
   const proto: Protocol = {
     name: 'framed',
-    callback(wsi, reason) {
+    callback(wsi, reason, _user, _input) {
       if (reason === Reason.ESTABLISHED) wsi.callbackOnWritable();
       if (reason === Reason.SERVER_WRITEABLE) {
         const s = wsOf(wsi)!.sender;
