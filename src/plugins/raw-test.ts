@@ -32,6 +32,7 @@ import type { Vhost } from '../core/vhost.js';
 import { Reason } from '../core/reasons.js';
 import { Write } from '../core/write.js';
 import { log } from '../core/log.js';
+import { ErrorCode, stateError } from '../core/errors.js';
 import type { Plugin } from './plugin.js';
 
 export const RAW_TEST_PROTOCOL_NAME = 'protocol-lws-raw-test';
@@ -62,7 +63,7 @@ const vhostData = (wsi: Wsi): RawTestVhost | undefined => wsi.vhost.protocolVhPr
 /** Make the FIFO afresh; another server doing the same at the same moment is not an error (both read it). */
 function makeFifo(path: string): number {
   const st = lstatSync(path, { throwIfNoEntry: false });
-  if (st && !st.isFIFO()) throw new Error(`${path} exists and is not a FIFO: left alone`);
+  if (st && !st.isFIFO()) throw stateError(ErrorCode.PLUGIN, `${path} exists and is not a FIFO: left alone`);
   if (st) {
     try {
       unlinkSync(path);
