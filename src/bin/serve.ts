@@ -33,11 +33,15 @@ export function listenUrl(vh: Vhost, scheme = 'http', iface: string | undefined 
   return `${vh.tls ? scheme + 's' : scheme}://${shown}:${vh.port}/`;
 }
 
+/** How long SIGTERM lets connections finish what they are doing. */
+const DRAIN_SECS = 10;
+
 /**
  * What every server bin does once its context exists: say where it serves
  * once listening (or exit 1 if it cannot: make the context with
  * `logListenErrors: false`, this says why), and shut down cleanly on SIGINT
- * or SIGTERM so every connection's close callbacks run. `scheme` is the
+ * (at once) or SIGTERM (draining: what is in flight finishes, within
+ * DRAIN_SECS) so every connection's close callbacks run. `scheme` is the
  * clear-text one (`http`, `ws`); a TLS vhost shows its secure form, a UNIX
  * socket its path. `onReady` learns how startup went (a daemon reports it).
  *
@@ -61,12 +65,14 @@ export function serveUntilSignalled(context: Context, prog: string, iface: strin
       void context.destroy();
     },
   );
-  const stop = (sig: string) => {
-    log.notice('%s: shutting down', sig);
-    void context.destroy().then(() => {
+  // SIGTERM (a service manager stopping us) finishes what is in flight within
+  // DRAIN_SECS; SIGINT (Ctrl-C) closes everything at once.
+  const stop = (sig: string, graceful: boolean) => {
+    log.notice('%s: %s', sig, graceful ? `draining (at most ${DRAIN_SECS} s)` : 'shutting down');
+    void (graceful ? context.drain({ timeoutSecs: DRAIN_SECS }) : context.destroy()).then(() => {
       announce(prog, 'exited cleanly');
     });
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT', false));
+  process.once('SIGTERM', () => stop('SIGTERM', true));
 }

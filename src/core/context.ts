@@ -216,11 +216,16 @@ export class Context {
     return [this.#untilClosed(draining).then(() => Promise.all(finish())).then(() => undefined)];
   }
 
-  #closeWaiters = new Map<Wsi, () => void>();
+  #closeWaiters = new Map<Wsi, Array<() => void>>();
 
   /** Resolves when every one of `wsis` has closed (each has its own bound). */
   #untilClosed(wsis: Wsi[]): Promise<void> {
-    return Promise.all(wsis.map((w) => (w.closed ? undefined : new Promise<void>((r) => this.#closeWaiters.set(w, r))))).then(() => undefined);
+    const wait = (w: Wsi) => new Promise<void>((r) => {
+      const list = this.#closeWaiters.get(w);
+      if (list) list.push(r);
+      else this.#closeWaiters.set(w, [r]);
+    });
+    return Promise.all(wsis.map((w) => (w.closed ? undefined : wait(w)))).then(() => undefined);
   }
 
   /** @internal Socket settings every connection gets: TCP keepalive. */
@@ -235,7 +240,7 @@ export class Context {
    * connection may not open (limit, destroyed, refused by a filter).
    */
   adoptSocket(socket: Socket, vh: Vhost): Wsi | null {
-    if (this.#destroyed) {
+    if (this.#destroyed || this.#draining) {
       socket.destroy();
       return null;
     }
@@ -292,10 +297,10 @@ export class Context {
   wsiClosed(wsi: Wsi): void {
     if (!this.#wsis.delete(wsi)) return;
     if (!wsi.parent) this.#roots--;
-    const waiter = this.#closeWaiters.get(wsi);
-    if (waiter) {
+    const waiters = this.#closeWaiters.get(wsi);
+    if (waiters) {
       this.#closeWaiters.delete(wsi);
-      waiter();
+      for (const w of waiters) w();
     }
     this.#writablePending.delete(wsi);
     const p0 = wsi.vhost.protocols[0];
@@ -396,6 +401,59 @@ export class Context {
     };
     this.#destroying = draining.length ? this.#untilClosed(draining).then(finish) : finish();
     return this.#destroying;
+  }
+
+  #draining: Promise<void> | null = null;
+
+  /**
+   * Stop gracefully: nothing new is accepted (the listen sockets close,
+   * adopted sockets are refused), HTTP exchanges in flight finish and
+   * their connections close after the response (idle keep-alive ones at
+   * once), HTTP/2 connections send GOAWAY and finish their open streams,
+   * WebSockets close with 1001 "going away", other connections (RAW,
+   * tunnels) close with what they have queued sent. Whatever is still open
+   * after `timeoutSecs` (default 30) is closed, and the context is
+   * destroyed; the promise resolves then.
+   *
+   * ```ts
+   * process.once('SIGTERM', () => context.drain({ timeoutSecs: 10 }).then(() => process.exit(0)));
+   * ```
+   */
+  drain(options: { timeoutSecs?: number } = {}): Promise<void> {
+    if (this.#draining) return this.#draining;
+    if (this.#destroying) return this.#destroying;
+    const secs = options.timeoutSecs ?? 30;
+    if (typeof secs !== 'number' || !Number.isFinite(secs) || secs < 0 || secs * 1000 > 2 ** 31 - 1)
+      throw rangeError(ErrorCode.INVALID_OPTION, `drain: timeoutSecs must be a number of seconds from 0 to about 24.8 days, got ${String(secs)}`);
+    const features = contextFeatureList();
+    const stopped: Promise<void>[] = [];
+    for (const f of features) {
+      const p = f.stop?.(this);
+      if (p) stopped.push(p.catch(() => undefined));
+    }
+    const waiting: Wsi[] = [];
+    for (const w of [...this.#wsis]) {
+      if (w.parent || w.closed) continue;
+      w.goingAway();
+      if (w.quiesce()) waiting.push(w);
+      else w.close();
+    }
+    log.notice('draining: %d connections finishing, at most %d s', waiting.length, secs);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => {
+      timer = setTimeout(r, secs * 1000);
+    });
+    this.#draining = Promise.race([this.#untilClosed(waiting), deadline])
+      .then(() => {
+        clearTimeout(timer);
+        return this.destroy();
+      });
+    return this.#draining;
+  }
+
+  /** True once `drain()` was called. */
+  get draining(): boolean {
+    return this.#draining !== null;
   }
 
   /** True once `destroy()` was called. */

@@ -80,6 +80,14 @@ export interface RoleOps<S = unknown> {
    */
   drain?(wsi: Wsi, state: S): boolean;
   /**
+   * `context.drain()`: finish what is in flight and close (an HTTP/1
+   * response completes, then the connection closes; HTTP/2 sends GOAWAY and
+   * its streams finish). True when the connection will close by itself
+   * (the drain's deadline bounds it); false (or absent): it is closed now,
+   * with what it has queued sent.
+   */
+  quiesce?(wsi: Wsi, state: S): boolean;
+  /**
    * The connection is closing: deliver the role's close callbacks and free
    * its state. With `flush`, a role whose last bytes are still being made
    * (compression) returns a function that calls `done` once they are

@@ -484,6 +484,11 @@ export class Wsi {
     return !this.closed && this.#ops.drain !== undefined && this.#ops.drain(this, this.#state);
   }
 
+  /** @internal See `RoleOps.quiesce`. */
+  quiesce(): boolean {
+    return !this.closed && this.#ops.quiesce !== undefined && this.#ops.quiesce(this, this.#state);
+  }
+
   /**
    * Close the connection now (and the streams inside it). The role's close
    * callbacks (CLOSED_HTTP, CLOSED …) and WSI_DESTROY are delivered before

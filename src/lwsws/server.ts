@@ -248,15 +248,14 @@ export class LwswsServer {
   }
 
   /**
-   * Stop: close the listen sockets and every connection, flush the access
-   * logs. Resolves within `boundMs` even if a socket lingers.
+   * Stop gracefully (`context.drain`): nothing new is accepted, HTTP
+   * exchanges in flight finish, HTTP/2 sends GOAWAY, WebSockets get 1001
+   * "going away"; then the access logs are flushed. Resolves within
+   * `boundMs` even if a socket lingers.
    */
   async stop(boundMs = 5000): Promise<void> {
     const done = (async () => {
-      // Vhost by vhost first: WebSockets get 1001 "going away" and the
-      // listen sockets close once their connections have ended.
-      await Promise.all(this.#running.map((r) => r.vhost.destroy()));
-      await this.context.destroy();
+      await this.context.drain({ timeoutSecs: Math.max(0, boundMs - 500) / 1000 });
       for (const r of this.#running) await r.accessLog?.close();
     })();
     let t: NodeJS.Timeout | undefined;

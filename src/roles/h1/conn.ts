@@ -409,6 +409,17 @@ export class H1Conn implements HttpCarrier {
     return true;
   }
 
+  /**
+   * @internal The context is draining: a response in progress completes
+   * and the connection closes after it (it says `connection: close`);
+   * between requests there is nothing to finish. True when it closes by itself.
+   */
+  quiesce(): boolean {
+    if (!this.inTxn) return false;
+    this.keepAlive = false;
+    return true;
+  }
+
   /** @internal The `connection:` line for a response now, which may decide not to keep the connection. */
   connectionLine(v10: boolean): string {
     // Answered while the peer holds its body back for a 100 Continue it will

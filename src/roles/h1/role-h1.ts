@@ -22,6 +22,9 @@ export const h1Role: RoleOps<H1Conn> = {
   peerEnded(_wsi, h1) {
     h1.peerEnded();
   },
+  quiesce(_wsi, h1) {
+    return h1.quiesce();
+  },
   callbackThrew(_wsi, h1) {
     h1.callbackThrew();
   },

@@ -21,6 +21,9 @@ export const h2Role: RoleOps<H2Conn> = {
   drain(_wsi, c) {
     return c.goingAway();
   },
+  quiesce(_wsi, c) {
+    return c.goingAway();
+  },
   closing(_wsi, c) {
     c.closing();
   },

@@ -44,7 +44,8 @@ declare module '../../core/vhost.js' {
      * Serve a connection accepted elsewhere on this vhost: a `net.Socket`,
      * a `tls.TLSSocket` whose handshake is done, or another duplex stream.
      * Returns its wsi, or null when it may not open (the connection limit,
-     * a FILTER_NETWORK_CONNECTION refusal; the socket is destroyed).
+     * the context draining, a FILTER_NETWORK_CONNECTION refusal; the socket
+     * is destroyed).
      *
      * @example
      * // Look at the first bytes, then hand the connection over with them.
