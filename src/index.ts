@@ -12,6 +12,7 @@ export { Vhost, type VhostCreationInfo } from './core/vhost.js';
 export { Wsi } from './core/wsi.js';
 export { Option } from './core/options.js';
 export type { AdoptSocketOptions } from './roles/listen/adopt-socket.js';
+export { attachToServer, type AttachOptions, type Attachment, type UpgradeServer } from './roles/listen/attach.js';
 export type { AdoptDescriptorOptions } from './roles/raw/adopt-descriptor.js';
 export { type HttpLimits, DEFAULT_HTTP_LIMITS } from './core/limits.js';
 export { ErrorCode, type TslwsError } from './core/errors.js';

@@ -18,6 +18,7 @@ import './roles/ws/vhost-ws.js';
 import './roles/ws/wsi-api.js';
 import './roles/listen/listen-feature.js';
 import './roles/listen/adopt-socket.js';
+import './roles/listen/attach.js';
 import './roles/raw/adopt-descriptor.js';
 import './client/vhost-client.js';
 import './client/wsi-api.js';

@@ -22,6 +22,8 @@ export const ErrorCode = {
   DESTROYED: 'TSLWS_DESTROYED',
   /** An HTTP call on a connection that has no HTTP exchange open. */
   NOT_HTTP: 'TSLWS_NOT_HTTP',
+  /** A request handed over as an upgrade (`vhost.handleUpgrade`) that asks for none. */
+  NOT_UPGRADE: 'TSLWS_NOT_UPGRADE',
   /** A WebSocket call on a connection that is not a WebSocket. */
   NOT_WEBSOCKET: 'TSLWS_NOT_WEBSOCKET',
   /** An HTTP client call on a connection that is not an HTTP client. */

@@ -55,8 +55,8 @@ declare module '../../core/vhost.js' {
   }
 }
 
-/** The vhosts an adopted connection may move to: its listen socket's, or this vhost alone. */
-function selectorFor(vh: Vhost): TlsListener {
+/** The vhosts an adopted connection may move to: its listen socket's, or this vhost alone. @internal */
+export function selectorFor(vh: Vhost): TlsListener {
   const l = listenerOf(vh);
   if (l) return l;
   return {
