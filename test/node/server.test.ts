@@ -149,6 +149,38 @@ test("onBufferFull 'drop': the message is dropped, the connection stays", async 
   await next(socket, 'close');
 });
 
+test("onBufferFull 'pause-reading': an echo to a peer that does not read stops reading it, and loses nothing", async () => {
+  const MAX = 1024 * 1024;
+  const server = await listen({ maxBufferedAmount: MAX, onBufferFull: 'pause-reading' });
+  let received = 0;
+  let maxBuffered = 0;
+  server.on('connection', (s) => s.on('message', (d, b) => {
+    received++;
+    s.send(d, { binary: b });
+    maxBuffered = Math.max(maxBuffered, s.bufferedAmount);
+  }));
+  const ws = await open(server.port as number);
+  const back: number[] = [];
+  ws.on('message', (d: Buffer) => back.push(d.readUInt32BE(0)));
+  ws.pause(); // reads nothing: the echoes back up in TCP, then in the server's queue
+  const N = 300;
+  for (let i = 0; i < N; i++) {
+    const b = Buffer.alloc(64 * 1024);
+    b.writeUInt32BE(i, 0);
+    ws.send(b);
+  }
+  assert.ok(await until(() => maxBuffered > MAX, 10000), 'the queue reached the bound');
+  await sleep(200); // room for reads that should not happen
+  assert.ok(received < N, `reading stopped: ${received} of ${N} read`);
+  // The message that crossed the bound is queued, nothing after it.
+  assert.ok(maxBuffered <= MAX + 64 * 1024, `bufferedAmount bounded: ${maxBuffered}`);
+  ws.resume();
+  assert.ok(await until(() => back.length === N, 30000), `all echoes: ${back.length}`);
+  assert.deepEqual(back, Array.from({ length: N }, (_, i) => i));
+  ws.close();
+  await server.close();
+});
+
 test('async iteration: a slow consumer stops reading (the sender backs up), then gets every message in order', async () => {
   const Q = 4;
   const server = await listen({ maxQueuedMessages: Q });
