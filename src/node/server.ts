@@ -10,7 +10,7 @@ import type { CallbackArgs, Protocol } from '../core/protocols.js';
 import { Reason } from '../core/reasons.js';
 import { callbackHttpDummy } from '../http/dummy.js';
 import { Write } from '../core/write.js';
-import type { PerMessageDeflateOptions } from '../index.js';
+import type { PerMessageDeflateOptions, VhostTlsInfo } from '../index.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 import { MessageSocket, libraryWsLimits, resolveMessageOptions, type MessageOptions, type ResolvedMessageOptions } from './message-socket.js';
 
@@ -59,6 +59,12 @@ export interface WebSocketServerOptions extends MessageOptions {
    * asking for it).
    */
   protocol?: string;
+  /**
+   * Serve wss://: the vhost's TLS settings (`sslCert` and `sslPrivateKey`
+   * as PEM, or the `…Filepath` forms; see "TLS settings (per vhost)").
+   * Default: plain ws://.
+   */
+  tls?: VhostTlsInfo;
   /** Accept permessage-deflate offers: `true` with the defaults, or settings. Default off. */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /**
@@ -113,6 +119,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const name = o.protocol ?? DEFAULT_PROTOCOL;
     const protocol = this.#protocol(name, mo, o);
     const vinfo = {
+      ...o.tls,
       port: o.port,
       iface: o.iface,
       vhostName: o.vhostName,

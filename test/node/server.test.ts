@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { ErrorCode, MessageSocket, type TslwsError } from '../../src/index.js';
+import { connect, ErrorCode, MessageSocket, type TslwsError } from '../../src/index.js';
+import { makePki } from '../helpers/pki.js';
 import { RawWs, until } from '../helpers/ws.js';
 import { listen, next, within } from './helpers.js';
 
@@ -353,4 +354,35 @@ test('many connections at once, each with its own messages', async () => {
   results.forEach((got, i) => assert.deepEqual(got, [0, 1, 2, 3, 4].map((k) => `${i}:${k}`)));
   assert.ok(await until(() => server.clients.size === 0, 5000));
   await server.close();
+});
+
+test('permessage-deflate with a ws client: compressed both ways, messages intact', async () => {
+  const server = await listen({ perMessageDeflate: true });
+  server.on('connection', echo);
+  const ws = await open(server.port as number, '/', { perMessageDeflate: true });
+  assert.match(ws.extensions, /permessage-deflate/);
+  const text = 'compress me '.repeat(50000);
+  ws.send(text);
+  const [d, b] = await next<WsMsg>(ws, 'message');
+  assert.deepEqual([d.toString(), b], [text, false]);
+  ws.close();
+  await server.close();
+});
+
+test('wss:// server (tls option) with our own client, and a subprotocol', async () => {
+  const pki = makePki();
+  try {
+    const leaf = pki.issue('localhost');
+    const server = await listen({ tls: { sslCert: leaf.cert, sslPrivateKey: leaf.key }, protocol: 'chat' });
+    server.on('connection', echo);
+    const s = await connect(`wss://localhost:${server.port}/`, { ca: pki.ca.cert, protocol: 'chat' });
+    assert.equal(s.protocol, 'chat');
+    s.send(Buffer.from('secret'));
+    assert.deepEqual(await next(s, 'message'), [Buffer.from('secret'), true]);
+    s.close();
+    await next(s, 'close');
+    await server.close();
+  } finally {
+    pki.cleanup();
+  }
 });
