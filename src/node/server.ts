@@ -138,7 +138,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this.context = createContext(vinfo);
       this.vhost = this.context.vhosts[0] as Vhost;
     }
-    this.context.listening.then(
+    // A shared context's other vhosts are not this server's business.
+    (this.#ownContext ? this.context.listening : this.vhost.listening).then(
       () => {
         this.#listening = true;
         this.emit('listening');

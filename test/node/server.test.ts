@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { connect, ErrorCode, MessageSocket, type TslwsError } from '../../src/index.js';
+import { connect, createContext, createWebSocketServer, ErrorCode, MessageSocket, Option, type TslwsError } from '../../src/index.js';
 import { makePki } from '../helpers/pki.js';
 import { RawWs, until } from '../helpers/ws.js';
 import { listen, next, within } from './helpers.js';
@@ -384,5 +384,31 @@ test('wss:// server (tls option) with our own client, and a subprotocol', async 
     await server.close();
   } finally {
     pki.cleanup();
+  }
+});
+
+test('on an existing context: its own vhost, removed by close() while the context goes on; a busy port is an error event', async () => {
+  const ctx = createContext({ options: Option.EXPLICIT_VHOSTS });
+  try {
+    const server = await listen({ context: ctx, vhostName: 'messages' });
+    assert.equal(server.context, ctx);
+    assert.ok(ctx.vhosts.includes(server.vhost));
+    server.on('connection', echo);
+    const s = await connect(`ws://127.0.0.1:${server.port}/`);
+    s.send('on a shared context');
+    assert.deepEqual(await next(s, 'message'), ['on a shared context', false]);
+
+    const busy = createWebSocketServer({ port: server.port as number, iface: '127.0.0.1' });
+    const [err] = await next<[Error & { code?: string }]>(busy, 'error');
+    assert.equal(err.code, 'EADDRINUSE');
+    await next(busy, 'close');
+
+    const closed = next<[number, string]>(s, 'close');
+    await server.close();
+    assert.equal((await closed)[0], 1001);
+    assert.ok(!ctx.vhosts.includes(server.vhost));
+    assert.equal(ctx.destroyed, false);
+  } finally {
+    await ctx.destroy();
   }
 });
