@@ -165,10 +165,13 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
   #iterQueue: Message[] | null = null;
   #iterWaiter: ((r: IteratorResult<Message>) => void) | null = null;
 
-  /** @internal Made by the server and client layers. */
-  constructor(o: ResolvedMessageOptions) {
+  /**
+   * A socket not connected to anything (readyState CONNECTING): the server
+   * and `connect()` make the ones that carry connections.
+   */
+  constructor(options: MessageOptions = {}) {
     super();
-    this.#o = o;
+    this.#o = resolveMessageOptions('MessageSocket', options);
   }
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */

@@ -205,3 +205,38 @@ test('async iteration on a client, ending at close', async () => {
   assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => `m${i}`));
   await stop(wss);
 });
+
+test('permessage-deflate offered to a ws server: agreed, messages intact both ways', async () => {
+  const { wss, port } = await wsServer({ perMessageDeflate: true });
+  let ext = '';
+  wss.on('connection', (ws) => {
+    ext = ws.extensions;
+    wsEcho(ws);
+  });
+  const s = await connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
+  const text = 'squeeze '.repeat(40000);
+  s.send(text);
+  assert.deepEqual(await next(s, 'message'), [text, false]);
+  assert.match(ext, /permessage-deflate/);
+  s.close();
+  await next(s, 'close');
+  await stop(wss);
+});
+
+test('many clients at once, each with its own messages', async () => {
+  const { wss, port } = await wsServer();
+  wss.on('connection', wsEcho);
+  const N = 60;
+  const results = await within(Promise.all(Array.from({ length: N }, async (_, i) => {
+    const s = await connect(`ws://localhost:${port}/`);
+    const got: string[] = [];
+    s.on('message', (d) => got.push(d as string));
+    for (let k = 0; k < 5; k++) s.send(`${i}:${k}`);
+    assert.ok(await until(() => got.length === 5, 10000));
+    s.close();
+    await next(s, 'close');
+    return got;
+  })), 'all clients', 30000);
+  results.forEach((got, i) => assert.deepEqual(got, [0, 1, 2, 3, 4].map((k) => `${i}:${k}`)));
+  await stop(wss);
+});

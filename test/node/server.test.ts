@@ -271,8 +271,9 @@ test('misuse throws coded errors', async () => {
   assert.throws(() => s.close(1005), (e: TslwsError) => e.code === ErrorCode.INVALID_ARGUMENT);
   assert.throws(() => s.close(1000, 'x'.repeat(124)), (e: TslwsError) => e.code === ErrorCode.INVALID_ARGUMENT);
   assert.throws(() => s.ping(Buffer.alloc(126)), (e: TslwsError) => e.code === ErrorCode.INVALID_ARGUMENT);
-  assert.throws(() => new MessageSocket({ maxMessageSize: 1, maxBufferedAmount: 1, onBufferFull: 'close', fragmentSize: 1, maxQueuedMessages: 1, closeTimeout: 1 }).send('x'),
+  assert.throws(() => new MessageSocket().send('x'),
     (e: TslwsError) => e.code === ErrorCode.NOT_OPEN);
+  assert.throws(() => new MessageSocket({ fragmentSize: 1.5 }), (e: TslwsError) => e.code === ErrorCode.INVALID_OPTION);
   await assert.rejects(listen({ maxMessageSize: 0 }), (e: TslwsError) => e.code === ErrorCode.INVALID_OPTION);
   await assert.rejects(listen({ onBufferFull: 'explode' as 'drop' }), (e: TslwsError) => e.code === ErrorCode.INVALID_OPTION);
   ws.close();
