@@ -413,3 +413,24 @@ test('on an existing context: its own vhost, removed by close() while the contex
     await ctx.destroy();
   }
 });
+
+test('close() after send(): what is queued goes out first, then the Close; send() after close() returns false', async () => {
+  const server = await listen();
+  const big = randomBytes(4 * 1024 * 1024);
+  server.on('connection', (s) => {
+    s.send(big);
+    s.send('last words');
+    s.close(4000, 'done');
+    assert.equal(s.readyState, MessageSocket.CLOSING);
+    assert.equal(s.send('too late'), false);
+  });
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/`);
+  const got: WsMsg[] = [];
+  ws.on('message', (d: Buffer, b: boolean) => got.push([d, b]));
+  const [code, reason] = await next<[number, Buffer]>(ws, 'close');
+  assert.deepEqual([code, reason.toString()], [4000, 'done']);
+  assert.equal(got.length, 2);
+  assert.ok(big.equals(got[0]?.[0] as Buffer));
+  assert.deepEqual([got[1]?.[0].toString(), got[1]?.[1]], ['last words', false]);
+  await server.close();
+});
