@@ -64,7 +64,9 @@ function parseUrl(url: string | URL): { address: string; port: number; path: str
 /**
  * Open a WebSocket to a ws:// or wss:// URL; resolves with an open
  * `MessageSocket`, rejects (code `TSLWS_CONNECT_FAILED`, or the signal's
- * reason when aborted) if it cannot be established.
+ * reason when aborted) if it cannot be established. A URL that is not
+ * ws:// or wss:// (`TSLWS_INVALID_ARGUMENT`) or a bad option
+ * (`TSLWS_INVALID_OPTION`) throws at once.
  *
  * ```ts
  * const socket = await connect('ws://localhost:7681/chat?room=1', { protocol: 'chat' });
