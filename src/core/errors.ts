@@ -16,6 +16,10 @@ export const ErrorCode = {
   INVALID_OPTION: 'TSLWS_INVALID_OPTION',
   /** An option bit, limit or key that tslws does not know. */
   UNKNOWN_OPTION: 'TSLWS_UNKNOWN_OPTION',
+  /** `connect()` could not establish the WebSocket (refused, DNS, TLS, handshake, timeout). */
+  CONNECT_FAILED: 'TSLWS_CONNECT_FAILED',
+  /** A send on a message socket that is not open yet. */
+  NOT_OPEN: 'TSLWS_NOT_OPEN',
   /** A function argument out of its range (a status code, a close code, seconds). */
   INVALID_ARGUMENT: 'TSLWS_INVALID_ARGUMENT',
   /** The context or vhost has been destroyed. */

@@ -1,6 +1,6 @@
 /**
  * The package's entry points: the main export keeps every name it has
- * always had, and `tslws/plugins`, `tslws/lwsws` and `tslws/fops` give
+ * always had, and `tslws/plugins`, `tslws/lwsws`, `tslws/fops` and `tslws/node` give
  * the optional parts on their own (each loads every layer, so a context
  * made through any of them has every role).
  */
@@ -49,7 +49,7 @@ const MAIN_BEFORE = [
 test('the main export still has every name it had, and the new ones', () => {
   const names = exportedNames(distSrc('index.d.ts'));
   assert.deepEqual(MAIN_BEFORE.filter((n) => !names.has(n)), []);
-  for (const n of ['ErrorCode', 'TslwsError', 'zipFileOps', 'FOP_READ_AGAIN', 'ReasonInput', 'CallbackArgs']) assert.ok(names.has(n), n);
+  for (const n of ['ErrorCode', 'TslwsError', 'zipFileOps', 'FOP_READ_AGAIN', 'ReasonInput', 'CallbackArgs', 'createWebSocketServer', 'connect', 'MessageSocket']) assert.ok(names.has(n), n);
 });
 
 test('the sub-path entry points resolve by the package name and give their part', async () => {
@@ -61,14 +61,18 @@ test('the sub-path entry points resolve by the package name and give their part'
   assert.ok(plugins.BUILTIN_PLUGINS.length >= 5);
   const lwsws = await import('tslws/lwsws');
   assert.equal(typeof lwsws.LwswsServer.start, 'function');
+  const node = await import('tslws/node');
+  assert.equal(typeof node.createWebSocketServer, 'function');
+  assert.equal(typeof node.connect, 'function');
   const main = await import('tslws');
   assert.equal(main.zipFileOps, fops.zipFileOps, 'the same module behind both');
+  assert.equal(main.MessageSocket, node.MessageSocket);
   assert.equal(main.LwswsServer, lwsws.LwswsServer);
 });
 
 test('every entry point can be required too (require(esm): no top-level await anywhere in its modules)', async () => {
   const require = createRequire(import.meta.url);
-  for (const spec of ['tslws', 'tslws/plugins', 'tslws/lwsws', 'tslws/fops']) {
+  for (const spec of ['tslws', 'tslws/plugins', 'tslws/lwsws', 'tslws/fops', 'tslws/node']) {
     const required = require(spec) as Record<string, unknown>;
     const imported = await import(spec) as Record<string, unknown>;
     assert.deepEqual(Object.keys(required).sort(), Object.keys(imported).sort(), spec);
@@ -78,7 +82,7 @@ test('every entry point can be required too (require(esm): no top-level await an
 
 test('every name of a sub-path entry point is also in the main export', () => {
   const main = exportedNames(distSrc('index.d.ts'));
-  for (const sub of ['plugins', 'lwsws', 'fops']) {
+  for (const sub of ['plugins', 'lwsws', 'fops', 'node']) {
     const names = exportedNames(distSrc(sub, 'index.d.ts'));
     assert.ok(names.size > 3, sub);
     assert.deepEqual([...names].filter((n) => !main.has(n)), [], `tslws/${sub} names missing from the main export`);
