@@ -22,6 +22,7 @@ export type {
   Protocol, ProtocolCallback, CallbackArgs, CallbackInput, ReasonInput, Pvo, PvoOptions,
 } from './core/protocols.js';
 export { Reason } from './core/reasons.js';
+export { Poll, type PollArgs } from './core/poll-events.js';
 export { Write } from './core/write.js';
 export { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './core/timeouts.js';
 

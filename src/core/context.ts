@@ -10,6 +10,7 @@ import { dropPrivileges } from './privileges.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits, resolveLimits } from './limits.js';
 import { Option, KNOWN_OPTIONS } from './options.js';
 import { TimerList } from './timers.js';
+import { PollTable } from './poll-events.js';
 import { contextFeatureList, roleList, vhostFeatureList } from './features.js';
 import { ErrorCode, rangeError, stateError } from './errors.js';
 
@@ -41,6 +42,13 @@ export interface ContextCreationInfo extends VhostCreationInfo {
    * `net.ipv4.tcp_keepalive_intvl` applies (see README).
    */
   kaInterval?: number;
+  /**
+   * Deliver ADD_POLL_FD, DEL_POLL_FD, CHANGE_MODE_POLL_FD, LOCK_POLL and
+   * UNLOCK_POLL to protocols[0] as Node's loop starts, changes and stops
+   * watching each connection's socket (lws's external-poll callbacks).
+   * Off by default: they cost a callback per change.
+   */
+  pollEvents?: boolean;
   /** Group (id or name) to switch to once the listen sockets are bound. */
   gid?: number | string;
   /** User (id or name) to switch to once the listen sockets are bound. */
@@ -83,6 +91,8 @@ export class Context {
   readonly keepaliveMs: number;
   /** @internal Every wait of every connection: timeouts, pings, silences, lingering closes. */
   readonly timers = new TimerList();
+  /** @internal The poll table reported to protocols[0], with `pollEvents`. */
+  readonly poll: PollTable | null;
   #privileges: Promise<void> = Promise.resolve();
   #dropTo: { uid: number | string | undefined; gid: number | string | undefined } | null = null;
   #vhosts: Vhost[] = [];
@@ -109,6 +119,9 @@ export class Context {
       if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw rangeError(ErrorCode.INVALID_OPTION, `${k} must be an integer >= 0, got ${v}`);
     }
     this.keepaliveMs = Math.round(ka * 1000);
+    if (info.pollEvents !== undefined && typeof info.pollEvents !== 'boolean')
+      throw rangeError(ErrorCode.INVALID_OPTION, `pollEvents must be true or false, got ${String(info.pollEvents)}`);
+    this.poll = info.pollEvents ? new PollTable() : null;
     for (const f of contextFeatureList()) f.create?.(this, info);
     if (!(opts & Option.EXPLICIT_VHOSTS)) this.createVhost({ ...info, limits: undefined });
     if (info.uid !== undefined || info.gid !== undefined) {
@@ -303,6 +316,7 @@ export class Context {
       for (const w of waiters) w();
     }
     this.#writablePending.delete(wsi);
+    if (!wsi.parent) this.poll?.remove(wsi);
     const p0 = wsi.vhost.protocols[0];
     wsi.callProtocol(Reason.WSI_DESTROY, undefined, p0);
   }
@@ -361,6 +375,27 @@ export class Context {
       wsi.serviceWritable();
     }
   };
+
+  /**
+   * How many connections have work to do that no network event will
+   * start: a WRITEABLE asked for and not yet delivered, or data read and
+   * held that is delivered once rx flow control allows (lws's "forced
+   * service", `lws_service_adjust_timeout()`). Node's loop runs that work
+   * by itself on its next turn; the count is for code that fits tslws into
+   * another scheduler and wants to know whether a turn is owed.
+   *
+   * ```ts
+   * if (context.servicePending() > 0) setImmediate(nextStep); // tslws has work this turn
+   * ```
+   */
+  servicePending(): number {
+    let n = 0;
+    for (const w of this.#wsis) {
+      if (w.closed) continue;
+      if (this.#writablePending.has(w) || (w.heldRx !== null && w.rxFlowOn)) n++;
+    }
+    return n;
+  }
 
   // ---- teardown ----
 

@@ -1,5 +1,6 @@
 import type { Reason } from './reasons.js';
 import type { Wsi } from './wsi.js';
+import type { PollArgs } from './poll-events.js';
 
 /** Per-vhost options for one protocol: `name → value`, as lws's pvo list. */
 export type PvoOptions = Readonly<Record<string, string>>;
@@ -71,11 +72,12 @@ export interface ReasonInput {
   [Reason.WSI_CREATE]: undefined;
   [Reason.WSI_DESTROY]: undefined;
   [Reason.GET_THREAD_ID]: undefined;
-  [Reason.ADD_POLL_FD]: undefined;
-  [Reason.DEL_POLL_FD]: undefined;
-  [Reason.CHANGE_MODE_POLL_FD]: undefined;
-  [Reason.LOCK_POLL]: undefined;
-  [Reason.UNLOCK_POLL]: undefined;
+  /** The descriptor and its interest (`Poll.IN`, `Poll.OUT`); with `pollEvents` only. */
+  [Reason.ADD_POLL_FD]: PollArgs;
+  [Reason.DEL_POLL_FD]: PollArgs;
+  [Reason.CHANGE_MODE_POLL_FD]: PollArgs;
+  [Reason.LOCK_POLL]: PollArgs;
+  [Reason.UNLOCK_POLL]: PollArgs;
   /** The Close frame's payload: a 2-byte status (network order) and a reason, or empty. */
   [Reason.WS_PEER_INITIATED_CLOSE]: Buffer;
   [Reason.WS_EXT_DEFAULTS]: undefined;

@@ -309,15 +309,34 @@ export enum Reason {
   WSI_DESTROY = 30,
   /** Not delivered: Node runs callbacks on one thread. `input`: undefined. */
   GET_THREAD_ID = 31,
-  /** Not delivered: Node owns the event loop, there is no poll table to share. `input`: undefined. */
+  /**
+   * With the context option `pollEvents`: Node's loop starts watching a
+   * connection's socket (accepted, adopted, or a client's once connected).
+   * To protocols[0] of its vhost, between LOCK_POLL and UNLOCK_POLL.
+   * Node owns the loop, so this reports what it watches; the descriptor
+   * cannot be polled elsewhere for tslws (see README, "External poll events").
+   *
+   * `input`: `PollArgs` — `fd` (-1 when the transport has none), `events`
+   * (`Poll.IN`, `Poll.OUT`), `prevEvents` 0. The return value is ignored.
+   */
   ADD_POLL_FD = 32,
-  /** Not delivered (see ADD_POLL_FD). `input`: undefined. */
+  /**
+   * With `pollEvents`: the connection is closed and its descriptor leaves
+   * the table (before WSI_DESTROY). `input`: `PollArgs`, `events` as they
+   * were. The return value is ignored.
+   */
   DEL_POLL_FD = 33,
-  /** Not delivered (see ADD_POLL_FD). `input`: undefined. */
+  /**
+   * With `pollEvents`: the interest changed — reading paused or resumed
+   * (rx flow control, a full pipeline), a WRITEABLE asked for or delivered,
+   * output waiting for the kernel or drained. For a stream, its
+   * connection's entry changes. `input`: `PollArgs` with `prevEvents`.
+   * The return value is ignored.
+   */
   CHANGE_MODE_POLL_FD = 34,
-  /** Not delivered (see ADD_POLL_FD). `input`: undefined. */
+  /** With `pollEvents`: before each ADD/DEL/CHANGE_MODE_POLL_FD. `input`: the same `PollArgs`. */
   LOCK_POLL = 35,
-  /** Not delivered (see ADD_POLL_FD). `input`: undefined. */
+  /** With `pollEvents`: after each ADD/DEL/CHANGE_MODE_POLL_FD. `input`: the same `PollArgs`. */
   UNLOCK_POLL = 36,
   /**
    * Server TLS: a TLS vhost was given a certificate but no private key;

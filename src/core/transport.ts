@@ -44,4 +44,5 @@ export function wireSocket(wsi: Wsi, socket: Socket): void {
   socket.on('end', onEnd);
   socket.on('error', onError);
   socket.on('close', onClose);
+  wsi.context.poll?.add(wsi, socket);
 }

@@ -292,6 +292,7 @@ export class Wsi {
     if (this.closed) return false;
     this.wantWritable = true;
     this.context.scheduleWritable(this);
+    this.context.poll?.update(this);
     return true;
   }
 
@@ -311,6 +312,7 @@ export class Wsi {
     } finally {
       this.inWritable = false;
       t?.uncork();
+      this.context.poll?.update(this);
     }
   }
 
