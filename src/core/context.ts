@@ -24,8 +24,10 @@ export interface ContextCreationInfo extends VhostCreationInfo {
   options?: number;
   /**
    * Most connections at once. Default: the process's open-file limit less a
-   * reserve, as lws sizes itself from the fd limit. Connections past it are
-   * closed on accept. Streams inside a connection do not count.
+   * reserve of 32, as lws sizes itself from the fd limit. Connections past
+   * it are closed on accept (`context.refusedConnections` counts them).
+   * Streams inside a connection do not count; a closed connection whose
+   * socket is still finishing its last bytes does, until the socket is gone.
    */
   maxConnections?: number;
   /**
@@ -310,7 +312,7 @@ export class Context {
       socket.destroy();
       return null;
     }
-    if (this.#roots >= this.maxConnections) {
+    if (this.#atConnectionLimit()) {
       this.#refused++;
       // Once per burst: a flood must not turn into a flood of log lines.
       if (this.#refusedBurst++ === 0)
@@ -346,7 +348,7 @@ export class Context {
 
   /** @internal Count a connection made outside a listen socket (a client, an adopted descriptor); false when it may not open. */
   adoptWsi(wsi: Wsi): boolean {
-    if (this.#destroyed || this.#roots >= this.maxConnections) return false;
+    if (this.#destroyed || this.#atConnectionLimit()) return false;
     this.#add(wsi);
     return true;
   }
@@ -362,6 +364,16 @@ export class Context {
     this.#wsis.add(wsi);
     parent.addChild(wsi);
     return wsi;
+  }
+
+  /**
+   * Are `maxConnections` descriptors taken? A closed connection whose
+   * socket still lingers (finishing its last bytes, for a bounded time)
+   * holds its descriptor, so it counts until the socket is gone: the
+   * limit is there to keep accepts from running the process out of them.
+   */
+  #atConnectionLimit(): boolean {
+    return this.#roots + this.#lingering.size >= this.maxConnections;
   }
 
   #add(wsi: Wsi): void {
