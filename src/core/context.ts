@@ -44,7 +44,8 @@ export interface ContextCreationInfo extends VhostCreationInfo {
    * at once (lws's `ip_limit_ah`), a soft limit: the others wait, their
    * socket not read, until one of that address's heads is complete, then
    * go on in the order they came. Their `headerTimeoutSecs` runs all the
-   * while. HTTP/2 requests, whose heads arrive whole, never wait.
+   * while. Only HTTP/1 heads count: HTTP/2 requests, whose heads arrive
+   * whole, and RAW connections never wait.
    * 0 or absent: no limit.
    */
   ipLimitAh?: number;

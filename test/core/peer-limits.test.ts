@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { connect as h2connect } from 'node:http2';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import {
   createContext, callbackHttpDummy, rawTestProtocol, Option, ErrorCode, setLogLevel, getLogLevel, emitStderr, LogLevel,
   type Context, type Protocol, type TslwsError,
@@ -53,6 +53,17 @@ function open(port: number, localAddress = '127.0.0.1', host = '127.0.0.1'): Pro
       },
     };
     s.once('connect', () => resolve(peer));
+  });
+}
+
+/** The status of a GET over an HTTP/2 session. */
+function h2get(h2: ClientHttp2Session, path: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = h2.request({ ':path': path });
+    req.on('response', (h) => resolve(Number(h[':status'])));
+    req.on('error', reject);
+    req.resume();
+    req.end();
   });
 }
 
@@ -132,14 +143,7 @@ test('ipLimitWsi counts every connection: an HTTP/2 one and a RAW one fill the p
   h2.on('error', () => {});
   let rawPeer: Peer | null = null;
   try {
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = h2.request({ ':path': '/' });
-      req.on('response', (h) => resolve(Number(h[':status'])));
-      req.on('error', reject);
-      req.resume();
-      req.end();
-    });
-    assert.equal(status, 404);
+    assert.equal(await h2get(h2, '/'), 404);
     rawPeer = await open(port);
     const raw = rawPeer;
     raw.s.write('hello raw\n');
@@ -185,8 +189,17 @@ test('ipLimitAh: past the limit, connections sending their heads wait unread, an
     const other = await open(port, '127.0.0.2');
     all.push(other);
     assert.match(await other.request('/other'), /^HTTP\/1\.1 404 /);
+    // HTTP/2 from the same address does not wait: its requests' heads come whole.
+    const h2 = h2connect(`http://127.0.0.1:${port}`);
+    h2.on('error', () => {});
+    try {
+      assert.equal(await h2get(h2, '/h2'), 404);
+    } finally {
+      await new Promise<void>((r) => h2.close(() => r()));
+    }
     await sleep(200);
     assert.deepEqual([w1.text(), w2.text(), w1.closed(), w2.closed()], ['', '', false, false]);
+    await waitFor(() => peerOf(ctx, '127.0.0.1').conns === 4, 'the HTTP/2 connection uncounted');
     assert.deepEqual(peerOf(ctx, '127.0.0.1'), { conns: 4, heads: 2, waiting: 2 });
     // The first two finish their heads: everyone is answered.
     p1.s.write('\r\n');

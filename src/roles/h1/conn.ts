@@ -146,9 +146,10 @@ export class H1Conn implements HttpCarrier {
           if (wsi.timeoutReason !== PendingTimeout.AWAITING_HEADERS)
             wsi.setTimeout(PendingTimeout.AWAITING_HEADERS, this.limits.headerTimeoutSecs);
         }
-        if (this.#headPlace !== HeadPlace.HELD && !this.#takeHeadPlace()) return;
         if (this.#judging && this.#fallsBackToRaw(buf)) return;
         if (this.#first && buf[0] === 0x50 && this.#priorKnowledge(buf)) return;
+        // Only an HTTP/1 head takes a place: RAW and HTTP/2 have left above.
+        if (this.#headPlace !== HeadPlace.HELD && !this.#takeHeadPlace()) return;
         const n = this.#scanner.scan(buf, this.limits);
         if (n === 0) {
           // Only the empty lines RFC 9112 2.2 lets us ignore: nothing to answer.
