@@ -12,7 +12,9 @@ import { Option, KNOWN_OPTIONS } from './options.js';
 import { TimerList } from './timers.js';
 import { PollTable } from './poll-events.js';
 import { contextFeatureList, roleList, vhostFeatureList } from './features.js';
-import { ErrorCode, rangeError, stateError } from './errors.js';
+import { ErrorCode, rangeError, stateError, typeError } from './errors.js';
+import { peerAddressOf } from './peer.js';
+import { LocalPeerTable, type PeerTable } from './peer-table.js';
 
 /**
  * What a context is made from; the vhost fields make the default vhost.
@@ -23,10 +25,31 @@ export interface ContextCreationInfo extends VhostCreationInfo {
   options?: number;
   /**
    * Most connections at once. Default: the process's open-file limit less a
-   * reserve, as lws sizes itself from the fd limit. Connections past it are
-   * closed on accept. Streams inside a connection do not count.
+   * reserve of 32, as lws sizes itself from the fd limit. Connections past
+   * it are closed on accept (`context.refusedConnections` counts them).
+   * Streams inside a connection do not count; a closed connection whose
+   * socket is still finishing its last bytes does, until the socket is gone.
    */
   maxConnections?: number;
+  /**
+   * Most connections at once from one peer address (lws's `ip_limit_wsi`),
+   * a hard limit: a connection past it is closed as soon as it is
+   * accepted. Every connection counts (HTTP/1, HTTP/2, WebSocket, RAW,
+   * TLS or not); an IPv4 peer reaching an IPv6 socket counts as its IPv4
+   * address. Clients behind one NAT share an address: be generous.
+   * 0 or absent: no limit.
+   */
+  ipLimitWsi?: number;
+  /**
+   * Most connections of one peer address reading an HTTP/1 request head
+   * at once (lws's `ip_limit_ah`), a soft limit: the others wait, their
+   * socket not read, until one of that address's heads is complete, then
+   * go on in the order they came. Their `headerTimeoutSecs` runs all the
+   * while. Only HTTP/1 heads count: HTTP/2 requests, whose heads arrive
+   * whole, and RAW connections never wait.
+   * 0 or absent: no limit.
+   */
+  ipLimitAh?: number;
   /**
    * Seconds of idleness before TCP keepalive probes start on every socket
    * (accepted and client); 0 or absent leaves keepalive off.
@@ -56,6 +79,15 @@ export interface ContextCreationInfo extends VhostCreationInfo {
 }
 
 const FD_RESERVE = 32;
+
+/** A count option: a whole number from `min`; absent is 0. */
+function countOption(name: string, v: unknown, min: number): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number') throw typeError(ErrorCode.INVALID_OPTION, `${name} must be a number, got ${typeof v}`);
+  if (!Number.isSafeInteger(v) || v < min)
+    throw rangeError(ErrorCode.INVALID_OPTION, `${name} must be a whole number >= ${min}${min === 0 ? ' (0: no limit)' : ''}, got ${v}`);
+  return v;
+}
 
 function processFdLimit(): number {
   try {
@@ -87,6 +119,16 @@ export class Context {
   readonly limits: Readonly<HttpLimits>;
   /** Most connections at once; new ones past it are closed on accept (streams inside a connection do not count). */
   readonly maxConnections: number;
+  /** Most connections at once from one peer address; 0: no limit. See `ContextCreationInfo.ipLimitWsi`. */
+  readonly ipLimitWsi: number;
+  /** Most connections of one peer address reading a request head at once; 0: no limit. See `ContextCreationInfo.ipLimitAh`. */
+  readonly ipLimitAh: number;
+  /**
+   * @internal Connections per peer address, when a peer limit is set (null
+   * otherwise: nothing is counted). Every accepted connection with an IP
+   * address is counted here, and its head parses ask it for a place.
+   */
+  readonly peerTable: PeerTable | null;
   /** TCP keepalive idle time in ms, 0 when off. */
   readonly keepaliveMs: number;
   /** @internal Every wait of every connection: timeouts, pings, silences, lingering closes. */
@@ -98,6 +140,12 @@ export class Context {
   #vhosts: Vhost[] = [];
   #wsis = new Set<Wsi>();
   #roots = 0;
+  #refused = 0;
+  #refusedPeer = 0;
+  /** Refused at maxConnections since the last root connection closed (a burst is logged once). */
+  #refusedBurst = 0;
+  /** Per address refused at ipLimitWsi since one of its connections last closed; each has connections, so this stays bounded. */
+  #peerBursts = new Map<string, number>();
   #lingering = new Set<Socket>();
   #writablePending = new Set<Wsi>();
   #writableScheduled = false;
@@ -111,7 +159,12 @@ export class Context {
       throw rangeError(ErrorCode.UNKNOWN_OPTION, `context options: unknown option bits 0x${(opts & ~KNOWN_OPTIONS).toString(16)}`);
     this.options = opts;
     this.limits = resolveLimits(DEFAULT_HTTP_LIMITS, info.limits);
-    this.maxConnections = info.maxConnections ?? Math.max(1, processFdLimit() - FD_RESERVE);
+    this.maxConnections = info.maxConnections === undefined ? Math.max(1, processFdLimit() - FD_RESERVE)
+      : countOption('maxConnections', info.maxConnections, 1);
+    this.ipLimitWsi = countOption('ipLimitWsi', info.ipLimitWsi, 0);
+    this.ipLimitAh = countOption('ipLimitAh', info.ipLimitAh, 0);
+    // Without a limit there is nothing to enforce: no table, no cost per connection.
+    this.peerTable = this.ipLimitWsi || this.ipLimitAh ? new LocalPeerTable(this.ipLimitWsi, this.ipLimitAh) : null;
     const ka = info.kaTime ?? 0;
     if (!Number.isFinite(ka) || ka < 0) throw rangeError(ErrorCode.INVALID_OPTION, `kaTime must be a number of seconds >= 0, got ${ka}`);
     for (const k of ['kaProbes', 'kaInterval'] as const) {
@@ -181,6 +234,22 @@ export class Context {
   /** How many connections (and streams inside them) are open. */
   get connectionCount(): number {
     return this.#wsis.size;
+  }
+
+  /**
+   * How many connections were closed on accept because `maxConnections`
+   * were open, since the context was made.
+   */
+  get refusedConnections(): number {
+    return this.#refused;
+  }
+
+  /**
+   * How many connections were closed on accept because their address had
+   * `ipLimitWsi` connections open, since the context was made.
+   */
+  get refusedPeerConnections(): number {
+    return this.#refusedPeer;
   }
 
   /**
@@ -257,13 +326,28 @@ export class Context {
       socket.destroy();
       return null;
     }
-    if (this.#roots >= this.maxConnections) {
-      log.warn('%s: connection limit %d reached, dropping %s', vh, this.maxConnections, socket.remoteAddress);
+    if (this.#atConnectionLimit()) {
+      this.#refused++;
+      // Once per burst: a flood must not turn into a flood of log lines.
+      if (this.#refusedBurst++ === 0)
+        log.warn('%s: connection limit %d reached: closing new connections until one ends', vh, this.maxConnections);
+      socket.destroy();
+      return null;
+    }
+    // An unknown address (a UNIX socket, a stream that is not a socket) is not counted.
+    const peers = this.peerTable;
+    const addr = peers ? peerAddressOf(socket.remoteAddress) : '';
+    if (peers && addr && !peers.tryAdd(addr)) {
+      this.#refusedPeer++;
+      const n = this.#peerBursts.get(addr) ?? 0;
+      this.#peerBursts.set(addr, n + 1);
+      if (n === 0) log.warn('%s: %s has %d connections (ipLimitWsi): closing its new ones until one ends', vh, addr, this.ipLimitWsi);
       socket.destroy();
       return null;
     }
     this.tuneSocket(socket);
     const wsi = new Wsi(this, vh, vh.protocols[0], socket);
+    if (addr) wsi.peerKey = addr;
     this.#add(wsi);
     if (wsi.callProtocol(Reason.FILTER_NETWORK_CONNECTION, wsi.peerAddress)) return null;
     if (wsi.callProtocol(Reason.WSI_CREATE)) return null;
@@ -278,7 +362,7 @@ export class Context {
 
   /** @internal Count a connection made outside a listen socket (a client, an adopted descriptor); false when it may not open. */
   adoptWsi(wsi: Wsi): boolean {
-    if (this.#destroyed || this.#roots >= this.maxConnections) return false;
+    if (this.#destroyed || this.#atConnectionLimit()) return false;
     this.#add(wsi);
     return true;
   }
@@ -296,6 +380,16 @@ export class Context {
     return wsi;
   }
 
+  /**
+   * Are `maxConnections` descriptors taken? A closed connection whose
+   * socket still lingers (finishing its last bytes, for a bounded time)
+   * holds its descriptor, so it counts until the socket is gone: the
+   * limit is there to keep accepts from running the process out of them.
+   */
+  #atConnectionLimit(): boolean {
+    return this.#roots + this.#lingering.size >= this.maxConnections;
+  }
+
   #add(wsi: Wsi): void {
     this.#wsis.add(wsi);
     this.#roots++;
@@ -309,7 +403,23 @@ export class Context {
   /** @internal A connection finished closing: WSI_DESTROY and bookkeeping. */
   wsiClosed(wsi: Wsi): void {
     if (!this.#wsis.delete(wsi)) return;
-    if (!wsi.parent) this.#roots--;
+    if (!wsi.parent) {
+      this.#roots--;
+      if (this.#refusedBurst) {
+        log.notice('connection limit %d: %d connections were closed on accept', this.maxConnections, this.#refusedBurst);
+        this.#refusedBurst = 0;
+      }
+    }
+    const addr = wsi.peerKey;
+    if (addr !== null) {
+      wsi.peerKey = null;
+      this.peerTable?.remove(addr);
+      const n = this.#peerBursts.get(addr);
+      if (n !== undefined) {
+        this.#peerBursts.delete(addr);
+        log.notice('%s: %d connections were closed on accept (ipLimitWsi %d)', addr, n, this.ipLimitWsi);
+      }
+    }
     const waiters = this.#closeWaiters.get(wsi);
     if (waiters) {
       this.#closeWaiters.delete(wsi);

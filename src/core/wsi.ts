@@ -69,6 +69,8 @@ export class Wsi {
   peerEnded = false;
   /** True once the connection has been closed; no callbacks follow. */
   closed = false;
+  /** @internal The address this connection is counted under in the context's peer table; null when not counted. */
+  peerKey: string | null = null;
   #ops: RoleOps = NO_ROLE as RoleOps;
   #state: unknown = null;
   #transport: Transport | null;

@@ -39,6 +39,8 @@ export function contextInfo(g: GlobalConfig): ContextCreationInfo {
   return {
     options: Option.EXPLICIT_VHOSTS | Option.VALIDATE_UTF8,
     serverString: g.serverString,
+    ...(g.ipLimitWsi !== undefined ? { ipLimitWsi: g.ipLimitWsi } : {}),
+    ...(g.ipLimitAh !== undefined ? { ipLimitAh: g.ipLimitAh } : {}),
     // lwsws warns about pvo protocols no plugin provides itself, with the file and line.
     warnUnknownPvo: false,
     // … and reports a port it cannot listen on, at the vhost's "port".

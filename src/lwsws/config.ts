@@ -113,6 +113,8 @@ function readGlobal(r: Reader, e: JEntry, g: GlobalConfig, warnings: ConfigWarni
       case 'plugin-dir': g.pluginDirs.push(r.str(x)); break;
       case 'ws-pingpong-secs': g.wsPingPongSecs = r.int(x); break;
       case 'timeout-secs': g.timeoutSecs = r.int(x, 1); break;
+      case 'ip-limit-wsi': g.ipLimitWsi = r.int(x); break;
+      case 'ip-limit-ah': g.ipLimitAh = r.int(x); break;
       case 'reject-service-keywords':
         for (const k of r.listOfObjects(x)) {
           const v = r.str(k);

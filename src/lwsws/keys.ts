@@ -27,9 +27,9 @@ export const GLOBAL_KEYS: SectionKeys = {
   what: 'global',
   known: new Set([
     'uid', 'gid', 'username', 'groupname', 'count-threads', 'init-ssl', 'server-string', 'default-alpn', 'plugin-dir',
-    'ws-pingpong-secs', 'timeout-secs', 'reject-service-keywords',
+    'ws-pingpong-secs', 'timeout-secs', 'reject-service-keywords', 'ip-limit-ah', 'ip-limit-wsi',
   ]),
-  unimplemented: new Set(['ip-limit-ah', 'ip-limit-wsi', 'rlimit-nofile', 'count-async-threads', 'cpd-bypass', 'allow-early-data']),
+  unimplemented: new Set(['rlimit-nofile', 'count-async-threads', 'cpd-bypass', 'allow-early-data']),
   unimplementedPrefixes: ['quic-'],
 };
 

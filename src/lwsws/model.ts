@@ -19,6 +19,10 @@ export interface GlobalConfig {
   rejectServiceKeywords: RejectRule[];
   /** `default-alpn`: the ALPN list of TLS vhosts without their own `alpn`, most preferred first. */
   defaultAlpn?: string[];
+  /** `ip-limit-wsi`: most connections at once from one peer address (0: no limit). */
+  ipLimitWsi?: number;
+  /** `ip-limit-ah`: most connections of one peer address reading a request head at once (0: no limit). */
+  ipLimitAh?: number;
 }
 
 export type OriginScheme = 'file' | 'cgi' | 'http' | 'https' | 'callback' | 'redir-http' | 'redir-https';

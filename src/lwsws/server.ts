@@ -171,6 +171,11 @@ export class LwswsServer {
     checkProtocols(config, this.context.plugins, warnings);
     if (JSON.stringify(config.global.pluginDirs) !== this.#pluginDirs)
       warnings.push({ file: config.files[0], line: 0, key: 'plugin-dir', message: 'plugin directories changed: restart lwsws to load them' });
+    // The peer limits are the context's, and the context stays across a reload.
+    for (const [key, now, next] of [['ip-limit-wsi', this.context.ipLimitWsi, config.global.ipLimitWsi ?? 0],
+      ['ip-limit-ah', this.context.ipLimitAh, config.global.ipLimitAh ?? 0]] as const) {
+      if (now !== next) warnings.push({ file: config.files[0], line: 0, key, message: `changed from ${now} to ${next}: restart lwsws to apply it` });
+    }
     const built = buildVhosts(config, lwswsHttpProtocol(config.global.rejectServiceKeywords), warnings);
     for (const w of warnings) this.#warn(w);
     const wanted = new Map<string, number>();

@@ -104,6 +104,27 @@ test('unknown keys are refused at their own line with the nearest known key; key
   ]);
 });
 
+test('ip-limit-wsi and ip-limit-ah: whole numbers from 0, the last file wins; bad values and misspellings refused at their line', () => {
+  const w: ConfigWarning[] = [];
+  const { cfg } = read({
+    conf: '{ "global": { "ip-limit-wsi": "10", "ip-limit-ah": 2 } }',
+    'conf.d/g': '{ "global": { "ip-limit-wsi": 24 }, "vhosts": [ { "port": 1 } ] }',
+  }, w);
+  assert.deepEqual([cfg.global.ipLimitWsi, cfg.global.ipLimitAh], [24, 2]);
+  assert.equal(w.length, 0, JSON.stringify(w));
+  const none = read({ conf: '{ "vhosts": [ { "port": 1 } ] }' }).cfg.global;
+  assert.deepEqual([none.ipLimitWsi, none.ipLimitAh], [undefined, undefined], 'off unless set');
+  const e1 = fails({ conf: '{ "global": {\n "ip-limit-wsi": "-1" } }' });
+  assert.deepEqual([e1.line, e1.key], [2, 'ip-limit-wsi']);
+  assert.match(e1.message, /must be between 0 and/);
+  const e2 = fails({ conf: '{ "global": {\n\n "ip-limit-ah": "many" } }' });
+  assert.deepEqual([e2.line, e2.key], [3, 'ip-limit-ah']);
+  assert.match(e2.message, /must be a whole number/);
+  const e3 = fails({ conf: '{ "global": {\n "ip-limit-wis": "3" } }' });
+  assert.deepEqual([e3.line, e3.key], [2, 'ip-limit-wis']);
+  assert.match(e3.message, /unknown global key; did you mean "ip-limit-wsi"\?/);
+});
+
 test('alpn and default-alpn: comma-separated lists, the last default-alpn wins, no inheritance between vhosts; bad lists refused', () => {
   const w: ConfigWarning[] = [];
   const { cfg } = read({

@@ -34,6 +34,16 @@ const enum Body {
   CHUNKED,
 }
 
+/** Where a connection stands with its address's limit on heads being read (`ipLimitAh`). */
+const enum HeadPlace {
+  /** Not reading a head, or not limited. */
+  NONE,
+  /** Its bytes wait, unread, for a place. */
+  WAITING,
+  /** Reading a head, counted against its address. */
+  HELD,
+}
+
 /**
  * The HTTP/1.1 server side of one connection, the h1 role's state: reads
  * requests strictly, in order, one exchange at a time (pipelined requests
@@ -63,6 +73,7 @@ export class H1Conn implements HttpCarrier {
   #first = true;
   /** FALLBACK_TO_RAW: the first bytes are still to be judged. */
   #judging = false;
+  #headPlace = HeadPlace.NONE;
 
   constructor(readonly wsi: Wsi, readonly vhosts: VhostSelector) {
     this.exchange = new H1Exchange(this);
@@ -137,6 +148,8 @@ export class H1Conn implements HttpCarrier {
         }
         if (this.#judging && this.#fallsBackToRaw(buf)) return;
         if (this.#first && buf[0] === 0x50 && this.#priorKnowledge(buf)) return;
+        // Only an HTTP/1 head takes a place: RAW and HTTP/2 have left above.
+        if (this.#headPlace !== HeadPlace.HELD && !this.#takeHeadPlace()) return;
         const n = this.#scanner.scan(buf, this.limits);
         if (n === 0) {
           // Only the empty lines RFC 9112 2.2 lets us ignore: nothing to answer.
@@ -144,6 +157,7 @@ export class H1Conn implements HttpCarrier {
           else if (wsi.peerEnded) this.exchange.fail(400, 'connection ended inside the request head');
           return;
         }
+        this.#releaseHeadPlace();
         const head = parseHead(buf, this.#scanner.lineStarts, n);
         this.#scanner.reset();
         this.#buf = n === buf.length ? null : buf.subarray(n);
@@ -387,6 +401,7 @@ export class H1Conn implements HttpCarrier {
     if (v === 'more' && !this.wsi.peerEnded) return true;
     this.#judging = false;
     this.#buf = null;
+    this.#releaseHeadPlace();
     startRaw(this.wsi, buf);
     return true;
   }
@@ -405,8 +420,57 @@ export class H1Conn implements HttpCarrier {
       return true;
     }
     this.#buf = null;
+    this.#releaseHeadPlace();
     startH2(this.wsi, this.vhosts, buf);
     return true;
+  }
+
+  // ---- ipLimitAh: heads read at once per peer address ----
+
+  /**
+   * A head begins: take a place among its address's heads being read, or
+   * wait for one with the socket paused (lws's wait for a header table).
+   * The head timeout set at accept keeps running. True when it may parse.
+   */
+  #takeHeadPlace(): boolean {
+    const wsi = this.wsi;
+    const peers = wsi.context.peerTable;
+    const addr = wsi.peerKey;
+    if (!peers || addr === null || wsi.context.ipLimitAh <= 0) return true;
+    if (this.#headPlace === HeadPlace.NONE) {
+      if (peers.beginHead(addr, this.#placeGiven)) {
+        this.#headPlace = HeadPlace.HELD;
+        return true;
+      }
+      this.#headPlace = HeadPlace.WAITING;
+      log.info('wsi %d: %s is reading %d request heads (ipLimitAh): this one waits', wsi.id, addr, wsi.context.ipLimitAh);
+    }
+    // Paused on every pass: something that resumed the socket (rx flow
+    // control) lets in one more read at most.
+    wsi.transport?.pause();
+    return false;
+  }
+
+  /** The peer table gave a waiting head its place: read it on a later turn. */
+  #placeGiven = (): void => {
+    if (this.#headPlace !== HeadPlace.WAITING) return;
+    this.#headPlace = HeadPlace.HELD;
+    const wsi = this.wsi;
+    if (wsi.closed) {
+      this.#releaseHeadPlace();
+      return;
+    }
+    if (wsi.rxFlowOn) wsi.transport?.resume();
+    // Not now: this runs inside another connection's head completing.
+    setImmediate(() => this.process());
+  };
+
+  /** The head is read (or the connection closes or leaves HTTP/1): its place, or its wait, ends. */
+  #releaseHeadPlace(): void {
+    if (this.#headPlace === HeadPlace.NONE) return;
+    this.#headPlace = HeadPlace.NONE;
+    const addr = this.wsi.peerKey;
+    if (addr !== null) this.wsi.context.peerTable?.endHead(addr, this.#placeGiven);
   }
 
   /**
@@ -541,6 +605,7 @@ export class H1Conn implements HttpCarrier {
 
   closing(): void {
     const wsi = this.wsi;
+    this.#releaseHeadPlace();
     this.exchange.closing();
     wsi.callProtocol(Reason.CLOSED_HTTP);
     if (this.exchange.boundToMount) {

@@ -43,8 +43,8 @@ declare module '../../core/vhost.js' {
     /**
      * Serve a connection accepted elsewhere on this vhost: a `net.Socket`,
      * a `tls.TLSSocket` whose handshake is done, or another duplex stream.
-     * Returns its wsi, or null when it may not open (the connection limit,
-     * the context draining, a FILTER_NETWORK_CONNECTION refusal; the socket
+     * Returns its wsi, or null when it may not open (`maxConnections`, its
+     * address's `ipLimitWsi`, the context draining, a FILTER_NETWORK_CONNECTION refusal; the socket
      * is destroyed).
      *
      * @example

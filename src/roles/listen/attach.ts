@@ -52,8 +52,9 @@ declare module '../../core/vhost.js' {
      * Serve a WebSocket upgrade that a `node:http` / `node:https` server
      * emitted (its `upgrade` event): the handshake, subprotocol choice,
      * extensions and limits are this vhost's. The socket is tslws's from
-     * then on. Returns its wsi, or null when it may not open (connection
-     * limit, a FILTER_NETWORK_CONNECTION refusal; the socket is destroyed).
+     * then on. Returns its wsi, or null when it may not open
+     * (`maxConnections`, its address's `ipLimitWsi`, a
+     * FILTER_NETWORK_CONNECTION refusal; the socket is destroyed).
      *
      * @example
      * server.on('upgrade', (req, socket, head) => {
