@@ -53,7 +53,7 @@ export type { ClientCertVerification } from './tls/accept.js';
 export { clientConnect } from './client/connect.js';
 export type { ClientConnectInfo, ClientSslOptions, ClientHeaderAppender } from './client/info.js';
 
-// ---- messages: a ws-like layer on the callbacks (also `tslws/node`) ----
+// ---- messages: a ws-like layer on the callbacks, and httpHandler (also `tslws/node`) ----
 export * from './node/api.js';
 
 // ---- file operations and zip archives (also `tslws/fops`) ----

@@ -52,6 +52,14 @@ export const ErrorCode = {
   FORM: 'TSLWS_FORM',
   /** A `FileOps` object that lacks a call. */
   FOPS: 'TSLWS_FOPS',
+  /** An HTTP handler's connection closed (or its response completed) before a body read or a response write could happen. */
+  CLOSED: 'TSLWS_CLOSED',
+  /** An HTTP handler's request body read a second time. */
+  BODY_USED: 'TSLWS_BODY_USED',
+  /** An HTTP handler's request body larger than its `maxBodySize` (`RequestBodyError`, status 413). */
+  BODY_TOO_LARGE: 'TSLWS_BODY_TOO_LARGE',
+  /** An HTTP handler's request body that is not what `req.json()` reads (`RequestBodyError`, status 400). */
+  BODY_MALFORMED: 'TSLWS_BODY_MALFORMED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

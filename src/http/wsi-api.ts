@@ -39,6 +39,22 @@ declare module '../core/wsi.js' {
      * accepted too.
      */
     getUrlArgByName(name: string): string | undefined;
+    /**
+     * Is part of the request body still to arrive? At HTTP it says whether
+     * HTTP_BODY pieces and HTTP_BODY_COMPLETION will follow at all: false
+     * for a request without a body, where no HTTP_BODY_COMPLETION comes.
+     * On HTTP/2 a body need not announce a content-length, so this is the
+     * one way to tell. False once the body is complete, once the response
+     * is complete (what is left of the body is then dropped), and on a
+     * connection with no HTTP exchange open.
+     *
+     * ```ts
+     * case Reason.HTTP:
+     *   if (!wsi.requestBodyPending) wsi.callbackOnWritable(); // answer now: no body comes
+     *   return 0;
+     * ```
+     */
+    readonly requestBodyPending: boolean;
     /** Start a response with its status. */
     addHttpHeaderStatus(code: number): void;
     /** Add a response header by name; use lower-case names (HTTP/2 requires it). */
@@ -119,6 +135,10 @@ extendApi(Wsi, {
     const n = name.endsWith('=') ? name : name + '=';
     for (const a of headOf(this)?.args?.() ?? []) if (a.startsWith(n)) return a.slice(n.length);
     return undefined;
+  },
+  get requestBodyPending(): boolean {
+    const ex = carrierOf(this)?.httpExchange;
+    return !!ex && !this.closed && ex.active && !ex.done && ex.bodyToProtocol && ex.hasRequestBody;
   },
   addHttpHeaderStatus(code: number): void {
     exchangeRequired(this, 'addHttpHeaderStatus').headers.status(code);

@@ -6,3 +6,6 @@ export {
   createWebSocketServer, WebSocketServer, type WebSocketServerOptions, type WebSocketServerEvents, type UpgradeRequest, type UpgradeRefusal,
 } from './server.js';
 export { connect, type ConnectOptions } from './connect.js';
+export {
+  httpHandler, HttpHandlerRequest, HttpHandlerResponse, RequestBodyError, type HttpHandler, type HttpHandlerOptions,
+} from './http-handler.js';

@@ -1,6 +1,7 @@
 /**
  * `tslws/node`: WebSocket as whole messages, ws-like, on top of the lws
- * callbacks: `createWebSocketServer`, `connect` and `MessageSocket`.
+ * callbacks (`createWebSocketServer`, `connect` and `MessageSocket`), and
+ * HTTP requests answered by an async function (`httpHandler`).
  */
 import '../setup.js';
 

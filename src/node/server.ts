@@ -10,7 +10,8 @@ import type { CallbackArgs, Protocol } from '../core/protocols.js';
 import { Reason } from '../core/reasons.js';
 import { callbackHttpDummy } from '../http/dummy.js';
 import { Write } from '../core/write.js';
-import type { PerMessageDeflateOptions, VhostTlsInfo } from '../index.js';
+import type { AddressInfo } from 'node:net';
+import type { PerMessageDeflateOptions, UpgradeServer, VhostTlsInfo } from '../index.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 import { MessageSocket, libraryWsLimits, resolveMessageOptions, type MessageOptions, type ResolvedMessageOptions } from './message-socket.js';
 
@@ -38,10 +39,22 @@ export interface UpgradeRefusal {
 
 /** Options of `createWebSocketServer`. */
 export interface WebSocketServerOptions extends MessageOptions {
-  /** TCP port to listen on; 0 picks a free one (read `server.port` after 'listening'). */
-  port: number;
-  /** Address or interface to listen on; default all. */
+  /**
+   * TCP port to listen on; 0 picks a free one (read `server.port` after
+   * 'listening'). Leave it out with `server`.
+   */
+  port?: number;
+  /** Address or interface to listen on; default all. Not with `server`. */
   iface?: string;
+  /**
+   * A `node:http` or `node:https` server (an Express app's `app.listen()`,
+   * fastify's `fastify.server`) whose WebSocket upgrades this server takes,
+   * on that server's port, as `ws`'s `new WebSocketServer({ server })`:
+   * with `path`, only upgrades to that path, the others and every ordinary
+   * request staying the server's. 'listening' follows the server's; `close()`
+   * leaves the server open. Instead of `port`.
+   */
+  server?: UpgradeServer;
   /**
    * An existing context to add the server's vhost to (it listens on
    * `port`, sharing the port with the context's other vhosts there when
@@ -51,7 +64,10 @@ export interface WebSocketServerOptions extends MessageOptions {
   context?: Context;
   /** The vhost's name (Host / SNI); default `localhost`. */
   vhostName?: string;
-  /** Only upgrades to this path (exactly) are accepted; others get 404. Default: any path. */
+  /**
+   * Only upgrades to this path (exactly, without the query) are accepted;
+   * others get 404, or with `server` are left to that server. Default: any path.
+   */
   path?: string;
   /**
    * The subprotocol to answer when the client offers it; upgrades that offer
@@ -62,7 +78,7 @@ export interface WebSocketServerOptions extends MessageOptions {
   /**
    * Serve wss://: the vhost's TLS settings (`sslCert` and `sslPrivateKey`
    * as PEM, or the `…Filepath` forms; see "TLS settings (per vhost)").
-   * Default: plain ws://.
+   * Default: plain ws://. Not with `server` (a `node:https` server does the TLS).
    */
   tls?: VhostTlsInfo;
   /** Accept permessage-deflate offers: `true` with the defaults, or settings. Default off. */
@@ -103,6 +119,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly clients = new Set<MessageSocket>();
   readonly #ownContext: boolean;
   readonly #iface: string | undefined;
+  readonly #server: UpgradeServer | undefined;
   #closing: Promise<void> | null = null;
   #listening = false;
 
@@ -110,8 +127,16 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   constructor(o: WebSocketServerOptions) {
     super();
     const where = 'createWebSocketServer';
-    if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)
-      throw rangeError(ErrorCode.INVALID_OPTION, `${where}: port must be an integer 0..65535, got ${String(o.port)}`);
+    const server = o.server;
+    if (server !== undefined) {
+      if (server === null || typeof server !== 'object' || typeof server.on !== 'function' || typeof server.listen !== 'function')
+        throw typeError(ErrorCode.INVALID_OPTION, `${where}: server must be a node:http or node:https server`);
+      // Each of these would be a second place to listen, or a second TLS layer.
+      for (const k of ['port', 'iface', 'tls'] as const)
+        if (o[k] !== undefined) throw typeError(ErrorCode.INVALID_OPTION, `${where}: ${k} cannot be given with server (the server listens${k === 'tls' ? ' and does the TLS' : ''})`);
+    } else if (o.port === undefined || !Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
+      throw rangeError(ErrorCode.INVALID_OPTION, `${where}: port must be an integer 0..65535 (or give server), got ${String(o.port)}`);
+    }
     if (o.path !== undefined && (typeof o.path !== 'string' || !o.path.startsWith('/')))
       throw typeError(ErrorCode.INVALID_OPTION, `${where}: path must start with /, got ${String(o.path)}`);
     if (o.upgrade !== undefined && typeof o.upgrade !== 'function') throw typeError(ErrorCode.INVALID_OPTION, `${where}: upgrade must be a function`);
@@ -120,8 +145,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const protocol = this.#protocol(name, mo, o);
     const vinfo = {
       ...o.tls,
-      port: o.port,
-      iface: o.iface,
+      // With a server the vhost does not listen: the server hands it its upgrades.
+      ...(server ? { server, serverPath: o.path } : { port: o.port, iface: o.iface }),
       vhostName: o.vhostName,
       protocols: [{ name: 'http', callback: callbackHttpDummy }, protocol],
       // Upgrades asking for no subprotocol land here too.
@@ -129,6 +154,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       ws: { ...libraryWsLimits(mo), perMessageDeflate: o.perMessageDeflate ?? false },
     };
     this.#iface = o.iface;
+    this.#server = server;
     if (o.context) {
       this.#ownContext = false;
       this.context = o.context;
@@ -141,8 +167,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     // A shared context's other vhosts are not this server's business.
     (this.#ownContext ? this.context.listening : this.vhost.listening).then(
       () => {
-        this.#listening = true;
-        this.emit('listening');
+        const ready = (): void => {
+          this.#listening = true;
+          this.emit('listening');
+        };
+        if (!server || server.listening) ready();
+        // A server made to listen later: its 'listening' is ours, unless we were closed meanwhile.
+        else server.once('listening', () => {
+          if (!this.#closing) ready();
+        });
       },
       (e: unknown) => {
         this.emit('error', asError(e, 'listen'));
@@ -156,22 +189,35 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
   }
 
-  /** The port listened on (known after 'listening'), else undefined. */
+  /** The port listened on (with `server`, that server's), known after 'listening'; else undefined. */
   get port(): number | undefined {
+    if (this.#server) return this.#serverAddress()?.port;
     return this.vhost.port;
   }
 
-  /** Where the server listens, as `net.Server.address()` says it, or null before 'listening'. */
+  /** Where the server listens (with `server`, that server's address), as `net.Server.address()` says it, or null before 'listening'. */
   address(): { address: string; port: number } | null {
+    if (!this.#listening) return null;
+    if (this.#server) {
+      const a = this.#serverAddress();
+      return a ? { address: a.address, port: a.port } : null;
+    }
     const port = this.vhost.port;
-    if (!this.#listening || port === undefined) return null;
+    if (port === undefined) return null;
     return { address: this.#iface ?? '::', port };
+  }
+
+  #serverAddress(): AddressInfo | null {
+    // A server on a UNIX socket has a path for an address, and no port.
+    const a = this.#server?.address();
+    return a && typeof a === 'object' ? a : null;
   }
 
   /**
    * Close every connection with 1001 and stop listening; resolves when
    * done. Connections that do not finish their close within `closeTimeout`
-   * are cut.
+   * are cut. With `server`, upgrades are no longer taken, and the server
+   * itself stays open.
    *
    * ```ts
    * await server.close();
@@ -275,6 +321,8 @@ function refuse(wsi: Wsi, r: UpgradeRefusal): number {
  * ```ts
  * const server = createWebSocketServer({ port: 7681 });
  * server.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
+ * // or on the port of an existing node:http server (an Express app's), for one path:
+ * const wss = createWebSocketServer({ server: app.listen(3000), path: '/ws' });
  * ```
  */
 export function createWebSocketServer(options: WebSocketServerOptions): WebSocketServer {

@@ -49,7 +49,8 @@ const MAIN_BEFORE = [
 test('the main export still has every name it had, and the new ones', () => {
   const names = exportedNames(distSrc('index.d.ts'));
   assert.deepEqual(MAIN_BEFORE.filter((n) => !names.has(n)), []);
-  for (const n of ['ErrorCode', 'TslwsError', 'zipFileOps', 'FOP_READ_AGAIN', 'ReasonInput', 'CallbackArgs', 'createWebSocketServer', 'connect', 'MessageSocket']) assert.ok(names.has(n), n);
+  for (const n of ['ErrorCode', 'TslwsError', 'zipFileOps', 'FOP_READ_AGAIN', 'ReasonInput', 'CallbackArgs', 'createWebSocketServer', 'connect', 'MessageSocket',
+    'httpHandler', 'HttpHandler', 'HttpHandlerOptions', 'HttpHandlerRequest', 'HttpHandlerResponse', 'RequestBodyError']) assert.ok(names.has(n), n);
 });
 
 test('the sub-path entry points resolve by the package name and give their part', async () => {
@@ -64,9 +65,11 @@ test('the sub-path entry points resolve by the package name and give their part'
   const node = await import('tslws/node');
   assert.equal(typeof node.createWebSocketServer, 'function');
   assert.equal(typeof node.connect, 'function');
+  assert.equal(typeof node.httpHandler, 'function');
   const main = await import('tslws');
   assert.equal(main.zipFileOps, fops.zipFileOps, 'the same module behind both');
   assert.equal(main.MessageSocket, node.MessageSocket);
+  assert.equal(main.httpHandler, node.httpHandler);
   assert.equal(main.LwswsServer, lwsws.LwswsServer);
 });
 
