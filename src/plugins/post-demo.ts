@@ -150,9 +150,9 @@ export const postDemoProtocol: Protocol<PostSession> = {
         } catch (e) {
           return refuse(wsi, user, e);
         }
-        // A form with no body at all is an empty form.
-        const cl = wsi.hdrCopy('content-length');
-        if (!wsi.hdrCopy('transfer-encoding') && (cl === undefined || Number(cl) === 0)) return finish(wsi, user, user.spa);
+        // A form with no body at all is an empty form. HTTP/2 need not send a
+        // content-length, so ask the exchange whether a body is coming.
+        if (!wsi.requestBodyPending) return finish(wsi, user, user.spa);
         return 0;
       }
       case Reason.HTTP_BODY:

@@ -151,6 +151,13 @@ test('a CALLBACK mount reads a multipart form with a file, and the file is store
   assert.equal(get.headers[':status'], 405);
 });
 
+test('a form posted without a content-length (HTTP/2 needs none) is read to its end', async () => {
+  const body = Buffer.from('text=no+length+given&send=Send');
+  const r = await req({ ':method': 'POST', ':path': '/formtest', 'content-type': 'application/x-www-form-urlencoded' }, body);
+  assert.equal(r.headers[':status'], 200);
+  assert.match(r.body.toString(), /no length given/);
+});
+
 test('serveHttpFile from protocols[0]: the file with the extra header, then HTTP_FILE_COMPLETION', async () => {
   completions.length = 0;
   const r = await req({ ':path': '/served' });
