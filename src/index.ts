@@ -51,6 +51,7 @@ export type { ClientCertVerification } from './tls/accept.js';
 
 // ---- clients ----
 export { clientConnect } from './client/connect.js';
+export { MAX_SMP, isSmpService } from './smp/smp.js';
 export type { ClientConnectInfo, ClientSslOptions, ClientHeaderAppender } from './client/info.js';
 
 // ---- messages: a ws-like layer on the callbacks, and httpHandler (also `tslws/node`) ----

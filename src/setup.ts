@@ -23,3 +23,4 @@ import './roles/raw/adopt-descriptor.js';
 import './client/vhost-client.js';
 import './client/wsi-api.js';
 import './plugins/context-plugins.js';
+import './smp/smp.js';

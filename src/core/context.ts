@@ -89,6 +89,11 @@ function countOption(name: string, v: unknown, min: number): number {
   return v;
 }
 
+/** @internal The connection limit a context takes by default: the open-file limit less a reserve. */
+export function defaultMaxConnections(): number {
+  return Math.max(1, processFdLimit() - FD_RESERVE);
+}
+
 function processFdLimit(): number {
   try {
     const txt = readFileSync('/proc/self/limits', 'latin1');
@@ -154,12 +159,13 @@ export class Context {
 
   /** @internal Use `createContext()`. */
   constructor(info: ContextCreationInfo) {
+    for (const f of contextFeatureList()) if (f.prepare) info = f.prepare(info);
     const opts = info.options ?? 0;
     if ((opts & ~KNOWN_OPTIONS) !== 0)
       throw rangeError(ErrorCode.UNKNOWN_OPTION, `context options: unknown option bits 0x${(opts & ~KNOWN_OPTIONS).toString(16)}`);
     this.options = opts;
     this.limits = resolveLimits(DEFAULT_HTTP_LIMITS, info.limits);
-    this.maxConnections = info.maxConnections === undefined ? Math.max(1, processFdLimit() - FD_RESERVE)
+    this.maxConnections = info.maxConnections === undefined ? defaultMaxConnections()
       : countOption('maxConnections', info.maxConnections, 1);
     this.ipLimitWsi = countOption('ipLimitWsi', info.ipLimitWsi, 0);
     this.ipLimitAh = countOption('ipLimitAh', info.ipLimitAh, 0);
@@ -573,7 +579,7 @@ export class Context {
     const features = contextFeatureList();
     const stopped: Promise<void>[] = [];
     for (const f of features) {
-      const p = f.stop?.(this);
+      const p = f.stop?.(this, { timeoutSecs: secs });
       if (p) stopped.push(p.catch(() => undefined));
     }
     const waiting: Wsi[] = [];

@@ -60,6 +60,8 @@ export const ErrorCode = {
   BODY_TOO_LARGE: 'TSLWS_BODY_TOO_LARGE',
   /** An HTTP handler's request body that is not what `req.json()` reads (`RequestBodyError`, status 400). */
   BODY_MALFORMED: 'TSLWS_BODY_MALFORMED',
+  /** A service process of a context with `countThreads` could not start, or could not be made there. */
+  SMP: 'TSLWS_SMP',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -28,10 +28,16 @@ export interface VhostFeature {
 export interface ContextFeature {
   readonly name: string;
   readonly order: number;
+  /** Adjust the creation info before anything reads it (a service process's connection limit …). */
+  prepare?(info: ContextCreationInfo): ContextCreationInfo;
   /** Check the info and set up this layer's part; runs before the default vhost is made. */
   create?(context: Context, info: ContextCreationInfo): void;
-  /** `destroy()` has begun, before connections close: stop taking new ones. A promise delays `destroy()`'s. */
-  stop?(context: Context): Promise<void> | void;
+  /**
+   * `drain()` or `destroy()` has begun, before connections close: stop
+   * taking new ones. `drain` is given for `drain()` (its bound), absent
+   * for `destroy()`; both may come, drain first. A promise delays `destroy()`'s.
+   */
+  stop?(context: Context, drain?: { timeoutSecs: number }): Promise<void> | void;
   /** Every connection and vhost is gone: free what is left. */
   destroy?(context: Context): void;
 }

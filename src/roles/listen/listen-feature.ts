@@ -5,7 +5,9 @@
 import type { Context } from '../../core/context.js';
 import type { Vhost } from '../../core/vhost.js';
 import { registerContextFeature, registerVhostFeature } from '../../core/features.js';
-import { Listener } from './listen.js';
+import type { Socket } from 'node:net';
+import type { Wsi } from '../../core/wsi.js';
+import { Listener, type AcceptMode } from './listen.js';
 
 declare module '../../core/context.js' {
   interface ContextCreationInfo {
@@ -23,6 +25,27 @@ const listenersOf = new WeakMap<Context, Listener[]>();
 /** Contexts whose listen failures are reported by their caller, not logged. */
 const quietListen = new WeakSet<Context>();
 const listenerOfVhost = new WeakMap<Vhost, Listener>();
+const acceptModes = new WeakMap<Context, AcceptMode>();
+
+/**
+ * Have `ctx`'s listen sockets hand accepted sockets off, or bind nothing
+ * and take sockets handed over (see `AcceptMode`). Set before the
+ * context's first vhost is made (from a context feature's `create`).
+ */
+export function setAcceptMode(ctx: Context, mode: AcceptMode): void {
+  acceptModes.set(ctx, mode);
+}
+
+/**
+ * Serve a socket accepted by another process on the listen address `key`
+ * (`Listener.key`) as `ctx`'s listener for it would. Undefined when `ctx`
+ * has no such listener (yet: its vhosts may still be being made); else the
+ * wsi, or null when it may not open.
+ */
+export function serveHanded(ctx: Context, key: string, socket: Socket, port: number): Wsi | null | undefined {
+  const l = listeners(ctx).find((x) => x.key === key);
+  return l ? l.serveHanded(socket, port) : undefined;
+}
 
 function listeners(ctx: Context): Listener[] {
   let l = listenersOf.get(ctx);
@@ -58,7 +81,7 @@ registerVhostFeature({
     if (l) l.addVhost(vh);
     else {
       l = new Listener(vh.context, 'path' in at ? at : { port: port ?? 0, host: at.host }, vh.limits.txHighWater,
-        !quietListen.has(vh.context));
+        !quietListen.has(vh.context), acceptModes.get(vh.context));
       all.push(l);
       l.addVhost(vh);
     }

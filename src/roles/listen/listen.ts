@@ -17,6 +17,17 @@ import { selectVhost, matchVhost } from './select-vhost.js';
 export type ListenAddress = { port: number; host: string | undefined } | { path: string };
 
 /**
+ * How a context's listen sockets take connections when they are not
+ * served where they are accepted (several service processes):
+ * `hand-off` binds and gives every accepted socket, unread and paused, to
+ * `take` (the listen sockets are ready once `ready` is too); `receive`
+ * binds nothing: sockets come from elsewhere through `serveHanded`.
+ */
+export type AcceptMode =
+  | { kind: 'hand-off'; take(socket: Socket, listener: Listener): void; ready: Promise<void> }
+  | { kind: 'receive' };
+
+/**
  * One listen socket and the vhosts sharing it. Accepting a connection makes
  * a wsi in the h1 role on the port's first vhost; the Host header may move
  * it to another vhost of the same port once it is read.
@@ -30,13 +41,26 @@ export class Listener implements TlsListener {
   readonly iface: string | undefined;
   #port: number;
 
-  constructor(readonly context: Context, where: ListenAddress, highWaterMark: number, logErrors = true) {
+  /** The same for the same listen address in every process of a program: how a handed-over socket finds its listener. */
+  readonly key: string;
+  readonly #mode: AcceptMode | undefined;
+
+  constructor(readonly context: Context, where: ListenAddress, highWaterMark: number, logErrors = true, mode?: AcceptMode) {
     this.path = 'path' in where ? where.path : undefined;
     this.iface = 'host' in where ? where.host : undefined;
     this.#port = 'port' in where ? where.port : 0;
+    this.#mode = mode;
     const label = this.path !== undefined ? `unix:${this.path}` : `${this.iface ?? '*'}:${this.#port}`;
-    this.server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark, pauseOnConnect: false }, (s) => this.#accept(s));
-    this.ready = new Promise<void>((resolve, reject) => {
+    this.key = label;
+    // Handed-off sockets must not be read here: bytes read before the
+    // hand-over would be lost with the handle.
+    this.server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark, pauseOnConnect: mode?.kind === 'hand-off' },
+      (s) => this.#accept(s));
+    if (mode?.kind === 'receive') {
+      this.ready = Promise.resolve();
+      return;
+    }
+    const bound = new Promise<void>((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException & { address?: string }) => {
         const err = listenError(label, e);
         if (logErrors) log.err('%s', err.message);
@@ -59,6 +83,7 @@ export class Listener implements TlsListener {
         this.server.listen({ port: this.#port, host: this.iface }, done);
       }
     });
+    this.ready = mode?.kind === 'hand-off' ? Promise.all([bound, mode.ready]).then(() => undefined) : bound;
   }
 
   get port(): number {
@@ -111,6 +136,10 @@ export class Listener implements TlsListener {
   }
 
   #accept(socket: Socket): void {
+    if (this.#mode?.kind === 'hand-off') {
+      this.#mode.take(socket, this);
+      return;
+    }
     const vh = this.defaultVhost();
     if (!vh) {
       socket.destroy();
@@ -120,7 +149,29 @@ export class Listener implements TlsListener {
     if (wsi) serveConnection(wsi, socket, this);
   }
 
+  /**
+   * Serve a socket this listen address accepted in another process, as if
+   * accepted here; `port` is the port it was bound to there (a port 0
+   * listener learns its port so). Null when it may not open.
+   */
+  serveHanded(socket: Socket, port: number): Wsi | null {
+    if (this.#mode?.kind === 'receive' && this.path === undefined && port > 0) this.#port = port;
+    const vh = this.defaultVhost();
+    if (!vh) {
+      socket.destroy();
+      return null;
+    }
+    socket.setNoDelay(true);
+    const wsi = this.context.adoptSocket(socket, vh);
+    if (!wsi) return null;
+    serveConnection(wsi, socket, this);
+    // A TLS socket reads the stream itself once its handshake starts; resuming here would steal its bytes.
+    if (!(vh.tls && !vh.tls.allowNonTls) && socket.isPaused()) socket.resume();
+    return wsi;
+  }
+
   close(): Promise<void> {
+    if (this.#mode?.kind === 'receive') return Promise.resolve();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -1,0 +1,495 @@
+/**
+ * SMP: a context served by several service processes (lws's
+ * `count_threads`). lws runs one service thread per event loop and lets
+ * each accept on the shared listen socket; Node cannot give a socket to a
+ * worker thread, so tslws's services are processes running the same
+ * program. The first process (the primary) binds every listen socket and
+ * hands each accepted connection, unread, to the service with the fewest
+ * live connections; a service binds nothing and serves what it is handed.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { Context, defaultMaxConnections, type ContextCreationInfo } from '../core/context.js';
+import { Wsi } from '../core/wsi.js';
+import { extendApi, registerContextFeature } from '../core/features.js';
+import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
+import { log } from '../core/log.js';
+import type { Listener } from '../roles/listen/listen.js';
+import { serveHanded, setAcceptMode } from '../roles/listen/listen-feature.js';
+
+/** lws's `LWS_MAX_SMP`: the most service processes a context may have. */
+export const MAX_SMP = 32;
+
+declare module '../core/context.js' {
+  interface ContextCreationInfo {
+    /**
+     * Serve from this many service processes (lws's `count_threads`; at
+     * most 32). 1 or absent: this process serves, as usual. More: this
+     * process (the primary) runs the program again that many times
+     * (`process.argv`, with an environment variable saying which service
+     * it is), binds the listen sockets and hands each connection to the
+     * least-loaded service; the same `createContext` call in a service
+     * makes a context that serves them. See README "SMP".
+     */
+    countThreads?: number;
+    /**
+     * Most connections each service holds at once (lws's
+     * `fd_limit_per_thread`). Default: the context's limit
+     * (`maxConnections`, else the open-file limit) shared between the
+     * services.
+     */
+    fdLimitPerThread?: number;
+  }
+
+  interface Context {
+    /**
+     * Which service process this is, 0 to `countThreads - 1` (lws's thread
+     * service index); -1 in the primary of a context with `countThreads`
+     * above 1, which serves no connection itself; 0 in a context served
+     * by its own process.
+     */
+    readonly tsi: number;
+    /** How many service processes the context is served by: `countThreads`, 1 when its own process serves it. */
+    readonly countThreads: number;
+  }
+}
+
+declare module '../core/wsi.js' {
+  interface Wsi {
+    /** The index of the service process serving this connection (`context.tsi`). */
+    readonly tsi: number;
+  }
+}
+
+const ENV_TSI = 'TSLWS_SMP_TSI';
+const ENV_COUNT = 'TSLWS_SMP_COUNT';
+
+/** A restart is delayed 100 ms, doubled per quick death, at most this. */
+const MAX_RESTART_MS = 5000;
+/** A service up this long before it dies is restarted after the first delay again. */
+const STABLE_MS = 10_000;
+/** Sockets held while no service is ready (starting, restarting); more are refused. */
+const MAX_QUEUED = 1024;
+/** How long `destroy()` waits for services to exit before killing them. */
+const DESTROY_WAIT_MS = 5000;
+/** How long a service waits for the listen address of a handed socket to be made (vhosts made after the context). */
+const UNKNOWN_KEY_WAIT_MS = 10_000;
+
+/** Messages between the primary and a service; `tslws` tells them apart from the program's own. */
+type ToService =
+  | { tslws: 'smp'; t: 'conn'; key: string; port: number }
+  | { tslws: 'smp'; t: 'drain'; timeoutSecs: number }
+  | { tslws: 'smp'; t: 'destroy' };
+type ToPrimary = { tslws: 'smp'; t: 'ready' } | { tslws: 'smp'; t: 'closed'; n: number };
+
+function isSmpMessage(m: unknown): m is { tslws: 'smp'; t: string } {
+  return typeof m === 'object' && m !== null && (m as { tslws?: unknown }).tslws === 'smp';
+}
+
+/**
+ * This process's place, read once when the module loads and taken out of
+ * the environment (as node:cluster does with its own), so programs this
+ * one starts do not take themselves for services.
+ */
+const serviceEnv = ((): { tsi: number; count: number } | null => {
+  const t = process.env[ENV_TSI];
+  const c = process.env[ENV_COUNT];
+  delete process.env[ENV_TSI];
+  delete process.env[ENV_COUNT];
+  if (t === undefined || c === undefined || typeof process.send !== 'function') return null;
+  const tsi = Number(t);
+  const count = Number(c);
+  if (!Number.isInteger(tsi) || !Number.isInteger(count) || tsi < 0 || tsi >= count) return null;
+  return { tsi, count };
+})();
+
+/** True in a service process of a program whose context has `countThreads` above 1. */
+export function isSmpService(): boolean {
+  return serviceEnv !== null;
+}
+
+interface SmpState {
+  readonly tsi: number;
+  readonly count: number;
+}
+const states = new WeakMap<Context, SmpState>();
+/** The context of this process that takes part in SMP: one per process at a time. */
+let smpContext: Context | null = null;
+
+function validate(info: ContextCreationInfo): number {
+  const n = info.countThreads;
+  if (n !== undefined) {
+    if (typeof n !== 'number') throw typeError(ErrorCode.INVALID_OPTION, `countThreads must be a number, got ${typeof n}`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SMP)
+      throw rangeError(ErrorCode.INVALID_OPTION, `countThreads must be an integer from 1 to ${MAX_SMP}, got ${n}`);
+  }
+  const f = info.fdLimitPerThread;
+  if (f !== undefined) {
+    if (typeof f !== 'number') throw typeError(ErrorCode.INVALID_OPTION, `fdLimitPerThread must be a number, got ${typeof f}`);
+    if (!Number.isInteger(f) || f < 1) throw rangeError(ErrorCode.INVALID_OPTION, `fdLimitPerThread must be an integer >= 1, got ${f}`);
+  }
+  return n ?? 1;
+}
+
+// ---- the primary ----
+
+interface Service {
+  readonly tsi: number;
+  child: ChildProcess | null;
+  ready: boolean;
+  /** Connections handed over and not yet reported closed. */
+  live: number;
+  startedAt: number;
+  restartMs: number;
+  restartTimer: NodeJS.Timeout | null;
+  everReady: boolean;
+}
+
+class Primary {
+  readonly #services: Service[] = [];
+  readonly #queue: Array<{ socket: Socket; listener: Listener }> = [];
+  #stopping: Promise<void> | null = null;
+  /** Where ties start: equally loaded services take turns. */
+  #next = 0;
+  #readyResolve!: () => void;
+  #readyReject!: (e: Error) => void;
+  readonly ready: Promise<void>;
+
+  constructor(readonly count: number, readonly program: string, readonly args: readonly string[]) {
+    this.ready = new Promise<void>((res, rej) => {
+      this.#readyResolve = res;
+      this.#readyReject = rej;
+    });
+    this.ready.catch(() => {}); // reported through context.listening
+    for (let i = 0; i < count; i++) {
+      const s: Service = { tsi: i, child: null, ready: false, live: 0, startedAt: 0, restartMs: 100, restartTimer: null, everReady: false };
+      this.#services.push(s);
+      this.#start(s);
+    }
+  }
+
+  #start(s: Service): void {
+    s.restartTimer = null;
+    s.startedAt = Date.now();
+    let child: ChildProcess;
+    try {
+      child = fork(this.program, [...this.args], {
+        env: { ...process.env, [ENV_TSI]: String(s.tsi), [ENV_COUNT]: String(this.count) },
+        execArgv: process.execArgv,
+        serialization: 'json',
+      });
+    } catch (e) {
+      log.err('service %d: cannot start: %s', s.tsi, (e as Error).message);
+      this.#exited(s, null, null, null);
+      return;
+    }
+    s.child = child;
+    child.on('error', (e) => log.err('service %d (pid %d): %s', s.tsi, child.pid ?? 0, e.message));
+    child.on('message', (m: unknown) => {
+      if (s.child !== child || !isSmpMessage(m)) return;
+      const msg = m as ToPrimary;
+      if (msg.t === 'ready') {
+        s.ready = true;
+        if (!s.everReady) {
+          s.everReady = true;
+          if (this.#services.every((x) => x.everReady)) this.#readyResolve();
+        }
+        log.notice('service %d (pid %d) ready', s.tsi, child.pid ?? 0);
+        this.#flush();
+      } else if (msg.t === 'closed') {
+        s.live = Math.max(0, s.live - msg.n);
+      }
+    });
+    child.on('exit', (code, signal) => this.#exited(s, child, code, signal));
+  }
+
+  #exited(s: Service, child: ChildProcess | null, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child && s.child !== child) return;
+    s.child = null;
+    s.ready = false;
+    const lost = s.live;
+    s.live = 0;
+    if (this.#stopping) return;
+    const how = signal ? `signal ${signal}` : `code ${code ?? '?'}`;
+    if (!s.everReady) {
+      this.#readyReject(stateError(ErrorCode.SMP, `service ${s.tsi} exited (${how}) before it was ready`));
+    }
+    // A service that ran a while is not failing at start: begin again from the first delay.
+    if (Date.now() - s.startedAt >= STABLE_MS) s.restartMs = 100;
+    const delay = s.restartMs;
+    s.restartMs = Math.min(MAX_RESTART_MS, s.restartMs * 2);
+    log.err('service %d (pid %d) exited (%s), %d connections lost; restarting in %d ms', s.tsi, child?.pid ?? 0, how, lost, delay);
+    s.restartTimer = setTimeout(() => this.#start(s), delay);
+  }
+
+  /** The least-loaded ready service; ties go round in turn. */
+  #pick(): Service | null {
+    let best: Service | null = null;
+    for (let k = 0; k < this.#services.length; k++) {
+      const s = this.#services[(this.#next + k) % this.#services.length];
+      if (!s.ready || !s.child?.connected) continue;
+      if (!best || s.live < best.live) best = s;
+    }
+    if (best) this.#next = (best.tsi + 1) % this.#services.length;
+    return best;
+  }
+
+  /** A socket the listen socket accepted (paused, nothing read). */
+  take = (socket: Socket, listener: Listener): void => {
+    if (this.#stopping) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => {}); // a reset while it waits must not throw in the primary
+    const s = this.#pick();
+    if (!s) {
+      if (this.#queue.length >= MAX_QUEUED) {
+        log.warn('no service ready and %d connections waiting: dropping %s', MAX_QUEUED, socket.remoteAddress);
+        socket.destroy();
+      } else this.#queue.push({ socket, listener });
+      return;
+    }
+    this.#send(s, socket, listener);
+  };
+
+  #send(s: Service, socket: Socket, listener: Listener): void {
+    const child = s.child;
+    if (!child) {
+      socket.destroy();
+      return;
+    }
+    const msg: ToService = { tslws: 'smp', t: 'conn', key: listener.key, port: listener.port };
+    s.live++;
+    try {
+      child.send(msg, socket, (err) => {
+        if (!err) return;
+        if (s.child === child) s.live = Math.max(0, s.live - 1);
+        socket.destroy();
+      });
+    } catch {
+      if (s.child === child) s.live = Math.max(0, s.live - 1);
+      socket.destroy();
+    }
+  }
+
+  #flush(): void {
+    while (this.#queue.length) {
+      const s = this.#pick();
+      if (!s) return;
+      const q = this.#queue.shift()!;
+      if (q.socket.destroyed) continue;
+      this.#send(s, q.socket, q.listener);
+    }
+  }
+
+  /** Every service's live connection count, by index (for status pages and tests). */
+  loads(): number[] {
+    return this.#services.map((s) => s.live);
+  }
+
+  /**
+   * Stop the services: drain (`timeoutSecs`) or destroy; resolves when
+   * every one has exited, killing those still there after the bound.
+   */
+  stop(drain: { timeoutSecs: number } | undefined): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    for (const q of this.#queue.splice(0)) q.socket.destroy();
+    const waits: Promise<void>[] = [];
+    const boundMs = drain ? drain.timeoutSecs * 1000 + 2000 : DESTROY_WAIT_MS;
+    for (const s of this.#services) {
+      if (s.restartTimer) clearTimeout(s.restartTimer);
+      s.restartTimer = null;
+      const child = s.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+      waits.push(new Promise<void>((resolve) => {
+        const killer = setTimeout(() => {
+          log.warn('service %d (pid %d) still running after %d ms: killing it', s.tsi, child.pid ?? 0, boundMs);
+          child.kill('SIGKILL');
+        }, boundMs);
+        child.once('exit', () => {
+          clearTimeout(killer);
+          resolve();
+        });
+      }));
+      const msg: ToService = drain ? { tslws: 'smp', t: 'drain', timeoutSecs: drain.timeoutSecs } : { tslws: 'smp', t: 'destroy' };
+      try {
+        if (child.connected) child.send(msg);
+      } catch {
+        // the channel went away: the signal below still stops it
+      }
+      child.kill('SIGTERM');
+    }
+    this.#stopping = Promise.all(waits).then(() => undefined);
+    return this.#stopping;
+  }
+}
+
+const primaries = new WeakMap<Context, Primary>();
+
+/** Each service's live connections as the primary counts them (handed over less reported closed); empty outside a primary. @internal */
+export function serviceLoads(ctx: Context): number[] {
+  return primaries.get(ctx)?.loads() ?? [];
+}
+
+// ---- a service ----
+
+class Service0 {
+  #closed = 0;
+  #reportScheduled = false;
+  #stopping = false;
+
+  constructor(readonly context: Context) {
+    process.on('message', this.#onMessage);
+    process.on('SIGTERM', this.#onTerm);
+    process.on('disconnect', this.#onOrphaned);
+    // After the constructor: the default vhost (if any) is made by then.
+    setImmediate(() => this.#toPrimary({ tslws: 'smp', t: 'ready' }));
+  }
+
+  #toPrimary(m: ToPrimary): void {
+    try {
+      if (process.connected) process.send?.(m);
+    } catch {
+      // the primary is gone: 'disconnect' stops this service
+    }
+  }
+
+  #onMessage = (m: unknown, handle: unknown): void => {
+    if (!isSmpMessage(m)) return;
+    const msg = m as ToService;
+    if (msg.t === 'conn') {
+      const socket = handle as Socket | undefined;
+      if (!socket || typeof socket.destroy !== 'function') return;
+      socket.once('close', this.#countClose);
+      this.#serve(msg.key, msg.port, socket, Date.now());
+    } else if (msg.t === 'drain') {
+      this.#stop(msg.timeoutSecs);
+    } else if (msg.t === 'destroy') {
+      this.#stop(null);
+    }
+  };
+
+  #serve(key: string, port: number, socket: Socket, since: number): void {
+    if (socket.destroyed) return;
+    if (this.context.destroyed || this.context.draining) {
+      socket.destroy();
+      return;
+    }
+    const r = serveHanded(this.context, key, socket, port);
+    if (r !== undefined) return;
+    // Vhosts made after the context (EXPLICIT_VHOSTS) may not be there yet.
+    if (Date.now() - since > UNKNOWN_KEY_WAIT_MS) {
+      log.err('service: no vhost listens on %s here; closing the connection', key);
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    setTimeout(() => this.#serve(key, port, socket, since), 20);
+  }
+
+  #countClose = (): void => {
+    this.#closed++;
+    if (this.#reportScheduled) return;
+    this.#reportScheduled = true;
+    setImmediate(() => {
+      this.#reportScheduled = false;
+      const n = this.#closed;
+      this.#closed = 0;
+      if (n) this.#toPrimary({ tslws: 'smp', t: 'closed', n });
+    });
+  };
+
+  #onTerm = (): void => {
+    this.#stop(30);
+  };
+
+  /** The primary is gone (killed): nothing more comes, so only a short drain. */
+  #onOrphaned = (): void => {
+    this.#stop(5);
+  };
+
+  /** Drain (`secs`) or destroy, then end the process: it exists to serve this context. */
+  #stop(secs: number | null): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    const done = secs === null ? this.context.destroy() : this.context.drain({ timeoutSecs: secs });
+    done.then(
+      () => process.exit(0),
+      (e: Error) => {
+        log.err('service %d: %s', states.get(this.context)?.tsi ?? -1, e.message);
+        process.exit(1);
+      },
+    );
+  }
+
+  /** The context was destroyed: let the process end by itself. */
+  detach(): void {
+    process.off('message', this.#onMessage);
+    process.off('SIGTERM', this.#onTerm);
+    process.off('disconnect', this.#onOrphaned);
+    if (!this.#stopping && process.connected) process.disconnect();
+  }
+}
+
+const services = new WeakMap<Context, Service0>();
+
+registerContextFeature({
+  name: 'smp',
+  // Before listen (90): the accept mode is set before the first listen socket is made.
+  order: 5,
+  prepare(info) {
+    const n = validate(info);
+    if (n === 1 || !serviceEnv) return info;
+    // A service's share of the limit: its own, or the whole shared as lws shares the fds between its threads.
+    const total = info.maxConnections ?? defaultMaxConnections();
+    const per = info.fdLimitPerThread ?? Math.max(1, Math.floor(total / serviceEnv.count));
+    return { ...info, maxConnections: per };
+  },
+  create(ctx, info) {
+    const n = validate(info);
+    if (n === 1) {
+      states.set(ctx, { tsi: 0, count: 1 });
+      return;
+    }
+    if (smpContext && !smpContext.destroyed) {
+      throw stateError(ErrorCode.INVALID_OPTION, 'countThreads: another context of this process is already served by service processes; destroy it first');
+    }
+    if (serviceEnv) {
+      states.set(ctx, { tsi: serviceEnv.tsi, count: serviceEnv.count });
+      smpContext = ctx;
+      setAcceptMode(ctx, { kind: 'receive' });
+      services.set(ctx, new Service0(ctx));
+      return;
+    }
+    const program = process.argv[1];
+    if (!program) throw stateError(ErrorCode.SMP, 'countThreads: the services run this program again, but it was not started from a file');
+    states.set(ctx, { tsi: -1, count: n });
+    smpContext = ctx;
+    const p = new Primary(n, program, process.argv.slice(2));
+    primaries.set(ctx, p);
+    setAcceptMode(ctx, { kind: 'hand-off', take: p.take, ready: p.ready });
+  },
+  stop(ctx, drain) {
+    return primaries.get(ctx)?.stop(drain);
+  },
+  destroy(ctx) {
+    services.get(ctx)?.detach();
+    services.delete(ctx);
+    if (smpContext === ctx) smpContext = null;
+  },
+});
+
+extendApi(Context, {
+  get tsi(): number {
+    return states.get(this)?.tsi ?? 0;
+  },
+  get countThreads(): number {
+    return states.get(this)?.count ?? 1;
+  },
+});
+
+extendApi(Wsi, {
+  get tsi(): number {
+    return this.context.tsi;
+  },
+});

@@ -1,0 +1,222 @@
+/**
+ * SMP: a context with countThreads runs that many service processes; the
+ * primary binds and hands each connection to the least-loaded service.
+ * Real processes and sockets: a small program is written to a temp dir,
+ * importing the built package, and run as the primary.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createContext, ErrorCode, MAX_SMP, type TslwsError } from '../../src/index.js';
+import { distSrcUrl } from '../helpers/paths.js';
+import { OP, RawWs } from '../helpers/ws.js';
+
+/** Replies to every message with `{"tsi":…,"pid":…,"count":…}`; the primary prints its port once ready. */
+const PROGRAM = `
+import { createContext, Reason, Write } from ${JSON.stringify(distSrcUrl('index.js'))};
+const ctx = createContext({
+  port: 0, countThreads: 2,
+  protocols: [{
+    name: 'tsi',
+    callback(wsi, reason, pss, input) {
+      if (reason === Reason.RECEIVE) {
+        wsi.write(Buffer.from(JSON.stringify({ tsi: wsi.tsi, pid: process.pid, count: wsi.context.countThreads })), Write.TEXT);
+      }
+      return 0;
+    },
+  }],
+});
+process.once('SIGTERM', () => ctx.drain({ timeoutSecs: 5 }).then(() => process.exit(0)));
+if (ctx.tsi < 0) {
+  ctx.listening.then(() => console.log('ready ' + ctx.vhosts[0].port + ' ' + ctx.countThreads),
+    (e) => { console.error(e.message); process.exit(1); });
+}
+`;
+
+interface Primary {
+  proc: ChildProcess;
+  port: number;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Service pids seen in replies, to clean up whatever is left. */
+  pids: Set<number>;
+  dir: string;
+}
+
+async function startPrimary(): Promise<Primary> {
+  const dir = mkdtempSync(join(tmpdir(), 'tslws-smp-'));
+  const file = join(dir, 'server.mjs');
+  writeFileSync(file, PROGRAM);
+  const proc = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  const end = Date.now() + 10_000;
+  let port = 0;
+  while (!port) {
+    const m = /ready (\d+) (\d+)/.exec(out);
+    if (m) {
+      port = Number(m[1]);
+      assert.equal(Number(m[2]), 2, 'the primary reports countThreads 2');
+      break;
+    }
+    if (proc.exitCode !== null || Date.now() > end) {
+      proc.kill('SIGKILL');
+      throw new Error(`the primary did not start: ${out} ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { proc, port, stdout: () => out, stderr: () => err, exited, pids: new Set(), dir };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function cleanup(p: Primary): Promise<void> {
+  if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+  await p.exited;
+  for (const pid of p.pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  rmSync(p.dir, { recursive: true, force: true });
+}
+
+interface Reply {
+  tsi: number;
+  pid: number;
+  count: number;
+}
+
+/** Ask the service behind `ws` who it is. */
+async function ask(p: Primary, ws: RawWs): Promise<Reply> {
+  ws.send(OP.TEXT, 'who');
+  const m = await ws.message(5000);
+  const r = JSON.parse(m.data.toString()) as Reply;
+  p.pids.add(r.pid);
+  return r;
+}
+
+async function open(p: Primary): Promise<{ ws: RawWs; r: Reply }> {
+  const ws = await RawWs.open(p.port, { protocol: 'tsi', timeoutMs: 5000 });
+  return { ws, r: await ask(p, ws) };
+}
+
+test('bad countThreads and fdLimitPerThread values are refused with a code', () => {
+  const bad: Array<[object, string]> = [
+    [{ countThreads: 0 }, ErrorCode.INVALID_OPTION],
+    [{ countThreads: MAX_SMP + 1 }, ErrorCode.INVALID_OPTION],
+    [{ countThreads: 1.5 }, ErrorCode.INVALID_OPTION],
+    [{ countThreads: -2 }, ErrorCode.INVALID_OPTION],
+    [{ countThreads: '2' }, ErrorCode.INVALID_OPTION],
+    [{ countThreads: 2, fdLimitPerThread: 0 }, ErrorCode.INVALID_OPTION],
+    [{ fdLimitPerThread: 'x' }, ErrorCode.INVALID_OPTION],
+  ];
+  for (const [info, code] of bad) {
+    assert.throws(() => createContext({ port: 0, ...info }), (e: TslwsError) => {
+      assert.equal(e.code, code, JSON.stringify(info));
+      assert.match(e.message, /countThreads|fdLimitPerThread/);
+      return true;
+    }, JSON.stringify(info));
+  }
+  assert.equal(MAX_SMP, 32);
+});
+
+test('countThreads 1 (or none) is the one process as before: tsi 0, countThreads 1', async () => {
+  for (const info of [{}, { countThreads: 1 }]) {
+    const ctx = createContext({ port: 0, ...info });
+    await ctx.listening;
+    assert.equal(ctx.tsi, 0);
+    assert.equal(ctx.countThreads, 1);
+    await ctx.destroy();
+  }
+});
+
+test('two services: clients see both indexes, and new connections go to the least-loaded one', async (t) => {
+  const p = await startPrimary();
+  t.after(() => cleanup(p));
+  const held: Array<{ ws: RawWs; r: Reply }> = [];
+  for (let i = 0; i < 4; i++) held.push(await open(p));
+  const tsis = held.map((h) => h.r.tsi);
+  assert.deepEqual([...new Set(tsis)].sort(), [0, 1], `both services serve: ${tsis}`);
+  assert.ok(held.every((h) => h.r.count === 2));
+  assert.equal(tsis.filter((x) => x === 0).length, 2, `evenly spread while equally loaded: ${tsis}`);
+  const pidOf = new Map(held.map((h) => [h.r.tsi, h.r.pid]));
+  assert.notEqual(pidOf.get(0), pidOf.get(1), 'the services are distinct processes');
+  assert.ok(!pidOf.has(-1));
+
+  // Service 0 gives its connections up; service 1 keeps two open. Round
+  // robin would send the next two to 0 and 1; least-loaded sends both to 0.
+  for (const h of held.filter((x) => x.r.tsi === 0)) {
+    h.ws.send(OP.CLOSE, Buffer.from([0x03, 0xe8]));
+    await h.ws.close(3000);
+    assert.ok(await h.ws.closedWithin(3000));
+  }
+  await new Promise((r) => setTimeout(r, 300)); // the closes reach the primary
+  const next = [await open(p), await open(p)];
+  assert.deepEqual(next.map((n) => n.r.tsi), [0, 0], 'both go to the idle service');
+  // Now 2 and 2: they share again.
+  const more = [await open(p), await open(p)];
+  assert.deepEqual(more.map((n) => n.r.tsi).sort(), [0, 1]);
+  for (const h of [...held, ...next, ...more]) h.ws.destroy();
+});
+
+test('a service killed with SIGKILL is restarted; the other keeps its connections', async (t) => {
+  const p = await startPrimary();
+  t.after(() => cleanup(p));
+  const a = await open(p);
+  const b = await open(p);
+  assert.notEqual(a.r.tsi, b.r.tsi);
+  const [victim, survivor] = a.r.tsi === 0 ? [a, b] : [b, a];
+  process.kill(victim.r.pid, 'SIGKILL');
+  assert.ok(await victim.ws.closedWithin(3000), "the killed service's connection is lost");
+  // The other service's connection stays open and keeps working.
+  assert.equal(survivor.ws.ended, false);
+  assert.equal((await ask(p, survivor.ws)).pid, survivor.r.pid);
+  // A new process takes index 0 again.
+  const end = Date.now() + 8000;
+  let again: Reply | null = null;
+  const extra: RawWs[] = [];
+  while (!again && Date.now() < end) {
+    const n = await open(p);
+    extra.push(n.ws);
+    if (n.r.tsi === victim.r.tsi) again = n.r;
+  }
+  assert.ok(again, 'the service was restarted');
+  assert.notEqual(again.pid, victim.r.pid);
+  assert.match(p.stderr(), new RegExp(`service ${victim.r.tsi} \\(pid ${victim.r.pid}\\) exited \\(signal SIGKILL\\).*restarting`));
+  assert.equal(survivor.ws.ended, false);
+  assert.equal((await ask(p, survivor.ws)).pid, survivor.r.pid);
+  for (const w of [...extra, survivor.ws]) w.destroy();
+});
+
+test('SIGTERM drains: WebSockets on every service get 1001, the services and the primary exit 0', async (t) => {
+  const p = await startPrimary();
+  t.after(() => cleanup(p));
+  const a = await open(p);
+  const b = await open(p);
+  assert.deepEqual([a.r.tsi, b.r.tsi].sort(), [0, 1]);
+  p.proc.kill('SIGTERM');
+  for (const c of [a, b]) {
+    const close = await c.ws.close(5000);
+    assert.equal(close.code, 1001);
+    c.ws.send(OP.CLOSE, Buffer.from([0x03, 0xe9]));
+  }
+  const r = await Promise.race([p.exited, new Promise<null>((res) => setTimeout(() => res(null), 8000))]);
+  assert.ok(r, 'the primary exited within the bound');
+  assert.equal(r.code, 0, p.stderr());
+  for (const pid of [a.r.pid, b.r.pid]) {
+    const end = Date.now() + 3000;
+    while (alive(pid) && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(alive(pid), false, `service ${pid} exited`);
+  }
+});
