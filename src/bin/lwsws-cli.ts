@@ -11,6 +11,7 @@ import { announce, listenUrl } from './serve.js';
 import { log } from '../core/log.js';
 import { LwswsServer } from '../lwsws/server.js';
 import { ConfigError } from '../lwsws/errors.js';
+import { isSmpService } from '../smp/smp.js';
 import { daemonize, reportToStarter, reopenDaemonLog, type DaemonOptions } from '../lwsws/daemon.js';
 
 export const USAGE = `Usage: lwsws [-c CONFIG_DIR] [-d LOGLEVEL] [-D] [-h]
@@ -69,7 +70,8 @@ export async function main(argv: string[]): Promise<number> {
   const dataDir = resolve(args['data-dir'] ?? PACKAGE_DIR);
 
   let daemon = false;
-  if (args.daemonize) {
+  // A service process (count-threads) is started by the daemon already: it stays in the foreground.
+  if (args.daemonize && !isSmpService()) {
     const d: DaemonOptions = { lockFile: args['lock-file'] ?? '/tmp/.lwsws-lock', logFile: args['log-file'], argv };
     const r = await daemonize(d);
     if (r !== 'child') return r;
@@ -92,14 +94,24 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (daemon) reportToStarter(true, `serving (config ${configDir})`);
-  for (const v of server.vhosts) announce('lwsws', `vhost ${v.name} on ${listenUrl(v.vhost)}`);
-  announce('lwsws', `serving (config ${configDir})`);
+  if (server.context.tsi >= 0 && server.context.countThreads > 1) {
+    // The primary announces the vhosts; each service only says it is there.
+    log.notice('service %d of %d serving', server.context.tsi, server.context.countThreads);
+  } else {
+    for (const v of server.vhosts) announce('lwsws', `vhost ${v.name} on ${listenUrl(v.vhost)}`);
+    announce('lwsws', `serving (config ${configDir})`);
+  }
 
   let queue: Promise<unknown> = Promise.resolve();
   // Once stopping, a SIGHUP is ignored: the server is being destroyed.
   let stopping = false;
   const reload = () => {
     if (stopping) return;
+    if (server.context.countThreads > 1) {
+      // The services built their vhosts from the config they read at start; a reload here would part them from the primary's.
+      announce('lwsws', 'SIGHUP: reload is not available with count-threads above 1; restart lwsws to apply a new config', true);
+      return;
+    }
     queue = queue.then(async () => {
       if (stopping) return;
       reopenDaemonLog();

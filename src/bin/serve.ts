@@ -53,6 +53,11 @@ export function serveUntilSignalled(context: Context, prog: string, iface: strin
   what: (url: string) => string, scheme = 'http', onReady?: (ok: boolean, message: string) => void): void {
   context.listening.then(
     () => {
+      if (context.tsi >= 0 && context.countThreads > 1) {
+        // A service process: the primary announces where it serves.
+        log.notice('service %d of %d serving', context.tsi, context.countThreads);
+        return;
+      }
       const line = what(listenUrl(context.vhosts[0], scheme, iface));
       announce(prog, runningAsDaemon() ? line : `${line} (Ctrl-C to stop)`);
       onReady?.(true, line);

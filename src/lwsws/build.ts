@@ -41,6 +41,7 @@ export function contextInfo(g: GlobalConfig): ContextCreationInfo {
     serverString: g.serverString,
     ...(g.ipLimitWsi !== undefined ? { ipLimitWsi: g.ipLimitWsi } : {}),
     ...(g.ipLimitAh !== undefined ? { ipLimitAh: g.ipLimitAh } : {}),
+    countThreads: g.countThreads,
     // lwsws warns about pvo protocols no plugin provides itself, with the file and line.
     warnUnknownPvo: false,
     // … and reports a port it cannot listen on, at the vhost's "port".

@@ -9,6 +9,7 @@
  * naming the file, the line and the key. Keys lwsws has and tslws does
  * not implement are warned about and ignored.
  */
+import { MAX_SMP } from '../smp/smp.js';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type ConfigWarning } from './errors.js';
@@ -104,8 +105,8 @@ function readGlobal(r: Reader, e: JEntry, g: GlobalConfig, warnings: ConfigWarni
       case 'username': g.uid = r.str(x); break;
       case 'groupname': g.gid = r.str(x); break;
       case 'count-threads':
-        g.countThreads = r.int(x, 1, 64);
-        if (g.countThreads > 1) warnings.push({ file: r.file, line: x.line, key: x.key, message: 'tslws serves from one process; taken as 1' });
+        // Each is a service process (see README "SMP"), at most lws's LWS_MAX_SMP.
+        g.countThreads = r.int(x, 1, MAX_SMP);
         break;
       case 'init-ssl': g.initSsl = r.bool(x); break;
       case 'server-string': g.serverString = r.str(x); break;

@@ -201,6 +201,8 @@ export async function buildStatus(vh: Vhost, hideVhosts: boolean, files: readonl
   const context: Record<string, unknown> = {
     context_uptime: up, cgi_spawned: '0', pt_fd_max: String(ctx.maxConnections), ah_pool_max: '0', deprecated: '0',
     wsi_alive: String(ctx.connectionCount),
+    // With countThreads each service process reports its own connections, and says which it is.
+    tsi: String(ctx.tsi), count_threads: String(ctx.countThreads),
     pt: [{ fds_count: String(ctx.connectionCount), ah_pool_inuse: '0', ah_wait_list: '0' }],
     ...(hideVhosts ? {} : { vhosts: ctx.vhosts.map((v) => vhostJson(v, each.get(v)!)) }),
     listen_wsi: String(ctx.vhosts.filter((v) => v.listens).length),

@@ -299,12 +299,13 @@ test('cgi:// mounts with cgi-env and cgi-timeout, callback:// mounts bound to a 
 test('global ws-pingpong-secs, timeout-secs and count-threads', async () => {
   const port = await freePort();
   await withLwsws({
-    conf: '{ "global": { "ws-pingpong-secs": "1", "timeout-secs": "1", "count-threads": "4" } }',
+    conf: '{ "global": { "ws-pingpong-secs": "1", "timeout-secs": "1", "count-threads": "2" } }',
     'conf.d/p': vhostFile({ name: 'p', port, interface: '127.0.0.1',
       mounts: [{ mountpoint: '/formtest', origin: 'callback://protocol-post-demo' }],
       'ws-protocols': [{ 'lws-mirror-protocol': {}, 'protocol-post-demo': {} }] }),
   }, async (child) => {
-    assert.match(child.stderr(), /"count-threads": tslws serves from one process; taken as 1/);
+    // Two service processes serve it (test/smp/lwsws.test.ts shows them apart); the settings hold in each.
+    assert.doesNotMatch(child.stderr(), /count-threads/);
     const c = await openWs(`ws://127.0.0.1:${port}/`, 'lws-mirror-protocol');
     let pinged = 0;
     c.ws.on('ping', () => pinged++);

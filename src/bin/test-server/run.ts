@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { serveUntilSignalled } from '../serve.js';
 import {
   createContext, Mount, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol, serverStatusProtocol,
-  rawTestProtocol, RAW_TEST_DEFAULT_FIFO, type Protocol,
+  rawTestProtocol, RAW_TEST_DEFAULT_FIFO, MAX_SMP, isSmpService, type Protocol,
 } from '../../index.js';
 import { portArg, applyDebugArg } from '../args.js';
 import { cachedBook } from '../zipbook/book.js';
@@ -40,6 +40,8 @@ const usage = (prog: string) => `Usage: ${prog} [options]
   -c, --closetest           dumb-increment closes each connection after 50 numbers
   -n, --nosend              dumb-increment sends nothing (for tests)
   -D, --daemonize           run in the background (lock file /tmp/.lwsts-lock)
+  -j, --threads N           serve from N service processes (1..32, default 1), as
+                            lws's test-server-pthreads serves from N threads
       --raw-fifo PATH       the raw-test plugin's FIFO (default /tmp/lws-test-raw);
                             bytes that are not HTTP are echoed by it (RAW fallback)
   -h, --help                this text
@@ -76,6 +78,7 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
         closetest: { type: 'boolean', short: 'c' },
         nosend: { type: 'boolean', short: 'n' },
         daemonize: { type: 'boolean', short: 'D' },
+        threads: { type: 'string', short: 'j' },
         'raw-fifo': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -119,8 +122,14 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
     process.stderr.write(`${prog}: ${tls}\n`);
     return 1;
   }
+  const threads = args.threads === undefined ? 1 : Number(args.threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_SMP) {
+    process.stderr.write(`${prog}: -j needs a whole number of service processes from 1 to ${MAX_SMP}, got ${args.threads}\n`);
+    return 1;
+  }
   let daemon = false;
-  if (args.daemonize) {
+  // A service process (-j) is started by the daemon already: it stays in the foreground.
+  if (args.daemonize && !isSmpService()) {
     const r = await daemonize({ lockFile: variant.extpoll ? '/tmp/.lwsts-extpoll-lock' : '/tmp/.lwsts-lock', argv, prog });
     if (r !== 'child') return r;
     daemon = true;
@@ -140,6 +149,7 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
   try {
     context = createContext({
       pollEvents: variant.extpoll === true,
+      countThreads: threads,
       port,
       iface: args['unix-socket'] ?? args.interface,
       bindIface: args.k,

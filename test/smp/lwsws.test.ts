@@ -1,0 +1,54 @@
+/**
+ * lwsws with global "count-threads": the shipped test-server config served
+ * by two service processes: the test page, dumb-increment, and
+ * server-status saying which service each connection reached.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openWs, waitFor } from '../helpers/plugin-ws-client.js';
+import { confDir, freePort, httpGet, removeDir, startLwsws, stopLwsws, killChild } from '../helpers/lwsws.js';
+import { PKG_ROOT } from '../helpers/paths.js';
+
+test('lwsws with count-threads 2 serves the test page, dumb-increment and status from two processes', async () => {
+  const port = await freePort();
+  const conf = readFileSync(join(PKG_ROOT, 'lwsws/conf'), 'utf8').replace('"global": {', '"global": {\n    "count-threads": "2",');
+  assert.match(conf, /"count-threads": "2"/);
+  const vh = readFileSync(join(PKG_ROOT, 'lwsws/conf.d/test-server'), 'utf8').replace('"7681"', `"${port}"`);
+  const dir = confDir({ conf, 'conf.d/test-server': vh });
+  const child = await startLwsws(['-c', dir], 15000);
+  try {
+    // The primary announces the vhost once; the services do not repeat it.
+    assert.equal(child.stdout().match(/lwsws: vhost /g)?.length, 1, child.stdout());
+    for (let i = 0; i < 4; i++) {
+      const r = await httpGet(port, '/');
+      assert.equal(r.status, 200);
+      assert.equal(r.body, readFileSync(join(PKG_ROOT, 'www/test.html'), 'latin1'));
+    }
+    const seen = new Map<number, number>();
+    const open = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await openWs(`ws://127.0.0.1:${port}/`, 'lws-server-status', 5000);
+      open.push(c);
+      await waitFor(() => c.messages.length > 0, 'the status JSON', 5000);
+      const j = JSON.parse(c.texts()[0]) as { i: { contexts: Array<{ tsi: string; count_threads: string; wsi_alive: string }> } };
+      const ctx = j.i.contexts[0];
+      assert.equal(ctx.count_threads, '2');
+      seen.set(Number(ctx.tsi), (seen.get(Number(ctx.tsi)) ?? 0) + 1);
+    }
+    assert.deepEqual([...seen.keys()].sort(), [0, 1], 'both services answer');
+    for (let i = 0; i < 2; i++) {
+      const d = await openWs(`ws://127.0.0.1:${port}/`, 'dumb-increment-protocol', 5000);
+      open.push(d);
+      await waitFor(() => d.messages.length >= 2, 'dumb-increment counting', 5000);
+      assert.match(d.texts()[0], /^\d+$/);
+    }
+    for (const c of open) c.ws.close();
+    const { code } = await stopLwsws(child, 10000);
+    assert.equal(code, 0, child.stderr());
+  } finally {
+    killChild(child);
+    removeDir(dir);
+  }
+});
