@@ -80,7 +80,7 @@ type ToService =
   | { tslws: 'smp'; t: 'conn'; key: string; port: number }
   | { tslws: 'smp'; t: 'drain'; timeoutSecs: number }
   | { tslws: 'smp'; t: 'destroy' };
-type ToPrimary = { tslws: 'smp'; t: 'ready' } | { tslws: 'smp'; t: 'closed'; n: number };
+type ToPrimary = { tslws: 'smp'; t: 'ready' } | { tslws: 'smp'; t: 'stopping' } | { tslws: 'smp'; t: 'closed'; n: number };
 
 function isSmpMessage(m: unknown): m is { tslws: 'smp'; t: string } {
   return typeof m === 'object' && m !== null && (m as { tslws?: unknown }).tslws === 'smp';
@@ -196,6 +196,9 @@ class Primary {
         }
         log.notice('service %d (pid %d) ready', s.tsi, child.pid ?? 0);
         this.#flush();
+      } else if (msg.t === 'stopping') {
+        // Draining or destroyed: it refuses what it is handed, so nothing more goes to it.
+        s.ready = false;
       } else if (msg.t === 'closed') {
         s.live = Math.max(0, s.live - msg.n);
       }
@@ -412,6 +415,7 @@ class Service0 {
   #stop(secs: number | null): void {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#toPrimary({ tslws: 'smp', t: 'stopping' });
     const done = secs === null ? this.context.destroy() : this.context.drain({ timeoutSecs: secs });
     done.then(
       () => process.exit(0),
@@ -439,7 +443,9 @@ registerContextFeature({
   order: 5,
   prepare(info) {
     const n = validate(info);
-    if (n === 1 || !serviceEnv) return info;
+    // One process: its one service thread's limit, as lws takes fd_limit_per_thread with one thread.
+    if (n === 1) return info.fdLimitPerThread === undefined ? info : { ...info, maxConnections: info.fdLimitPerThread };
+    if (!serviceEnv) return info;
     // A service's share of the limit: its own, or the whole shared as lws shares the fds between its threads.
     const total = info.maxConnections ?? defaultMaxConnections();
     const per = info.fdLimitPerThread ?? Math.max(1, Math.floor(total / serviceEnv.count));

@@ -18,12 +18,12 @@ import { OP, RawWs } from '../helpers/ws.js';
 const PROGRAM = `
 import { createContext, Reason, Write } from ${JSON.stringify(distSrcUrl('index.js'))};
 const ctx = createContext({
-  port: 0, countThreads: 2,
+  port: 0, countThreads: 2, fdLimitPerThread: 50,
   protocols: [{
     name: 'tsi',
     callback(wsi, reason, pss, input) {
       if (reason === Reason.RECEIVE) {
-        wsi.write(Buffer.from(JSON.stringify({ tsi: wsi.tsi, pid: process.pid, count: wsi.context.countThreads })), Write.TEXT);
+        wsi.write(Buffer.from(JSON.stringify({ tsi: wsi.tsi, pid: process.pid, count: wsi.context.countThreads, max: wsi.context.maxConnections })), Write.TEXT);
       }
       return 0;
     },
@@ -95,6 +95,7 @@ interface Reply {
   tsi: number;
   pid: number;
   count: number;
+  max: number;
 }
 
 /** Ask the service behind `ws` who it is. */
@@ -139,6 +140,9 @@ test('countThreads 1 (or none) is the one process as before: tsi 0, countThreads
     assert.equal(ctx.countThreads, 1);
     await ctx.destroy();
   }
+  const one = createContext({ port: 0, fdLimitPerThread: 7 });
+  assert.equal(one.maxConnections, 7, 'one process: fdLimitPerThread is its limit');
+  await one.destroy();
 });
 
 test('two services: clients see both indexes, and new connections go to the least-loaded one', async (t) => {
@@ -149,6 +153,7 @@ test('two services: clients see both indexes, and new connections go to the leas
   const tsis = held.map((h) => h.r.tsi);
   assert.deepEqual([...new Set(tsis)].sort(), [0, 1], `both services serve: ${tsis}`);
   assert.ok(held.every((h) => h.r.count === 2));
+  assert.ok(held.every((h) => h.r.max === 50), 'fdLimitPerThread is each service\'s connection limit');
   assert.equal(tsis.filter((x) => x === 0).length, 2, `evenly spread while equally loaded: ${tsis}`);
   const pidOf = new Map(held.map((h) => [h.r.tsi, h.r.pid]));
   assert.notEqual(pidOf.get(0), pidOf.get(1), 'the services are distinct processes');
@@ -182,21 +187,26 @@ test('a service killed with SIGKILL is restarted; the other keeps its connection
   // The other service's connection stays open and keeps working.
   assert.equal(survivor.ws.ended, false);
   assert.equal((await ask(p, survivor.ws)).pid, survivor.r.pid);
-  // A new process takes index 0 again.
+  // Once the primary has seen it die (a connection handed over in that
+  // instant is lost with the service), a new process takes its index.
+  const seen = new RegExp(`service ${victim.r.tsi} \\(pid ${victim.r.pid}\\) exited \\(signal SIGKILL\\).*restarting`);
+  const t0 = Date.now();
+  while (!seen.test(p.stderr()) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
   const end = Date.now() + 8000;
   let again: Reply | null = null;
-  const extra: RawWs[] = [];
   while (!again && Date.now() < end) {
     const n = await open(p);
-    extra.push(n.ws);
+    // Closed at once: held, they would pile up on the survivor past its fdLimitPerThread.
+    n.ws.destroy();
     if (n.r.tsi === victim.r.tsi) again = n.r;
+    else await new Promise((r) => setTimeout(r, 20));
   }
   assert.ok(again, 'the service was restarted');
   assert.notEqual(again.pid, victim.r.pid);
-  assert.match(p.stderr(), new RegExp(`service ${victim.r.tsi} \\(pid ${victim.r.pid}\\) exited \\(signal SIGKILL\\).*restarting`));
+  assert.match(p.stderr(), seen);
   assert.equal(survivor.ws.ended, false);
   assert.equal((await ask(p, survivor.ws)).pid, survivor.r.pid);
-  for (const w of [...extra, survivor.ws]) w.destroy();
+  survivor.ws.destroy();
 });
 
 test('SIGTERM drains: WebSockets on every service get 1001, the services and the primary exit 0', async (t) => {
