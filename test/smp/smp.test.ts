@@ -11,7 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createContext, ErrorCode, MAX_SMP, type TslwsError } from '../../src/index.js';
+import { makeSelfSignedCert } from '../../src/tls/self-signed.js';
 import { distSrcUrl } from '../helpers/paths.js';
+import { tlsGet } from '../helpers/tls.js';
 import { OP, RawWs } from '../helpers/ws.js';
 
 /** Replies to every message with `{"tsi":…,"pid":…,"count":…}`; the primary prints its port once ready. */
@@ -19,9 +21,14 @@ const PROGRAM = `
 import { createContext, Reason, Write } from ${JSON.stringify(distSrcUrl('index.js'))};
 const ctx = createContext({
   port: 0, countThreads: 2, fdLimitPerThread: 50,
+  ...(process.env.SMP_CERT ? { sslCertFilepath: process.env.SMP_CERT, sslPrivateKeyFilepath: process.env.SMP_KEY } : {}),
   protocols: [{
     name: 'tsi',
     callback(wsi, reason, pss, input) {
+      if (reason === Reason.HTTP) {
+        wsi.returnHttpStatus(200, 'tsi=' + wsi.tsi + ' pid=' + process.pid);
+        return wsi.closed ? -1 : wsi.httpTransactionCompleted();
+      }
       if (reason === Reason.RECEIVE) {
         wsi.write(Buffer.from(JSON.stringify({ tsi: wsi.tsi, pid: process.pid, count: wsi.context.countThreads, max: wsi.context.maxConnections })), Write.TEXT);
       }
@@ -29,10 +36,12 @@ const ctx = createContext({
     },
   }],
 });
+// A service that cannot start: the primary's listening rejects.
+if (process.env.SMP_SERVICES_FAIL && ctx.tsi >= 0) process.exit(3);
 process.once('SIGTERM', () => ctx.drain({ timeoutSecs: 5 }).then(() => process.exit(0)));
 if (ctx.tsi < 0) {
   ctx.listening.then(() => console.log('ready ' + ctx.vhosts[0].port + ' ' + ctx.countThreads),
-    (e) => { console.error(e.message); process.exit(1); });
+    (e) => { console.error(e.code + ': ' + e.message); process.exit(1); });
 }
 `;
 
@@ -47,11 +56,20 @@ interface Primary {
   dir: string;
 }
 
-async function startPrimary(): Promise<Primary> {
+async function startPrimary(o: { tls?: boolean; failing?: boolean } = {}): Promise<Primary> {
   const dir = mkdtempSync(join(tmpdir(), 'tslws-smp-'));
   const file = join(dir, 'server.mjs');
   writeFileSync(file, PROGRAM);
-  const proc = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (o.tls) {
+    const { cert, key } = makeSelfSignedCert();
+    writeFileSync(join(dir, 'cert.pem'), cert);
+    writeFileSync(join(dir, 'key.pem'), key);
+    env.SMP_CERT = join(dir, 'cert.pem');
+    env.SMP_KEY = join(dir, 'key.pem');
+  }
+  if (o.failing) env.SMP_SERVICES_FAIL = '1';
+  const proc = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -66,6 +84,7 @@ async function startPrimary(): Promise<Primary> {
       assert.equal(Number(m[2]), 2, 'the primary reports countThreads 2');
       break;
     }
+    if (o.failing && proc.exitCode !== null) break;
     if (proc.exitCode !== null || Date.now() > end) {
       proc.kill('SIGKILL');
       throw new Error(`the primary did not start: ${out} ${err}`);
@@ -229,4 +248,28 @@ test('SIGTERM drains: WebSockets on every service get 1001, the services and the
     while (alive(pid) && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
     assert.equal(alive(pid), false, `service ${pid} exited`);
   }
+});
+
+test('a TLS vhost: each service does the handshake on the plain socket it is handed', async (t) => {
+  const p = await startPrimary({ tls: true });
+  t.after(() => cleanup(p));
+  const seen = new Set<string>();
+  for (let i = 0; i < 4; i++) {
+    const r = await tlsGet(p.port, { rejectUnauthorized: false, servername: 'localhost' });
+    assert.equal(r.status, 200);
+    const m = /tsi=(\d+) pid=(\d+)/.exec(r.body);
+    assert.ok(m, r.body);
+    p.pids.add(Number(m[2]));
+    seen.add(m[1]);
+  }
+  assert.deepEqual([...seen].sort(), ['0', '1']);
+});
+
+test('services that exit before they are ready: listening rejects with TSLWS_SMP', async (t) => {
+  const p = await startPrimary({ failing: true });
+  t.after(() => cleanup(p));
+  const r = await Promise.race([p.exited, new Promise<null>((res) => setTimeout(() => res(null), 8000))]);
+  assert.ok(r, 'the primary gave up');
+  assert.equal(r.code, 1);
+  assert.match(p.stderr(), /TSLWS_SMP: service [01] exited \(code 3\) before it was ready/);
 });
