@@ -336,7 +336,8 @@ export function serviceLoads(ctx: Context): number[] {
 
 // ---- a service ----
 
-class Service0 {
+/** The service side: takes the sockets the primary hands over, reports closes, stops when told. */
+class ServiceSide {
   #closed = 0;
   #reportScheduled = false;
   #stopping = false;
@@ -435,7 +436,7 @@ class Service0 {
   }
 }
 
-const services = new WeakMap<Context, Service0>();
+const services = new WeakMap<Context, ServiceSide>();
 
 registerContextFeature({
   name: 'smp',
@@ -464,7 +465,7 @@ registerContextFeature({
       states.set(ctx, { tsi: serviceEnv.tsi, count: serviceEnv.count });
       smpContext = ctx;
       setAcceptMode(ctx, { kind: 'receive' });
-      services.set(ctx, new Service0(ctx));
+      services.set(ctx, new ServiceSide(ctx));
       return;
     }
     const program = process.argv[1];

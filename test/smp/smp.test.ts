@@ -36,6 +36,10 @@ const ctx = createContext({
     },
   }],
 });
+process.once('SIGUSR2', () => {
+  const t0 = Date.now();
+  ctx.destroy().then(() => { console.log('destroyed in ' + (Date.now() - t0) + ' ms'); process.exit(0); });
+});
 // A service that cannot start: the primary's listening rejects.
 if (process.env.SMP_SERVICES_FAIL && ctx.tsi >= 0) process.exit(3);
 process.once('SIGTERM', () => ctx.drain({ timeoutSecs: 5 }).then(() => process.exit(0)));
@@ -272,4 +276,20 @@ test('services that exit before they are ready: listening rejects with TSLWS_SMP
   assert.ok(r, 'the primary gave up');
   assert.equal(r.code, 1);
   assert.match(p.stderr(), /TSLWS_SMP: service [01] exited \(code 3\) before it was ready/);
+});
+
+test('destroy() in the primary stops the services at once and resolves when they have exited', async (t) => {
+  const p = await startPrimary();
+  t.after(() => cleanup(p));
+  const a = await open(p);
+  const b = await open(p);
+  assert.deepEqual([a.r.tsi, b.r.tsi].sort(), [0, 1]);
+  p.proc.kill('SIGUSR2');
+  for (const c of [a, b]) assert.ok(await c.ws.closedWithin(5000), 'the connection is closed');
+  const r = await Promise.race([p.exited, new Promise<null>((res) => setTimeout(() => res(null), 8000))]);
+  assert.ok(r);
+  assert.equal(r.code, 0, p.stderr());
+  const ms = Number(/destroyed in (\d+) ms/.exec(p.stdout())?.[1] ?? NaN);
+  assert.ok(ms < 4000, `destroy resolved in ${ms} ms, without waiting for the kill bound`);
+  for (const pid of [a.r.pid, b.r.pid]) assert.equal(alive(pid), false, `service ${pid} had exited when destroy() resolved`);
 });
