@@ -14,6 +14,7 @@ import { Wsi } from '../core/wsi.js';
 import { extendApi, registerContextFeature } from '../core/features.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 import { log } from '../core/log.js';
+import { Option } from '../core/options.js';
 import type { Listener } from '../roles/listen/listen.js';
 import { serveHanded, setAcceptMode } from '../roles/listen/listen-feature.js';
 
@@ -161,7 +162,12 @@ class Primary {
       this.#readyReject = rej;
     });
     this.ready.catch(() => {}); // reported through context.listening
-    for (let i = 0; i < count; i++) {
+  }
+
+  /** Start the services (once the context is made: a context that failed to be made starts none). */
+  startAll(): void {
+    if (this.#stopping) return;
+    for (let i = 0; i < this.count; i++) {
       const s: Service = { tsi: i, child: null, ready: false, live: 0, startedAt: 0, restartMs: 100, restartTimer: null, everReady: false };
       this.#services.push(s);
       this.#start(s);
@@ -475,6 +481,15 @@ registerContextFeature({
     const p = new Primary(n, program, process.argv.slice(2));
     primaries.set(ctx, p);
     setAcceptMode(ctx, { kind: 'hand-off', take: p.take, ready: p.ready });
+    // On the next turn: if making the context's own vhost threw (a bad port, TLS files), no service is left behind.
+    setImmediate(() => {
+      const failed = !(ctx.options & Option.EXPLICIT_VHOSTS) && ctx.vhosts.length === 0;
+      if (failed || ctx.destroyed) {
+        if (smpContext === ctx) smpContext = null;
+        return;
+      }
+      p.startAll();
+    });
   },
   stop(ctx, drain) {
     return primaries.get(ctx)?.stop(drain);

@@ -293,3 +293,24 @@ test('destroy() in the primary stops the services at once and resolves when they
   assert.ok(ms < 4000, `destroy resolved in ${ms} ms, without waiting for the kill bound`);
   for (const pid of [a.r.pid, b.r.pid]) assert.equal(alive(pid), false, `service ${pid} had exited when destroy() resolved`);
 });
+
+test('a context whose vhost is refused starts no service', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tslws-smp-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bad.mjs');
+  writeFileSync(file, `
+import { createContext } from ${JSON.stringify(distSrcUrl('index.js'))};
+try { createContext({ port: 70000, countThreads: 2 }); } catch (e) { console.log('refused ' + e.code); }
+setTimeout(() => { console.log('resources ' + JSON.stringify(process.getActiveResourcesInfo())); }, 300);
+`);
+  const proc = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const r = await Promise.race([new Promise<number | null>((res) => proc.once('exit', (c) => res(c))),
+    new Promise<'late'>((res) => setTimeout(() => res('late'), 5000))]);
+  if (r === 'late') proc.kill('SIGKILL');
+  assert.equal(r, 0, out);
+  assert.match(out, /refused TSLWS_INVALID_OPTION/);
+  const res = JSON.parse(/resources (.*)/.exec(out)?.[1] ?? '[]') as string[];
+  assert.ok(!res.includes('ProcessWrap'), `no service process: ${res}`);
+});
