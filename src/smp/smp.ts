@@ -291,11 +291,6 @@ class Primary {
     }
   }
 
-  /** Every service's live connection count, by index (for status pages and tests). */
-  loads(): number[] {
-    return this.#services.map((s) => s.live);
-  }
-
   /**
    * Stop the services: drain (`timeoutSecs`) or destroy; resolves when
    * every one has exited, killing those still there after the bound.
@@ -335,12 +330,9 @@ class Primary {
 
 const primaries = new WeakMap<Context, Primary>();
 
-/** Each service's live connections as the primary counts them (handed over less reported closed); empty outside a primary. @internal */
-export function serviceLoads(ctx: Context): number[] {
-  return primaries.get(ctx)?.loads() ?? [];
-}
-
 // ---- a service ----
+
+function ignoreError(): void {}
 
 /** The service side: takes the sockets the primary hands over, reports closes, stops when told. */
 class ServiceSide {
@@ -385,8 +377,11 @@ class ServiceSide {
       socket.destroy();
       return;
     }
+    socket.off('error', ignoreError);
     const r = serveHanded(this.context, key, socket, port);
     if (r !== undefined) return;
+    // Until it is served nothing else listens: a reset must not end the process.
+    socket.on('error', ignoreError);
     // Vhosts made after the context (EXPLICIT_VHOSTS) may not be there yet.
     if (Date.now() - since > UNKNOWN_KEY_WAIT_MS) {
       log.err('service: no vhost listens on %s here; closing the connection', key);
