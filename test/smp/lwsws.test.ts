@@ -44,6 +44,10 @@ test('lwsws with count-threads 2 serves the test page, dumb-increment and status
       await waitFor(() => d.messages.length >= 2, 'dumb-increment counting', 5000);
       assert.match(d.texts()[0], /^\d+$/);
     }
+    // A reload would part the services' vhosts from the primary's: refused, and serving goes on.
+    child.proc.kill('SIGHUP');
+    await waitFor(() => /reload is not available with count-threads above 1/.test(child.stdout() + child.stderr()), 'the refusal', 3000);
+    assert.equal((await httpGet(port, '/')).status, 200);
     for (const c of open) c.ws.close();
     const { code } = await stopLwsws(child, 10000);
     assert.equal(code, 0, child.stderr());
