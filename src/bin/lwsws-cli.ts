@@ -70,12 +70,13 @@ export async function main(argv: string[]): Promise<number> {
   const dataDir = resolve(args['data-dir'] ?? PACKAGE_DIR);
 
   let daemon = false;
-  // A service process (count-threads) is started by the daemon already: it stays in the foreground.
-  if (args.daemonize && !isSmpService()) {
-    const d: DaemonOptions = { lockFile: args['lock-file'] ?? '/tmp/.lwsws-lock', logFile: args['log-file'], argv };
+  if (args.daemonize) {
+    // A service process (count-threads) of the daemon logs as the daemon does; the daemon itself holds the lock and reports.
+    const d: DaemonOptions = { lockFile: args['lock-file'] ?? '/tmp/.lwsws-lock', logFile: args['log-file'], argv,
+      serviceOfDaemon: isSmpService() };
     const r = await daemonize(d);
     if (r !== 'child') return r;
-    daemon = true;
+    daemon = !isSmpService();
   }
 
   // A SIGHUP during startup must not end the process (Node's default);

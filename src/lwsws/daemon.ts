@@ -20,6 +20,11 @@ export interface DaemonOptions {
   startTimeoutMs?: number;
   /** The program's name in messages and the syslog ident; default `lwsws`. */
   prog?: string;
+  /**
+   * A service process of the daemon (countThreads): the daemon holds the
+   * lock and reports to the starter; this one only logs as the daemon does.
+   */
+  serviceOfDaemon?: boolean;
 }
 
 const CHILD_ENV = 'TSLWS_LWSWS_DAEMON';
@@ -111,8 +116,8 @@ export function reportToStarter(ok: boolean, message: string): void {
  * it reports. In the daemon: take the lock, switch logging, return 'child'.
  */
 export async function daemonize(o: DaemonOptions): Promise<number | 'child'> {
-  if (process.env[CHILD_ENV] === '1') {
-    if (!takeLock(o.lockFile)) {
+  if (process.env[CHILD_ENV] === '1' || o.serviceOfDaemon) {
+    if (!o.serviceOfDaemon && !takeLock(o.lockFile)) {
       reportToStarter(false, `already running: ${o.lockFile} holds pid ${lockHolder(o.lockFile)}`);
       return 1;
     }

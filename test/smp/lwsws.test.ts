@@ -5,10 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openWs, waitFor } from '../helpers/plugin-ws-client.js';
-import { confDir, freePort, httpGet, removeDir, startLwsws, stopLwsws, killChild } from '../helpers/lwsws.js';
+import { openWs, spawnBin, waitFor } from '../helpers/plugin-ws-client.js';
+import { confDir, freePort, httpGet, removeDir, startLwsws, stopLwsws, killChild, vhostFile } from '../helpers/lwsws.js';
 import { PKG_ROOT } from '../helpers/paths.js';
 
 test('lwsws with count-threads 2 serves the test page, dumb-increment and status from two processes', async () => {
@@ -54,5 +55,48 @@ test('lwsws with count-threads 2 serves the test page, dumb-increment and status
   } finally {
     killChild(child);
     removeDir(dir);
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('lwsws -D with count-threads 2: the daemon holds the lock and reports, every service logs to --log-file', async () => {
+  const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));
+  writeFileSync(join(www, 'index.html'), 'daemon');
+  const state = mkdtempSync(join(tmpdir(), 'tslws-daemon-'));
+  const lock = join(state, 'lock');
+  const logFile = join(state, 'log');
+  const port = await freePort();
+  const dir = confDir({ conf: '{ "global": { "count-threads": "2" } }', 'conf.d/v': vhostFile({ name: 'v', port, interface: '127.0.0.1',
+    mounts: [{ mountpoint: '/', origin: `file://${www}` }] }) });
+  let pid = 0;
+  let services: number[] = [];
+  try {
+    const starter = spawnBin('lwsws', ['-c', dir, '-D', '--lock-file', lock, '--log-file', logFile]);
+    const r = await Promise.race([starter.exited, new Promise<null>((res) => setTimeout(() => res(null), 15000))]);
+    assert.ok(r, 'the starting process returns');
+    assert.equal(r.code, 0, starter.stderr());
+    pid = Number(readFileSync(lock, 'latin1').trim());
+    assert.ok(pid > 0 && alive(pid));
+    assert.equal((await httpGet(port, '/')).body, 'daemon');
+    await waitFor(() => existsSync(logFile) && /service 0 of 2 serving/.test(readFileSync(logFile, 'utf8')) &&
+      /service 1 of 2 serving/.test(readFileSync(logFile, 'utf8')), 'both services in the log', 8000);
+    services = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).map(Number).filter((x) => x > 0);
+    assert.equal(services.length, 2, 'two service processes under the daemon');
+    process.kill(pid, 'SIGTERM');
+    await waitFor(() => !alive(pid) && services.every((s) => !alive(s)), 'the daemon and its services to exit', 10000);
+    assert.ok(!existsSync(lock), 'the lock file is removed at exit');
+  } finally {
+    for (const p of [pid, ...services]) if (p && alive(p)) process.kill(p, 'SIGKILL');
+    removeDir(dir);
+    removeDir(www);
+    removeDir(state);
   }
 });

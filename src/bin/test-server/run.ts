@@ -128,11 +128,12 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
     return 1;
   }
   let daemon = false;
-  // A service process (-j) is started by the daemon already: it stays in the foreground.
-  if (args.daemonize && !isSmpService()) {
-    const r = await daemonize({ lockFile: variant.extpoll ? '/tmp/.lwsts-extpoll-lock' : '/tmp/.lwsts-lock', argv, prog });
+  if (args.daemonize) {
+    // A service process (-j) of the daemon logs as the daemon does; the daemon itself holds the lock and reports.
+    const r = await daemonize({ lockFile: variant.extpoll ? '/tmp/.lwsts-extpoll-lock' : '/tmp/.lwsts-lock', argv, prog,
+      serviceOfDaemon: isSmpService() });
     if (r !== 'child') return r;
-    daemon = true;
+    daemon = !isSmpService();
   }
   // The zip book is generated, never shipped, and kept in the user's cache:
   // the installed package may be read-only or shared.
