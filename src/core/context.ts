@@ -258,6 +258,22 @@ export class Context {
     return this.#refusedPeer;
   }
 
+  /** @internal A connection from `addr` was refused at ipLimitWsi elsewhere (a primary handing connections out). */
+  noteRefusedPeer(addr: string): void {
+    this.#refusedPeer++;
+    const n = this.#peerBursts.get(addr) ?? 0;
+    this.#peerBursts.set(addr, n + 1);
+    if (n === 0) log.warn('%s has %d connections (ipLimitWsi): closing its new ones until one ends', addr, this.ipLimitWsi);
+  }
+
+  /** @internal A connection from `addr` counted elsewhere closed: end its refusal burst. */
+  notePeerClosed(addr: string): void {
+    const n = this.#peerBursts.get(addr);
+    if (n === undefined) return;
+    this.#peerBursts.delete(addr);
+    log.notice('%s: %d connections were closed on accept (ipLimitWsi %d)', addr, n, this.ipLimitWsi);
+  }
+
   /**
    * Add a vhost. If another vhost already listens on its port they share the
    * listen socket, and the Host header picks between them.
@@ -344,10 +360,7 @@ export class Context {
     const peers = this.peerTable;
     const addr = peers ? peerAddressOf(socket.remoteAddress) : '';
     if (peers && addr && !peers.tryAdd(addr)) {
-      this.#refusedPeer++;
-      const n = this.#peerBursts.get(addr) ?? 0;
-      this.#peerBursts.set(addr, n + 1);
-      if (n === 0) log.warn('%s: %s has %d connections (ipLimitWsi): closing its new ones until one ends', vh, addr, this.ipLimitWsi);
+      this.noteRefusedPeer(addr);
       socket.destroy();
       return null;
     }
@@ -420,11 +433,7 @@ export class Context {
     if (addr !== null) {
       wsi.peerKey = null;
       this.peerTable?.remove(addr);
-      const n = this.#peerBursts.get(addr);
-      if (n !== undefined) {
-        this.#peerBursts.delete(addr);
-        log.notice('%s: %d connections were closed on accept (ipLimitWsi %d)', addr, n, this.ipLimitWsi);
-      }
+      this.notePeerClosed(addr);
     }
     const waiters = this.#closeWaiters.get(wsi);
     if (waiters) {

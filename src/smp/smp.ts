@@ -15,6 +15,8 @@ import { extendApi, registerContextFeature } from '../core/features.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { Option } from '../core/options.js';
+import { peerAddressOf } from '../core/peer.js';
+import { LocalPeerTable } from '../core/peer-table.js';
 import type { Listener } from '../roles/listen/listen.js';
 import { serveHanded, setAcceptMode } from '../roles/listen/listen-feature.js';
 
@@ -81,7 +83,8 @@ type ToService =
   | { tslws: 'smp'; t: 'conn'; key: string; port: number }
   | { tslws: 'smp'; t: 'drain'; timeoutSecs: number }
   | { tslws: 'smp'; t: 'destroy' };
-type ToPrimary = { tslws: 'smp'; t: 'ready' } | { tslws: 'smp'; t: 'stopping' } | { tslws: 'smp'; t: 'closed'; n: number };
+// `peers`: the addresses of the closed connections that had one, for the primary's ipLimitWsi table.
+type ToPrimary = { tslws: 'smp'; t: 'ready' } | { tslws: 'smp'; t: 'stopping' } | { tslws: 'smp'; t: 'closed'; n: number; peers: string[] };
 
 function isSmpMessage(m: unknown): m is { tslws: 'smp'; t: string } {
   return typeof m === 'object' && m !== null && (m as { tslws?: unknown }).tslws === 'smp';
@@ -144,10 +147,14 @@ interface Service {
   restartMs: number;
   restartTimer: NodeJS.Timeout | null;
   everReady: boolean;
+  /** Addresses of its live connections (for ipLimitWsi), so a service that dies gives them back. */
+  peers: Map<string, number>;
 }
 
 class Primary {
   readonly #services: Service[] = [];
+  /** ipLimitWsi across every service: the primary accepts, so it counts. */
+  readonly #peerTable: LocalPeerTable | null;
   readonly #queue: Array<{ socket: Socket; listener: Listener }> = [];
   #stopping: Promise<void> | null = null;
   /** Where ties start: equally loaded services take turns. */
@@ -156,7 +163,8 @@ class Primary {
   #readyReject!: (e: Error) => void;
   readonly ready: Promise<void>;
 
-  constructor(readonly count: number, readonly program: string, readonly args: readonly string[]) {
+  constructor(readonly ctx: Context, readonly count: number, readonly program: string, readonly args: readonly string[]) {
+    this.#peerTable = ctx.ipLimitWsi > 0 ? new LocalPeerTable(ctx.ipLimitWsi, 0) : null;
     this.ready = new Promise<void>((res, rej) => {
       this.#readyResolve = res;
       this.#readyReject = rej;
@@ -168,7 +176,9 @@ class Primary {
   startAll(): void {
     if (this.#stopping) return;
     for (let i = 0; i < this.count; i++) {
-      const s: Service = { tsi: i, child: null, ready: false, live: 0, startedAt: 0, restartMs: 100, restartTimer: null, everReady: false };
+      const s: Service = {
+        tsi: i, child: null, ready: false, live: 0, startedAt: 0, restartMs: 100, restartTimer: null, everReady: false, peers: new Map(),
+      };
       this.#services.push(s);
       this.#start(s);
     }
@@ -207,6 +217,7 @@ class Primary {
         s.ready = false;
       } else if (msg.t === 'closed') {
         s.live = Math.max(0, s.live - msg.n);
+        if (Array.isArray(msg.peers)) for (const a of msg.peers) this.#peerGone(s, a);
       }
     });
     child.on('exit', (code, signal) => this.#exited(s, child, code, signal));
@@ -218,6 +229,8 @@ class Primary {
     s.ready = false;
     const lost = s.live;
     s.live = 0;
+    for (const [a, n] of s.peers) for (let i = 0; i < n; i++) this.#peerTable?.remove(a);
+    s.peers.clear();
     if (this.#stopping) return;
     const how = signal ? `signal ${signal}` : `code ${code ?? '?'}`;
     if (!s.everReady) {
@@ -250,6 +263,19 @@ class Primary {
       return;
     }
     socket.on('error', () => {}); // a reset while it waits must not throw in the primary
+    const addr = this.#peerTable ? peerAddressOf(socket.remoteAddress) : '';
+    if (addr && !this.#peerTable!.tryAdd(addr)) {
+      this.ctx.noteRefusedPeer(addr);
+      socket.destroy();
+      return;
+    }
+    if (addr) {
+      // Given back when it closes, whether it waited here or was handed over.
+      const queuedGone = () => {
+        if (!(socket as Socket & { [kHanded]?: Service })[kHanded]) this.#peerTable?.remove(addr);
+      };
+      socket.once('close', queuedGone);
+    }
     const s = this.#pick();
     if (!s) {
       if (this.#queue.length >= MAX_QUEUED) {
@@ -269,16 +295,34 @@ class Primary {
     }
     const msg: ToService = { tslws: 'smp', t: 'conn', key: listener.key, port: listener.port };
     s.live++;
+    const addr = this.#peerTable ? peerAddressOf(socket.remoteAddress) : '';
+    if (addr) {
+      // From here the service reports its close; the primary's copy of the socket closes once sent.
+      (socket as Socket & { [kHanded]?: Service })[kHanded] = s;
+      s.peers.set(addr, (s.peers.get(addr) ?? 0) + 1);
+    }
     try {
       child.send(msg, socket, (err) => {
         if (!err) return;
         if (s.child === child) s.live = Math.max(0, s.live - 1);
+        if (addr) this.#peerGone(s, addr);
         socket.destroy();
       });
     } catch {
       if (s.child === child) s.live = Math.max(0, s.live - 1);
+      if (addr) this.#peerGone(s, addr);
       socket.destroy();
     }
+  }
+
+  /** A connection `s` was handed closed (or never arrived): its address's place is free. */
+  #peerGone(s: Service, addr: string): void {
+    const n = s.peers.get(addr);
+    if (!n) return;
+    if (n === 1) s.peers.delete(addr);
+    else s.peers.set(addr, n - 1);
+    this.#peerTable?.remove(addr);
+    this.ctx.notePeerClosed(addr);
   }
 
   #flush(): void {
@@ -329,6 +373,8 @@ class Primary {
 }
 
 const primaries = new WeakMap<Context, Primary>();
+/** On a socket handed to a service: which one (its close is then the service's to report). */
+const kHanded = Symbol('tslws.smp.handed');
 
 // ---- a service ----
 
@@ -337,6 +383,7 @@ function ignoreError(): void {}
 /** The service side: takes the sockets the primary hands over, reports closes, stops when told. */
 class ServiceSide {
   #closed = 0;
+  #closedPeers: string[] = [];
   #reportScheduled = false;
   #stopping = false;
 
@@ -362,7 +409,9 @@ class ServiceSide {
     if (msg.t === 'conn') {
       const socket = handle as Socket | undefined;
       if (!socket || typeof socket.destroy !== 'function') return;
-      socket.once('close', this.#countClose);
+      // The address now: a closed socket may no longer say it.
+      const addr = peerAddressOf(socket.remoteAddress);
+      socket.once('close', () => this.#countClose(addr));
       this.#serve(msg.key, msg.port, socket, Date.now());
     } else if (msg.t === 'drain') {
       this.#stop(msg.timeoutSecs);
@@ -392,15 +441,18 @@ class ServiceSide {
     setTimeout(() => this.#serve(key, port, socket, since), 20);
   }
 
-  #countClose = (): void => {
+  #countClose = (addr: string): void => {
     this.#closed++;
+    if (addr) this.#closedPeers.push(addr);
     if (this.#reportScheduled) return;
     this.#reportScheduled = true;
     setImmediate(() => {
       this.#reportScheduled = false;
       const n = this.#closed;
+      const peers = this.#closedPeers;
       this.#closed = 0;
-      if (n) this.#toPrimary({ tslws: 'smp', t: 'closed', n });
+      this.#closedPeers = [];
+      if (n) this.#toPrimary({ tslws: 'smp', t: 'closed', n, peers });
     });
   };
 
@@ -451,7 +503,8 @@ registerContextFeature({
     // A service's share of the limit: its own, or the whole shared as lws shares the fds between its threads.
     const total = info.maxConnections ?? defaultMaxConnections();
     const per = info.fdLimitPerThread ?? Math.max(1, Math.floor(total / serviceEnv.count));
-    return { ...info, maxConnections: per };
+    // ipLimitWsi holds across the services: the primary, which accepts, counts it.
+    return { ...info, maxConnections: per, ipLimitWsi: 0 };
   },
   create(ctx, info) {
     const n = validate(info);
@@ -473,7 +526,7 @@ registerContextFeature({
     if (!program) throw stateError(ErrorCode.SMP, 'countThreads: the services run this program again, but it was not started from a file');
     states.set(ctx, { tsi: -1, count: n });
     smpContext = ctx;
-    const p = new Primary(n, program, process.argv.slice(2));
+    const p = new Primary(ctx, n, program, process.argv.slice(2));
     primaries.set(ctx, p);
     setAcceptMode(ctx, { kind: 'hand-off', take: p.take, ready: p.ready });
     // On the next turn: if making the context's own vhost threw (a bad port, TLS files), no service is left behind.

@@ -15,12 +15,13 @@ import { makeSelfSignedCert } from '../../src/tls/self-signed.js';
 import { distSrcUrl } from '../helpers/paths.js';
 import { tlsGet } from '../helpers/tls.js';
 import { OP, RawWs } from '../helpers/ws.js';
+import WebSocket from 'ws';
 
 /** Replies to every message with `{"tsi":…,"pid":…,"count":…}`; the primary prints its port once ready. */
 const PROGRAM = `
 import { createContext, Reason, Write } from ${JSON.stringify(distSrcUrl('index.js'))};
 const ctx = createContext({
-  port: 0, countThreads: 2, fdLimitPerThread: 50,
+  port: 0, countThreads: 2, fdLimitPerThread: 50, ipLimitWsi: Number(process.env.SMP_IP_LIMIT ?? 0),
   ...(process.env.SMP_CERT ? { sslCertFilepath: process.env.SMP_CERT, sslPrivateKeyFilepath: process.env.SMP_KEY } : {}),
   protocols: [{
     name: 'tsi',
@@ -60,7 +61,7 @@ interface Primary {
   dir: string;
 }
 
-async function startPrimary(o: { tls?: boolean; failing?: boolean } = {}): Promise<Primary> {
+async function startPrimary(o: { tls?: boolean; failing?: boolean; ipLimit?: number } = {}): Promise<Primary> {
   const dir = mkdtempSync(join(tmpdir(), 'tslws-smp-'));
   const file = join(dir, 'server.mjs');
   writeFileSync(file, PROGRAM);
@@ -73,6 +74,7 @@ async function startPrimary(o: { tls?: boolean; failing?: boolean } = {}): Promi
     env.SMP_KEY = join(dir, 'key.pem');
   }
   if (o.failing) env.SMP_SERVICES_FAIL = '1';
+  if (o.ipLimit) env.SMP_IP_LIMIT = String(o.ipLimit);
   const proc = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
@@ -313,4 +315,41 @@ setTimeout(() => { console.log('resources ' + JSON.stringify(process.getActiveRe
   assert.match(out, /refused TSLWS_INVALID_OPTION/);
   const res = JSON.parse(/resources (.*)/.exec(out)?.[1] ?? '[]') as string[];
   assert.ok(!res.includes('ProcessWrap'), `no service process: ${res}`);
+});
+
+/** A `ws` client from `from`: its reply, or null when the connection was refused. */
+function wsFrom(p: Primary, from: string): Promise<{ ws: WebSocket; r: Reply } | null> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${p.port}/`, 'tsi', { localAddress: from, handshakeTimeout: 5000 });
+    ws.once('open', () => ws.send('who'));
+    ws.once('message', (d) => {
+      const r = JSON.parse(String(d)) as Reply;
+      p.pids.add(r.pid);
+      resolve({ ws, r });
+    });
+    ws.once('error', () => resolve(null));
+    ws.once('close', () => resolve(null));
+  });
+}
+
+test('ipLimitWsi holds across the services: the primary counts each address over all of them', async (t) => {
+  const p = await startPrimary({ ipLimit: 3 });
+  t.after(() => cleanup(p));
+  const mine: Array<{ ws: WebSocket; r: Reply }> = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await wsFrom(p, '127.0.0.1');
+    assert.ok(c, `connection ${i + 1} of 3 is served`);
+    mine.push(c);
+  }
+  assert.deepEqual([...new Set(mine.map((c) => c.r.tsi))].sort(), [0, 1], 'spread over both services');
+  // Each service has at most two: a per-service limit of 3 would let this one in.
+  assert.equal(await wsFrom(p, '127.0.0.1'), null, 'the fourth from 127.0.0.1 is refused');
+  const other = await wsFrom(p, '127.0.0.2');
+  assert.ok(other, 'another address is served');
+  mine[0].ws.close();
+  await new Promise((r) => mine[0].ws.once('close', r));
+  await new Promise((r) => setTimeout(r, 300)); // the close reaches the primary
+  const again = await wsFrom(p, '127.0.0.1');
+  assert.ok(again, 'once one closed, 127.0.0.1 is served again');
+  for (const c of [...mine, other, again]) c?.ws.terminate();
 });
