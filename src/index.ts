@@ -43,6 +43,9 @@ export { AccessLog, attachAccessLog, vhostAccessLog, formatAccessLine, type Acce
 // ---- WebSocket ----
 export { type WsOptions, DEFAULT_WS_OPTIONS, type PerMessageDeflateOptions } from './roles/ws/options.js';
 export { CloseStatus } from './roles/ws/frame.js';
+export type { TopicsOptions, TopicQueueBounds, TopicOverflow } from './roles/ws/topics/options.js';
+export type { TopicStats } from './roles/ws/topics/published.js';
+export type { PublishOptions, PublishResult, TopicDropReport, TopicSubscribersChange } from './roles/ws/topics/registry.js';
 
 // ---- TLS ----
 export { SslInfo, type SslInfoEvent } from './tls/ssl-info.js';

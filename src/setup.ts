@@ -16,6 +16,7 @@ import './roles/h2/vhost-h2.js';
 import './roles/ws/role-ws.js';
 import './roles/ws/vhost-ws.js';
 import './roles/ws/wsi-api.js';
+import './roles/ws/topics-api.js';
 import './roles/listen/listen-feature.js';
 import './roles/listen/adopt-socket.js';
 import './roles/listen/attach.js';

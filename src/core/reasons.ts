@@ -547,6 +547,29 @@ export enum Reason {
    */
   CLIENT_CLOSED = 75,
   /**
+   * tslws's own (lws has no topics): a topic of the vhost gained its first
+   * subscriber or lost its last one (by `unsubscribe` or a close). To the
+   * vhost's protocols[0], with a placeholder wsi bound to the vhost, as
+   * PROTOCOL_INIT; a bridge to other processes subscribes upstream on the
+   * first and leaves on the last.
+   *
+   * `input`: `{ topic, subscribers }`, `subscribers` 1 (first) or 0 (last).
+   * The return value is ignored.
+   */
+  TOPIC_SUBSCRIBERS = 900,
+  /**
+   * tslws's own: messages published to topics this connection subscribes
+   * to were dropped, because its queue of published messages was at its
+   * bound (`topics.maxQueueBytes`, `maxQueueMessages`) and the topic's
+   * `overflow` policy drops or closes. Delivered during the `publish`
+   * that found the queue full, once per publish and connection. With a
+   * closing policy it comes just before the connection closes.
+   *
+   * `input`: `{ topic, policy, messages, bytes, closing, totalDropped }`.
+   * Non-zero closes the connection.
+   */
+  TOPIC_DROPPED = 901,
+  /**
    * The first value free for reasons of your own, when your code calls
    * callbacks itself; tslws never delivers it. `input`: undefined.
    */

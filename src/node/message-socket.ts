@@ -10,6 +10,7 @@ import { Reason } from '../core/reasons.js';
 import { Write } from '../core/write.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
+import type { PublishOptions, PublishResult, TopicDropReport } from '../index.js';
 
 /** What a full send buffer does: see `MessageOptions.onBufferFull`. */
 export type BufferFullPolicy = 'close' | 'drop' | 'pause-reading';
@@ -74,6 +75,8 @@ export interface MessageSocketEvents {
   close: [code: number, reason: string];
   /** A write the connection could not take; only emitted when someone listens. */
   error: [err: Error];
+  /** Messages published to topics this socket subscribes to were dropped: its queue of them was at its bound. */
+  drop: [report: TopicDropReport];
 }
 
 /** `readyState` values, as in the browser's WebSocket. */
@@ -118,6 +121,8 @@ interface OutMessage {
   kind: number;
   /** Bytes already written. */
   off: number;
+  /** Publishes queued for the connection when this was sent: those after it wait for it. */
+  mark: number;
 }
 
 /** Close codes an application may send (RFC 6455 7.4, as ws allows them). */
@@ -156,6 +161,8 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
   #queue: OutMessage[] = [];
   #queued = 0;
   #pings: Buffer[] = [];
+  // Set by the first subscribe: from then on sends and publishes keep their order.
+  #topics = false;
 
   // closing
   #closeOut: { code: number; reason: string } | null = null;
@@ -228,11 +235,80 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
           break;
       }
     }
+    // Publishes made after this send wait for it (the connection writes
+    // published messages itself, ahead of this layer's WRITEABLE).
+    const mark = this.#topics ? this.#wsi.topicQueue().published : 0;
     // The caller may reuse its buffer once send() returns: queue a copy.
-    this.#queue.push({ data: typeof data === 'string' ? buf : Buffer.from(buf), kind: binary ? Write.BINARY : Write.TEXT, off: 0 });
+    this.#queue.push({ data: typeof data === 'string' ? buf : Buffer.from(buf), kind: binary ? Write.BINARY : Write.TEXT, off: 0, mark });
+    if (this.#topics && this.#queue.length === 1) this.#wsi.holdPublishedAfter(mark);
     this.#queued += buf.length;
     this.#wsi.callbackOnWritable();
     return true;
+  }
+
+  /**
+   * Receive what is published to `topic` on this server's vhost
+   * (`server.publish`, `socket.publish`). Published messages and this
+   * socket's `send()`s arrive in the order they were made. Returns false
+   * when already subscribed or closed. Server sockets only
+   * (TSLWS_NOT_WEBSOCKET on a client's); a close unsubscribes.
+   *
+   * ```ts
+   * server.on('connection', (socket) => socket.subscribe('news'));
+   * server.publish('news', 'hello, all');
+   * ```
+   */
+  subscribe(topic: string): boolean {
+    const wsi = this.#wsi;
+    if (this.#state === ReadyState.CONNECTING || !wsi) throw stateError(ErrorCode.NOT_OPEN, 'subscribe: the WebSocket is not open yet');
+    if (!this.#topics) {
+      const ok = wsi.subscribe(topic);
+      // Sends already queued keep publishes made from now on behind them.
+      this.#topics = true;
+      const head = this.#queue[0];
+      if (head) wsi.holdPublishedAfter(head.mark);
+      return ok;
+    }
+    return wsi.subscribe(topic);
+  }
+
+  /**
+   * Stop receiving `topic`; what was published before still arrives.
+   * Returns false when not subscribed.
+   *
+   * ```ts
+   * socket.unsubscribe('news');
+   * ```
+   */
+  unsubscribe(topic: string): boolean {
+    const wsi = this.#wsi;
+    if (!wsi) throw stateError(ErrorCode.NOT_OPEN, 'unsubscribe: the WebSocket is not open yet');
+    return wsi.unsubscribe(topic);
+  }
+
+  /**
+   * The topics this socket subscribes to.
+   *
+   * ```ts
+   * socket.topics(); // ['news']
+   * ```
+   */
+  topics(): string[] {
+    return this.#wsi?.topics() ?? [];
+  }
+
+  /**
+   * Publish to `topic` on this socket's vhost, to every subscriber but
+   * this socket. See `server.publish` for the result.
+   *
+   * ```ts
+   * socket.on('message', (data, isBinary) => socket.publish('chat', data, { binary: isBinary }));
+   * ```
+   */
+  publish(topic: string, data: string | Uint8Array, opts: Omit<PublishOptions, 'exceptWsi'> = {}): PublishResult {
+    const wsi = this.#wsi;
+    if (!wsi) throw stateError(ErrorCode.NOT_OPEN, 'publish: the WebSocket is not open yet');
+    return wsi.publish(topic, data, opts);
   }
 
   /**
@@ -392,7 +468,10 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
       const r = wsi.write(m.off === 0 && last ? m.data : m.data.subarray(m.off, m.off + n), flags);
       m.off += n;
       this.#queued -= n;
-      if (last) this.#queue.shift();
+      if (last) {
+        this.#queue.shift();
+        if (this.#topics) wsi.holdPublishedAfter(this.#queue[0]?.mark ?? null);
+      }
       if (r < 0) return this.#writeFailed();
     }
     if (this.#pausedBy.has('buffer') && this.#queued <= this.#o.maxBufferedAmount >> 1) this.#resume('buffer');
@@ -438,6 +517,9 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
       case Reason.RECEIVE_PONG:
       case Reason.CLIENT_RECEIVE_PONG:
         this.emit('pong', Buffer.from(input as Buffer));
+        return 0;
+      case Reason.TOPIC_DROPPED:
+        this.emit('drop', input as TopicDropReport);
         return 0;
       case Reason.WS_PEER_INITIATED_CLOSE: {
         const p = input as Buffer;

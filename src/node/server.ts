@@ -11,7 +11,7 @@ import { Reason } from '../core/reasons.js';
 import { callbackHttpDummy } from '../http/dummy.js';
 import { Write } from '../core/write.js';
 import type { AddressInfo } from 'node:net';
-import type { PerMessageDeflateOptions, UpgradeServer, VhostTlsInfo } from '../index.js';
+import type { PerMessageDeflateOptions, PublishOptions, PublishResult, TopicsOptions, UpgradeServer, VhostTlsInfo } from '../index.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 import { MessageSocket, libraryWsLimits, resolveMessageOptions, type MessageOptions, type ResolvedMessageOptions } from './message-socket.js';
 
@@ -93,6 +93,8 @@ export interface WebSocketServerOptions extends MessageOptions {
   upgrade?: (req: UpgradeRequest) => boolean | UpgradeRefusal;
   /** Closes the server (as `close()`) when aborted. */
   signal?: AbortSignal;
+  /** Bounds of each socket's queue of published messages and the overflow policy (see "Topics"). Default 1 MiB, 1024 messages, `close-1008`. */
+  topics?: TopicsOptions;
 }
 
 /** Events of a `WebSocketServer`. */
@@ -101,6 +103,8 @@ export interface WebSocketServerEvents {
   listening: [];
   close: [];
   error: [err: Error];
+  /** A topic gained its first subscriber (1) or lost its last (0). */
+  subscribers: [topic: string, subscribers: 0 | 1];
 }
 
 interface Session {
@@ -148,7 +152,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       // With a server the vhost does not listen: the server hands it its upgrades.
       ...(server ? { server, serverPath: o.path } : { port: o.port, iface: o.iface }),
       vhostName: o.vhostName,
-      protocols: [{ name: 'http', callback: callbackHttpDummy }, protocol],
+      protocols: [{
+        name: 'http',
+        callback: (...[wsi, reason, user, input]: CallbackArgs): number => {
+          // First and last subscribers of a topic come to protocols[0]: they become the server's event.
+          if (reason === Reason.TOPIC_SUBSCRIBERS) {
+            this.emit('subscribers', input.topic, input.subscribers);
+            return 0;
+          }
+          return callbackHttpDummy(wsi, reason, user, input);
+        },
+      }, protocol],
+      topics: o.topics,
       // Upgrades asking for no subprotocol land here too.
       pvo: { [name]: { default: '1' } },
       ws: { ...libraryWsLimits(mo), perMessageDeflate: o.perMessageDeflate ?? false },
@@ -211,6 +226,34 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     // A server on a UNIX socket has a path for an address, and no port.
     const a = this.#server?.address();
     return a && typeof a === 'object' ? a : null;
+  }
+
+  /**
+   * Send a message to every socket subscribed to `topic`
+   * (`socket.subscribe`). It is framed once for all of them, and each
+   * socket sends it in order with its own `send()`s. A string is text,
+   * bytes binary unless `{ binary: false }`; `exceptWsi` skips one
+   * connection. Returns `{ subscribers, queued, overBound, dropped, closed }`;
+   * sockets whose queue overflowed also get a 'drop' event.
+   *
+   * ```ts
+   * const r = server.publish('news', 'extra!');
+   * if (r.dropped) console.warn(r.dropped, 'slow subscribers');
+   * ```
+   */
+  publish(topic: string, data: string | Uint8Array, opts?: PublishOptions): PublishResult {
+    return this.vhost.publish(topic, data, opts);
+  }
+
+  /**
+   * How many sockets subscribe to `topic`.
+   *
+   * ```ts
+   * server.subscriberCount('news'); // 3
+   * ```
+   */
+  subscriberCount(topic: string): number {
+    return this.vhost.subscriberCount(topic);
   }
 
   /**

@@ -12,6 +12,7 @@ import { PmdConn } from './deflate/pmd-conn.js';
 import { takeAgreed } from './deflate/handoff.js';
 import { limiterFor } from './deflate/limiter.js';
 import { WsSender } from './sender.js';
+import { leaveAll, type TopicConn } from './topics/registry.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -37,6 +38,7 @@ export class WsConn implements WsSink, HttpCarrier {
   /** On a client, the handshake's response status. */
   readonly status: number;
   readonly httpExchange = null;
+  #topics: TopicConn | null = null;
   // The parser and the UTF-8 state are made when the first byte and the
   // first text message come: an idle connection (the common case at scale)
   // carries neither (about 1 KB of heap less per connection).
@@ -88,6 +90,15 @@ export class WsConn implements WsSink, HttpCarrier {
       }, this.#rxChunk);
     }
     this.sender = new WsSender(wsi, side.isServer, this.#pmd);
+  }
+
+  /** Topics this connection subscribes to and publishes waiting for it; null until it first subscribes. */
+  get topics(): TopicConn | null {
+    return this.#topics;
+  }
+  set topics(t: TopicConn | null) {
+    this.#topics = t;
+    this.sender.topics = t;
   }
 
   /** True when permessage-deflate was negotiated on this connection. */
@@ -304,6 +315,17 @@ export class WsConn implements WsSink, HttpCarrier {
   writable(): void {
     const wsi = this.wsi;
     if (!this.sender.flushPong()) return;
+    const tc = this.#topics;
+    if (tc?.pending) {
+      // Published messages were made before anything the WRITEABLE about
+      // to run writes: they go first. While they cannot all go (choked),
+      // WRITEABLE waits, and the drain brings the connection back.
+      const t = wsi.transport;
+      t?.cork();
+      const empty = tc.flush(false);
+      t?.uncork();
+      if (!empty && !this.sender.inMessage && !tc.held) return;
+    }
     // Frames written in one WRITEABLE leave together, in one writev, rather
     // than one syscall per write (the cost that dominates echoing pipelined
     // small messages). sendPipeChoked() still turns true once the corked
@@ -365,6 +387,12 @@ export class WsConn implements WsSink, HttpCarrier {
   /** See RoleOps.closing: with messages still being compressed, they and the Close go out first. */
   closing(flush: boolean): void | ((done: () => void) => void) {
     this.#pingTimer?.stop();
+    const tc = this.#topics;
+    if (tc) {
+      // What was published before the close leaves before the Close frame.
+      if (!flush || !tc.flush(true, true)) tc.discard();
+      leaveAll(this.wsi, tc);
+    }
     const last = this.sender.close(flush);
     this.wsi.callProtocol(this.side.closed);
     return last;

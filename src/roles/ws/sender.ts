@@ -5,6 +5,8 @@ import { ErrorCode, rangeError, stateError } from '../../core/errors.js';
 import { Op, buildFrame } from './frame.js';
 import { nextMaskKey } from './sides.js';
 import type { PmdConn } from './deflate/pmd-conn.js';
+import type { PublishedMessage } from './topics/published.js';
+import type { TopicConn } from './topics/registry.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -24,6 +26,8 @@ export class WsSender {
   #closeReason: Buffer = EMPTY;
   #pendingPong: Buffer | null = null;
   #choked = false;
+  /** @internal Published messages waiting for this connection, once it subscribes. */
+  topics: TopicConn | null = null;
 
   constructor(readonly wsi: Wsi, readonly isServer: boolean, readonly pmd: PmdConn | null) {
     // Kept: a close may hand the transport to the send queue after the wsi let it go.
@@ -46,6 +50,11 @@ export class WsSender {
     return this.#closeSent;
   }
 
+  /** True between the first and the last fragment of a message of the connection's own. */
+  get inMessage(): boolean {
+    return this.#inMessage;
+  }
+
   /** True while compressed output waits past the high-water mark. */
   get choked(): boolean {
     return this.#choked;
@@ -66,6 +75,8 @@ export class WsSender {
       case Write.BINARY:
         if (this.#inMessage) throw stateError(ErrorCode.WRITE_MISUSE, 'wsi.write: a fragmented message is in progress; continue it with Write.CONTINUATION');
         op = kind === Write.TEXT ? Op.TEXT : Op.BINARY;
+        // Messages published to this connection before this write leave before it.
+        if (this.topics?.pending) this.topics.flush(true);
         this.#inMessage = !fin;
         // A fragmented message's size is unknown: compress it whatever its first piece.
         this.#compress = this.pmd !== null && (!fin || buf.length >= this.pmd.threshold);
@@ -74,6 +85,8 @@ export class WsSender {
         if (!this.#inMessage) throw stateError(ErrorCode.WRITE_MISUSE, 'wsi.write: Write.CONTINUATION with no fragmented message in progress (start it with Write.TEXT or Write.BINARY and Write.NO_FIN)');
         op = Op.CONTINUATION;
         this.#inMessage = !fin;
+        // Publishes held back by the fragmented message may go once it is written.
+        if (fin && this.topics?.pending) this.wsi.context.scheduleWritable(this.wsi);
         break;
       case Write.PING:
       case Write.PONG:
@@ -116,6 +129,34 @@ export class WsSender {
       this.#chokeWhileCompressing(t, pmd);
     } else t.write(frame);
     return frame.length;
+  }
+
+  /**
+   * Send a published message (servers only): the frame made once for every
+   * plain subscriber, as it is; for permessage-deflate, the frame
+   * compressed once for every subscriber without context takeover, or a
+   * compression of its own on this connection's compressor (its peer's
+   * decompressor remembers what this connection sent, so a shared
+   * compression would break the back-references). False when nothing more
+   * can be sent. Called while the connection closes, too: what was
+   * published before the close leaves before the Close frame.
+   */
+  sendPublished(m: PublishedMessage): boolean {
+    const t = this.#out;
+    if (!t || t.destroyed || this.#closeSent) return false;
+    const pmd = this.pmd;
+    if (!pmd) {
+      t.write(m.frame);
+      return true;
+    }
+    if (m.size < pmd.threshold) pmd.sendFrame(m.frame);
+    else if (pmd.agreement.txNoContextTakeover) pmd.sendShared(m.compressedFor(pmd), m.size);
+    else {
+      m.stats.ownCompressions++;
+      pmd.sendCompressed(m.op, true, true, m.payload);
+    }
+    this.#chokeWhileCompressing(t, pmd);
+    return true;
   }
 
   /**

@@ -5,6 +5,7 @@ import type { ZlibLimiter } from './limiter.js';
 import { PmdInflater, type InflateSink } from './inflater.js';
 import { PmdDeflater } from './deflater.js';
 import { ErrorCode, rangeError, typeError } from '../../../core/errors.js';
+import type { SharedCompressed } from '../topics/published.js';
 
 /** How the connection frames and sends what the compressor produced. */
 export interface TxOut {
@@ -17,6 +18,7 @@ export interface TxOut {
 type TxJob =
   | { kind: 'deflate'; op: number; fin: boolean; first: boolean; data: Buffer }
   | { kind: 'frame'; buf: Buffer }
+  | { kind: 'shared'; shared: SharedCompressed; bytes: number }
   | { kind: 'then'; fn: () => void };
 
 const DEFAULT_INFLATE_CHUNK = 16 * 1024;
@@ -130,6 +132,21 @@ export class PmdConn {
     this.#queuedBytes += buf.length;
   }
 
+  /**
+   * Send a message compressed once for many connections (a publish to
+   * subscribers without context takeover), in turn: it waits here for its
+   * compression, and what is written after it waits behind it.
+   */
+  sendShared(shared: SharedCompressed, bytes: number): void {
+    if (this.txIdle && shared.frame) {
+      this.out.send(shared.frame);
+      return;
+    }
+    this.#queue.push({ kind: 'shared', shared, bytes });
+    this.#queuedBytes += bytes;
+    this.#run();
+  }
+
   /** Run `fn` once everything queued before it has been sent. */
   whenTxIdle(fn: () => void): void {
     if (this.txIdle) fn();
@@ -203,6 +220,27 @@ export class PmdConn {
       if (job.kind === 'then') {
         this.#queue.shift();
         job.fn();
+        continue;
+      }
+      if (job.kind === 'shared') {
+        const sh = job.shared;
+        if (!sh.frame && !sh.error) {
+          this.#running = true;
+          sh.whenDone(() => {
+            this.#running = false;
+            this.#run();
+          });
+          return;
+        }
+        this.#queue.shift();
+        this.#queuedBytes -= job.bytes;
+        if (sh.error) {
+          this.#queue = [];
+          this.#queuedBytes = 0;
+          this.out.fail(`compression failed: ${sh.error.message}`);
+          return;
+        }
+        this.out.send(sh.frame as Buffer);
         continue;
       }
       this.#running = true;

@@ -1,0 +1,208 @@
+/** Topics: the publish / subscribe calls of vhosts and WebSocket connections. */
+import { Wsi } from '../../core/wsi.js';
+import { Vhost } from '../../core/vhost.js';
+import { Reason } from '../../core/reasons.js';
+import { extendApi, registerVhostFeature } from '../../core/features.js';
+import { wsOf } from './wsi-api.js';
+import { ErrorCode, rangeError } from '../../core/errors.js';
+import { resolveTopicsOptions, type TopicsOptions } from './topics/options.js';
+import type { TopicStats } from './topics/published.js';
+import {
+  TopicConn, checkTopic, createRegistry, publish, registryOf, subscribe, unsubscribe,
+  type PublishOptions, type PublishResult, type TopicDropReport, type TopicSubscribersChange,
+} from './topics/registry.js';
+
+declare module '../../core/protocols.js' {
+  interface ReasonInput {
+    /** The topic, and 1 when it gained its first subscriber, 0 when it lost its last. */
+    [Reason.TOPIC_SUBSCRIBERS]: TopicSubscribersChange;
+    /** What was dropped, by which policy, and whether the connection closes for it. */
+    [Reason.TOPIC_DROPPED]: TopicDropReport;
+  }
+}
+
+declare module '../../core/vhost.js' {
+  interface VhostCreationInfo {
+    /** Bounds of each connection's queue of published messages, and what happens past them. */
+    topics?: TopicsOptions;
+  }
+  interface Vhost {
+    /**
+     * Send a message to every connection of this vhost subscribed to
+     * `topic` (see `wsi.subscribe`). The frame is built once and shared;
+     * each subscriber queues it and writes it from its writeable path, in
+     * order with what it writes itself. A string is text, bytes binary
+     * unless `binary` says otherwise. Returns what happened: subscribers,
+     * queued, over their bound, dropped and closed by the topic's
+     * `overflow` policy (each drop is also reported to the subscriber's
+     * protocol with TOPIC_DROPPED).
+     *
+     * ```ts
+     * const r = vhost.publish('prices', JSON.stringify(tick));
+     * if (r.dropped) console.warn(`${r.dropped} subscribers fell behind`);
+     * ```
+     */
+    publish(topic: string, data: string | Uint8Array, opts?: PublishOptions): PublishResult;
+    /**
+     * How many connections of this vhost subscribe to `topic`.
+     *
+     * ```ts
+     * if (vhost.subscriberCount('prices') === 0) stopFeed();
+     * ```
+     */
+    subscriberCount(topic: string): number;
+    /**
+     * The topics with at least one subscriber on this vhost.
+     *
+     * ```ts
+     * for (const t of vhost.topicNames()) console.log(t, vhost.subscriberCount(t));
+     * ```
+     */
+    topicNames(): string[];
+    /**
+     * Counters of this vhost's publishes since it was made: plain frames
+     * built (one per publish, whatever the number of subscribers), shared
+     * and per-connection compressions, messages queued and dropped,
+     * connections closed by an overflow policy.
+     *
+     * ```ts
+     * const { framesBuilt, dropped } = vhost.topicStats();
+     * ```
+     */
+    topicStats(): TopicStats;
+  }
+}
+
+declare module '../../core/wsi.js' {
+  interface Wsi {
+    /**
+     * Subscribe this server WebSocket to `topic` of its vhost: messages
+     * published to it (`vhost.publish`, `wsi.publish`) are sent to this
+     * connection. Returns false when it already was subscribed, or is
+     * closed. A topic is a string of 1 to `topics.maxTopicLength` (256)
+     * bytes. Throws TSLWS_NOT_WEBSOCKET on a connection that is not a
+     * server WebSocket. A closing connection leaves its topics.
+     *
+     * ```ts
+     * case Reason.ESTABLISHED:
+     *   wsi.subscribe('room/' + wsi.getUrlArgByName('room'));
+     * ```
+     */
+    subscribe(topic: string): boolean;
+    /**
+     * Stop receiving `topic`; messages published before still arrive.
+     * Returns false when it was not subscribed.
+     *
+     * ```ts
+     * wsi.unsubscribe('room/lobby');
+     * ```
+     */
+    unsubscribe(topic: string): boolean;
+    /**
+     * Is this connection subscribed to `topic`? (False on a connection that
+     * is not a WebSocket.)
+     *
+     * ```ts
+     * if (!wsi.isSubscribed('news')) wsi.subscribe('news');
+     * ```
+     */
+    isSubscribed(topic: string): boolean;
+    /**
+     * The topics this connection subscribes to, in the order it subscribed.
+     *
+     * ```ts
+     * console.log(wsi.topics()); // ['news', 'room/lobby']
+     * ```
+     */
+    topics(): string[];
+    /**
+     * Publish to `topic` of this connection's vhost, to every subscriber
+     * but this connection (`vhost.publish` with `exceptWsi`).
+     *
+     * ```ts
+     * case Reason.RECEIVE:
+     *   wsi.publish('room/lobby', Buffer.from(input), { binary: wsi.frameIsBinary() });
+     * ```
+     */
+    publish(topic: string, data: string | Uint8Array, opts?: Omit<PublishOptions, 'exceptWsi'>): PublishResult;
+    /**
+     * Published messages waiting for this connection (`messages`, payload
+     * `bytes`), those dropped for it since it opened (`dropped`), and those
+     * queued for it since it opened (`published`, a mark for
+     * `holdPublishedAfter`).
+     *
+     * ```ts
+     * if (wsi.topicQueue().messages > 100) console.log('slow reader', wsi.peerAddress);
+     * ```
+     */
+    topicQueue(): { messages: number; bytes: number; dropped: number; published: number };
+    /**
+     * For a protocol that queues sends of its own and writes them later
+     * from WRITEABLE: published messages queued after `mark` (a value of
+     * `topicQueue().published` taken when the send was queued) are not
+     * written until the hold moves past them; `null` lifts it. So a
+     * publish made after a send leaves after it, as the message layer's
+     * `send` and `publish` do. Held messages still count against the
+     * queue's bounds.
+     *
+     * ```ts
+     * queue.push({ data, mark: wsi.topicQueue().published });
+     * wsi.holdPublishedAfter(queue[0].mark);   // before writing queue[0]
+     * ```
+     */
+    holdPublishedAfter(mark: number | null): void;
+  }
+}
+
+registerVhostFeature({
+  name: 'topics',
+  order: 41,
+  create(vh: Vhost, info) {
+    createRegistry(vh, resolveTopicsOptions(info.topics));
+  },
+});
+
+extendApi(Vhost, {
+  publish(topic: string, data: string | Uint8Array, opts?: PublishOptions): PublishResult {
+    return publish(this, wsOf, topic, data, opts, 'publish');
+  },
+  subscriberCount(topic: string): number {
+    const reg = registryOf(this);
+    return reg.subscribers.get(checkTopic(reg, topic, 'subscriberCount'))?.size ?? 0;
+  },
+  topicNames(): string[] {
+    return [...registryOf(this).subscribers.keys()];
+  },
+  topicStats(): TopicStats {
+    return { ...registryOf(this).stats };
+  },
+});
+
+extendApi(Wsi, {
+  subscribe(topic: string): boolean {
+    return subscribe(this, wsOf(this), topic);
+  },
+  unsubscribe(topic: string): boolean {
+    return unsubscribe(this, wsOf(this), topic);
+  },
+  isSubscribed(topic: string): boolean {
+    return wsOf(this)?.topics?.subs.has(topic) ?? false;
+  },
+  topics(): string[] {
+    return [...(wsOf(this)?.topics?.subs ?? [])];
+  },
+  publish(topic: string, data: string | Uint8Array, opts?: Omit<PublishOptions, 'exceptWsi'>): PublishResult {
+    return publish(this.vhost, wsOf, topic, data, { ...opts, exceptWsi: this }, 'wsi.publish');
+  },
+  topicQueue(): { messages: number; bytes: number; dropped: number; published: number } {
+    const tc = wsOf(this)?.topics;
+    return { messages: tc?.pending ?? 0, bytes: tc?.bytes ?? 0, dropped: tc?.dropped ?? 0, published: tc?.published ?? 0 };
+  },
+  holdPublishedAfter(mark: number | null): void {
+    if (mark !== null && (typeof mark !== 'number' || !(mark >= 0)))
+      throw rangeError(ErrorCode.INVALID_ARGUMENT, `holdPublishedAfter: mark is a value of topicQueue().published or null, got ${String(mark)}`);
+    const ws = wsOf(this);
+    // Made now if need be: a hold set before the first subscribe must hold what comes after it.
+    if (ws && ws.side.isServer && !this.closed) (ws.topics ??= new TopicConn(ws)).holdAfter(mark);
+  },
+});

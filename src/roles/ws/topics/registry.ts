@@ -1,0 +1,347 @@
+/**
+ * Topics on a vhost: who subscribes to what, and each subscriber's queue
+ * of published messages, written from its writeable path.
+ *
+ * Everything a publish needs to reach another process later (a bus) is
+ * here: `publish` takes a topic and bytes, and TOPIC_SUBSCRIBERS says when
+ * a vhost starts and stops caring about a topic.
+ */
+import type { Wsi } from '../../../core/wsi.js';
+import type { Vhost } from '../../../core/vhost.js';
+import { Reason } from '../../../core/reasons.js';
+import { ErrorCode, rangeError, stateError, typeError } from '../../../core/errors.js';
+import { Op, CloseStatus } from '../frame.js';
+import type { WsConn } from '../conn.js';
+import { PublishedMessage, newTopicStats, type TopicStats } from './published.js';
+import { resolveTopicsOptions, type ResolvedBounds, type ResolvedTopicsOptions, type TopicOverflow } from './options.js';
+
+/** `input` of TOPIC_DROPPED: published messages a connection will not get. */
+export interface TopicDropReport {
+  /** The topic of the publish that found the queue at its bound. */
+  topic: string;
+  /** The policy that acted. */
+  policy: TopicOverflow;
+  /** Messages dropped now (for `drop-oldest`, those that made room, and the new one if room could not be made). */
+  messages: number;
+  /** Their payload bytes. */
+  bytes: number;
+  /** True when the policy closes the connection (`close-1008`, `close-1013`): the queue was dropped with it. */
+  closing: boolean;
+  /** Messages dropped for this connection since it opened, these included. */
+  totalDropped: number;
+}
+
+/** `input` of TOPIC_SUBSCRIBERS: a topic gained its first subscriber (1) or lost its last (0). */
+export interface TopicSubscribersChange {
+  topic: string;
+  /** 1 when the topic has just gained its first subscriber on the vhost, 0 when it lost its last. */
+  subscribers: 0 | 1;
+}
+
+/** Options of `publish`. */
+export interface PublishOptions {
+  /** Send as binary (true) or text (false). Default: text for a string, binary for bytes. */
+  binary?: boolean;
+  /** A connection that does not get this message (usually the one it came from). */
+  exceptWsi?: Wsi;
+}
+
+/** What one `publish` did. */
+export interface PublishResult {
+  /** Subscribers the message was for (the excepted one and closed ones left out). */
+  subscribers: number;
+  /** Connections that queued it. */
+  queued: number;
+  /** Connections whose queue was at its bound: their policy acted. */
+  overBound: number;
+  /** Messages dropped by those policies (each one reported with TOPIC_DROPPED). */
+  dropped: number;
+  /** Connections closed by those policies. */
+  closed: number;
+}
+
+/** The topics of one vhost. */
+export class TopicRegistry {
+  readonly subscribers = new Map<string, Set<Wsi>>();
+  readonly stats: TopicStats = newTopicStats();
+  constructor(readonly vhost: Vhost, readonly opts: ResolvedTopicsOptions) {}
+
+  /** The bounds that apply to a publish to `topic`. */
+  boundsOf(topic: string): ResolvedBounds {
+    return this.opts.perTopic.get(topic) ?? this.opts.bounds;
+  }
+
+  notify(topic: string, subscribers: 0 | 1): void {
+    const vh = this.vhost;
+    vh.callVhostProtocol(vh.protocols[0], Reason.TOPIC_SUBSCRIBERS, { topic, subscribers });
+  }
+}
+
+const registries = new WeakMap<Vhost, TopicRegistry>();
+
+/** Made when the vhost is made, from its `topics` settings. */
+export function createRegistry(vh: Vhost, opts: ResolvedTopicsOptions): void {
+  registries.set(vh, new TopicRegistry(vh, opts));
+}
+
+/** The topics of `vh` (a vhost made before the feature loaded gets the defaults). */
+export function registryOf(vh: Vhost): TopicRegistry {
+  let r = registries.get(vh);
+  if (!r) registries.set(vh, (r = new TopicRegistry(vh, resolveTopicsOptions(undefined))));
+  return r;
+}
+
+/** Check a topic name: a non-empty string of at most `maxTopicLength` UTF-8 bytes. */
+export function checkTopic(reg: TopicRegistry, topic: unknown, where: string): string {
+  if (typeof topic !== 'string') throw typeError(ErrorCode.INVALID_ARGUMENT, `${where}: a topic is a string, got ${topic === null ? 'null' : typeof topic}`);
+  const n = Buffer.byteLength(topic);
+  if (n === 0 || n > reg.opts.maxTopicLength)
+    throw rangeError(ErrorCode.INVALID_ARGUMENT, `${where}: a topic is 1 to ${reg.opts.maxTopicLength} bytes of UTF-8, got ${n}`);
+  return topic;
+}
+
+/**
+ * One connection's side of topics: what it subscribes to, and the
+ * published messages waiting for it, oldest first. They are written from
+ * the writeable path while the connection is not choked, before its own
+ * WRITEABLE, and before any message it writes itself: messages leave in
+ * the order they were made.
+ */
+export class TopicConn {
+  readonly subs = new Set<string>();
+  #queue: PublishedMessage[] = [];
+  // The number each waiting message was given (the count of publishes
+  // queued for this connection when it came), for holdAfter.
+  #seqs: number[] = [];
+  #seq = 0;
+  #gate = Infinity;
+  #bytes = 0;
+  #dropped = 0;
+
+  constructor(readonly ws: WsConn) {}
+
+  /** Published messages waiting. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Their payload bytes. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Messages dropped for this connection since it opened. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Publishes queued for this connection since it opened: a mark for `holdAfter`. */
+  get published(): number {
+    return this.#seq;
+  }
+
+  /**
+   * Write no published message queued after `mark` (a value of `published`)
+   * until the hold moves on; null lifts it. For protocols that queue sends
+   * of their own: publishes made after such a send wait for it.
+   */
+  holdAfter(mark: number | null): void {
+    const g = mark === null ? Infinity : mark;
+    const raised = g > this.#gate;
+    this.#gate = g;
+    const wsi = this.ws.wsi;
+    if (raised && this.#queue.length && !wsi.closed) wsi.context.scheduleWritable(wsi);
+  }
+
+  /** Queue a publish for this connection, or let the policy act when the queue is at its bound. */
+  enqueue(reg: TopicRegistry, msg: PublishedMessage, b: ResolvedBounds, res: PublishResult): void {
+    const wsi = this.ws.wsi;
+    const size = msg.size;
+    const q = this.#queue;
+    // A message is always queued when nothing waits, whatever its size:
+    // otherwise a large one could never be delivered at all.
+    const over = (): boolean => q.length > 0 && (this.#bytes + size > b.maxQueueBytes || q.length + 1 > b.maxQueueMessages);
+    if (over()) {
+      res.overBound++;
+      if (b.overflow === 'drop-new') {
+        this.#drop(reg, msg.topic, b.overflow, 1, size, false, res);
+        return;
+      }
+      if (b.overflow === 'drop-oldest') {
+        // Only the same topic makes room: one busy topic cannot push out another's messages.
+        let n = 0;
+        let bytes = 0;
+        for (let i = 0; i < q.length && over();) {
+          const m = q[i] as PublishedMessage;
+          if (m.topic !== msg.topic) {
+            i++;
+            continue;
+          }
+          q.splice(i, 1);
+          this.#seqs.splice(i, 1);
+          this.#bytes -= m.size;
+          n++;
+          bytes += m.size;
+        }
+        if (over()) {
+          this.#drop(reg, msg.topic, b.overflow, n + 1, bytes + size, false, res);
+          return;
+        }
+        this.#drop(reg, msg.topic, b.overflow, n, bytes, false, res);
+        if (wsi.closed) return;
+      } else {
+        // close-1008 / close-1013: what waits goes with the connection.
+        const n = q.length + 1;
+        const bytes = this.#bytes + size;
+        this.discard();
+        res.closed++;
+        reg.stats.closed++;
+        this.#drop(reg, msg.topic, b.overflow, n, bytes, true, res);
+        if (!wsi.closed) {
+          const code = b.overflow === 'close-1013' ? 1013 : CloseStatus.POLICY_VIOLATION;
+          this.ws.sender.setCloseReason(code, Buffer.from('subscriber too slow'), true);
+          wsi.close();
+        }
+        return;
+      }
+    }
+    q.push(msg);
+    this.#seqs.push(++this.#seq);
+    this.#bytes += size;
+    res.queued++;
+    reg.stats.queued++;
+    // Subscribers without context takeover share one compression, started now.
+    const pmd = this.ws.pmd;
+    if (pmd && pmd.agreement.txNoContextTakeover && size >= pmd.threshold) msg.compressedFor(pmd);
+    if (q.length === 1) wsi.context.scheduleWritable(wsi);
+  }
+
+  #drop(reg: TopicRegistry, topic: string, policy: TopicOverflow, messages: number, bytes: number, closing: boolean, res: PublishResult): void {
+    if (messages === 0) return;
+    this.#dropped += messages;
+    res.dropped += messages;
+    reg.stats.dropped += messages;
+    const report: TopicDropReport = { topic, policy, messages, bytes, closing, totalDropped: this.#dropped };
+    this.ws.wsi.callProtocol(Reason.TOPIC_DROPPED, report);
+  }
+
+  /**
+   * Hand waiting messages to the sender, oldest first: all of them
+   * (`all`: a write of the connection's own is about to follow, or it is
+   * closing), or while the connection is not choked. Never inside a
+   * fragmented message of the connection's own, nor past the hold
+   * (`holdAfter`) unless `closing`. True when none wait.
+   */
+  flush(all: boolean, closing = false): boolean {
+    const s = this.ws.sender;
+    const wsi = this.ws.wsi;
+    const q = this.#queue;
+    const seqs = this.#seqs;
+    const gate = closing ? Infinity : this.#gate;
+    let i = 0;
+    while (i < q.length && (seqs[i] as number) <= gate && !s.inMessage && (all || !wsi.sendPipeChoked())) {
+      const m = q[i++] as PublishedMessage;
+      this.#bytes -= m.size;
+      if (!s.sendPublished(m)) {
+        this.discard();
+        return true;
+      }
+    }
+    if (i === q.length) {
+      this.#queue = [];
+      this.#seqs = [];
+    } else if (i > 0) {
+      this.#queue = q.slice(i);
+      this.#seqs = seqs.slice(i);
+    }
+    return this.#queue.length === 0;
+  }
+
+  /** True when the oldest waiting message is held back by `holdAfter`. */
+  get held(): boolean {
+    return this.#queue.length > 0 && (this.#seqs[0] as number) > this.#gate;
+  }
+
+  /** Drop what waits (the connection is going). */
+  discard(): void {
+    this.#queue = [];
+    this.#seqs = [];
+    this.#bytes = 0;
+  }
+}
+
+/** The topics state of a server WebSocket, made on first use. */
+function topicConnOf(wsi: Wsi, ws: WsConn | null, where: string): TopicConn {
+  if (!ws) throw stateError(ErrorCode.NOT_WEBSOCKET, `${where}: connection ${wsi.id} is not a WebSocket (role ${wsi.roleName})`);
+  if (!ws.side.isServer) throw stateError(ErrorCode.NOT_WEBSOCKET, `${where}: connection ${wsi.id} is a WebSocket client; only server connections subscribe`);
+  return (ws.topics ??= new TopicConn(ws));
+}
+
+export function subscribe(wsi: Wsi, ws: WsConn | null, topic: string): boolean {
+  const reg = registryOf(wsi.vhost);
+  checkTopic(reg, topic, 'subscribe');
+  const tc = topicConnOf(wsi, ws, 'subscribe');
+  if (wsi.closed || tc.subs.has(topic)) return false;
+  tc.subs.add(topic);
+  let set = reg.subscribers.get(topic);
+  if (!set) reg.subscribers.set(topic, (set = new Set()));
+  set.add(wsi);
+  if (set.size === 1) reg.notify(topic, 1);
+  return true;
+}
+
+export function unsubscribe(wsi: Wsi, ws: WsConn | null, topic: string): boolean {
+  const reg = registryOf(wsi.vhost);
+  checkTopic(reg, topic, 'unsubscribe');
+  const tc = topicConnOf(wsi, ws, 'unsubscribe');
+  if (!tc.subs.delete(topic)) return false;
+  leave(reg, wsi, topic);
+  return true;
+}
+
+function leave(reg: TopicRegistry, wsi: Wsi, topic: string): void {
+  const set = reg.subscribers.get(topic);
+  if (!set || !set.delete(wsi) || set.size > 0) return;
+  reg.subscribers.delete(topic);
+  reg.notify(topic, 0);
+}
+
+/** The connection is closing: it leaves every topic. */
+export function leaveAll(wsi: Wsi, tc: TopicConn): void {
+  if (tc.subs.size === 0) return;
+  const reg = registryOf(wsi.vhost);
+  const topics = [...tc.subs];
+  tc.subs.clear();
+  for (const t of topics) leave(reg, wsi, t);
+}
+
+/** The connections of `ws` state `wsOf` finds; given so this module needs no role lookup. */
+export type WsLookup = (wsi: Wsi) => WsConn | null;
+
+export function publish(vh: Vhost, lookup: WsLookup, topic: string, data: string | Uint8Array, opts: PublishOptions | undefined, where: string): PublishResult {
+  const reg = registryOf(vh);
+  checkTopic(reg, topic, where);
+  if (typeof data !== 'string' && !(data instanceof Uint8Array))
+    throw typeError(ErrorCode.INVALID_ARGUMENT, `${where}: data is a string or bytes (Buffer, Uint8Array)`);
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw typeError(ErrorCode.INVALID_ARGUMENT, `${where}: options must be an object`);
+  if (opts?.binary !== undefined && typeof opts.binary !== 'boolean') throw typeError(ErrorCode.INVALID_ARGUMENT, `${where}: binary must be a boolean`);
+  const res: PublishResult = { subscribers: 0, queued: 0, overBound: 0, dropped: 0, closed: 0 };
+  const set = reg.subscribers.get(topic);
+  if (!set) return res;
+  const except = opts?.exceptWsi;
+  // A snapshot: a policy may close a subscriber (and so unsubscribe it) while we go.
+  const targets: WsConn[] = [];
+  for (const w of set) {
+    if (w === except || w.closed) continue;
+    const ws = lookup(w);
+    if (ws?.topics) targets.push(ws);
+  }
+  res.subscribers = targets.length;
+  if (targets.length === 0) return res;
+  reg.stats.publishes++;
+  const binary = opts?.binary ?? typeof data !== 'string';
+  const msg = new PublishedMessage(topic, binary ? Op.BINARY : Op.TEXT, typeof data === 'string' ? Buffer.from(data) : data, reg.stats);
+  const b = reg.boundsOf(topic);
+  for (const ws of targets) if (!ws.wsi.closed) (ws.topics as TopicConn).enqueue(reg, msg, b, res);
+  return res;
+}
