@@ -14,6 +14,7 @@ import { Write } from '../core/write.js';
 import { log } from '../core/log.js';
 import { Token } from '../http/tokens.js';
 import { ErrorCode, coded, rangeError, stateError, typeError, type TslwsError } from '../core/errors.js';
+import { urlQuery } from './url-query.js';
 
 /** Settings of `httpHandler`. */
 export interface HttpHandlerOptions {
@@ -430,13 +431,7 @@ export class HttpHandlerRequest {
     this.method = ex.method;
     this.path = ex.path;
     this.subpath = subpath;
-    const query = new URLSearchParams();
-    for (let i = 0; ; i++) {
-      const a = wsi.getUrlArg(i);
-      if (a === undefined) break;
-      const eq = a.indexOf('=');
-      query.append(eq < 0 ? a : a.slice(0, eq), eq < 0 ? '' : a.slice(eq + 1));
-    }
+    const query = urlQuery(wsi);
     this.query = query;
     // The header list is the connection's until the exchange ends: keep a copy.
     this.rawHeaders = wsi.hdrList().map(([n, v]) => [n, v] as const);

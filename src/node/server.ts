@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { PerMessageDeflateOptions, PublishOptions, PublishResult, TopicsOptions, UpgradeServer, VhostTlsInfo } from '../index.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 import { MessageSocket, libraryWsLimits, resolveMessageOptions, type MessageOptions, type ResolvedMessageOptions } from './message-socket.js';
+import { urlQuery } from './url-query.js';
 
 /** What the `upgrade` hook sees of an upgrade request. */
 export interface UpgradeRequest {
@@ -290,13 +291,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       if (path !== undefined && wsi.uri !== path) return wsi.returnHttpStatus(404) || -1;
       if (!upgrade) return 0;
       const headers = wsi.hdrList();
-      const query = new URLSearchParams();
-      for (let i = 0; ; i++) {
-        const a = wsi.getUrlArg(i);
-        if (a === undefined) break;
-        const eq = a.indexOf('=');
-        query.append(eq < 0 ? a : a.slice(0, eq), eq < 0 ? '' : a.slice(eq + 1));
-      }
+      const query = urlQuery(wsi);
       let verdict: boolean | UpgradeRefusal;
       try {
         verdict = upgrade({

@@ -6,15 +6,7 @@ import { join } from 'node:path';
 import { spawnBin } from '../helpers/plugin-ws-client.js';
 import { confDir, removeDir, freePort, vhostFile, httpGet, waitFor, failLwsws } from '../helpers/lwsws.js';
 import { daemonize } from '../../src/lwsws/daemon.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive } from '../helpers/pids.js';
 
 test('-D: detached daemon with a pid lock file that stops a second instance and goes at exit; logs to --log-file', async () => {
   const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Mount, LogLevel, setLogLevel, getLogLevel, emitStderr, type HttpMount } from '../../src/index.js';
 import { start, raw, parseResponses, openSocket, livePeer, sleep } from '../helpers/common.js';
+import { alive } from '../helpers/pids.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tslws-cgi-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -97,20 +98,6 @@ const srvP = start({
   ],
 });
 after(async () => (await srvP).ctx.destroy());
-
-/** Running, not merely a zombie waiting for a parent (containers may have no reaper at pid 1). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 async function until(pred: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

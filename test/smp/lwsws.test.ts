@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { openWs, spawnBin, waitFor } from '../helpers/plugin-ws-client.js';
 import { confDir, freePort, httpGet, removeDir, startLwsws, stopLwsws, killChild, vhostFile } from '../helpers/lwsws.js';
 import { PKG_ROOT } from '../helpers/paths.js';
+import { alive } from '../helpers/pids.js';
 
 test('lwsws with count-threads 2 serves the test page, dumb-increment and status from two processes', async () => {
   const port = await freePort();
@@ -57,15 +58,6 @@ test('lwsws with count-threads 2 serves the test page, dumb-increment and status
     removeDir(dir);
   }
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('lwsws -D with count-threads 2: the daemon holds the lock and reports, every service logs to --log-file', async () => {
   const www = mkdtempSync(join(tmpdir(), 'tslws-site-'));

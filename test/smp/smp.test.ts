@@ -14,6 +14,7 @@ import { createContext, ErrorCode, MAX_SMP, type TslwsError } from '../../src/in
 import { makeSelfSignedCert } from '../../src/tls/self-signed.js';
 import { distSrcUrl } from '../helpers/paths.js';
 import { tlsGet } from '../helpers/tls.js';
+import { alive } from '../helpers/pids.js';
 import { OP, RawWs } from '../helpers/ws.js';
 import WebSocket from 'ws';
 
@@ -98,15 +99,6 @@ async function startPrimary(o: { tls?: boolean; failing?: boolean; ipLimit?: num
     await new Promise((r) => setTimeout(r, 10));
   }
   return { proc, port, stdout: () => out, stderr: () => err, exited, pids: new Set(), dir };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function cleanup(p: Primary): Promise<void> {
