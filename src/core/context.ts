@@ -12,6 +12,7 @@ import { Option, KNOWN_OPTIONS } from './options.js';
 import { TimerList } from './timers.js';
 import { contextFeatureList, roleList, vhostFeatureList } from './features.js';
 import { ErrorCode, rangeError, stateError } from './errors.js';
+import { channels } from './diagnostics.js';
 
 /**
  * What a context is made from; the vhost fields make the default vhost.
@@ -251,7 +252,7 @@ export class Context {
     }
     this.tuneSocket(socket);
     const wsi = new Wsi(this, vh, vh.protocols[0], socket);
-    this.#add(wsi);
+    this.#add(wsi, false);
     if (wsi.callProtocol(Reason.FILTER_NETWORK_CONNECTION, wsi.peerAddress)) return null;
     if (wsi.callProtocol(Reason.WSI_CREATE)) return null;
     if (wsi.callProtocol(Reason.SERVER_NEW_CLIENT_INSTANTIATED)) return null;
@@ -260,13 +261,13 @@ export class Context {
 
   /** @internal Count a client wsi among the connections; false when it may not open (the caller reports why). */
   adoptClientWsi(wsi: Wsi): boolean {
-    return this.adoptWsi(wsi);
+    return this.adoptWsi(wsi, true);
   }
 
   /** @internal Count a connection made outside a listen socket (a client, an adopted descriptor); false when it may not open. */
-  adoptWsi(wsi: Wsi): boolean {
+  adoptWsi(wsi: Wsi, client = false): boolean {
     if (this.#destroyed || this.#roots >= this.maxConnections) return false;
-    this.#add(wsi);
+    this.#add(wsi, client);
     return true;
   }
 
@@ -283,9 +284,13 @@ export class Context {
     return wsi;
   }
 
-  #add(wsi: Wsi): void {
+  #add(wsi: Wsi, client: boolean): void {
     this.#wsis.add(wsi);
     this.#roots++;
+    // Every root connection joins here, whichever way it came: one place to announce it.
+    if (channels.connectionOpen.hasSubscribers) {
+      channels.connectionOpen.publish({ wsi, id: wsi.id, vhost: wsi.vhost.name, role: wsi.roleName, peerAddress: wsi.peerAddress, client });
+    }
   }
 
   /** @internal */
@@ -296,7 +301,14 @@ export class Context {
   /** @internal A connection finished closing: WSI_DESTROY and bookkeeping. */
   wsiClosed(wsi: Wsi): void {
     if (!this.#wsis.delete(wsi)) return;
-    if (!wsi.parent) this.#roots--;
+    if (!wsi.parent) {
+      this.#roots--;
+      if (channels.connectionClose.hasSubscribers) {
+        const s = wsi.socket;
+        channels.connectionClose.publish({ wsi, id: wsi.id, vhost: wsi.vhost.name, role: wsi.roleName, peerAddress: wsi.peerAddress,
+          bytesIn: s?.bytesRead ?? 0, bytesOut: s?.bytesWritten ?? 0 });
+      }
+    }
     const waiters = this.#closeWaiters.get(wsi);
     if (waiters) {
       this.#closeWaiters.delete(wsi);
@@ -317,10 +329,13 @@ export class Context {
     return w;
   }
 
-  /** @internal */
-  reportCallbackError(p: Protocol, reason: Reason, e: unknown): void {
+  /** @internal A protocol callback threw on `wsi` (a per-vhost call's placeholder too): logged, and told to `tslws:error`. */
+  reportCallbackError(p: Protocol, reason: Reason, e: unknown, wsi: Wsi): void {
     log.err('protocol "%s" callback threw on reason %s: %s', p.name, Reason[reason] ?? reason,
       e instanceof Error ? e.stack ?? e.message : String(e));
+    if (channels.error.hasSubscribers) {
+      channels.error.publish({ kind: 'callback', wsi, id: wsi.id, vhost: wsi.vhost.name, protocol: p.name, reason, error: e });
+    }
   }
 
   /** @internal An ended socket finishing its last bytes: destroyed after `ms`, or with the context. */
