@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { serveUntilSignalled } from './serve.js';
 import {
   createContext, Mount, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol, serverStatusProtocol,
-  rawTestProtocol, RAW_TEST_DEFAULT_FIFO,
+  rawTestProtocol, RAW_TEST_DEFAULT_FIFO, metricsProtocol, METRICS_PROTOCOL_NAME,
 } from '../index.js';
 import { portArg, applyDebugArg } from './args.js';
 import { cachedBook } from './zipbook/book.js';
@@ -140,7 +140,7 @@ async function main(): Promise<number | false> {
       logListenErrors: false, // serveUntilSignalled reports it
       // Index 0 answers HTTP (and upgrades naming no subprotocol), as in lws.
       protocols: [{ name: 'http-only', callback: callbackHttpDummy }, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol,
-        serverStatusProtocol, rawTestProtocol],
+        serverStatusProtocol, rawTestProtocol, metricsProtocol],
       pvo: {
         'protocol-lws-raw-test': { raw: '1', 'fifo-path': args['raw-fifo'] ?? RAW_TEST_DEFAULT_FIFO },
         'dumb-increment-protocol': {
@@ -152,6 +152,8 @@ async function main(): Promise<number | false> {
         { mountpoint: '/', origin: resource, def: 'test.html', originProtocol: Mount.FILE },
         // The test page's forms post here, as in lws's test server.
         { mountpoint: '/formtest', origin: 'protocol-post-demo', originProtocol: Mount.CALLBACK },
+        // Prometheus (or OpenMetrics) metrics of the server, from the tslws:* diagnostics channels.
+        { mountpoint: '/metrics', origin: METRICS_PROTOCOL_NAME, originProtocol: Mount.CALLBACK },
         // A FILE mount whose origin is a zip serves the members (lws's /ziptest/candide.html).
         ...(book ? [{ mountpoint: '/ziptest', origin: book, def: 'book.html', originProtocol: Mount.FILE }] : []),
       ],
