@@ -26,6 +26,14 @@ export { Poll, type PollArgs } from './core/poll-events.js';
 export { Write } from './core/write.js';
 export { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './core/timeouts.js';
 
+// ---- diagnostics channels (metrics, tracing) ----
+export {
+  DiagnosticsChannel, subscribeDiagnostics, type DiagnosticsMessages, type ConnectionFacts, type ConnectionOpenMessage,
+  type ConnectionRoleMessage, type ConnectionCloseMessage, type HttpRequestStartMessage, type HttpRequestFinishMessage,
+  type WsOpenMessage, type WsCloseMessage, type WsMessageMessage, type ErrorMessage, type CallbackErrorMessage,
+  type HandshakeErrorMessage,
+} from './core/diagnostics.js';
+
 // ---- logging ----
 export {
   log, setLogLevel, getLogLevel, LogLevel, emitStderr, emitSyslog, createSyslogEmitter, timestampedLine, type LogEmitter, type SyslogOptions,

@@ -2,6 +2,7 @@ import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { roleTransition } from '../core/role.js';
+import { handshakeFailed } from '../core/diagnostics.js';
 import { establishClientWs } from '../roles/ws/establish.js';
 import type { ClientConn } from './client-conn.js';
 import { findResponseHead } from './response-head.js';
@@ -49,10 +50,12 @@ export function clientHeadRx(wsi: Wsi, c: ClientConn, buf: Buffer): void {
 function establishWs(wsi: Wsi, c: ClientConn, rest: Buffer): void {
   const why = verifyUpgradeResponse(c.response!, c.wsKey, c.offered, wsi);
   if (why) {
+    handshakeFailed(wsi, 'websocket', true, c.response?.status ?? 0, why);
     c.fail(wsi, why);
     return;
   }
   if (wsi.callProtocolRaw(Reason.CLIENT_FILTER_PRE_ESTABLISH) !== 0) {
+    handshakeFailed(wsi, 'websocket', true, c.response?.status ?? 0, 'refused by CLIENT_FILTER_PRE_ESTABLISH');
     c.fail(wsi, 'HS: refused by CLIENT_FILTER_PRE_ESTABLISH');
     return;
   }

@@ -15,6 +15,7 @@ import { contextFeatureList, roleList, vhostFeatureList } from './features.js';
 import { ErrorCode, rangeError, stateError, typeError } from './errors.js';
 import { peerAddressOf } from './peer.js';
 import { LocalPeerTable, type PeerTable } from './peer-table.js';
+import { channels } from './diagnostics.js';
 
 /**
  * What a context is made from; the vhost fields make the default vhost.
@@ -367,7 +368,7 @@ export class Context {
     this.tuneSocket(socket);
     const wsi = new Wsi(this, vh, vh.protocols[0], socket);
     if (addr) wsi.peerKey = addr;
-    this.#add(wsi);
+    this.#add(wsi, false);
     if (wsi.callProtocol(Reason.FILTER_NETWORK_CONNECTION, wsi.peerAddress)) return null;
     if (wsi.callProtocol(Reason.WSI_CREATE)) return null;
     if (wsi.callProtocol(Reason.SERVER_NEW_CLIENT_INSTANTIATED)) return null;
@@ -376,13 +377,13 @@ export class Context {
 
   /** @internal Count a client wsi among the connections; false when it may not open (the caller reports why). */
   adoptClientWsi(wsi: Wsi): boolean {
-    return this.adoptWsi(wsi);
+    return this.adoptWsi(wsi, true);
   }
 
   /** @internal Count a connection made outside a listen socket (a client, an adopted descriptor); false when it may not open. */
-  adoptWsi(wsi: Wsi): boolean {
+  adoptWsi(wsi: Wsi, client = false): boolean {
     if (this.#destroyed || this.#atConnectionLimit()) return false;
-    this.#add(wsi);
+    this.#add(wsi, client);
     return true;
   }
 
@@ -409,9 +410,13 @@ export class Context {
     return this.#roots + this.#lingering.size >= this.maxConnections;
   }
 
-  #add(wsi: Wsi): void {
+  #add(wsi: Wsi, client: boolean): void {
     this.#wsis.add(wsi);
     this.#roots++;
+    // Every root connection joins here, whichever way it came: one place to announce it.
+    if (channels.connectionOpen.hasSubscribers) {
+      channels.connectionOpen.publish({ wsi, id: wsi.id, vhost: wsi.vhost.name, role: wsi.roleName, peerAddress: wsi.peerAddress, client });
+    }
   }
 
   /** @internal */
@@ -427,6 +432,11 @@ export class Context {
       if (this.#refusedBurst) {
         log.notice('connection limit %d: %d connections were closed on accept', this.maxConnections, this.#refusedBurst);
         this.#refusedBurst = 0;
+      }
+      if (channels.connectionClose.hasSubscribers) {
+        const s = wsi.socket;
+        channels.connectionClose.publish({ wsi, id: wsi.id, vhost: wsi.vhost.name, role: wsi.roleName, peerAddress: wsi.peerAddress,
+          bytesIn: s?.bytesRead ?? 0, bytesOut: s?.bytesWritten ?? 0 });
       }
     }
     const addr = wsi.peerKey;
@@ -456,10 +466,13 @@ export class Context {
     return w;
   }
 
-  /** @internal */
-  reportCallbackError(p: Protocol, reason: Reason, e: unknown): void {
+  /** @internal A protocol callback threw on `wsi` (a per-vhost call's placeholder too): logged, and told to `tslws:error`. */
+  reportCallbackError(p: Protocol, reason: Reason, e: unknown, wsi: Wsi): void {
     log.err('protocol "%s" callback threw on reason %s: %s', p.name, Reason[reason] ?? reason,
       e instanceof Error ? e.stack ?? e.message : String(e));
+    if (channels.error.hasSubscribers) {
+      channels.error.publish({ kind: 'callback', wsi, id: wsi.id, vhost: wsi.vhost.name, protocol: p.name, reason, error: e });
+    }
   }
 
   /** @internal An ended socket finishing its last bytes: destroyed after `ms`, or with the context. */

@@ -143,7 +143,7 @@ export class PollTable {
       invokeProtocol(p0, wsi, Reason.UNLOCK_POLL, wsi.user, args);
     } catch (err) {
       // A report cannot be refused: a throw is logged and the table goes on.
-      wsi.context.reportCallbackError(p0, reason, err);
+      wsi.context.reportCallbackError(p0, reason, err, wsi);
     }
   }
 }

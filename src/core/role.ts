@@ -2,6 +2,7 @@ import type { Wsi } from './wsi.js';
 import type { Vhost } from './vhost.js';
 import type { PendingTimeout } from './timeouts.js';
 import { runRoleHooks } from './features.js';
+import { channels } from './diagnostics.js';
 
 /**
  * What a connection's bytes go out through and come in from: for a
@@ -113,8 +114,12 @@ export const NO_ROLE: RoleOps<null> = {
 
 /** Move a connection to `ops` with its new state (lws's `lws_role_transition`). */
 export function roleTransition<S>(wsi: Wsi, ops: RoleOps<S>, state: S): void {
+  const previous = wsi.roleName;
   wsi.setRole(ops as RoleOps<unknown>, state);
   runRoleHooks(wsi);
+  // Streams inside a connection are told of as HTTP requests, not as connections.
+  if (channels.connectionRole.hasSubscribers && !wsi.parent)
+    channels.connectionRole.publish({ wsi, id: wsi.id, vhost: wsi.vhost.name, role: ops.name, previous });
 }
 
 /** The connection's state if its role is `ops`, else null. */

@@ -218,7 +218,7 @@ export class Vhost {
       const r = invokeProtocol(p, wsi, reason, undefined, input);
       return typeof r === 'number' ? r : 0;
     } catch (e) {
-      this.context.reportCallbackError(p, reason, e);
+      this.context.reportCallbackError(p, reason, e, wsi);
       return -1;
     }
   }

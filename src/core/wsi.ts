@@ -247,7 +247,7 @@ export class Wsi {
     try {
       r = invokeProtocol(protocol, this, reason, this.user, input as ReasonInput[R]);
     } catch (e) {
-      this.context.reportCallbackError(protocol, reason, e);
+      this.context.reportCallbackError(protocol, reason, e, this);
       this.#threw();
       return -1;
     }
@@ -268,7 +268,7 @@ export class Wsi {
       const r = invokeProtocol(this.protocol, this, reason, this.user, input as ReasonInput[R]);
       return typeof r === 'number' ? r : 0;
     } catch (e) {
-      this.context.reportCallbackError(this.protocol, reason, e);
+      this.context.reportCallbackError(this.protocol, reason, e, this);
       if (answerThrow) this.#threw();
       return -1;
     }

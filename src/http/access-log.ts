@@ -148,12 +148,23 @@ export class AccessLog {
 }
 
 const logs = new WeakMap<Vhost, AccessLog>();
-const sentAtStart = new WeakMap<Wsi, number>();
+let everAttached = false;
 
 /** Log `vhost`'s transactions to `al` (null stops logging). */
 export function attachAccessLog(vhost: Vhost, al: AccessLog | null): void {
-  if (al) logs.set(vhost, al);
-  else logs.delete(vhost);
+  if (al) {
+    logs.set(vhost, al);
+    everAttached = true;
+  } else logs.delete(vhost);
+}
+
+/**
+ * @internal Has any vhost of the process had an access log? Until one has,
+ * a transaction need not note where its bytes start (the Host header may
+ * yet move it to a vhost that logs, so the vhost of the moment is not enough).
+ */
+export function accessLogsInUse(): boolean {
+  return everAttached;
 }
 
 /** The access log of `vhost`, if it has one. */
@@ -169,23 +180,12 @@ export interface LoggedRequest {
   header(name: string): string | undefined;
 }
 
-/**
- * @internal Called by the HTTP role when a transaction ends. BYTES counts
- * everything sent on the connection for this transaction, headers included;
- * a stream inside a connection (HTTP/2) gives its body's `bytes` itself.
- */
-export function logHttpTransaction(wsi: Wsi, req: LoggedRequest | null, status: number, bytes?: number): void {
+/** @internal Write one transaction's line to the access log of `wsi`'s vhost, if it has one. */
+export function writeAccessLine(wsi: Wsi, req: LoggedRequest, status: number, bytes: number): void {
   const al = logs.get(wsi.vhost);
   if (!al) return;
-  let n = bytes ?? 0;
-  if (bytes === undefined) {
-    const sent = wsi.socket?.bytesWritten ?? 0;
-    n = Math.max(0, sent - (sentAtStart.get(wsi) ?? 0));
-    sentAtStart.set(wsi, sent);
-  }
-  if (!req) return;
   al.write(formatAccessLine({
     peer: wsi.peerAddress, method: req.method, target: req.target, version: req.version, status,
-    bytes: n, referer: req.header('referer'), userAgent: req.header('user-agent'),
+    bytes, referer: req.header('referer'), userAgent: req.header('user-agent'),
   }, al.maxLineBytes));
 }

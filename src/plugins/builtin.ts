@@ -13,12 +13,13 @@ import { plugin as echo } from './echo.js';
 import { plugin as serverStatus } from './server-status.js';
 import { plugin as postDemo } from './post-demo.js';
 import { plugin as rawTest } from './raw-test.js';
+import { plugin as metrics } from './metrics.js';
 
 /** Where the built-in plugin modules are. */
 export const BUILTIN_PLUGIN_DIR: string = dirname(fileURLToPath(import.meta.url));
 
 /** The built-in plugins imported statically. */
-export const BUILTIN_PLUGINS: readonly Plugin[] = [dumbIncrement, mirror, echo, serverStatus, postDemo, rawTest];
+export const BUILTIN_PLUGINS: readonly Plugin[] = [dumbIncrement, mirror, echo, serverStatus, postDemo, rawTest, metrics];
 
 /**
  * A built-in plugin by its plugin name (`protocol_lws_mirror`) or by the

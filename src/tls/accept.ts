@@ -6,6 +6,7 @@ import type { Vhost, VhostSelector } from '../core/vhost.js';
 import { Reason } from '../core/reasons.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { log } from '../core/log.js';
+import { handshakeFailed } from '../core/diagnostics.js';
 import { SslInfo, alertFromError, type SslInfoEvent } from './ssl-info.js';
 import type { VhostTls } from './vhost-tls.js';
 
@@ -16,7 +17,15 @@ export interface TlsListener extends VhostSelector {
 }
 
 /** Connections between accept and the end of the TLS handshake: nothing to read or write yet. */
-export const tlsAcceptRole: RoleOps<null> = { ...NO_ROLE, name: 'tls-accept' };
+export const tlsAcceptRole: RoleOps<null> = {
+  ...NO_ROLE,
+  name: 'tls-accept',
+  timeout(wsi) {
+    // The handshake did not finish in time: a failed handshake, as an alert would be.
+    handshakeFailed(wsi, 'tls', false, 0, 'handshake timed out');
+    wsi.close(false);
+  },
+};
 
 /**
  * Deliver an SSL_INFO event to the vhost's first protocol when its mask
@@ -31,7 +40,7 @@ export function reportSslInfo(wsi: Wsi, ev: SslInfoEvent): boolean {
   try {
     r = p0.callback(wsi, Reason.SSL_INFO, wsi.user, ev);
   } catch (e) {
-    wsi.context.reportCallbackError(p0, Reason.SSL_INFO, e);
+    wsi.context.reportCallbackError(p0, Reason.SSL_INFO, e, wsi);
     r = -1;
   }
   if (typeof r !== 'number' || r === 0) return false;
@@ -95,7 +104,9 @@ export function startTlsAccept(wsi: Wsi, raw: Socket, listener: TlsListener, onS
   t.on('error', (e: NodeJS.ErrnoException) => {
     const ev = alertFromError(e);
     if (ev && !wsi.closed) reportSslInfo(wsi, ev);
-    log.info('wsi %d: TLS %s: %s', wsi.id, wsi.roleName === 'tls-accept' ? 'handshake failed' : 'error', e.code ?? e.message);
+    const inHandshake = wsi.roleName === 'tls-accept';
+    log.info('wsi %d: TLS %s: %s', wsi.id, inHandshake ? 'handshake failed' : 'error', e.code ?? e.message);
+    if (inHandshake) handshakeFailed(wsi, 'tls', false, 0, e.code ?? e.message);
   });
   t.once('secure', () => {
     if (wsi.closed) return;

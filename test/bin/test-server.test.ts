@@ -53,6 +53,26 @@ test('lws-test-server serves test.html at /, counts on dumb-increment and mirror
   });
 });
 
+test('lws-test-server serves its metrics at /metrics, Prometheus text or OpenMetrics', async () => {
+  await withServer([], async (port) => {
+    const dumb = await openWs(`ws://127.0.0.1:${port}/`, 'dumb-increment-protocol');
+    await waitFor(() => dumb.messages.length >= 3, 'three numbers');
+    const r = await raw(port, 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    const [res] = parseResponses(r.data);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+    const text = res.body.toString();
+    assert.match(text, /^tslws_ws_open\{vhost="localhost",protocol="dumb-increment-protocol"\} 1$/m);
+    const sent = /^tslws_ws_messages_total\{vhost="localhost",protocol="dumb-increment-protocol",direction="out"\} (\d+)$/m.exec(text);
+    assert.ok(sent && Number(sent[1]) >= 3, 'the numbers sent are counted');
+    const om = await raw(port, 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nAccept: application/openmetrics-text\r\nConnection: close\r\n\r\n');
+    const [omRes] = parseResponses(om.data);
+    assert.equal(omRes.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+    assert.ok(omRes.body.toString().endsWith('# EOF\n'));
+    dumb.ws.close();
+  });
+});
+
 test('lws-test-server -c closes dumb-increment connections after 50 numbers', async () => {
   await withServer(['-c'], async (port) => {
     const c = await openWs(`ws://127.0.0.1:${port}/`, 'dumb-increment-protocol');

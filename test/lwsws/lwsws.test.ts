@@ -488,6 +488,9 @@ test('lwsws with no arguments serves the test site on :7681 from the shipped con
     const st = await openWs('ws://127.0.0.1:7681/', 'lws-server-status');
     await waitFor(() => st.messages.length > 0, 'a status message');
     st.ws.close();
+    const m = await httpGet(7681, '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.body, /^tslws_ws_connections_total\{vhost="localhost",protocol="dumb-increment-protocol",side="server"\} 1$/m);
   } finally {
     await stopLwsws(child);
   }

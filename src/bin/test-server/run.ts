@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { serveUntilSignalled } from '../serve.js';
 import {
   createContext, Mount, Option, callbackHttpDummy, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol, serverStatusProtocol,
-  rawTestProtocol, RAW_TEST_DEFAULT_FIFO, MAX_SMP, isSmpService, type Protocol,
+  rawTestProtocol, RAW_TEST_DEFAULT_FIFO, MAX_SMP, isSmpService, metricsProtocol, METRICS_PROTOCOL_NAME, type Protocol,
 } from '../../index.js';
 import { portArg, applyDebugArg } from '../args.js';
 import { cachedBook } from '../zipbook/book.js';
@@ -162,7 +162,7 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
       logListenErrors: false, // serveUntilSignalled reports it
       // Index 0 answers HTTP (and upgrades naming no subprotocol), as in lws.
       protocols: [httpOnly, dumbIncrementProtocol, mirrorProtocol, postDemoProtocol,
-        serverStatusProtocol, rawTestProtocol],
+        serverStatusProtocol, rawTestProtocol, metricsProtocol],
       pvo: {
         'protocol-lws-raw-test': { raw: '1', 'fifo-path': args['raw-fifo'] ?? RAW_TEST_DEFAULT_FIFO },
         'dumb-increment-protocol': {
@@ -174,6 +174,8 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
         { mountpoint: '/', origin: resource, def: 'test.html', originProtocol: Mount.FILE },
         // The test page's forms post here, as in lws's test server.
         { mountpoint: '/formtest', origin: 'protocol-post-demo', originProtocol: Mount.CALLBACK },
+        // Prometheus (or OpenMetrics) metrics of the server, from the tslws:* diagnostics channels.
+        { mountpoint: '/metrics', origin: METRICS_PROTOCOL_NAME, originProtocol: Mount.CALLBACK },
         // A FILE mount whose origin is a zip serves the members (lws's /ziptest/candide.html).
         ...(book ? [{ mountpoint: '/ziptest', origin: book, def: 'book.html', originProtocol: Mount.FILE }] : []),
       ],

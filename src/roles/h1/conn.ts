@@ -220,6 +220,7 @@ export class H1Conn implements HttpCarrier {
   }
 
   #bodyPiece(piece: Buffer): void {
+    this.exchange.txn.bytesIn += piece.length;
     if (piece.length === 0 || this.#discardBody || this.wsi.closed) return;
     const ex = this.exchange;
     if (ex.bodySink) ex.bodySink.piece(piece);
@@ -240,6 +241,8 @@ export class H1Conn implements HttpCarrier {
     this.exchange.clear();
     this.keepAlive = head.version === 11;
     wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
+    // Started before anything can refuse it, so every refusal below is a finish with its start.
+    this.exchange.txn.start(wsi, head.method, head.target, head.version);
 
     // Request target forms (RFC 9112 3.2).
     let rawPath: string;
@@ -560,6 +563,7 @@ export class H1Conn implements HttpCarrier {
     if (!s || wsi.closed) return false;
     s.write(head101, 'latin1');
     if (upstreamHead.length) s.write(upstreamHead);
+    this.exchange.txn.finish(wsi, null, 101, undefined);
     const left = this.#buf;
     this.#buf = null;
     this.exchange.closing();

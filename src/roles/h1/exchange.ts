@@ -9,7 +9,7 @@ import type { HttpRequest } from '../../http/request.js';
 import { ResponseHeaders, checkRedirect } from '../../http/response.js';
 import { reasonPhrase, statusHasNoBody, statusPage } from '../../http/status.js';
 import { httpDate } from '../../http/date.js';
-import { logHttpTransaction } from '../../http/access-log.js';
+import { HttpTxn } from '../../http/txn.js';
 import { scanHeaderBlock } from './header-block.js';
 import type { H1Conn } from './conn.js';
 
@@ -29,6 +29,8 @@ export class H1Exchange implements HttpExchange {
   bodySink: BodySink | null = null;
   producer: ResponsePump | null = null;
   boundToMount = false;
+  /** The request's start and finish, for the access log and the diagnostics channels. */
+  readonly txn = new HttpTxn();
   /** Status of the response under way, for the access log (0: none yet). */
   status = 0;
   headersSent = false;
@@ -339,7 +341,7 @@ export class H1Exchange implements HttpExchange {
       s.write(this.#statusLine(status) + this.#extraLines() +
         `${extraHeaders}content-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\ndate: ${httpDate()}\r\n\r\n`, 'latin1');
       s.write(body);
-      logHttpTransaction(wsi, conn.inTxn ? this.#req : null, status);
+      if (conn.inTxn) this.txn.finish(wsi, this.#req, status, undefined);
     }
     conn.dropBuffered();
     wsi.close();
@@ -355,7 +357,7 @@ export class H1Exchange implements HttpExchange {
     if (wsi.closed) return -1;
     if (!conn.inTxn || this.done) return 0;
     this.done = true;
-    logHttpTransaction(wsi, this.req, this.status || 200);
+    this.txn.finish(wsi, this.req, this.status || 200, undefined);
     this.status = 0;
     if (this.producer) {
       this.producer.close();
@@ -372,8 +374,10 @@ export class H1Exchange implements HttpExchange {
     return this.conn.tunnel(head101, upstream, upstreamHead);
   }
 
-  /** The connection is closing: stop what the library was producing. */
+  /** The connection is closing (or leaving HTTP): stop what the library was producing. */
   closing(): void {
+    // Still open here only when the response did not complete: cut off.
+    if (this.txn.open) this.txn.finish(this.conn.wsi, null, this.headersSent ? this.status : 0, undefined, true);
     if (this.producer) {
       this.producer.close();
       this.producer = null;

@@ -1,5 +1,6 @@
 import { Reason } from '../../core/reasons.js';
 import { PendingTimeout } from '../../core/timeouts.js';
+import { handshakeFailed } from '../../core/diagnostics.js';
 import { checkUpgrade } from '../ws/handshake.js';
 import { serverNegotiate } from '../ws/deflate/handoff.js';
 import { establishServerWs } from '../ws/establish.js';
@@ -17,6 +18,7 @@ export function upgradeToWebSocket(conn: H1Conn, hasBody: boolean, takeLeftover:
   const req = ex.req;
   const hs = checkUpgrade(wsi, req, hasBody);
   if (!hs.ok) {
+    handshakeFailed(wsi, 'websocket', false, hs.status, hs.why);
     ex.fail(hs.status, hs.why, hs.headers);
     return;
   }
@@ -25,6 +27,7 @@ export function upgradeToWebSocket(conn: H1Conn, hasBody: boolean, takeLeftover:
   const r = wsi.callProtocolRaw(Reason.FILTER_PROTOCOL_CONNECTION, hs.protocolHeader ?? hs.protocol.name, true);
   if (wsi.closed) return;
   if (r) {
+    handshakeFailed(wsi, 'websocket', false, ex.headersSent ? ex.status : 403, 'refused by FILTER_PROTOCOL_CONNECTION');
     // Refused: the callback may have answered with its own status.
     if (ex.headersSent || ex.done) wsi.close();
     else ex.fail(403, 'refused by FILTER_PROTOCOL_CONNECTION');
@@ -38,6 +41,8 @@ export function upgradeToWebSocket(conn: H1Conn, hasBody: boolean, takeLeftover:
   const ext = serverNegotiate(wsi, req.fragments('sec-websocket-extensions').join(', '));
   if (ext) head += `Sec-WebSocket-Extensions: ${ext}\r\n`;
   s.write(head + '\r\n', 'latin1');
+  // The HTTP request ends here, with its 101; the WebSocket's own events follow.
+  ex.txn.finish(wsi, null, 101, undefined);
   wsi.setTimeout(PendingTimeout.NO_PENDING, 0);
   establishServerWs(wsi, req, takeLeftover());
 }

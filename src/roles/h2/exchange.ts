@@ -10,7 +10,7 @@ import type { HttpRequest } from '../../http/request.js';
 import { ResponseHeaders, checkRedirect } from '../../http/response.js';
 import { statusHasNoBody, statusPage } from '../../http/status.js';
 import { httpDate } from '../../http/date.js';
-import { logHttpTransaction } from '../../http/access-log.js';
+import { HttpTxn } from '../../http/txn.js';
 import type { H2Stream } from './stream.js';
 import { H2Error } from './frames.js';
 
@@ -63,6 +63,8 @@ export class H2Exchange implements HttpExchange {
   headersSent = false;
   done = false;
   readonly wantsWebSocket = false;
+  /** The request's start and finish, for the access log and the diagnostics channels. */
+  readonly txn = new HttpTxn();
   /** Body bytes sent, for the access log. */
   #sent = 0;
   #left = -1;
@@ -70,7 +72,10 @@ export class H2Exchange implements HttpExchange {
   #finalized: Uint8Array | null = null;
   #finalizedFields: Field[] | null = null;
 
-  constructor(readonly stream: H2Stream, readonly wsi: Wsi, readonly req: HttpRequest, readonly rawPath: string) {}
+  constructor(readonly stream: H2Stream, readonly wsi: Wsi, readonly req: HttpRequest, readonly rawPath: string) {
+    // Made as the stream's head is read: every way it ends goes through complete() or closing().
+    this.txn.start(wsi, req.method, rawPath, 20);
+  }
 
   /** The head the user's header calls build; made on first use (files and status pages never need one). */
   get headers(): ResponseHeaders {
@@ -298,7 +303,8 @@ export class H2Exchange implements HttpExchange {
   complete(): number {
     if (this.done) return 0;
     this.done = true;
-    logHttpTransaction(this.wsi, this.req, this.status || 200, this.#sent);
+    this.txn.bytesIn = this.stream.bodyReceived;
+    this.txn.finish(this.wsi, this.req, this.status || 200, this.#sent);
     if (this.producer) {
       this.producer.close();
       this.producer = null;
@@ -320,6 +326,11 @@ export class H2Exchange implements HttpExchange {
 
   /** The stream's wsi is closing: stop what the library was producing. */
   closing(): void {
+    if (this.txn.open) {
+      // Closed before the response completed (reset, the connection gone): cut off.
+      this.txn.bytesIn = this.stream.bodyReceived;
+      this.txn.finish(this.wsi, null, this.headersSent ? this.status : 0, this.#sent, true);
+    }
     if (this.producer) {
       this.producer.close();
       this.producer = null;

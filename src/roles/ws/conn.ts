@@ -2,6 +2,7 @@ import type { Wsi } from '../../core/wsi.js';
 import type { Timer } from '../../core/timers.js';
 import { Reason } from '../../core/reasons.js';
 import { log } from '../../core/log.js';
+import { channels } from '../../core/diagnostics.js';
 import type { HttpCarrier, HttpHead } from '../../http/head.js';
 import { WsParser, type PieceInfo, type WsSink } from './parser.js';
 import { Op, CloseStatus, closeCodeIsValid } from './frame.js';
@@ -48,6 +49,10 @@ export class WsConn implements WsSink, HttpCarrier {
   #first = false;
   #remaining = 0;
   #binary = false;
+  /** Bytes of the message being received so far, for `tslws:ws:message:in`. */
+  #rxMessageSize = 0;
+  /** The status of the peer's Close when it came before ours; -1 until then. */
+  #peerCloseCode = -1;
   #utf8: Utf8Validator | null = null;
   #validateUtf8: boolean;
   #pending: PendingPiece | null = null;
@@ -223,6 +228,12 @@ export class WsConn implements WsSink, HttpCarrier {
       this.#remaining = info.remaining + after;
       this.#final = info.fin && this.#remaining === 0;
       this.#binary = info.opcode === Op.BINARY;
+      this.#rxMessageSize = (this.#first ? 0 : this.#rxMessageSize) + n;
+      // Told before the callback sees the last piece: what it sends in answer, or its close, comes after.
+      if (this.#final && channels.wsMessageIn.hasSubscribers) {
+        channels.wsMessageIn.publish({ wsi, id: wsi.id, vhost: wsi.vhost.name, protocol: wsi.protocol.name, client: !this.side.isServer,
+          size: this.#rxMessageSize, binary: this.#binary });
+      }
       if (wsi.callProtocol(this.side.receive, sub)) return false;
       if (wsi.closed) return false;
       if (!wsi.rxFlowOn) {
@@ -262,6 +273,7 @@ export class WsConn implements WsSink, HttpCarrier {
         return false;
       }
     }
+    if (!this.sender.closeSent) this.#peerCloseCode = code;
     if (this.sender.closeSent) {
       // This is the answer to our Close: the handshake is complete.
       wsi.close();
@@ -394,7 +406,28 @@ export class WsConn implements WsSink, HttpCarrier {
       leaveAll(this.wsi, tc);
     }
     const last = this.sender.close(flush);
+    if (channels.wsClose.hasSubscribers) this.#announceClose();
     this.wsi.callProtocol(this.side.closed);
     return last;
+  }
+
+  /** `tslws:ws:close`: who closed first, and with which status (see `WsCloseMessage`). */
+  #announceClose(): void {
+    const wsi = this.wsi;
+    let code: number;
+    let initiator: 'peer' | 'local' | 'none';
+    if (this.#peerCloseCode >= 0) {
+      initiator = 'peer';
+      code = this.#peerCloseCode;
+    } else if (wsi.peerEnded || !this.sender.closeSent) {
+      // The peer left without a Close, or ours could not be written: an abnormal closure.
+      initiator = 'none';
+      code = CloseStatus.ABNORMAL_CLOSE;
+    } else {
+      initiator = 'local';
+      code = this.sender.closeCode || CloseStatus.NO_STATUS;
+    }
+    channels.wsClose.publish({ wsi, id: wsi.id, vhost: wsi.vhost.name, protocol: wsi.protocol.name, client: !this.side.isServer,
+      code, initiator });
   }
 }

@@ -2,6 +2,7 @@ import type { Wsi } from '../../core/wsi.js';
 import type { Transport } from '../../core/role.js';
 import { Write, WRITE_KIND_MASK } from '../../core/write.js';
 import { ErrorCode, rangeError, stateError } from '../../core/errors.js';
+import { channels } from '../../core/diagnostics.js';
 import { Op, buildFrame } from './frame.js';
 import { nextMaskKey } from './sides.js';
 import type { PmdConn } from './deflate/pmd-conn.js';
@@ -28,6 +29,9 @@ export class WsSender {
   #choked = false;
   /** @internal Published messages waiting for this connection, once it subscribes. */
   topics: TopicConn | null = null;
+  /** The fragmented message being sent: its bytes so far and its type, for `tslws:ws:message:out`. */
+  #txMessageSize = 0;
+  #txBinary = false;
 
   constructor(readonly wsi: Wsi, readonly isServer: boolean, readonly pmd: PmdConn | null) {
     // Kept: a close may hand the transport to the send queue after the wsi let it go.
@@ -55,6 +59,11 @@ export class WsSender {
     return this.#inMessage;
   }
 
+  /** The status our Close frame carries (0: none). */
+  get closeCode(): number {
+    return this.#closeCode;
+  }
+
   /** True while compressed output waits past the high-water mark. */
   get choked(): boolean {
     return this.#choked;
@@ -78,6 +87,8 @@ export class WsSender {
         // Messages published to this connection before this write leave before it.
         if (this.topics?.pending) this.topics.flush(true);
         this.#inMessage = !fin;
+        this.#txMessageSize = buf.length;
+        this.#txBinary = op === Op.BINARY;
         // A fragmented message's size is unknown: compress it whatever its first piece.
         this.#compress = this.pmd !== null && (!fin || buf.length >= this.pmd.threshold);
         break;
@@ -87,6 +98,7 @@ export class WsSender {
         this.#inMessage = !fin;
         // Publishes held back by the fragmented message may go once it is written.
         if (fin && this.topics?.pending) this.wsi.context.scheduleWritable(this.wsi);
+        this.#txMessageSize += buf.length;
         break;
       case Write.PING:
       case Write.PONG:
@@ -97,6 +109,8 @@ export class WsSender {
       default:
         throw stateError(ErrorCode.WRITE_MISUSE, `wsi.write: write kind ${kind} is not valid on a WebSocket connection`);
     }
+    // Told as the whole message is handed over (queued for the compressor or the socket), before it leaves.
+    if (fin && op < 0x8 && channels.wsMessageOut.hasSubscribers) this.#announce(this.#txMessageSize, this.#txBinary);
     const pmd = this.pmd;
     if (pmd && op < 0x8) {
       if (this.#compress) {
@@ -123,12 +137,19 @@ export class WsSender {
     if (!t || this.wsi.closed || this.#closeSent) return -1;
     if (!this.isServer) throw stateError(ErrorCode.WRITE_MISUSE, 'a client masks every frame: a frame made for many cannot be sent as it is');
     if (this.#inMessage) throw stateError(ErrorCode.WRITE_MISUSE, 'a fragmented message is in progress: a whole message cannot go in between');
+    if (channels.wsMessageOut.hasSubscribers) this.#announce(framedPayloadLength(frame), (frame[0] & 0x0f) === Op.BINARY);
     const pmd = this.pmd;
     if (pmd) {
       pmd.sendFrame(frame);
       this.#chokeWhileCompressing(t, pmd);
     } else t.write(frame);
     return frame.length;
+  }
+
+  #announce(size: number, binary: boolean): void {
+    const wsi = this.wsi;
+    channels.wsMessageOut.publish({ wsi, id: wsi.id, vhost: wsi.vhost.name, protocol: wsi.protocol.name, client: !this.isServer,
+      size, binary });
   }
 
   /**
@@ -247,4 +268,12 @@ export class WsSender {
   destroy(): void {
     this.pmd?.destroy();
   }
+}
+
+/** The payload length an unmasked frame's header declares (RFC 6455 5.2). */
+function framedPayloadLength(frame: Buffer): number {
+  const len7 = frame[1] & 0x7f;
+  if (len7 === 126) return frame.readUInt16BE(2);
+  if (len7 === 127) return Number(frame.readBigUInt64BE(2));
+  return len7;
 }
