@@ -22,6 +22,11 @@
  * - `h2_upg`: "0": tslws does not take `Upgrade: h2c`.
  * - `h2_conn`, `h2_streams` (tslws's own, not lws's): HTTP/2 connections
  *   and streams open now.
+ * - `ws_rx_msgs`, `ws_tx_msgs` (tslws's own): whole WebSocket messages
+ *   received and sent on the vhost (server and client side) while any
+ *   vhost of the process runs this protocol: from the diagnostics channels,
+ *   subscribed to from the first PROTOCOL_INIT to the last PROTOCOL_DESTROY.
+ *   The status page takes messages per second from their differences.
  *
  * A connection counts on its vhost (on TLS the one SNI chose, in clear
  * text its port's first), a stream on the vhost its request went to.
@@ -47,6 +52,7 @@ import { Mount } from '../http/mount.js';
 import { registerConnectionHooks } from '../core/features.js';
 import type { Plugin } from './plugin.js';
 import { pvoFlag, pvoNumber } from './pvo.js';
+import { DiagnosticsChannel, subscribeDiagnostics } from '../core/diagnostics.js';
 
 /** The protocol's name. */
 export const SERVER_STATUS_PROTOCOL_NAME = 'lws-server-status';
@@ -73,6 +79,8 @@ interface StatusVhost {
   hideVhosts: boolean;
   files: string[];
   building: boolean;
+  /** This vhost holds one of the message counters' subscriptions. */
+  counting: boolean;
 }
 
 interface StatusSession {
@@ -90,13 +98,16 @@ interface VhostCounts {
   h2Streams: number;
   /** Connections that chose h2 by ALPN. */
   h2Alpn: number;
+  /** Whole WebSocket messages received and sent, while counted (see the module comment). */
+  wsRx: number;
+  wsTx: number;
 }
 
 const counts = new WeakMap<Vhost, VhostCounts>();
 
 function countsOf(vh: Vhost): VhostCounts {
   let c = counts.get(vh);
-  if (!c) counts.set(vh, (c = { h2Streams: 0, h2Alpn: 0 }));
+  if (!c) counts.set(vh, (c = { h2Streams: 0, h2Alpn: 0, wsRx: 0, wsTx: 0 }));
   return c;
 }
 
@@ -111,6 +122,26 @@ registerConnectionHooks({
   },
 });
 
+// The message counters: the channels are listened to only while some vhost
+// runs the protocol, so that without it no message is built for them.
+let listeners = 0;
+let unsubscribe: Array<() => void> = [];
+
+function countMessages(): void {
+  if (listeners++ > 0) return;
+  unsubscribe = [
+    subscribeDiagnostics(DiagnosticsChannel.WS_MESSAGE_IN, (m) => { countsOf(m.wsi.vhost).wsRx++; }),
+    subscribeDiagnostics(DiagnosticsChannel.WS_MESSAGE_OUT, (m) => { countsOf(m.wsi.vhost).wsTx++; }),
+  ];
+}
+
+function stopCountingMessages(): void {
+  if (--listeners > 0) return;
+  listeners = 0;
+  for (const u of unsubscribe) u();
+  unsubscribe = [];
+}
+
 /** The connection figures of one vhost (see the module comment); summed for the context. */
 interface Figures {
   h1_conn: number;
@@ -120,9 +151,12 @@ interface Figures {
   h2_alpn: number;
   h2_conn: number;
   h2_streams: number;
+  ws_rx_msgs: number;
+  ws_tx_msgs: number;
 }
 
-const FIGURES: ReadonlyArray<keyof Figures> = ['h1_conn', 'ws_upg', 'h2_trans', 'h2_subs', 'h2_alpn', 'h2_conn', 'h2_streams'];
+const FIGURES: ReadonlyArray<keyof Figures> = ['h1_conn', 'ws_upg', 'h2_trans', 'h2_subs', 'h2_alpn', 'h2_conn', 'h2_streams',
+  'ws_rx_msgs', 'ws_tx_msgs'];
 
 /** Every vhost's figures, from one pass over the live connections. */
 function figures(ctx: Context): Map<Vhost, Figures> {
@@ -130,7 +164,7 @@ function figures(ctx: Context): Map<Vhost, Figures> {
   for (const vh of ctx.vhosts) {
     const c = counts.get(vh);
     out.set(vh, { h1_conn: 0, ws_upg: 0, h2_trans: c?.h2Streams ?? 0, h2_subs: c?.h2Streams ?? 0, h2_alpn: c?.h2Alpn ?? 0,
-      h2_conn: 0, h2_streams: 0 });
+      h2_conn: 0, h2_streams: 0, ws_rx_msgs: c?.wsRx ?? 0, ws_tx_msgs: c?.wsTx ?? 0 });
   }
   for (const w of ctx.liveWsis()) {
     const f = out.get(w.vhost);
@@ -161,6 +195,7 @@ function vhostJson(vh: Vhost, f: Figures): Record<string, unknown> {
     rx: '0', tx: '0',
     h1_conn: s.h1_conn, h1_trans: '0', h2_trans: s.h2_trans, ws_upg: s.ws_upg, rejected: '0',
     h2_upg: '0', h2_alpn: s.h2_alpn, h2_subs: s.h2_subs, h2_conn: s.h2_conn, h2_streams: s.h2_streams,
+    ws_rx_msgs: s.ws_rx_msgs, ws_tx_msgs: s.ws_tx_msgs,
     mounts: vh.mounts.map((m) => ({
       mountpoint: m.mountpoint,
       origin: (SCHEME[m.originProtocol] ?? '') + m.origin.replace(/^(https?:\/\/|>)/i, ''),
@@ -208,6 +243,7 @@ export async function buildStatus(vh: Vhost, hideVhosts: boolean, files: readonl
     listen_wsi: String(ctx.vhosts.filter((v) => v.listens).length),
     rx: '0', tx: '0', h1_conn: total.h1_conn, h1_trans: '0', h2_trans: total.h2_trans, ws_upg: total.ws_upg, rejected: '0',
     h2_alpn: total.h2_alpn, h2_subs: total.h2_subs, h2_upg: '0', h2_conn: total.h2_conn, h2_streams: total.h2_streams, cgi_alive: '0',
+    ws_rx_msgs: total.ws_rx_msgs, ws_tx_msgs: total.ws_tx_msgs,
   };
   const vals = await Promise.all(files.map(fileValue));
   return JSON.stringify({
@@ -238,7 +274,7 @@ function init(wsi: Wsi, options: PvoOptions | undefined): void {
   const vh = wsi.vhost;
   const p = wsi.protocol;
   const d: StatusVhost = {
-    timer: null, json: '', gen: 0, building: false,
+    timer: null, json: '', gen: 0, building: false, counting: true,
     hideVhosts: pvoFlag(options, 'hide-vhosts'),
     files: (options?.filepath ?? options?.filespath ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
@@ -246,6 +282,7 @@ function init(wsi: Wsi, options: PvoOptions | undefined): void {
   d.timer = setInterval(() => refresh(vh, p, d), every);
   d.timer.unref();
   vh.setProtocolVhPriv(p, d);
+  countMessages();
 }
 
 function callback(...[wsi, reason, pss, input]: CallbackArgs<StatusSession>): number {
@@ -255,7 +292,11 @@ function callback(...[wsi, reason, pss, input]: CallbackArgs<StatusSession>): nu
       return 0;
     case Reason.PROTOCOL_DESTROY: {
       const d = vhostData(wsi);
-      if (d?.timer) clearInterval(d.timer);
+      if (!d) return 0;
+      if (d.timer) clearInterval(d.timer);
+      d.timer = null;
+      if (d.counting) stopCountingMessages();
+      d.counting = false;
       return 0;
     }
     case Reason.ESTABLISHED: {

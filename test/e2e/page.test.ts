@@ -9,7 +9,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { spawnBin, spawnExe, portOf, killChild, type Child } from '../helpers/plugin-ws-client.js';
+import { spawnBin, spawnExe, portOf, killChild, openWs, type Child, type Client } from '../helpers/plugin-ws-client.js';
 import { freePort } from '../helpers/lws-c-apps.js';
 import { pkgPath, distSrc } from '../helpers/paths.js';
 
@@ -186,6 +186,72 @@ test('the page in Chromium: the form posts and its answer shows the fields; the 
     assert.ok(((await page.textContent('body')) ?? '').length > 200, 'the book has text');
     await shot(page, 'zip-book');
   } finally {
+    await browser.close();
+    killChild(srv);
+  }
+});
+
+interface ChartSample { t: number; conns: number; ws: number; rx: number; tx: number; mps: number }
+
+/** The samples of one chart series of the status page (oldest first). */
+const chartSamples = (page: Page, key: string): Promise<ChartSample[]> =>
+  page.evaluate(`(() => { const s = window.statusCharts.series[${JSON.stringify(key)}]; return s ? s.samples() : []; })()`);
+
+/** Pixels drawn on a canvas: [inked (alpha > 0), in the colour rgb]. */
+const canvasInk = (page: Page, id: string, rgb: [number, number, number]): Promise<[number, number]> =>
+  page.evaluate(`(() => { const c = document.getElementById(${JSON.stringify(id)}); if (!c) return [0, 0];
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0, k = 0;
+    for (let i = 0; i < d.length; i += 4) { if (d[i + 3] > 0) n++;
+      if (d[i + 3] > 200 && d[i] === ${rgb[0]} && d[i + 1] === ${rgb[1]} && d[i + 2] === ${rgb[2]}) k++; }
+    return [n, k]; })()`);
+
+test('the status page in Chromium: live charts of connections and messages per second, per vhost and for all', async () => {
+  const port = await freePort();
+  const srv = await server(port);
+  const browser = await launch();
+  const clients: Client[] = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    await page.goto(`http://127.0.0.1:${port}/server-status.html`);
+    const last = (key: string, f: keyof ChartSample): string =>
+      `(() => { const s = window.statusCharts.series[${JSON.stringify(key)}]; const a = s ? s.samples() : []; return a.length ? a[a.length - 1].${f} : -1; })()`;
+    // The page's own socket is a WebSocket open on the vhost.
+    await page.waitForFunction(`${last('vhost-0', 'ws')} === 1`, null, { timeout: 10000 });
+    assert.equal(await page.evaluate('window.statusCharts.size'), 300, 'the ring holds 300 samples');
+
+    // Three clients on dumb-increment: three more connections, and a number every 50 ms on each.
+    for (let i = 0; i < 3; i++) clients.push(await openWs(`ws://127.0.0.1:${port}/`, 'dumb-increment-protocol'));
+    for (const key of ['all', 'vhost-0']) {
+      await page.waitForFunction(`${last(key, 'ws')} === 4 && ${last(key, 'mps')} > 20`, null, { timeout: 10000 });
+      const s = await chartSamples(page, key);
+      const now = s[s.length - 1];
+      assert.ok(now.conns >= 4, `${key}: the four WebSockets are open connections: ${JSON.stringify(now)}`);
+      assert.ok(now.tx > 0 && now.mps > 0, `${key}: messages went out: ${JSON.stringify(now)}`);
+      assert.ok(s.length >= 2 && s.length <= 300, `${key}: ${s.length} samples`);
+    }
+    // Both charts drew: axes and labels, and the line in its colour.
+    for (const [id, rgb] of [['vhost-0-conns', [0x1f, 0x6f, 0xd0]], ['vhost-0-mps', [0xc0, 0x39, 0x2b]],
+      ['all-conns', [0x1f, 0x6f, 0xd0]], ['all-mps', [0xc0, 0x39, 0x2b]]] as Array<[string, [number, number, number]]>) {
+      const [inked, line] = await canvasInk(page, id, rgb);
+      assert.ok(inked > 500, `${id} is drawn: ${inked} pixels`);
+      assert.ok(line > 20, `${id} has its line: ${line} pixels`);
+    }
+    assert.match((await page.getAttribute('#vhost-0-mps', 'aria-label')) ?? '', /^WebSocket messages per second: [1-9]/);
+    assert.equal(await page.getAttribute('#vhost-0-conns', 'aria-label'),
+      `connections open: ${(await chartSamples(page, 'vhost-0')).at(-1)!.conns}`);
+    await shot(page, 'status-charts');
+
+    // The clients leave: the connection count follows and the rate falls back.
+    const peak = (await chartSamples(page, 'vhost-0')).at(-1)!.conns;
+    for (const c of clients) c.ws.close();
+    await Promise.all(clients.map((c) => c.closed));
+    await page.waitForFunction(`${last('vhost-0', 'ws')} === 1 && ${last('vhost-0', 'conns')} <= ${peak - 3}`, null, { timeout: 10000 });
+    await page.waitForFunction(`${last('vhost-0', 'mps')} < 5`, null, { timeout: 10000 });
+    const s = await chartSamples(page, 'vhost-0');
+    assert.ok(s.some((x) => x.mps > 20), 'the busy samples stay in the ring');
+    await shot(page, 'status-charts-after');
+  } finally {
+    for (const c of clients) c.ws.terminate();
     await browser.close();
     killChild(srv);
   }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
-import { callbackHttpDummy, createContext, serverStatusProtocol, Mount, Reason, type Protocol, type Wsi } from '../../src/index.js';
+import { channel } from 'node:diagnostics_channel';
+import { callbackHttpDummy, createContext, dumbIncrementProtocol, serverStatusProtocol, Mount, Reason, type Protocol, type Wsi } from '../../src/index.js';
 import { makeSelfSignedCert } from '../../src/tls/self-signed.js';
 import { start } from '../helpers/common.js';
 import { openWs, waitFor, spawnBin, portOf, killChild } from '../helpers/plugin-ws-client.js';
@@ -59,6 +60,42 @@ test('lws-server-status sends the context status on connect and every update-ms,
     await ctx.destroy();
     removeDir(dir);
   }
+});
+
+test('lws-server-status counts WebSocket messages received and sent per vhost (ws_rx_msgs, ws_tx_msgs) while it runs', async () => {
+  const inCh = channel('tslws:ws:message:in');
+  const outCh = channel('tslws:ws:message:out');
+  assert.equal(inCh.hasSubscribers, false, 'nobody listens before');
+  const { ctx, port } = await start({
+    vhostName: 'msgs', protocols: [http, serverStatusProtocol, dumbIncrementProtocol],
+    pvo: { 'lws-server-status': { 'update-ms': '50' } },
+  });
+  try {
+    assert.equal(inCh.hasSubscribers && outCh.hasSubscribers, true, 'the counters listen while the protocol runs');
+    const dumb = await openWs(`ws://127.0.0.1:${port}/`, 'dumb-increment-protocol');
+    await waitFor(() => dumb.messages.length >= 5, 'numbers', 2000);
+    dumb.ws.send('reset\n');
+    dumb.ws.send('reset\n');
+    const status = await openWs(`ws://127.0.0.1:${port}/`, 'lws-server-status');
+    type Counts = { ws_rx_msgs: string; ws_tx_msgs: string };
+    const latest = (): { c: Counts; v: Counts } => {
+      const s = JSON.parse(status.texts().at(-1) ?? '{"i":{"contexts":[{"vhosts":[{}]}]}}') as
+        { i: { contexts: Array<Counts & { vhosts: Counts[] }> } };
+      return { c: s.i.contexts[0], v: s.i.contexts[0].vhosts[0] };
+    };
+    await waitFor(() => Number(latest().v.ws_rx_msgs) >= 2 && Number(latest().v.ws_tx_msgs) >= 10, 'the counters move', 3000);
+    const a = latest();
+    assert.equal(a.c.ws_rx_msgs, a.v.ws_rx_msgs, 'the context sums its one vhost');
+    assert.equal(a.c.ws_tx_msgs, a.v.ws_tx_msgs);
+    assert.equal(a.v.ws_rx_msgs, '2', 'the two resets');
+    // Sent: the numbers and the status messages, and they keep going.
+    await waitFor(() => Number(latest().v.ws_tx_msgs) >= Number(a.v.ws_tx_msgs) + 10, 'more sent', 3000);
+    dumb.ws.close();
+    status.ws.close();
+  } finally {
+    await ctx.destroy();
+  }
+  assert.equal(inCh.hasSubscribers || outCh.hasSubscribers, false, 'and stop listening when it stops');
 });
 
 test('lws-server-status with hide-vhosts leaves the vhosts out; the README spelling filespath names files too', async () => {
