@@ -218,6 +218,9 @@ test('the status page in Chromium: live charts of connections and messages per s
     // The page's own socket is a WebSocket open on the vhost.
     await page.waitForFunction(`${last('vhost-0', 'ws')} === 1`, null, { timeout: 10000 });
     assert.equal(await page.evaluate('window.statusCharts.size'), 300, 'the ring holds 300 samples');
+    // The ring drops the oldest once full.
+    assert.deepEqual(await page.evaluate(`(() => { const r = new window.statusCharts.Ring(300);
+      for (let i = 0; i < 305; i++) r.push(i); const a = r.toArray(); return [a.length, a[0], a[299]]; })()`), [300, 5, 304]);
 
     // Three clients on dumb-increment: three more connections, and a number every 50 ms on each.
     for (let i = 0; i < 3; i++) clients.push(await openWs(`ws://127.0.0.1:${port}/`, 'dumb-increment-protocol'));
