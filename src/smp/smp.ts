@@ -576,7 +576,12 @@ class IpcTopicBus implements TopicBus {
     const h = this.#handlers.get(m.v);
     if (!h) return;
     this.#received++;
-    h(m.topic, Buffer.from(m.data, 'base64'), m.bin === true);
+    try {
+      h(m.topic, Buffer.from(m.data, 'base64'), m.bin === true);
+    } catch (e) {
+      // From the IPC message event: a throw would end the service and every connection it serves.
+      log.err('topic bus: delivering a publish to "%s": %s', m.topic, (e as Error).message);
+    }
   }
 
   stats(): TopicBusStats {
