@@ -54,6 +54,7 @@ export { CloseStatus } from './roles/ws/frame.js';
 export type { TopicsOptions, TopicQueueBounds, TopicOverflow } from './roles/ws/topics/options.js';
 export type { TopicStats } from './roles/ws/topics/published.js';
 export type { PublishOptions, PublishResult, TopicDropReport, TopicSubscribersChange } from './roles/ws/topics/registry.js';
+export type { TopicBus, TopicBusHandler } from './roles/ws/topics/bus.js';
 
 // ---- TLS ----
 export { SslInfo, type SslInfoEvent } from './tls/ssl-info.js';
@@ -62,7 +63,7 @@ export type { ClientCertVerification } from './tls/accept.js';
 
 // ---- clients ----
 export { clientConnect } from './client/connect.js';
-export { MAX_SMP, isSmpService } from './smp/smp.js';
+export { MAX_SMP, TOPIC_BUS_MAX_IN_FLIGHT, isSmpService, type TopicBusStats } from './smp/smp.js';
 export type { ClientConnectInfo, ClientSslOptions, ClientHeaderAppender } from './client/info.js';
 
 // ---- messages: a ws-like layer on the callbacks, and httpHandler (also `tslws/node`) ----

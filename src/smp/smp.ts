@@ -11,7 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { Context, defaultMaxConnections, type ContextCreationInfo } from '../core/context.js';
 import { Wsi } from '../core/wsi.js';
-import { extendApi, registerContextFeature } from '../core/features.js';
+import { extendApi, registerContextFeature, registerVhostFeature } from '../core/features.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { Option } from '../core/options.js';
@@ -19,6 +19,10 @@ import { peerAddressOf } from '../core/peer.js';
 import { LocalPeerTable } from '../core/peer-table.js';
 import type { Listener } from '../roles/listen/listen.js';
 import { serveHanded, setAcceptMode } from '../roles/listen/listen-feature.js';
+import type { Vhost } from '../core/vhost.js';
+import type { TopicBus, TopicBusHandler } from '../roles/ws/topics/bus.js';
+// Loaded for `vhost.attachTopicBus`: a service carries its topics to the others.
+import '../roles/ws/topics-api.js';
 
 /** lws's `LWS_MAX_SMP`: the most service processes a context may have. */
 export const MAX_SMP = 32;
@@ -54,7 +58,34 @@ declare module '../core/context.js' {
     readonly tsi: number;
     /** How many service processes the context is served by: `countThreads`, 1 when its own process serves it. */
     readonly countThreads: number;
+    /**
+     * Counters of the topic bus between the services (README "SMP"): in a
+     * service, the publishes it sent to the primary, those it received
+     * from the others, those it dropped because too many were in flight;
+     * in the primary, the same summed over the services (sent: forwarded
+     * to a service, received: from a service, dropped: not forwarded to a
+     * service that had too many in flight). Null in a context served by
+     * its own process.
+     *
+     * ```ts
+     * const s = context.topicBusStats;
+     * if (s?.dropped) console.warn(`${s.dropped} publishes did not reach the other services`);
+     * ```
+     */
+    readonly topicBusStats: TopicBusStats | null;
   }
+}
+
+/** Counters of the topic bus between SMP services (`context.topicBusStats`). */
+export interface TopicBusStats {
+  /** Publishes sent over IPC (a service: to the primary; the primary: forwarded to services). */
+  sent: number;
+  /** Publishes received over IPC (a service: from other services; the primary: from services). */
+  received: number;
+  /** Publishes not sent because the bound of messages in flight was reached. */
+  dropped: number;
+  /** Messages sent and not yet written to the IPC channel. */
+  inFlight: number;
 }
 
 declare module '../core/wsi.js' {
@@ -78,13 +109,86 @@ const DESTROY_WAIT_MS = 5000;
 /** How long a service waits for the listen address of a handed socket to be made (vhosts made after the context). */
 const UNKNOWN_KEY_WAIT_MS = 10_000;
 
+/**
+ * Publishes of the topic bus in flight over one IPC channel (sent, not yet
+ * written): past this a publish is dropped and counted, so a service that
+ * cannot keep up holds no unbounded queue in the process feeding it.
+ */
+export const TOPIC_BUS_MAX_IN_FLIGHT = 1024;
+
+/**
+ * A publish over IPC. The channel is JSON (socket handles ride on it), so
+ * the payload goes as base64; the primary forwards it without decoding.
+ */
+interface BusPub { tslws: 'smp'; t: 'pub'; v: string; topic: string; data: string; bin: boolean }
+
 /** Messages between the primary and a service; `tslws` tells them apart from the program's own. */
 type ToService =
+  | BusPub
   | { tslws: 'smp'; t: 'conn'; key: string; port: number }
   | { tslws: 'smp'; t: 'drain'; timeoutSecs: number }
   | { tslws: 'smp'; t: 'destroy' };
 // `peers`: the addresses of the closed connections that had one, for the primary's ipLimitWsi table.
-type ToPrimary = { tslws: 'smp'; t: 'ready' } | { tslws: 'smp'; t: 'stopping' } | { tslws: 'smp'; t: 'closed'; n: number; peers: string[] };
+type ToPrimary =
+  | { tslws: 'smp'; t: 'ready' }
+  | { tslws: 'smp'; t: 'stopping' }
+  | { tslws: 'smp'; t: 'closed'; n: number; peers: string[] }
+  | BusPub
+  // The service's first (sub) or last (unsub) subscriber to a topic of a vhost.
+  | { tslws: 'smp'; t: 'sub' | 'unsub'; v: string; topic: string };
+
+/**
+ * The bound of messages in flight on one channel, with a counted drop
+ * logged once per burst (when dropping starts; the count when it stops).
+ */
+class InFlight {
+  inFlight = 0;
+  sent = 0;
+  dropped = 0;
+  #burst = 0;
+  /** Which channel: calls back from a channel since replaced are not counted. */
+  #gen = 0;
+  constructor(readonly what: string) {}
+
+  /** The channel was replaced (a service restarted): what was in flight on the old one is gone. */
+  reset(): void {
+    this.#gen++;
+    this.inFlight = 0;
+  }
+
+  /** Send with `send` (which calls back once written) unless the bound is reached. */
+  send(send: (done: (err: Error | null) => void) => void): void {
+    if (this.inFlight >= TOPIC_BUS_MAX_IN_FLIGHT) {
+      this.dropped++;
+      if (this.#burst++ === 0) log.warn('topic bus: %s cannot keep up (%d publishes in flight): dropping', this.what, this.inFlight);
+      return;
+    }
+    if (this.#burst) {
+      log.warn('topic bus: %s: %d publishes dropped', this.what, this.#burst);
+      this.#burst = 0;
+    }
+    this.inFlight++;
+    this.sent++;
+    const gen = this.#gen;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      if (gen === this.#gen) this.inFlight--;
+    };
+    try {
+      send(finish);
+    } catch {
+      // the channel is gone: nothing will call back
+      finish();
+    }
+  }
+}
+
+/** Key of a topic of a vhost in the primary's tables. */
+function topicKey(v: string, topic: string): string {
+  return `${v}\u0000${topic}`;
+}
 
 function isSmpMessage(m: unknown): m is { tslws: 'smp'; t: string } {
   return typeof m === 'object' && m !== null && (m as { tslws?: unknown }).tslws === 'smp';
@@ -149,6 +253,12 @@ interface Service {
   everReady: boolean;
   /** Addresses of its live connections (for ipLimitWsi), so a service that dies gives them back. */
   peers: Map<string, number>;
+  /** The vhost topics it has subscribers to (topicKey): only those are forwarded to it. */
+  topics: Set<string>;
+  /** Publishes forwarded to it, bounded. */
+  bus: InFlight;
+  /** Publishes it sent. */
+  busReceived: number;
 }
 
 class Primary {
@@ -178,6 +288,7 @@ class Primary {
     for (let i = 0; i < this.count; i++) {
       const s: Service = {
         tsi: i, child: null, ready: false, live: 0, startedAt: 0, restartMs: 100, restartTimer: null, everReady: false, peers: new Map(),
+        topics: new Set(), bus: new InFlight(`service ${i}`), busReceived: 0,
       };
       this.#services.push(s);
       this.#start(s);
@@ -218,15 +329,54 @@ class Primary {
       } else if (msg.t === 'closed') {
         s.live = Math.max(0, s.live - msg.n);
         if (Array.isArray(msg.peers)) for (const a of msg.peers) this.#peerGone(s, a);
+      } else if (msg.t === 'sub' || msg.t === 'unsub') {
+        if (typeof msg.v !== 'string' || typeof msg.topic !== 'string') return;
+        if (msg.t === 'sub') s.topics.add(topicKey(msg.v, msg.topic));
+        else s.topics.delete(topicKey(msg.v, msg.topic));
+      } else if (msg.t === 'pub') {
+        this.#forward(s, msg);
       }
     });
     child.on('exit', (code, signal) => this.#exited(s, child, code, signal));
+  }
+
+  /**
+   * A publish from `from`: to every other service with a subscriber to its
+   * topic, in the order it came (one channel per service keeps each
+   * publisher's order), never back to `from`.
+   */
+  #forward(from: Service, msg: BusPub): void {
+    if (typeof msg.v !== 'string' || typeof msg.topic !== 'string' || typeof msg.data !== 'string') return;
+    from.busReceived++;
+    const key = topicKey(msg.v, msg.topic);
+    const out: ToService = { tslws: 'smp', t: 'pub', v: msg.v, topic: msg.topic, data: msg.data, bin: msg.bin === true };
+    for (const s of this.#services) {
+      if (s === from || !s.topics.has(key)) continue;
+      const child = s.child;
+      if (!child?.connected) continue;
+      s.bus.send((done) => child.send(out, done));
+    }
+  }
+
+  /** Bus counters summed over the services. */
+  busStats(): TopicBusStats {
+    const st: TopicBusStats = { sent: 0, received: 0, dropped: 0, inFlight: 0 };
+    for (const s of this.#services) {
+      st.sent += s.bus.sent;
+      st.received += s.busReceived;
+      st.dropped += s.bus.dropped;
+      st.inFlight += s.bus.inFlight;
+    }
+    return st;
   }
 
   #exited(s: Service, child: ChildProcess | null, code: number | null, signal: NodeJS.Signals | null): void {
     if (child && s.child !== child) return;
     s.child = null;
     s.ready = false;
+    // A restarted service subscribes afresh; the old process's channel is gone with what was in flight on it.
+    s.topics.clear();
+    s.bus.reset();
     const lost = s.live;
     s.live = 0;
     for (const [a, n] of s.peers) for (let i = 0; i < n; i++) this.#peerTable?.remove(a);
@@ -380,8 +530,69 @@ const kHanded = Symbol('tslws.smp.handed');
 
 function ignoreError(): void {}
 
+/**
+ * The topic bus of a service: publishes go to the primary, which forwards
+ * them to the services that want them; what it forwards here is delivered
+ * to this service's subscribers. One subscription per vhost topic per
+ * process (the vhost reports first and last subscriber).
+ */
+class IpcTopicBus implements TopicBus {
+  readonly #handlers = new Map<string, TopicBusHandler>();
+  readonly #out = new InFlight('this service');
+  #received = 0;
+
+  #send(m: ToPrimary): void {
+    try {
+      if (process.connected) process.send?.(m);
+    } catch {
+      // the primary is gone: 'disconnect' stops this service
+    }
+  }
+
+  publish(vhostName: string, topic: string, payload: Uint8Array, binary: boolean): void {
+    if (!process.connected || !process.send) return;
+    const send = process.send.bind(process);
+    const data = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64');
+    const m: ToPrimary = { tslws: 'smp', t: 'pub', v: vhostName, topic, data, bin: binary };
+    this.#out.send((done) => send(m, done));
+  }
+
+  subscribe(vhostName: string, topic: string): void {
+    this.#send({ tslws: 'smp', t: 'sub', v: vhostName, topic });
+  }
+
+  unsubscribe(vhostName: string, topic: string): void {
+    this.#send({ tslws: 'smp', t: 'unsub', v: vhostName, topic });
+  }
+
+  onMessage(vhostName: string, handler: TopicBusHandler | null): void {
+    if (handler) this.#handlers.set(vhostName, handler);
+    else this.#handlers.delete(vhostName);
+  }
+
+  /** A publish another service made, forwarded by the primary. */
+  received(m: BusPub): void {
+    if (typeof m.v !== 'string' || typeof m.topic !== 'string' || typeof m.data !== 'string') return;
+    const h = this.#handlers.get(m.v);
+    if (!h) return;
+    this.#received++;
+    try {
+      h(m.topic, Buffer.from(m.data, 'base64'), m.bin === true);
+    } catch (e) {
+      // From the IPC message event: a throw would end the service and every connection it serves.
+      log.err('topic bus: delivering a publish to "%s": %s', m.topic, (e as Error).message);
+    }
+  }
+
+  stats(): TopicBusStats {
+    return { sent: this.#out.sent, received: this.#received, dropped: this.#out.dropped, inFlight: this.#out.inFlight };
+  }
+}
+
 /** The service side: takes the sockets the primary hands over, reports closes, stops when told. */
 class ServiceSide {
+  readonly bus = new IpcTopicBus();
+
   #closed = 0;
   #closedPeers: string[] = [];
   #reportScheduled = false;
@@ -413,6 +624,8 @@ class ServiceSide {
       const addr = peerAddressOf(socket.remoteAddress);
       socket.once('close', () => this.#countClose(addr));
       this.#serve(msg.key, msg.port, socket, Date.now());
+    } else if (msg.t === 'pub') {
+      if (!this.context.destroyed) this.bus.received(msg);
     } else if (msg.t === 'drain') {
       this.#stop(msg.timeoutSecs);
     } else if (msg.t === 'destroy') {
@@ -555,6 +768,19 @@ extendApi(Context, {
   },
   get countThreads(): number {
     return states.get(this)?.count ?? 1;
+  },
+  get topicBusStats(): TopicBusStats | null {
+    return services.get(this)?.bus.stats() ?? primaries.get(this)?.busStats() ?? null;
+  },
+});
+
+registerVhostFeature({
+  name: 'smp-topic-bus',
+  // After topics (41): the vhost's topics exist when the bus is attached.
+  order: 95,
+  create(vh: Vhost) {
+    const side = services.get(vh.context);
+    if (side) vh.attachTopicBus(side.bus);
   },
 });
 

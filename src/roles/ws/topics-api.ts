@@ -4,13 +4,14 @@ import { Vhost } from '../../core/vhost.js';
 import { Reason } from '../../core/reasons.js';
 import { extendApi, registerVhostFeature } from '../../core/features.js';
 import { wsOf } from './wsi-api.js';
-import { ErrorCode, rangeError } from '../../core/errors.js';
+import { ErrorCode, rangeError, typeError } from '../../core/errors.js';
 import { resolveTopicsOptions, type TopicsOptions } from './topics/options.js';
 import type { TopicStats } from './topics/published.js';
 import {
-  TopicConn, checkTopic, createRegistry, publish, registryOf, subscribe, unsubscribe,
+  TopicConn, attachBus, busOf, checkTopic, createRegistry, publish, registryOf, subscribe, unsubscribe,
   type PublishOptions, type PublishResult, type TopicDropReport, type TopicSubscribersChange,
 } from './topics/registry.js';
+import type { TopicBus } from './topics/bus.js';
 
 declare module '../../core/protocols.js' {
   interface ReasonInput {
@@ -70,6 +71,22 @@ declare module '../../core/vhost.js' {
      * ```
      */
     topicStats(): TopicStats;
+    /**
+     * Carry this vhost's topics to other processes serving a vhost of the
+     * same name through `bus` (null detaches). From then on each publish
+     * made here is delivered to local subscribers and handed to the bus
+     * once; publishes the bus brings from elsewhere reach local subscribers
+     * only. The bus is told the topics wanted here (first and last
+     * subscriber). With `countThreads` above 1 every service attaches its
+     * IPC bus by itself; see `TopicBus` for writing another.
+     *
+     * ```ts
+     * vhost.attachTopicBus(myRedisBus);
+     * ```
+     */
+    attachTopicBus(bus: TopicBus | null): void;
+    /** The bus attached to this vhost (`attachTopicBus`), or null. */
+    readonly topicBus: TopicBus | null;
   }
 }
 
@@ -160,6 +177,10 @@ registerVhostFeature({
   create(vh: Vhost, info) {
     createRegistry(vh, resolveTopicsOptions(info.topics));
   },
+  destroy(vh: Vhost) {
+    // The bus outlives the vhost (it serves the others): it must stop calling into this one.
+    attachBus(vh, wsOf, null);
+  },
 });
 
 extendApi(Vhost, {
@@ -175,6 +196,15 @@ extendApi(Vhost, {
   },
   topicStats(): TopicStats {
     return { ...registryOf(this).stats };
+  },
+  attachTopicBus(bus: TopicBus | null): void {
+    if (bus !== null && (typeof bus !== 'object' || typeof bus.publish !== 'function' || typeof bus.subscribe !== 'function'
+      || typeof bus.unsubscribe !== 'function' || typeof bus.onMessage !== 'function'))
+      throw typeError(ErrorCode.INVALID_ARGUMENT, 'attachTopicBus: a bus has publish, subscribe, unsubscribe and onMessage methods, or is null');
+    attachBus(this, wsOf, bus);
+  },
+  get topicBus(): TopicBus | null {
+    return busOf(this);
   },
 });
 

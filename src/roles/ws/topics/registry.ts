@@ -14,6 +14,7 @@ import { Op, CloseStatus } from '../frame.js';
 import type { WsConn } from '../conn.js';
 import { PublishedMessage, newTopicStats, type TopicStats } from './published.js';
 import { resolveTopicsOptions, type ResolvedBounds, type ResolvedTopicsOptions, type TopicOverflow } from './options.js';
+import type { TopicBus } from './bus.js';
 
 /** `input` of TOPIC_DROPPED: published messages a connection will not get. */
 export interface TopicDropReport {
@@ -64,6 +65,8 @@ export interface PublishResult {
 export class TopicRegistry {
   readonly subscribers = new Map<string, Set<Wsi>>();
   readonly stats: TopicStats = newTopicStats();
+  /** The bus to other processes serving this vhost, if one is attached. */
+  bus: TopicBus | null = null;
   constructor(readonly vhost: Vhost, readonly opts: ResolvedTopicsOptions) {}
 
   /** The bounds that apply to a publish to `topic`. */
@@ -73,6 +76,11 @@ export class TopicRegistry {
 
   notify(topic: string, subscribers: 0 | 1): void {
     const vh = this.vhost;
+    // The bus first: a protocol that publishes from this callback finds the topic wanted elsewhere already.
+    if (this.bus) {
+      if (subscribers) this.bus.subscribe(vh.name, topic);
+      else this.bus.unsubscribe(vh.name, topic);
+    }
     vh.callVhostProtocol(vh.protocols[0], Reason.TOPIC_SUBSCRIBERS, { topic, subscribers });
   }
 }
@@ -325,10 +333,19 @@ export function publish(vh: Vhost, lookup: WsLookup, topic: string, data: string
     throw typeError(ErrorCode.INVALID_ARGUMENT, `${where}: data is a string or bytes (Buffer, Uint8Array)`);
   if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw typeError(ErrorCode.INVALID_ARGUMENT, `${where}: options must be an object`);
   if (opts?.binary !== undefined && typeof opts.binary !== 'boolean') throw typeError(ErrorCode.INVALID_ARGUMENT, `${where}: binary must be a boolean`);
+  const binary = opts?.binary ?? typeof data !== 'string';
+  const payload = typeof data === 'string' ? Buffer.from(data) : data;
+  const res = deliver(reg, lookup, topic, payload, binary, opts?.exceptWsi);
+  // Once per publish, whatever the local subscribers: other processes may have theirs.
+  reg.bus?.publish(vh.name, topic, payload, binary);
+  return res;
+}
+
+/** Queue a message for this vhost's subscribers to `topic` (but `except`); nothing goes to the bus. */
+function deliver(reg: TopicRegistry, lookup: WsLookup, topic: string, payload: Uint8Array, binary: boolean, except: Wsi | undefined): PublishResult {
   const res: PublishResult = { subscribers: 0, queued: 0, overBound: 0, dropped: 0, closed: 0 };
   const set = reg.subscribers.get(topic);
   if (!set) return res;
-  const except = opts?.exceptWsi;
   // A snapshot: a policy may close a subscriber (and so unsubscribe it) while we go.
   const targets: WsConn[] = [];
   for (const w of set) {
@@ -339,9 +356,37 @@ export function publish(vh: Vhost, lookup: WsLookup, topic: string, data: string
   res.subscribers = targets.length;
   if (targets.length === 0) return res;
   reg.stats.publishes++;
-  const binary = opts?.binary ?? typeof data !== 'string';
-  const msg = new PublishedMessage(topic, binary ? Op.BINARY : Op.TEXT, typeof data === 'string' ? Buffer.from(data) : data, reg.stats);
+  const msg = new PublishedMessage(topic, binary ? Op.BINARY : Op.TEXT, payload, reg.stats);
   const b = reg.boundsOf(topic);
   for (const ws of targets) if (!ws.wsi.closed) (ws.topics as TopicConn).enqueue(reg, msg, b, res);
   return res;
+}
+
+/**
+ * Attach `bus` to `vh` (null detaches): the topics already wanted here are
+ * subscribed on it, and what it brings is delivered to local subscribers
+ * only. A bus already attached is detached first (its topics unsubscribed).
+ */
+export function attachBus(vh: Vhost, lookup: WsLookup, bus: TopicBus | null): void {
+  const reg = registryOf(vh);
+  const old = reg.bus;
+  if (old === bus) return;
+  if (old) {
+    reg.bus = null;
+    old.onMessage(vh.name, null);
+    for (const t of reg.subscribers.keys()) old.unsubscribe(vh.name, t);
+  }
+  if (!bus) return;
+  reg.bus = bus;
+  bus.onMessage(vh.name, (topic, payload, binary) => {
+    // A message for a vhost that has since detached, or a name too long for this one, is not ours to deliver.
+    if (reg.bus !== bus || typeof topic !== 'string' || topic.length === 0) return;
+    deliver(reg, lookup, topic, payload, binary, undefined);
+  });
+  for (const t of reg.subscribers.keys()) bus.subscribe(vh.name, t);
+}
+
+/** The bus attached to `vh`, or null. */
+export function busOf(vh: Vhost): TopicBus | null {
+  return registries.get(vh)?.bus ?? null;
 }
