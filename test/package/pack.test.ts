@@ -4,7 +4,9 @@
  * would rebuild the dist/src the other tests are running), the tarball is
  * installed into a fresh project, and there: every entry point is imported
  * and required, a TypeScript file using it is type-checked with --strict,
- * a program serves a FILE mount and a WebSocket echo, and the bins run.
+ * a program serves a FILE mount and a WebSocket echo, the README's first
+ * example runs (as an ES module, and as CommonJS) and type-checks, and
+ * the bins run.
  * Then the repository at HEAD is cloned and installed with
  * `npm install git+file://…`, which builds dist/ through `prepare`.
  *
@@ -18,6 +20,7 @@ import {
   cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { PKG_ROOT, pkgPath } from '../helpers/paths.js';
@@ -33,6 +36,7 @@ const NAMES: Record<string, string[]> = {
   './plugins': ['builtinPlugin', 'loadPlugins', 'dumbIncrementProtocol', 'BUILTIN_PLUGINS'],
   './lwsws': ['LwswsServer', 'readConfigDir', 'ConfigError'],
   './fops': ['platformFops', 'zipFileOps', 'writeZip', 'ZipArchive'],
+  './node': ['createWebSocketServer', 'connect', 'MessageSocket', 'WebSocketServer'],
 };
 
 const specifier = (sub: string) => (sub === '.' ? pkg.name : `${pkg.name}/${sub.slice(2)}`);
@@ -237,10 +241,14 @@ void [ctx, lwsws.LwswsServer, fops.platformFops];
 tslws.createContext({ mounts: [{ mountpoint: '/', origin: '.', originProtocol: 'files' }] });
 `;
 
-/** Type-check a file of each module kind against the installed package, as strict as it gets. */
+/**
+ * Type-check a file of each module kind against the installed package, as
+ * strict as it gets, and the README's first example as a TypeScript ES module.
+ */
 async function checkTypes(app: string): Promise<void> {
   writeFileSync(join(app, 'typed.mts'), TYPED_ESM);
   writeFileSync(join(app, 'typed.cts'), TYPED_CJS);
+  writeFileSync(join(app, 'readme-echo.mts'), readmeEcho().code);
   const tsc = pkgPath('node_modules', 'typescript', 'bin', 'tsc');
   assert.ok(existsSync(tsc), `no TypeScript at ${tsc}: run npm ci first`);
   // @types/node comes from this checkout: the package's types refer to
@@ -249,8 +257,65 @@ async function checkTypes(app: string): Promise<void> {
   // time this takes); that every declaration the package refers to is
   // shipped is checked by checkShippedReferences.
   await sh(process.execPath, [tsc, '--strict', '--noEmit', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution',
-    'nodenext', '--target', 'es2022', '--typeRoots', pkgPath('node_modules', '@types'), '--types', 'node', 'typed.mts', 'typed.cts'],
+    'nodenext', '--target', 'es2022', '--typeRoots', pkgPath('node_modules', '@types'), '--types', 'node', 'typed.mts', 'typed.cts',
+    'readme-echo.mts'],
   { cwd: app, timeoutMs: 90000 });
+}
+
+/** The README section whose first example is run as users would paste it. */
+const README_ECHO_SECTION = '## A WebSocket echo, server and client';
+/** The port the README's example uses; the test runs it on a free one instead, so it cannot meet another server on this machine. */
+const README_PORT = '7681';
+
+/**
+ * The first ```js block under README_ECHO_SECTION, read from README.md now
+ * (not a copy that could drift from it), and the port it names.
+ */
+function readmeEcho(): { code: string; port: string } {
+  const readme = readFileSync(pkgPath('README.md'), 'utf8');
+  const at = readme.indexOf(`\n${README_ECHO_SECTION}\n`);
+  assert.ok(at >= 0, `README.md has a section "${README_ECHO_SECTION}"`);
+  const next = readme.indexOf('\n## ', at + 1);
+  const section = readme.slice(at, next < 0 ? undefined : next);
+  const m = /\n```js\n([\s\S]*?)\n```/.exec(section);
+  assert.ok(m, `the README section "${README_ECHO_SECTION}" has a \`\`\`js block`);
+  const code = `${m[1]}\n`;
+  // Both ends of the example name the port: the server's option and the client's URL.
+  assert.equal(code.split(README_PORT).length - 1, 2, `the README example uses port ${README_PORT} for its server and its client`);
+  return { code, port: README_PORT };
+}
+
+/** The README example with its port replaced by `port`. */
+function readmeEchoOn(port: number): string {
+  const { code, port: theirs } = readmeEcho();
+  return code.split(theirs).join(String(port));
+}
+
+/**
+ * The README example as CommonJS: its static imports of 'tslws' become
+ * require() calls and the rest runs in an async function (CommonJS has no
+ * top-level await). The example is otherwise unchanged.
+ */
+function asCommonJs(esm: string): string {
+  const requires: string[] = [];
+  const body = esm.replace(/^import\s*\{([^}]*)\}\s*from\s*'([^']+)';\n/gm, (_all, names: string, from: string) => {
+    requires.push(`const {${names}} = require('${from}');`);
+    return '';
+  });
+  assert.ok(requires.length > 0 && !/^import\b/m.test(body), 'the README example imports only by name, so it has a CommonJS form');
+  return `'use strict';\n${requires.join('\n')}\n\n(async () => {\n${body}})().catch((e) => {\n  console.error(e);\n  process.exitCode = 1;\n});\n`;
+}
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? resolvePort(a.port) : reject(new Error('no port'))));
+    });
+  });
 }
 
 /** A program of the installed package: a FILE mount and the echo protocol, then a tslws WebSocket client to it. */
@@ -357,7 +422,7 @@ test('npm pack of the working tree installs into a fresh project and works there
 
     await t.test('every entry point can be imported and required (Node 20.19+)', () => checkLoaders(app));
 
-    await t.test('TypeScript --strict (module nodenext) type-checks ESM and CommonJS files using it', () => checkTypes(app));
+    await t.test("TypeScript --strict (module nodenext) type-checks ESM and CommonJS files using it, and the README's first example", () => checkTypes(app));
 
     const before = filesUnder(installed).sort();
 
@@ -365,6 +430,20 @@ test('npm pack of the working tree installs into a fresh project and works there
       writeFileSync(join(app, 'serve.mjs'), SERVE_PROGRAM);
       const r = await sh(process.execPath, ['serve.mjs'], { cwd: app, timeoutMs: 30000 });
       assert.deepEqual(JSON.parse(r.stdout), { page: '<p>served from the installed package</p>', echoed: 'hello' });
+    });
+
+    // The program must end by itself: the client's close and server.close()
+    // leave nothing holding the event loop. sh() kills it past the bound.
+    await t.test("the README's first example runs as an ES module: it prints the echo and exits 0 by itself", async () => {
+      writeFileSync(join(app, 'readme-echo.mjs'), readmeEchoOn(await freePort()));
+      const r = await sh(process.execPath, ['readme-echo.mjs'], { cwd: app, timeoutMs: 15000 });
+      assert.equal(r.stdout, 'echo: hello\n');
+    });
+
+    await t.test("the README's first example runs as CommonJS (require('tslws'), await in an async function)", async () => {
+      writeFileSync(join(app, 'readme-echo.cjs'), asCommonJs(readmeEchoOn(await freePort())));
+      const r = await sh(process.execPath, ['readme-echo.cjs'], { cwd: app, timeoutMs: 15000 });
+      assert.equal(r.stdout, 'echo: hello\n');
     });
 
     await t.test('the bins run; lws-test-server keeps its zip book in the cache, not in the package', async () => {
