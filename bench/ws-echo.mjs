@@ -46,52 +46,21 @@
  * stopped on exit, error or Ctrl-C. The same file, run as
  * `ws-echo.mjs --serve PORT`, is the `ws` echo server.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'node:net';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { Fatal, alive, freePort, guardChildren, hardFdLimit, sleep, spawnPinned, stopChild, tail } from './lib/proc.mjs';
-import { CLK_TCK, cpuTicks, kernelRelease, rssKiB, sysTicks } from './lib/procfs.mjs';
-import { echoAndStopOnSignal } from './lib/ws-echo-server.mjs';
+import { Fatal, guardChildren, hardFdLimit, sleep, stopChild } from './lib/proc.mjs';
+import { kernelRelease, rssKiB } from './lib/procfs.mjs';
+import { serveWsEcho } from './lib/ws-echo-server.mjs';
+import { LOAD_CORE, SERVER_CORE, buildWsload, measureQuiet, runLoad, startServer } from './lib/wsload.mjs';
 import { alignTable, buildLine, describeBuild, fmtInt, fmtUs, machineInfo, median, mib, pct, repoOf } from './lib/report.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const HERE = dirname(SELF);
 const REPO = resolve(HERE, '..');
 const TSLWS_BIN = join(REPO, 'dist/src/bin/lws-test-echo.js');
-const WSLOAD_SRC = join(HERE, 'wsload/wsload.c');
-const OUT = join(HERE, 'out');
-const WSLOAD = join(OUT, 'wsload');
-const SERVER_CORE = '0';
-const LOAD_CORE = '1';
-
-// ---------------------------------------------------------------------------
-// The `ws` echo server (child-process mode)
-
-async function serveWs(port) {
-  const require = createRequire(import.meta.url);
-  const { WebSocketServer } = await import('ws');
-  const wsVersion = require('ws/package.json').version;
-  let bu = 'off (WS_NO_BUFFER_UTIL)';
-  if (!process.env.WS_NO_BUFFER_UTIL) {
-    try {
-      const b = require('bufferutil');
-      bu = /native code/.test(String(b.mask)) ? 'native' : 'JS fallback';
-    } catch {
-      bu = 'not installed';
-    }
-  }
-  const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 64 * 1024 * 1024 });
-  echoAndStopOnSignal(wss);
-  wss.on('error', (e) => {
-    process.stderr.write(`ws echo: ${e.message}\n`);
-    process.exit(1);
-  });
-  wss.on('listening', () => process.stdout.write(`ws echo: ws ${wsVersion}, bufferutil ${bu}, on 127.0.0.1:${port}\n`));
-}
 
 // ---------------------------------------------------------------------------
 // Scenarios
@@ -275,23 +244,10 @@ async function bench() {
       for (const sc of scen) {
         for (let i = 0; i < servers.length; i++) {
           const s = servers[(i + round) % servers.length];
-          let res;
-          for (let attempt = 0; ; attempt++) {
-            await waitQuiet(say);
-            res = sc.kind === 'idle'
-              ? await runIdle(sc, s.name, start, ctx)
-              : await runScenario(sc, s, { duration, warm }, ctx);
-            res.retries = attempt;
-            const noise = res.otherCpu;
-            if (noise <= maxNoise) break;
-            if (attempt >= retries) {
-              res.noisy = true;
-              say(`  ${sc.id} ${s.name}: still ${pct(noise)} other load after ${attempt} retries, keeping it (flagged)`);
-              break;
-            }
-            say(`  ${sc.id} ${s.name}: ${pct(noise)} of a core busy elsewhere; retrying`);
-            await sleep(2000 * (attempt + 1));
-          }
+          const res = await measureQuiet(
+            () => (sc.kind === 'idle' ? runIdle(sc, s.name, start, ctx) : runScenario(sc, s, { duration, warm }, ctx)),
+            { say, maxNoise, retries, what: `${sc.id} ${s.name}` },
+          );
           runs[sc.id][s.name].push(res);
           say(`round ${round + 1}/${rounds} ${sc.id.padEnd(14)} ${s.name.padEnd(8)} ${describeRun(sc, res)}`);
         }
@@ -374,101 +330,6 @@ async function bench() {
   }
 }
 
-function buildWsload(say) {
-  if (existsSync(WSLOAD) && statSync(WSLOAD).mtimeMs >= statSync(WSLOAD_SRC).mtimeMs) return;
-  mkdirSync(OUT, { recursive: true });
-  const r = spawnSync('gcc', ['-O2', '-Wall', '-o', WSLOAD, WSLOAD_SRC], { encoding: 'utf8' });
-  if (r.error) throw new Fatal(`cannot run gcc: ${r.error.message} (apt-get install gcc)`);
-  if (r.status !== 0) throw new Fatal(`building wsload failed:\n${r.stderr}`);
-  say(`built ${WSLOAD.slice(REPO.length + 1)} (gcc -O2)`);
-}
-
-/** Start a server pinned to core 0 with a raised fd limit; resolves once it accepts connections. */
-async function startServer(name, def, ctx) {
-  const port = await freePort();
-  const lim = Number.isFinite(ctx.hardFd) ? ctx.hardFd : 65536;
-  // sh execs taskset, which execs node: the child's pid is the server's.
-  const child = spawnPinned(SERVER_CORE, [process.execPath, ...def.args, port], { env: def.env, fdLimit: lim });
-  ctx.children.add(child);
-  child.once('exit', () => ctx.children.delete(child));
-  const srv = { name, port: String(port), child, pid: child.pid, out: tail(child), banner: '' };
-  const deadline = Date.now() + 10000;
-  let exited = null;
-  child.once('exit', (code, sig) => (exited = sig ?? code));
-  child.once('error', (e) => (exited = e.message));
-  for (;;) {
-    if (exited !== null) throw new Fatal(`${name} failed to start (exit ${exited}):\n${srv.out.text.trim()}`);
-    if (Date.now() > deadline) throw new Fatal(`${name} did not listen on ${port} within 10 s:\n${srv.out.text.trim()}`);
-    if (await canConnect(port)) break;
-    await sleep(50);
-  }
-  await sleep(100);
-  srv.banner = srv.out.text.split('\n').map((l) => l.trim()).filter((l) => /^(lws-test-echo|ws echo):/.test(l)).pop() ?? '';
-  return srv;
-}
-
-function canConnect(port) {
-  return new Promise((res) => {
-    const s = connect({ host: '127.0.0.1', port: Number(port) });
-    s.once('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.once('error', () => res(false));
-  });
-}
-
-/** One wsload run pinned to core 1; resolves with its JSON plus CPU figures. */
-function runLoad(args, ctx, srv, opts = {}) {
-  return new Promise((res, rej) => {
-    if (srv && !alive(srv.child)) return rej(new Fatal(`${srv.name} died:\n${srv.out.text.trim()}`));
-    const w = spawn('taskset', ['-c', LOAD_CORE, WSLOAD, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    ctx.children.add(w);
-    let out = '';
-    let err = '';
-    w.stdout.on('data', (d) => (out += d));
-    w.stderr.on('data', (d) => {
-      err += d;
-      if (err.length > 20000) err = err.slice(-10000);
-      if (opts.onStderr) opts.onStderr(err, w);
-    });
-    const srvCpu0 = srv ? cpuTicks(srv.pid) : 0;
-    const self0 = cpuTicks(process.pid);
-    const sys0 = sysBusy();
-    const t0 = process.hrtime.bigint();
-    let loadTicks = 0;
-    const sampler = setInterval(() => (loadTicks = cpuTicks(w.pid) || loadTicks), 100);
-    const limit = setTimeout(() => w.kill('SIGKILL'), (opts.timeoutSecs ?? 120) * 1000);
-    w.once('error', (e) => {
-      clearInterval(sampler);
-      clearTimeout(limit);
-      ctx.children.delete(w);
-      rej(new Fatal(`wsload: ${e.message}`));
-    });
-    w.once('exit', (code, sig) => {
-      clearInterval(sampler);
-      clearTimeout(limit);
-      ctx.children.delete(w);
-      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-      const srvTicks = srv ? cpuTicks(srv.pid) - srvCpu0 : 0;
-      const busy = sysBusy() - sys0;
-      const other = Math.max(0, busy - srvTicks - loadTicks - (cpuTicks(process.pid) - self0)) / CLK_TCK / wall;
-      let j;
-      try {
-        j = JSON.parse(out.trim().split('\n').pop());
-      } catch {
-        return rej(new Fatal(`wsload exited ${code ?? sig} without a result (${args.join(' ')}):\n${err.trim()}`));
-      }
-      if (srv && !alive(srv.child)) return rej(new Fatal(`${srv.name} died during the run:\n${srv.out.text.trim()}`));
-      j.stderr = err.trim();
-      j.serverCpu = srvTicks / CLK_TCK / wall;
-      j.loadCpu = loadTicks / CLK_TCK / wall;
-      j.otherCpu = other;
-      res(j);
-    });
-  });
-}
-
 async function runScenario(sc, srv, t, ctx) {
   const args = sc.kind === 'handshake'
     ? ['-m', 'handshake', '-p', srv.port, '-c', sc.conns, '-d', t.duration, '-w', t.warm]
@@ -518,43 +379,11 @@ async function runIdle(sc, name, start, ctx) {
   }
 }
 
-/** Wait while another benchmark (wrk, a wsload not ours) runs: two at once on 2 cores measure nothing. */
-async function waitQuiet(say) {
-  // Our own ancestors (a shell whose command line names wsload) do not count.
-  const mine = new Set();
-  for (let pid = process.pid; pid > 1;) {
-    mine.add(pid);
-    try {
-      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      pid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-    } catch {
-      break;
-    }
-  }
-  const others = (args) => (spawnSync('pgrep', args, { encoding: 'utf8' }).stdout || '')
-    .split('\n').map(Number).filter((p) => p && !mine.has(p));
-  let told = false;
-  for (let waited = 0; waited < 600; waited += 5) {
-    const busy = [...(others(['-x', 'wrk']).length ? ['wrk'] : []), ...(others(['-f', 'wsload']).length ? ['wsload'] : [])];
-    if (!busy.length) return;
-    if (!told) say(`waiting: another benchmark is running (${busy.join(', ')})`);
-    told = true;
-    await sleep(5000);
-  }
-  say('still busy after 10 minutes: measuring anyway (the figures may be noisy)');
-}
-
 function describeRun(sc, r) {
   const bad = r.errors ? `  ERRORS ${r.errors} ${JSON.stringify(r.errorKinds)}` : '';
   if (sc.kind === 'idle') return `${r.value.toFixed(2)} KB/conn (RSS ${mib(r.rss0)} -> ${mib(r.rss1)}, ${r.opened} open) other ${pct(r.otherCpu)}${bad}`;
   const unit = sc.kind === 'handshake' ? 'hs/s' : 'msg/s';
   return `${fmtInt(r.value).padStart(8)} ${unit}  p50 ${fmtUs(r.p50)}  p99 ${fmtUs(r.p99)}  CPU srv ${pct(r.serverCpu)} load ${pct(r.loadCpu)} other ${pct(r.otherCpu)}${bad}`;
-}
-
-/** Busy ticks of the whole machine (user, nice, system, irq, softirq, steal). */
-function sysBusy() {
-  const t = sysTicks();
-  return t.busy + t.steal;
 }
 
 function table(sum, scen, names) {
@@ -601,5 +430,5 @@ function table(sum, scen, names) {
 // ---------------------------------------------------------------------------
 // Entry (last, so every declaration above is initialised)
 
-if (process.argv[2] === '--serve') await serveWs(Number(process.argv[3]));
+if (process.argv[2] === '--serve') await serveWsEcho(Number(process.argv[3]));
 else await bench();

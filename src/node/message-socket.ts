@@ -123,6 +123,36 @@ interface OutMessage {
   off: number;
   /** Publishes queued for the connection when this was sent: those after it wait for it. */
   mark: number;
+  /** The spare `data` was copied into, given back once written; null when `data` is its own. */
+  spare: Buffer | null;
+}
+
+/**
+ * Spare buffers for the copies `send()` queues, for messages of SPARE_MIN to
+ * SPARE_SIZE bytes. A new 64 KiB buffer costs several times the copy into
+ * it (allocation, V8's external memory, GC); a queued copy lives only until
+ * `wsi.write()` has framed it (which copies it again), so the next message
+ * can reuse it. Shared by every socket, at most SPARE_KEEP kept (2 MiB).
+ * Smaller messages come from Node's own buffer pool, which is cheaper.
+ */
+const SPARE_SIZE = 64 * 1024;
+const SPARE_MIN = 4 * 1024;
+const SPARE_KEEP = 32;
+const spares: Buffer[] = [];
+
+function takeSpare(): Buffer {
+  return spares.pop() ?? Buffer.allocUnsafeSlow(SPARE_SIZE);
+}
+
+function giveSpare(b: Buffer): void {
+  if (spares.length < SPARE_KEEP) spares.push(b);
+}
+
+/** A copy of `src` that is ours (every byte is written: nothing to zero first). */
+function copyOf(src: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(src.length);
+  b.set(src);
+  return b;
 }
 
 /** Close codes an application may send (RFC 6455 7.4, as ws allows them). */
@@ -151,8 +181,11 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
   /** The subprotocol agreed, '' when none. */
   #protocol = '';
 
-  // receiving
+  // receiving: the message so far is #parts (full chunks), then #rxLen - (their
+  // length) bytes in #acc, a chunk sized for what the frame has announced
   #parts: Buffer[] = [];
+  #acc: Buffer | null = null;
+  #accLen = 0;
   #rxLen = 0;
   #rxBinary = false;
   #pausedBy = new Set<PauseReason>();
@@ -214,14 +247,13 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
    * ```
    */
   send(data: string | Uint8Array, opts: { binary?: boolean } = {}): boolean {
-    let buf: Buffer;
-    if (typeof data === 'string') buf = Buffer.from(data, 'utf8');
-    else if (data instanceof Uint8Array) buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    else throw typeError(ErrorCode.INVALID_ARGUMENT, 'send: data must be a string or a Uint8Array');
-    const binary = opts.binary ?? typeof data !== 'string';
+    const text = typeof data === 'string';
+    if (!text && !(data instanceof Uint8Array)) throw typeError(ErrorCode.INVALID_ARGUMENT, 'send: data must be a string or a Uint8Array');
+    const binary = opts.binary ?? !text;
     if (this.#state === ReadyState.CONNECTING) throw stateError(ErrorCode.NOT_OPEN, 'send: the WebSocket is not open yet');
     if (this.#state !== ReadyState.OPEN || !this.#wsi) return false;
-    if (this.#queued > 0 && this.#queued + buf.length > this.#o.maxBufferedAmount) {
+    const size = text ? Buffer.byteLength(data) : data.length;
+    if (this.#queued > 0 && this.#queued + size > this.#o.maxBufferedAmount) {
       switch (this.#o.onBufferFull) {
         case 'drop':
           return false;
@@ -238,10 +270,19 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
     // Publishes made after this send wait for it (the connection writes
     // published messages itself, ahead of this layer's WRITEABLE).
     const mark = this.#topics ? this.#wsi.topicQueue().published : 0;
-    // The caller may reuse its buffer once send() returns: queue a copy.
-    this.#queue.push({ data: typeof data === 'string' ? buf : Buffer.from(buf), kind: binary ? Write.BINARY : Write.TEXT, off: 0, mark });
+    // The caller may reuse its buffer once send() returns: queue a copy
+    // (of text, its UTF-8 bytes).
+    let buf: Buffer;
+    let spare: Buffer | null = null;
+    if (size >= SPARE_MIN && size <= SPARE_SIZE) {
+      spare = takeSpare();
+      buf = spare.subarray(0, size);
+      if (text) buf.write(data, 0, size, 'utf8');
+      else buf.set(data);
+    } else buf = text ? Buffer.from(data, 'utf8') : copyOf(data);
+    this.#queue.push({ data: buf, kind: binary ? Write.BINARY : Write.TEXT, off: 0, spare, mark });
     if (this.#topics && this.#queue.length === 1) this.#wsi.holdPublishedAfter(mark);
-    this.#queued += buf.length;
+    this.#queued += size;
     this.#wsi.callbackOnWritable();
     return true;
   }
@@ -433,26 +474,74 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
 
   #receive(wsi: Wsi, input: Buffer): number {
     if (this.#closeOut) return 0; // closing: what still comes is dropped
-    if (this.#parts.length === 0 && this.#rxLen === 0 && wsi.isFirstFragment()) this.#rxBinary = wsi.frameIsBinary();
+    const start = this.#rxLen === 0 && this.#parts.length === 0 && this.#acc === null;
+    if (start && wsi.isFirstFragment()) this.#rxBinary = wsi.frameIsBinary();
     this.#rxLen += input.length;
+    const more = wsi.remainingPacketPayload();
     // The frame's announced rest counts already: a 1 GiB header closes at once.
-    if (this.#rxLen + wsi.remainingPacketPayload() > this.#o.maxMessageSize) {
-      this.#parts = [];
-      this.#rxLen = 0;
+    if (this.#rxLen + more > this.#o.maxMessageSize) {
+      this.#dropRx();
       this.#closeOut = { code: 1009, reason: 'message too big' };
       this.#state = ReadyState.CLOSING;
       wsi.closeReason(1009, 'message too big');
       return -1;
     }
-    // RECEIVE input is only valid during the callback.
-    this.#parts.push(Buffer.from(input));
-    if (wsi.remainingPacketPayload() !== 0 || !wsi.isFinalFragment()) return 0;
-    const buf = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#rxLen);
-    this.#parts = [];
-    this.#rxLen = 0;
-    // Text was checked as UTF-8 by the WebSocket role (1007 otherwise).
+    const end = more === 0 && wsi.isFinalFragment();
+    if (start && end) {
+      // The whole message in one piece. RECEIVE input is only valid during
+      // the callback: binary is copied; text becomes a string, which is one.
+      this.#rxLen = 0;
+      // Text was checked as UTF-8 by the WebSocket role (1007 otherwise).
+      if (this.#rxBinary) this.#emitMessage(copyOf(input), true);
+      else this.#emitMessage(input.toString('utf8'), false);
+      return 0;
+    }
+    this.#gather(input, more);
+    if (!end) return 0;
+    const acc = this.#acc;
+    if (acc) this.#parts.push(this.#accLen === acc.length ? acc : acc.subarray(0, this.#accLen));
+    const parts = this.#parts;
+    const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, this.#rxLen);
+    this.#dropRx();
     this.#emitMessage(this.#rxBinary ? buf : buf.toString('utf8'), this.#rxBinary);
     return 0;
+  }
+
+  /**
+   * Copy a RECEIVE piece (only valid during the callback) into the message
+   * being gathered. The rest of the piece and the `more` bytes its frame has
+   * announced get one buffer, so a message in one frame, however many
+   * pieces it comes in, is copied once and never joined. (`more` is what is
+   * known to follow: all of the frame, or less while it is inflated.)
+   */
+  #gather(input: Buffer, more: number): void {
+    let off = 0;
+    const acc = this.#acc;
+    if (acc) {
+      off = Math.min(acc.length - this.#accLen, input.length);
+      acc.set(off === input.length ? input : input.subarray(0, off), this.#accLen);
+      this.#accLen += off;
+      if (this.#accLen < acc.length) return;
+      this.#parts.push(acc);
+      this.#acc = null;
+      this.#accLen = 0;
+    }
+    const rest = input.length - off;
+    if (rest === 0 && more === 0) return;
+    const b = Buffer.allocUnsafe(rest + more);
+    b.set(off === 0 ? input : input.subarray(off));
+    if (more === 0) this.#parts.push(b);
+    else {
+      this.#acc = b;
+      this.#accLen = rest;
+    }
+  }
+
+  #dropRx(): void {
+    this.#parts = [];
+    this.#acc = null;
+    this.#accLen = 0;
+    this.#rxLen = 0;
   }
 
   #writable(wsi: Wsi): number {
@@ -471,6 +560,8 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
       if (last) {
         this.#queue.shift();
         if (this.#topics) wsi.holdPublishedAfter(this.#queue[0]?.mark ?? null);
+        // wsi.write() has copied it into the frame.
+        if (m.spare) giveSpare(m.spare);
       }
       if (r < 0) return this.#writeFailed();
     }
@@ -543,7 +634,7 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
     this.#queue = [];
     this.#queued = 0;
     this.#pings = [];
-    this.#parts = [];
+    this.#dropRx();
     const c = this.#peerClose ?? this.#closeOut ?? { code: 1006, reason: '' };
     const w = this.#iterWaiter;
     if (w && this.#iterQueue && this.#iterQueue.length === 0) {

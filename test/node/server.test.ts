@@ -98,6 +98,61 @@ test('a 16 MiB message each way, whole and intact', async () => {
   await server.close();
 });
 
+test('send() copies: a buffer reused at once after send() does not change what goes out, whatever the size', async () => {
+  const server = await listen();
+  const conn = next<[MessageSocket]>(server, 'connection');
+  const ws = await open(server.port as number);
+  const [socket] = await conn;
+  const back: WsMsg[] = [];
+  ws.on('message', (d: Buffer, b: boolean) => back.push([d, b]));
+  // Sizes around Node's buffer pool (4 KiB) and the fragment size (64 KiB),
+  // in two rounds, so buffers the layer reuses between messages are reused.
+  const sizes = [0, 1, 4095, 4096, 4097, 30000, 65535, 65536, 65537, 200000];
+  const sent: Array<[Buffer | string, boolean]> = [];
+  const scratch = Buffer.alloc(200000);
+  for (let round = 0; round < 2; round++) {
+    for (const [i, n] of sizes.entries()) {
+      const binary = randomBytes(n);
+      scratch.set(binary);
+      socket.send(scratch.subarray(0, n));
+      scratch.fill(0xee); // the caller reuses its buffer at once
+      sent.push([binary, true]);
+      const text = 'é'.repeat(n >> 1) + String(i);
+      socket.send(text);
+      sent.push([text, false]);
+    }
+    assert.ok(await until(() => back.length === sent.length, 10000));
+  }
+  assert.deepEqual(back.map(([d, b]) => [b ? d : d.toString('utf8'), b]), sent);
+  ws.close();
+  await server.close();
+});
+
+test('messages in many pieces and frames (ws fragments, 64 KiB reads) arrive whole', async () => {
+  const server = await listen();
+  const got: Array<[Buffer | string, boolean]> = [];
+  server.on('connection', (s) => s.on('message', (d, b) => got.push([d, b])));
+  const ws = await open(server.port as number);
+  const want: Array<[Buffer | string, boolean]> = [];
+  for (const n of [65536, 65550, 131072, 300001]) {
+    const one = randomBytes(n);
+    ws.send(one);
+    want.push([one, true]);
+    // The same bytes in frames of uneven sizes, a 0-byte one among them.
+    const cuts = [0, 1, 1, Math.min(70000, n), n];
+    for (let k = 1; k < cuts.length; k++) ws.send(one.subarray(cuts[k - 1], cuts[k]), { binary: true, fin: k === cuts.length - 1 });
+    want.push([one, true]);
+    const text = 'ab€'.repeat(Math.ceil(n / 5)).slice(0, n);
+    ws.send(text.slice(0, 10), { fin: false });
+    ws.send(text.slice(10), { fin: true });
+    want.push([text, false]);
+  }
+  assert.ok(await until(() => got.length === want.length, 10000));
+  assert.deepEqual(got, want);
+  ws.close();
+  await server.close();
+});
+
 test('a message over maxMessageSize closes with 1009', async () => {
   const server = await listen({ maxMessageSize: 1000 });
   const closes: Array<[number, string]> = [];
