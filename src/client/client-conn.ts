@@ -10,6 +10,7 @@ import { PendingTimeout } from '../core/timeouts.js';
 import { unwireSocket, wireSocket } from '../core/transport.js';
 import { hasToken } from '../http/response.js';
 import type { HttpCarrier, HttpHead } from '../http/head.js';
+import type { H2ClientStream } from '../roles/h2/client-stream.js';
 
 /** Where an attempt is, for the words of its error. */
 export type ClientPhase = 'tcp' | 'tls' | 'handshake' | 'established';
@@ -46,6 +47,14 @@ export class ClientConn implements HttpCarrier {
   noReuse = false;
   /** keepAlive: the pool this request's socket comes from and goes back to (set by openSocket). */
   poolKey = '';
+  /** The HTTP/2 stream carrying the request, when it goes over HTTP/2. */
+  h2: H2ClientStream | null = null;
+  /** This attempt goes HTTP/1.1 (a WebSocket whose HTTP/2 server has no RFC 8441). */
+  noH2 = false;
+  /** Sent once more already after its HTTP/2 connection refused it or went away. */
+  h2Retried = false;
+  /** Told when the attempt fails (requests waiting on the connection this one opens fail with it). */
+  onFail: ((why: string) => void) | null = null;
   /** Keeps the socket's error for the report; removed when the socket is handed on. */
   readonly noteError = (e: NodeJS.ErrnoException): void => {
     this.lastError ??= e;
@@ -101,6 +110,9 @@ export class ClientConn implements HttpCarrier {
     if (this.#reported) return;
     this.#reported = true;
     log.info('client wsi %d to %s:%d: %s', wsi.id, this.address, this.port, why);
+    const told = this.onFail;
+    this.onFail = null;
+    told?.(why);
     wsi.callProtocolRaw(Reason.CLIENT_CONNECTION_ERROR, why);
     if (!wsi.closed) wsi.close(false);
   }
@@ -131,7 +143,7 @@ export class ClientConn implements HttpCarrier {
 
   /** `wsi.write()` of request body bytes: `Write.HTTP`, or `Write.HTTP_FINAL` for the last. */
   uploadWrite(wsi: Wsi, buf: Uint8Array, flags: number): number {
-    const s = wsi.socket;
+    const s = wsi.transport;
     if (!s || this.uploadLeft < 0) return -1;
     const kind = flags & WRITE_KIND_MASK;
     if (kind !== Write.HTTP && kind !== Write.HTTP_FINAL)
@@ -142,7 +154,11 @@ export class ClientConn implements HttpCarrier {
     this.uploadLeft -= buf.length;
     // Still sending: the server may fairly wait for the rest before answering more.
     if (this.body) this.armBodyTimeout(wsi);
-    if (this.uploadLeft === 0 || kind === Write.HTTP_FINAL) this.uploadLeft = -1;
+    if (this.uploadLeft === 0 || kind === Write.HTTP_FINAL) {
+      this.uploadLeft = -1;
+      // The request ends here on HTTP/2 (END_STREAM); on HTTP/1.1 its length said so.
+      if (this.h2) this.h2.conn.endRequest(this.h2);
+    }
     return buf.length;
   }
 

@@ -15,6 +15,7 @@ import { clientConnectingRole } from './connecting-role.js';
 import { rawRole } from '../roles/raw/role-raw.js';
 import { buildRequest, checkHeader, defaultHost, HeaderLines, newWsKey } from './request.js';
 import { checkClientSetting, clientNegotiateOffer } from '../roles/ws/deflate/handoff.js';
+import { h2Mode, originsOf } from './h2-origins.js';
 
 const METHOD = /^[A-Z][A-Z0-9_-]*$/;
 // Certificate errors that "allow self-signed" lets through.
@@ -59,6 +60,9 @@ export function clientConnect(info: ClientConnectInfo): Wsi {
   if (info.keepAlive && (method === 'WS' || method === 'RAW'))
     throw typeError(ErrorCode.INVALID_OPTION, 'clientConnect: keepAlive is for HTTP requests (give an HTTP method)');
   if (info.path !== undefined && !/^[\x21-\x7e]+$/.test(info.path)) throw typeError(ErrorCode.INVALID_OPTION, `clientConnect: bad path ${JSON.stringify(info.path)}`);
+  if (info.http2 !== undefined && info.http2 !== 'prefer' && info.http2 !== 'require' && info.http2 !== 'forbid')
+    throw typeError(ErrorCode.INVALID_OPTION, `clientConnect: http2 must be 'prefer', 'require' or 'forbid', got ${JSON.stringify(info.http2)}`);
+  if (info.http2 === 'require' && method === 'RAW') throw typeError(ErrorCode.INVALID_OPTION, 'clientConnect: http2 is for HTTP requests and WebSockets, not RAW');
 
   const bodySecs = info.bodyTimeoutSecs ?? 20;
   if (typeof bodySecs !== 'number' || !Number.isFinite(bodySecs) || !(bodySecs > 0))
@@ -98,12 +102,26 @@ export function openSocket(wsi: Wsi, c: ClientConn): void {
   const ssl = info.ssl && vhSsl ? { ...vhSsl, ...(info.ssl === true ? {} : info.ssl) } : info.ssl;
   // From the settings this socket is really opened with; kept for parking it afterwards.
   c.poolKey = info.keepAlive ? poolKey(info, ssl) : '';
-  if (info.keepAlive && !c.noReuse && reusePooled(wsi, c, ssl !== undefined && ssl !== false)) return;
+  const tls = ssl !== undefined && ssl !== false;
+  let mode = h2Mode(c, tls);
+  const h2Key = mode === 'off' ? '' : `${poolKey(info, ssl)}\0${mode}`;
+  if (mode !== 'off') {
+    const j = originsOf(wsi.vhost).join(wsi, c, h2Key);
+    if (j === 'joined') return;
+    if (j === 'h1') {
+      if (info.http2 === 'require') {
+        c.fail(wsi, `HS: ${c.address}:${c.port} does not speak HTTP/2 (its ALPN chose http/1.1)`);
+        return;
+      }
+      mode = 'off';
+    }
+  }
+  if (info.keepAlive && !c.noReuse && mode === 'off' && reusePooled(wsi, c, tls)) return;
   let socket: Socket;
   try {
     const base = { host: info.address, port: info.port, allowHalfOpen: true, noDelay: true, highWaterMark: wsi.vhost.limits.txHighWater,
       localAddress: wsi.vhost.clientLocalAddress };
-    socket = ssl ? tlsConnect({ ...base, ...tlsOptions(info.address, info.host, ssl) }) : netConnect(base);
+    socket = ssl ? tlsConnect({ ...base, ...tlsOptions(info.address, info.host, ssl, mode === 'alpn') }) : netConnect(base);
     wsi.context.tuneSocket(socket);
   } catch (e) {
     // Bad port, unreadable key and the like: fails now, which is why pwsi exists.
@@ -125,7 +143,19 @@ export function openSocket(wsi: Wsi, c: ClientConn): void {
       c.fail(wsi, `TLS handshake with ${info.address}:${info.port} failed: ${why}`);
       return;
     }
-    connected(wsi, c, info, ssl !== undefined && ssl !== false);
+    if (mode !== 'off') {
+      const alpn = ssl ? (socket as TLSSocket).alpnProtocol : 'h2';
+      if (alpn === 'h2') {
+        originsOf(wsi.vhost).upgraded(wsi, c, socket, h2Key);
+        return;
+      }
+      originsOf(wsi.vhost).chose1(h2Key, c);
+      if (info.http2 === 'require') {
+        c.fail(wsi, `HS: ${info.address}:${info.port} did not choose HTTP/2 by ALPN (got ${alpn || 'nothing'})`);
+        return;
+      }
+    }
+    connected(wsi, c, info, tls);
   });
 }
 
@@ -152,6 +182,15 @@ function reusePooled(wsi: Wsi, c: ClientConn, tls: boolean): boolean {
  * late errors, destroyed.
  */
 export function discardSocket(wsi: Wsi, c: ClientConn): void {
+  if (c.h2 || wsi.parent) {
+    // A stream of an HTTP/2 connection: reset it; the connection stays for others.
+    const t = wsi.transport;
+    c.h2 = null;
+    t?.destroy();
+    wsi.context.reparentWsi(wsi, null);
+    wsi.setTransport(null);
+    return;
+  }
   const old = wsi.socket;
   if (old) {
     unwireSocket(old);
@@ -200,7 +239,7 @@ function tlsRefusal(t: TLSSocket, address: string, host: string | undefined, ssl
   return bad ? bad.message : null;
 }
 
-function tlsOptions(address: string, host: string | undefined, ssl: true | ClientSslOptions) {
+function tlsOptions(address: string, host: string | undefined, ssl: true | ClientSslOptions, h2: boolean) {
   const o = ssl === true ? {} : ssl;
   const name = serverName(address, host);
   return {
@@ -211,7 +250,7 @@ function tlsOptions(address: string, host: string | undefined, ssl: true | Clien
     key: o.key,
     passphrase: o.passphrase,
     crl: o.crl,
-    ALPNProtocols: ['http/1.1'],
+    ALPNProtocols: h2 ? ['h2', 'http/1.1'] : ['http/1.1'],
     checkServerIdentity: o.skipHostnameCheck ? () => undefined : (h: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(name || h, cert),
   };
 }

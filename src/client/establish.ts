@@ -65,7 +65,7 @@ function establishWs(wsi: Wsi, c: ClientConn, rest: Buffer): void {
   establishClientWs(wsi, r, r.status, rest.length ? Buffer.from(rest) : null);
 }
 
-function establishHttp(wsi: Wsi, c: ClientConn, rest: Buffer): void {
+export function establishHttp(wsi: Wsi, c: ClientConn, rest: Buffer): void {
   try {
     c.body = new HttpClientBody(c.response!, c.kind, wsi.vhost.limits);
   } catch (e) {

@@ -108,6 +108,26 @@ export interface ClientConnectInfo {
    * false: one connection per request.
    */
   keepAlive?: boolean;
+  /**
+   * HTTP/2 (lws's `alpn` and `LCCSCF_H2_PRIOR_KNOWLEDGE`). `'prefer'`: on
+   * TLS, offer `h2,http/1.1` by ALPN and use what the server chooses; in
+   * clear text, HTTP/1.1. `'require'`: HTTP/2 only — on TLS the server
+   * must choose `h2`, in clear text it is spoken by prior knowledge;
+   * anything else is a CLIENT_CONNECTION_ERROR. `'forbid'`: HTTP/1.1 only.
+   *
+   * Requests to the same origin (address, port, TLS settings, vhost) share
+   * one HTTP/2 connection as streams; one made while that connection is
+   * still being opened waits for it (limits: the vhost's `h2Client`). The
+   * callbacks are those of HTTP/1.1.
+   *
+   * A WebSocket goes over HTTP/2 (RFC 8441 extended CONNECT) only when
+   * the server allows it (SETTINGS_ENABLE_CONNECT_PROTOCOL); with
+   * `'prefer'` it falls back to its own HTTP/1.1 connection otherwise,
+   * with `'require'` it fails. Default: `'prefer'` for HTTP requests,
+   * `'forbid'` for WebSockets (a server without RFC 8441 would cost a
+   * second connection).
+   */
+  http2?: 'prefer' | 'require' | 'forbid';
 }
 
 /**

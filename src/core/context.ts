@@ -380,6 +380,19 @@ export class Context {
     return this.adoptWsi(wsi, true);
   }
 
+  /**
+   * @internal A client connection becomes a stream inside `parent`'s
+   * connection, or (null) a connection of its own again: counted as such.
+   */
+  reparentWsi(wsi: Wsi, parent: Wsi | null): void {
+    if (wsi.parent === parent) return;
+    if (!wsi.parent) {
+      this.#roots--;
+      this.poll?.remove(wsi);
+    } else if (!parent) this.#roots++;
+    wsi.setParent(parent);
+  }
+
   /** @internal Count a connection made outside a listen socket (a client, an adopted descriptor); false when it may not open. */
   adoptWsi(wsi: Wsi, client = false): boolean {
     if (this.#destroyed || this.#atConnectionLimit()) return false;

@@ -155,6 +155,27 @@ export class Wsi {
     (this.#children ??= []).push(w);
   }
 
+  /**
+   * @internal A client request becomes a stream of `parent`'s connection
+   * (HTTP/2), or with null a connection of its own again (a redirect
+   * elsewhere). Only `context.reparentWsi` calls this.
+   */
+  setParent(parent: Wsi | null): void {
+    const old = this.#parent;
+    if (old === parent) return;
+    const siblings = old ? old.#children : null;
+    if (siblings) {
+      const i = siblings.indexOf(this);
+      if (i >= 0) siblings.splice(i, 1);
+    }
+    this.#parent = parent;
+    if (parent) {
+      parent.addChild(this);
+      this.#peerAddress = parent.#peerAddress;
+      this.#peerPort = parent.#peerPort;
+    }
+  }
+
   // ---- role ----
 
   /** The name of the current role: `h1`, `ws`, `raw` … */

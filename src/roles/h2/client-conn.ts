@@ -1,0 +1,726 @@
+import type { Wsi } from '../../core/wsi.js';
+import type { Timer } from '../../core/timers.js';
+import type { Socket } from 'node:net';
+import { log } from '../../core/log.js';
+import { HpackDecoder, HpackEncoder, HpackError, type HeaderField } from './hpack/index.js';
+import {
+  CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, MAX_WINDOW, Setting,
+  frameHeader, goawayFrame, h2ErrorName, headersFrames, pingFrame, rstStreamFrame, settingsFrame, windowUpdateFrame,
+} from './frames.js';
+import { H2ConnectionError } from './connection-error.js';
+import { FrameReader } from './frame-reader.js';
+import { readSettings } from './peer-settings.js';
+import { checkResponse } from './client-response.js';
+import { checkTrailers } from './request.js';
+import { Budget } from './budget.js';
+import type { H2ClientOptions } from './client-options.js';
+import { H2ClientStream, type H2StreamOwner } from './client-stream.js';
+
+/** The largest client stream id (31 bits, odd). */
+const MAX_STREAM_ID = 0x7fffffff;
+/** CONTINUATION frames one response header block may take. */
+const MAX_CONTINUATIONS = 32;
+const FLUSH_BYTES = 64 * 1024;
+const COALESCE_BYTES = 16 * 1024;
+
+/** What the connection tells whoever shares it out among requests. */
+export interface H2ClientEvents {
+  /** The server's SETTINGS arrived: streams may be opened (and whether RFC 8441 CONNECT is allowed is known). */
+  ready(conn: H2ClientConn): void;
+  /** A stream ended or the server allowed more: waiting requests may go. */
+  room(conn: H2ClientConn): void;
+  /** No new stream may be opened any more (GOAWAY either way, an error, the socket closed). */
+  gone(conn: H2ClientConn, why: string): void;
+}
+
+interface HeaderBlock {
+  stream: number;
+  endStream: boolean;
+  parts: Buffer[];
+  bytes: number;
+  frames: number;
+}
+
+/**
+ * The client side of one HTTP/2 connection (RFC 9113): the preface and
+ * SETTINGS, requests as streams with odd ids, HPACK both ways, flow
+ * control both ways (a stream whose reader pauses withholds only its own
+ * credit), and the server's RST_STREAM and GOAWAY turned into clear
+ * failures of the requests they hit.
+ */
+export class H2ClientConn {
+  readonly decoder: HpackDecoder;
+  readonly encoder = new HpackEncoder();
+  /** Our send window for the whole connection. */
+  sendWindow = DEFAULT_WINDOW;
+  readonly streams = new Map<number, H2ClientStream>();
+  /** The server allows extended CONNECT (RFC 8441 SETTINGS_ENABLE_CONNECT_PROTOCOL). */
+  connectProtocol = false;
+  #reader = new FrameReader();
+  #ready = false;
+  #block: HeaderBlock | null = null;
+  #nextId = 1;
+  #peerMaxFrame = DEFAULT_MAX_FRAME;
+  #peerInitialWindow = DEFAULT_WINDOW;
+  #peerMaxStreams = MAX_STREAM_ID;
+  #peerMaxHeaderList = Number.MAX_SAFE_INTEGER;
+  #recvWindow = DEFAULT_WINDOW;
+  #recvUnacked = 0;
+  #goawayReceived = false;
+  #goawaySent = false;
+  #gone = false;
+  #sendList: H2ClientStream[] = [];
+  #pumping = false;
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #flushQueued = false;
+  #settingsTimer: Timer | null = null;
+  #readyTimer: Timer | null = null;
+  #idleTimer: Timer | null = null;
+  readonly #pings: Budget;
+  readonly #settings: Budget;
+
+  constructor(readonly wsi: Wsi, readonly opts: Readonly<H2ClientOptions>, readonly events: H2ClientEvents) {
+    this.decoder = new HpackDecoder({ maxTableSize: 4096, maxHeaderListSize: opts.maxHeaderListSize });
+    this.#pings = new Budget(opts.floodBurst, opts.floodRate);
+    this.#settings = new Budget(opts.floodBurst, opts.floodRate);
+  }
+
+  /** The server's SETTINGS have arrived. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** New streams may still be opened on this connection. */
+  get usable(): boolean {
+    return !this.#gone && !this.wsi.closed && this.#nextId <= MAX_STREAM_ID;
+  }
+
+  /** A stream may be opened now: usable, ready, and under both limits on streams in flight. */
+  get canOpen(): boolean {
+    return this.usable && this.#ready && this.streams.size < Math.min(this.#peerMaxStreams, this.opts.maxConcurrentStreams);
+  }
+
+  get socketChoked(): boolean {
+    const t = this.wsi.transport;
+    return !t || t.writableNeedDrain;
+  }
+
+  /** Send the preface and our SETTINGS; the server's must follow within settingsTimeoutSecs. */
+  start(): void {
+    const o = this.opts;
+    const s: Array<[number, number]> = [[Setting.ENABLE_PUSH, 0], [Setting.MAX_HEADER_LIST_SIZE, o.maxHeaderListSize]];
+    if (o.initialWindowSize !== DEFAULT_WINDOW) s.push([Setting.INITIAL_WINDOW_SIZE, o.initialWindowSize]);
+    if (o.maxFrameSize !== DEFAULT_MAX_FRAME) s.push([Setting.MAX_FRAME_SIZE, o.maxFrameSize]);
+    this.#send(CLIENT_PREFACE);
+    this.#send(settingsFrame(s));
+    if (o.connectionWindowSize > DEFAULT_WINDOW) {
+      this.#send(windowUpdateFrame(0, o.connectionWindowSize - DEFAULT_WINDOW));
+      this.#recvWindow = o.connectionWindowSize;
+    }
+    const timers = this.wsi.context.timers;
+    this.#settingsTimer = timers.timer((c: H2ClientConn) => c.#error(H2Error.SETTINGS_TIMEOUT, 'the server did not acknowledge our SETTINGS in time'), this);
+    this.#settingsTimer.start(o.settingsTimeoutSecs * 1000);
+    this.#readyTimer = timers.timer((c: H2ClientConn) => c.#error(H2Error.SETTINGS_TIMEOUT, 'the server sent no SETTINGS in time'), this);
+    this.#readyTimer.start(o.settingsTimeoutSecs * 1000);
+  }
+
+  /**
+   * Open a stream for a request: its head (pseudo-headers first) goes out
+   * now. A string says why it cannot (the server's header list limit).
+   */
+  open(fields: ReadonlyArray<readonly [string, string]>, endStream: boolean, owner: H2StreamOwner): H2ClientStream | string {
+    let size = 0;
+    for (const [n, v] of fields) size += n.length + v.length + 32;
+    if (size > this.#peerMaxHeaderList) return `request header list of ${size} bytes is more than the server's limit of ${this.#peerMaxHeaderList}`;
+    const id = this.#nextId;
+    this.#nextId += 2;
+    const s = new H2ClientStream(this, id, owner, this.#peerInitialWindow, this.opts.initialWindowSize);
+    this.streams.set(id, s);
+    this.#idleTimer?.stop();
+    (this.wsi.socket as Socket | null)?.ref();
+    this.#send(headersFrames(id, this.encoder.encode(fields), endStream, this.#peerMaxFrame));
+    if (endStream) s.localClosed = true;
+    return s;
+  }
+
+  // ---- output ----
+
+  #send(b: Uint8Array): void {
+    this.#out.push(b);
+    this.#outBytes += b.length;
+    if (this.#outBytes >= FLUSH_BYTES) this.#flush();
+    else this.#flushSoon();
+  }
+
+  // Frames made in one turn leave in one write, as on the server side.
+  #flushSoon(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      if (this.wsi.closed) return;
+      this.#pump();
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const out = this.#out;
+    const n = this.#outBytes;
+    if (!out.length) return;
+    this.#out = [];
+    this.#outBytes = 0;
+    const t = this.wsi.transport;
+    if (!t || t.destroyed) return;
+    if (out.length === 1) t.write(out[0]);
+    else if (n <= COALESCE_BYTES) t.write(Buffer.concat(out, n));
+    else {
+      t.cork();
+      for (const b of out) t.write(b);
+      t.uncork();
+    }
+  }
+
+  /** Request body bytes: queued, sent as the windows allow. */
+  queueData(s: H2ClientStream, b: Buffer): void {
+    if (s.reset || s.localClosed || s.endQueued || !b.length) return;
+    s.out.push(b);
+    s.outBytes += b.length;
+    this.#schedule(s);
+    this.#flushSoon();
+  }
+
+  /** The request is complete: END_STREAM after what is queued (the response may still come). */
+  endRequest(s: H2ClientStream): void {
+    if (s.reset || s.localClosed || s.endQueued) return;
+    s.endQueued = true;
+    this.#schedule(s);
+    this.#flushSoon();
+  }
+
+  /** The request's wsi closed: finish our side, and cancel a response still coming once it has gone. */
+  finishStream(s: H2ClientStream): void {
+    if (s.reset) return;
+    if (s.closed) {
+      this.#forget(s);
+      return;
+    }
+    s.cancelOnEnd = true;
+    if (s.localClosed) this.cancelStream(s);
+    else this.endRequest(s);
+  }
+
+  /** The request is dropped: RST_STREAM CANCEL, nothing more sent or delivered. */
+  cancelStream(s: H2ClientStream): void {
+    if (s.reset) return;
+    if (!s.closed) this.#resetStream(s, H2Error.CANCEL);
+    else this.#forget(s);
+  }
+
+  #schedule(s: H2ClientStream): void {
+    if (s.ready || (!s.outBytes && !s.endQueued)) return;
+    s.ready = true;
+    this.#sendList.push(s);
+  }
+
+  /** Queued DATA, a frame per stream in turn, while the socket takes it and the windows allow. */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      const t = this.wsi.transport;
+      while (this.#sendList.length && t && !t.destroyed && !t.writableNeedDrain) {
+        const list = this.#sendList;
+        this.#sendList = [];
+        const kept: H2ClientStream[] = [];
+        let sent = false;
+        let k = 0;
+        for (; k < list.length && !t.writableNeedDrain; k++) {
+          const s = list[k];
+          if (s.reset || s.localClosed) {
+            s.ready = false;
+            continue;
+          }
+          const n = Math.max(0, Math.min(s.outBytes, s.sendWindow, this.sendWindow, this.#peerMaxFrame));
+          if (n <= 0 && s.outBytes > 0) {
+            kept.push(s);
+            continue;
+          }
+          sent = true;
+          this.#dataFrame(s, n);
+          if (!s.reset && (s.outBytes > 0 || s.endQueued)) kept.push(s);
+          else s.ready = false;
+          if (s.outBytes === 0 && !s.localClosed) s.owner.drained();
+        }
+        const next = k < list.length ? list.slice(k) : [];
+        for (const s of kept) next.push(s);
+        for (const s of this.#sendList) next.push(s);
+        this.#sendList = next;
+        if (!sent) break;
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #dataFrame(s: H2ClientStream, n: number): void {
+    const end = s.endQueued && n === s.outBytes;
+    this.#send(frameHeader(n, FrameType.DATA, end ? Flag.END_STREAM : 0, s.id));
+    let left = n;
+    while (left > 0) {
+      const b = s.out[0];
+      if (b.length <= left) {
+        this.#send(b);
+        s.out.shift();
+        left -= b.length;
+      } else {
+        this.#send(b.subarray(0, left));
+        s.out[0] = b.subarray(left);
+        left = 0;
+      }
+    }
+    s.outBytes -= n;
+    s.sendWindow -= n;
+    this.sendWindow -= n;
+    if (end) {
+      s.endQueued = false;
+      s.localClosed = true;
+      if (s.cancelOnEnd && !s.remoteClosed) this.#resetStream(s, H2Error.CANCEL);
+      else if (s.closed) this.#forget(s);
+    }
+  }
+
+  #resetStream(s: H2ClientStream, code: number): void {
+    if (s.reset) return;
+    this.#send(rstStreamFrame(s.id, code));
+    s.reset = true;
+    this.#forget(s);
+  }
+
+  #forget(s: H2ClientStream): void {
+    s.reset = true;
+    s.out = [];
+    s.outBytes = 0;
+    s.held = [];
+    if (!this.streams.delete(s.id)) return;
+    if (this.streams.size === 0) {
+      if (this.#goawayReceived) {
+        this.wsi.close();
+        return;
+      }
+      this.#armIdle();
+    }
+    if (this.usable) this.events.room(this);
+  }
+
+  /** A stream fails from the server's side (or the connection's): its request is told why, nothing more is sent on it. */
+  #failStream(s: H2ClientStream, why: string, retry: boolean, rst = -1): void {
+    if (s.reset) return;
+    if (rst >= 0) this.#send(rstStreamFrame(s.id, rst));
+    s.reset = true;
+    this.#forget(s);
+    s.owner.failed(why, retry);
+  }
+
+  #armIdle(): void {
+    if (this.wsi.closed) return;
+    // An idle connection waits for the next request without keeping the process alive.
+    (this.wsi.socket as Socket | null)?.unref();
+    (this.#idleTimer ??= this.wsi.context.timers.timer((c: H2ClientConn) => c.#idleOut(), this)).start(this.opts.idleTimeoutSecs * 1000);
+  }
+
+  #idleOut(): void {
+    if (this.streams.size) return;
+    this.#goneNow('idle');
+    this.#sendGoaway(H2Error.NO_ERROR, '');
+    this.wsi.close();
+  }
+
+  #sendGoaway(code: number, why: string): void {
+    if (this.#goawaySent) return;
+    this.#goawaySent = true;
+    // We accept no server-initiated stream (push is off): the last one processed is 0.
+    this.#send(goawayFrame(0, code, why));
+  }
+
+  #goneNow(why: string): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.events.gone(this, why);
+  }
+
+  // ---- input ----
+
+  rx(data: Buffer): void {
+    if (this.wsi.closed) return;
+    try {
+      if (!this.#ready && data.subarray(0, 7).toString('latin1') === 'HTTP/1.')
+        throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'the server answered in HTTP/1.1: it does not speak HTTP/2 by prior knowledge');
+      this.#reader.feed(data, this.opts.maxFrameSize, (type, flags, sid, payload) => this.#frame(type, flags, sid, payload), () => this.wsi.closed);
+    } catch (e) {
+      if (e instanceof H2ConnectionError) this.#error(e.code, e.message);
+      else {
+        log.err('client wsi %d: internal error in HTTP/2: %s', this.wsi.id, e instanceof Error ? e.stack ?? e.message : String(e));
+        this.#error(H2Error.INTERNAL_ERROR, 'internal error');
+      }
+    }
+  }
+
+  #frame(type: number, flags: number, sid: number, payload: Buffer): void {
+    if (this.#block && type !== FrameType.CONTINUATION)
+      throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'a frame other than CONTINUATION inside a header block');
+    if (!this.#ready && (type !== FrameType.SETTINGS || (flags & Flag.ACK)))
+      throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'the server preface must be SETTINGS');
+    switch (type) {
+      case FrameType.DATA:
+        return this.#data(flags, sid, payload);
+      case FrameType.HEADERS:
+        return this.#headers(flags, sid, payload);
+      case FrameType.PRIORITY:
+        return;
+      case FrameType.RST_STREAM:
+        return this.#rstStream(sid, payload);
+      case FrameType.SETTINGS:
+        return this.#settingsFrame(flags, sid, payload);
+      case FrameType.PUSH_PROMISE:
+        throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
+      case FrameType.PING:
+        return this.#ping(flags, sid, payload);
+      case FrameType.GOAWAY:
+        return this.#goaway(sid, payload);
+      case FrameType.WINDOW_UPDATE:
+        return this.#windowUpdate(sid, payload);
+      case FrameType.CONTINUATION:
+        return this.#continuation(flags, sid, payload);
+      default:
+        return; // unknown frame types are ignored (RFC 9113 5.5)
+    }
+  }
+
+  #unpad(flags: number, payload: Buffer, skip = 0): Buffer {
+    if (!(flags & Flag.PADDED)) return skip ? payload.subarray(skip) : payload;
+    if (payload.length < 1) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'padded frame without its pad length');
+    const pad = payload[0];
+    if (pad + 1 + skip > payload.length) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'padding longer than the frame');
+    return payload.subarray(1 + skip, payload.length - pad);
+  }
+
+  /** The stream `sid` names, or null for one of ours already closed; a stream we never opened is a connection error. */
+  #stream(sid: number, what: string): H2ClientStream | null {
+    if (sid === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, `${what} on stream 0`);
+    if ((sid & 1) === 0 || sid >= this.#nextId) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, `${what} on stream ${sid}, which we never opened`);
+    return this.streams.get(sid) ?? null;
+  }
+
+  #data(flags: number, sid: number, payload: Buffer): void {
+    const s = this.#stream(sid, 'DATA');
+    const data = this.#unpad(flags, payload);
+    const len = payload.length;
+    if (len > this.#recvWindow) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA past the connection window');
+    // The connection's credit goes back at once: only a stream's own window holds back a slow reader.
+    this.#recvWindow -= len;
+    this.#recvUnacked += len;
+    if (this.#recvUnacked >= this.opts.connectionWindowSize / 2) {
+      this.#send(windowUpdateFrame(0, this.#recvUnacked));
+      this.#recvWindow += this.#recvUnacked;
+      this.#recvUnacked = 0;
+    }
+    if (!s) return; // a stream we reset or finished: late frames are ignored
+    if (!s.headSeen) {
+      this.#failStream(s, 'HTTP/2: DATA before the response head', false, H2Error.PROTOCOL_ERROR);
+      return;
+    }
+    if (s.remoteClosed) {
+      this.#failStream(s, 'HTTP/2: DATA after the end of the response', false, H2Error.STREAM_CLOSED);
+      return;
+    }
+    if (len > s.recvWindow) {
+      this.#failStream(s, 'HTTP/2: the server sent past the stream window', false, H2Error.FLOW_CONTROL_ERROR);
+      return;
+    }
+    s.recvWindow -= len;
+    s.unacked += len - data.length;
+    const end = (flags & Flag.END_STREAM) !== 0;
+    if (end) s.remoteClosed = true;
+    this.#body(s, data, end);
+  }
+
+  #body(s: H2ClientStream, data: Buffer, end: boolean): void {
+    if (s.paused || s.held.length) {
+      if (data.length) s.held.push(data);
+      if (end) s.heldEnd = true;
+      return;
+    }
+    this.#deliver(s, data, end);
+  }
+
+  #deliver(s: H2ClientStream, data: Buffer, end: boolean): void {
+    if (data.length) {
+      s.unacked += data.length;
+      s.owner.data(data);
+      if (s.reset) return; // the reader closed its request
+    }
+    this.#giveStreamCredit(s);
+    if (end) {
+      s.owner.end();
+      if (s.closed && !s.reset) this.#forget(s);
+    }
+  }
+
+  /** The reader of `s` reads again: what was held goes now, then credit. */
+  resumeStream(s: H2ClientStream): void {
+    while (s.held.length && !s.paused && !s.reset) {
+      const d = s.held.shift() as Buffer;
+      const last = s.held.length === 0 && s.heldEnd;
+      if (last) s.heldEnd = false;
+      this.#deliver(s, d, last);
+    }
+    if (!s.held.length && s.heldEnd && !s.paused && !s.reset) {
+      s.heldEnd = false;
+      this.#deliver(s, Buffer.alloc(0), true);
+      return;
+    }
+    if (!s.reset) this.#giveStreamCredit(s);
+    this.#flushSoon();
+  }
+
+  #giveStreamCredit(s: H2ClientStream): void {
+    if (s.paused || s.reset || s.remoteClosed || s.unacked < this.opts.initialWindowSize / 2) return;
+    this.#send(windowUpdateFrame(s.id, s.unacked));
+    s.recvWindow += s.unacked;
+    s.unacked = 0;
+  }
+
+  #headers(flags: number, sid: number, payload: Buffer): void {
+    let fragment: Buffer;
+    if (flags & Flag.PRIORITY) {
+      const body = this.#unpad(flags, payload);
+      if (body.length < 5) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'HEADERS too short for its priority');
+      fragment = body.subarray(5);
+    } else fragment = this.#unpad(flags, payload);
+    const block: HeaderBlock = { stream: sid, endStream: (flags & Flag.END_STREAM) !== 0, parts: [fragment], bytes: fragment.length, frames: 1 };
+    if (flags & Flag.END_HEADERS) this.#headerBlock(block);
+    else this.#block = block;
+  }
+
+  #continuation(flags: number, sid: number, payload: Buffer): void {
+    const b = this.#block;
+    if (!b || sid !== b.stream) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'CONTINUATION without a header block to continue');
+    b.parts.push(payload);
+    b.bytes += payload.length;
+    if (++b.frames > MAX_CONTINUATIONS + 1 || b.bytes > this.opts.maxHeaderListSize + this.opts.maxFrameSize)
+      throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'header block too long');
+    if (!(flags & Flag.END_HEADERS)) return;
+    this.#block = null;
+    this.#headerBlock(b);
+  }
+
+  #decode(b: HeaderBlock): { fields: HeaderField[]; tooLarge: boolean } {
+    try {
+      return this.decoder.decode(b.parts.length === 1 ? b.parts[0] : Buffer.concat(b.parts, b.bytes));
+    } catch (e) {
+      if (e instanceof HpackError) throw new H2ConnectionError(H2Error.COMPRESSION_ERROR, e.message);
+      throw e;
+    }
+  }
+
+  #headerBlock(b: HeaderBlock): void {
+    this.#block = null;
+    const s = this.#stream(b.stream, 'HEADERS');
+    // Always decoded: HPACK's table must stay in step whatever happens to the stream.
+    const { fields, tooLarge } = this.#decode(b);
+    if (!s) return;
+    if (s.remoteClosed) throw new H2ConnectionError(H2Error.STREAM_CLOSED, `HEADERS on half-closed stream ${s.id}`);
+    if (tooLarge) {
+      this.#failStream(s, `HTTP/2: response header list larger than ${this.opts.maxHeaderListSize} bytes`, false, H2Error.CANCEL);
+      return;
+    }
+    if (s.headSeen) {
+      // Trailers end the response; they are checked and not kept.
+      const why = b.endStream ? checkTrailers(fields) : 'a second header block without END_STREAM';
+      if (why) {
+        this.#failStream(s, `HTTP/2: malformed trailers: ${why}`, false, H2Error.PROTOCOL_ERROR);
+        return;
+      }
+      s.remoteClosed = true;
+      this.#body(s, Buffer.alloc(0), true);
+      return;
+    }
+    const head = checkResponse(fields);
+    if (typeof head === 'string' || head.status === 101 || (head.status < 200 && b.endStream)) {
+      const why = typeof head === 'string' ? head : `:status ${head.status} ${head.status === 101 ? 'is not allowed in HTTP/2' : 'ending the stream'}`;
+      this.#failStream(s, `HTTP/2: malformed response: ${why}`, false, H2Error.PROTOCOL_ERROR);
+      return;
+    }
+    if (head.status < 200) return; // interim (100, 103): the final head follows
+    s.headSeen = true;
+    if (b.endStream) s.remoteClosed = true;
+    s.owner.head(head.status, head.headers);
+    if (b.endStream && !s.reset) this.#body(s, Buffer.alloc(0), true);
+  }
+
+  #rstStream(sid: number, payload: Buffer): void {
+    if (payload.length !== 4) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
+    const s = this.#stream(sid, 'RST_STREAM');
+    if (!s) return;
+    const code = payload.readUInt32BE(0);
+    // NO_ERROR after a complete response: the server wants no more of the request (RFC 9113 8.1).
+    if (code === H2Error.NO_ERROR && s.remoteClosed) {
+      s.reset = true;
+      this.#forget(s);
+      return;
+    }
+    this.#failStream(s, `HTTP/2 stream reset by the server: ${h2ErrorName(code)}`, code === H2Error.REFUSED_STREAM);
+  }
+
+  #settingsFrame(flags: number, sid: number, payload: Buffer): void {
+    if (sid !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
+    if (flags & Flag.ACK) {
+      if (payload.length) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+      this.#settingsTimer?.stop();
+      return;
+    }
+    if (!this.#settings.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'SETTINGS flood');
+    let grew = false;
+    for (const [id, v] of readSettings(payload)) {
+      switch (id) {
+        case Setting.HEADER_TABLE_SIZE:
+          this.encoder.setMaxTableSize(Math.min(v, 65536));
+          break;
+        case Setting.ENABLE_PUSH:
+          if (v !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'ENABLE_PUSH from a server');
+          break;
+        case Setting.ENABLE_CONNECT_PROTOCOL:
+          if (this.connectProtocol && v === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'ENABLE_CONNECT_PROTOCOL withdrawn');
+          this.connectProtocol = v === 1;
+          break;
+        case Setting.MAX_CONCURRENT_STREAMS:
+          grew ||= v > this.#peerMaxStreams;
+          this.#peerMaxStreams = v;
+          break;
+        case Setting.MAX_HEADER_LIST_SIZE:
+          this.#peerMaxHeaderList = v;
+          break;
+        case Setting.MAX_FRAME_SIZE:
+          this.#peerMaxFrame = v;
+          break;
+        case Setting.INITIAL_WINDOW_SIZE: {
+          const delta = v - this.#peerInitialWindow;
+          this.#peerInitialWindow = v;
+          for (const s of this.streams.values()) {
+            s.sendWindow += delta;
+            if (s.sendWindow > MAX_WINDOW) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'a stream window past 2^31-1');
+          }
+          if (delta > 0) this.#wakeWaiting();
+          break;
+        }
+      }
+    }
+    this.#send(settingsFrame(null));
+    this.#pump();
+    if (!this.#ready) {
+      this.#ready = true;
+      this.#readyTimer?.stop();
+      this.events.ready(this);
+    } else if (grew && this.usable) this.events.room(this);
+  }
+
+  #ping(flags: number, sid: number, payload: Buffer): void {
+    if (sid !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'PING on a stream');
+    if (payload.length !== 8) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING of a wrong size');
+    if (flags & Flag.ACK) return;
+    if (!this.#pings.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'PING flood');
+    this.#send(pingFrame(payload, true));
+  }
+
+  #goaway(sid: number, payload: Buffer): void {
+    if (sid !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'GOAWAY on a stream');
+    if (payload.length < 8) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'GOAWAY too short');
+    const last = payload.readUInt32BE(0) & MAX_WINDOW;
+    const code = payload.readUInt32BE(4);
+    const debug = payload.toString('latin1', 8, Math.min(payload.length, 208)).replace(/[^\x20-\x7e]/g, '?');
+    const why = `GOAWAY ${h2ErrorName(code)}${debug ? ` (${debug})` : ''}`;
+    log.info('client wsi %d: server sent %s, last stream %d', this.wsi.id, why, last);
+    this.#goawayReceived = true;
+    this.#goneNow(`the server sent ${why}`);
+    // Streams past `last` were never processed (6.8): they may be sent again elsewhere.
+    for (const s of [...this.streams.values()]) if (s.id > last) this.#failStream(s, `HTTP/2 stream refused by the server's ${why}`, true);
+    if (this.streams.size === 0 && !this.wsi.closed) this.wsi.close();
+  }
+
+  #windowUpdate(sid: number, payload: Buffer): void {
+    if (payload.length !== 4) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE of a wrong size');
+    const inc = payload.readUInt32BE(0) & MAX_WINDOW;
+    if (sid === 0) {
+      if (inc === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+      if (this.sendWindow + inc > MAX_WINDOW) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window past 2^31-1');
+      this.sendWindow += inc;
+      this.#pump();
+      this.#wakeWaiting();
+      return;
+    }
+    const s = this.#stream(sid, 'WINDOW_UPDATE');
+    if (!s) return;
+    if (inc === 0) {
+      this.#failStream(s, 'HTTP/2: WINDOW_UPDATE of 0', false, H2Error.PROTOCOL_ERROR);
+      return;
+    }
+    if (s.sendWindow + inc > MAX_WINDOW) {
+      this.#failStream(s, 'HTTP/2: stream window past 2^31-1', false, H2Error.FLOW_CONTROL_ERROR);
+      return;
+    }
+    s.sendWindow += inc;
+    this.#schedule(s);
+    this.#pump();
+    if (s.outBytes === 0 && !s.localClosed && !s.reset) s.owner.drained();
+  }
+
+  #wakeWaiting(): void {
+    if (this.socketChoked || this.sendWindow <= 0) return;
+    for (const s of [...this.streams.values()]) if (s.outBytes === 0 && !s.localClosed && !s.reset) s.owner.drained();
+  }
+
+  // ---- the connection ending ----
+
+  /** A connection error: GOAWAY with its code, every request fails with `why`, the connection closes. */
+  #error(code: number, why: string): void {
+    if (this.wsi.closed) return;
+    log.info('client wsi %d: HTTP/2 connection error %s: %s', this.wsi.id, h2ErrorName(code), why);
+    this.#sendGoaway(code, why);
+    this.#flush();
+    this.lost(`HTTP/2 connection error ${h2ErrorName(code)}: ${why}`);
+  }
+
+  /** The connection is lost (closed by the server, a socket error): every open request fails with `why`. */
+  lost(why: string): void {
+    this.#goneNow(why);
+    for (const s of [...this.streams.values()]) this.#failStream(s, why, false);
+    if (!this.wsi.closed) this.wsi.close(false);
+  }
+
+  /** The socket drained: queued DATA goes on, and streams waiting only on the socket may write. */
+  writable(): void {
+    this.#pump();
+    this.#wakeWaiting();
+  }
+
+  /** The vhost or context goes away: GOAWAY, no new streams. */
+  goingAway(): void {
+    this.#goneNow('the client is going away');
+    this.#sendGoaway(H2Error.NO_ERROR, '');
+    this.#flush();
+  }
+
+  closing(): void {
+    this.#settingsTimer?.stop();
+    this.#readyTimer?.stop();
+    this.#idleTimer?.stop();
+    this.#goneNow('the connection closed');
+    for (const s of [...this.streams.values()]) this.#failStream(s, 'HTTP/2 connection closed', false);
+    this.#sendGoaway(H2Error.NO_ERROR, '');
+    this.#flush();
+    this.#sendList = [];
+    this.#reader.clear();
+  }
+}
