@@ -122,8 +122,9 @@ export interface NodeH2 {
 /** A node:http2 server on 127.0.0.1 (TLS with `cert`, else clear text), answering with `onStream`. */
 export async function nodeH2(onStream: (s: ServerHttp2Stream, h: IncomingHttpHeaders) => void, opts: { cert?: Issued; settings?: Record<string, unknown>; allowHTTP1?: boolean } = {}): Promise<NodeH2> {
   const server = opts.cert
-    ? createSecureServer({ cert: opts.cert.cert, key: opts.cert.key, settings: opts.settings, allowHTTP1: opts.allowHTTP1 ?? false })
-    : createServer({ settings: opts.settings });
+    // Room for a whole 16 MiB body queued at once (node's default is 10 MB).
+    ? createSecureServer({ cert: opts.cert.cert, key: opts.cert.key, settings: opts.settings, allowHTTP1: opts.allowHTTP1 ?? false, maxSessionMemory: 256 })
+    : createServer({ settings: opts.settings, maxSessionMemory: 256 });
   server.on('stream', (s, h) => {
     s.on('error', () => {});
     onStream(s, h);
@@ -149,4 +150,68 @@ export async function nodeH2(onStream: (s: ServerHttp2Stream, h: IncomingHttpHea
 /** TLS settings a client needs to trust `pki`'s certificates. */
 export function trust(pki: Pki): { ca: Buffer } {
   return { ca: pki.ca.cert };
+}
+
+// ---- a minimal WebSocket echo over any duplex (an h2 stream or a socket) ----
+
+/** An unmasked server frame of any size. */
+export function wsFrame(opcode: number, payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x80 | opcode, n])
+    : n < 65536 ? Buffer.from([0x80 | opcode, 126, n >> 8, n & 0xff])
+      : Buffer.concat([Buffer.from([0x80 | opcode, 127]), (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; })()]);
+  return Buffer.concat([head, payload]);
+}
+
+export interface WsEcho {
+  /** Messages received (text as strings), and whether each frame was masked. */
+  got: Array<string | Buffer>;
+  masked: boolean[];
+  /** The close code the client sent, if any. */
+  closeCode: number | null;
+}
+
+/**
+ * Echo WebSocket frames read from `d` (client frames, masked) back to it
+ * unmasked; a Close is answered with the same code and ends `d`.
+ */
+export function wsEcho(d: NodeJS.ReadableStream & NodeJS.WritableStream & { end(): unknown }, state: WsEcho): void {
+  let buf = Buffer.alloc(0);
+  d.on('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      if (buf.length < 2) return;
+      const op = buf[0] & 0x0f;
+      const masked = (buf[1] & 0x80) !== 0;
+      let len = buf[1] & 0x7f;
+      let at = 2;
+      if (len === 126) {
+        if (buf.length < 4) return;
+        len = buf.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        if (buf.length < 10) return;
+        len = Number(buf.readBigUInt64BE(2));
+        at = 10;
+      }
+      const mask = masked ? buf.subarray(at, at + 4) : null;
+      if (masked) at += 4;
+      if (buf.length < at + len) return;
+      const p = Buffer.from(buf.subarray(at, at + len));
+      if (mask) for (let i = 0; i < p.length; i++) p[i] ^= mask[i & 3];
+      buf = buf.subarray(at + len);
+      state.masked.push(masked);
+      if (op === 0x8) {
+        state.closeCode = p.length >= 2 ? p.readUInt16BE(0) : 1005;
+        d.write(wsFrame(0x8, p.subarray(0, 2)));
+        d.end();
+        return;
+      }
+      if (op === 0x1 || op === 0x2) {
+        state.got.push(op === 0x1 ? p.toString() : p);
+        d.write(wsFrame(op, p));
+      }
+      if (op === 0x9) d.write(wsFrame(0xa, p));
+    }
+  });
 }

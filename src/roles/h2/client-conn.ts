@@ -299,11 +299,21 @@ export class H2ClientConn {
   }
 
   #forget(s: H2ClientStream): void {
+    if (this.#drop(s)) this.#afterDrop();
+  }
+
+  /** The stream is over: nothing more goes out or comes in for it. False when it already was. */
+  #drop(s: H2ClientStream): boolean {
     s.reset = true;
     s.out = [];
     s.outBytes = 0;
     s.held = [];
-    if (!this.streams.delete(s.id)) return;
+    return this.streams.delete(s.id);
+  }
+
+  /** A stream went: the connection may close (after GOAWAY), idle, or take a waiting request. */
+  #afterDrop(): void {
+    if (this.wsi.closed) return;
     if (this.streams.size === 0) {
       if (this.#goawayReceived) {
         this.wsi.close();
@@ -318,9 +328,10 @@ export class H2ClientConn {
   #failStream(s: H2ClientStream, why: string, retry: boolean, rst = -1): void {
     if (s.reset) return;
     if (rst >= 0) this.#send(rstStreamFrame(s.id, rst));
-    s.reset = true;
-    this.#forget(s);
+    const dropped = this.#drop(s);
+    // Told first: the request may go elsewhere before this connection (its parent) closes.
     s.owner.failed(why, retry);
+    if (dropped) this.#afterDrop();
   }
 
   #armIdle(): void {
