@@ -32,6 +32,12 @@ export interface ConnectOptions extends MessageOptions {
   rejectUnauthorized?: boolean;
   /** Offer permessage-deflate: `true` with the defaults, or settings. Default off. */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * wss://: carry the WebSocket as a stream of an HTTP/2 connection (RFC
+   * 8441) — `'require'` it, `'prefer'` it when the server allows it (else
+   * HTTP/1.1), or `'forbid'` it. Default `'forbid'`, as `clientConnect`.
+   */
+  http2?: 'prefer' | 'require' | 'forbid';
   /** Milliseconds for TCP, TLS and the handshake together. Default 10000. */
   timeout?: number;
   /** Aborts the attempt; once connected it no longer applies. */
@@ -152,6 +158,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
       ...(options.headers ? { headers: options.headers } : {}),
       ...(options.origin !== undefined ? { origin: options.origin } : {}),
       ...(options.perMessageDeflate ? { perMessageDeflate: options.perMessageDeflate } : {}),
+      ...(options.http2 !== undefined ? { http2: options.http2 } : {}),
       ...(target.tls
         ? {
             ssl: {

@@ -13,6 +13,7 @@ import { Reason, Write, type Context, type Wsi } from '../../src/index.js';
 import { makePki } from '../helpers/pki.js';
 import { Recorder, clientContext, acceptOf } from '../helpers/client.js';
 import { nodeH2, wsEcho, wsFrame, type WsEcho } from '../helpers/h2client.js';
+import { connect } from '../../src/node/index.js';
 
 const pki = makePki();
 const leaf = pki.issue('localhost');
@@ -163,4 +164,25 @@ test('an extended CONNECT answered with another status than 200 is a CONNECTION_
   const srv = await echoServer(true, 403);
   const r = await echoOnce(srv.port, 'require');
   assert.equal(r.rec.first(Reason.CLIENT_CONNECTION_ERROR)?.input, 'HS: ws extended CONNECT response not 200 (got 403)');
+});
+
+test('the message layer: connect(wss://…, { http2: "require" }) is a MessageSocket over an HTTP/2 stream', async () => {
+  const srv = await echoServer(true);
+  const socket = await connect(`wss://127.0.0.1:${srv.port}/m`, { ca: pki.ca.cert, http2: 'require', timeout: 5000 });
+  try {
+    const got = new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no echo')), 5000);
+      socket.on('message', (data: string | Buffer) => {
+        clearTimeout(t);
+        resolve(data.toString());
+      });
+    });
+    socket.send('over h2');
+    assert.equal(await got, 'over h2');
+    assert.deepEqual(srv.sessions.map((s) => s.via), ['h2']);
+  } finally {
+    socket.close(1000);
+  }
+  await assert.rejects(connect(`wss://127.0.0.1:${(await echoServer(false)).port}/m`, { ca: pki.ca.cert, http2: 'require', timeout: 5000 }),
+    /does not take WebSockets over HTTP\/2/);
 });
