@@ -31,6 +31,10 @@ const USAGE = `Usage: lws-test-client [options] URL
   -A, --ca FILE         trusted CA certificates (PEM) instead of the system's
   -R, --crl FILE        certificate revocation list (PEM) of the CA
   -p, --port N          port when the URL has none (default 7681)
+      --h2              HTTP/2 only: by prior knowledge in clear text, by ALPN
+                        on TLS (anything else fails); a ws:// connection goes
+                        over HTTP/2 (RFC 8441). Without it, https:// uses HTTP/2
+                        when the server's ALPN chooses it
       --protocol NAME   subprotocol of the mirror connection (default lws-mirror-protocol)
   -n, --nomirror        connect the mirror but send nothing
   -j, --justmirror      only the mirror connection; it sends one circle
@@ -66,6 +70,7 @@ function main(): number {
         ca: { type: 'string', short: 'A' },
         crl: { type: 'string', short: 'R' },
         port: { type: 'string', short: 'p' },
+        h2: { type: 'boolean' },
         protocol: { type: 'string' },
         nomirror: { type: 'boolean', short: 'n' },
         justmirror: { type: 'boolean', short: 'j' },
@@ -110,6 +115,8 @@ function main(): number {
     return fail((e as Error).message);
   }
   if (args.post && target.mode !== 'http') return fail('-o needs an http:// or https:// URL');
+  if (args.h2 && (target.mode === 'raw' || args['multi-test'] || args.echo)) return fail('--h2 is for http(s):// and the ws(s):// mirror mode');
+  const http2 = args.h2 ? 'require' as const : undefined;
   if ((args['multi-test'] || args.echo) && target.mode !== 'ws') return fail('-m and -e need a ws:// or wss:// URL');
   if (!target.tls && Object.keys(material).length) return fail('-C, -K, -A and -R need TLS (-s, -S, wss:// or https://)');
   const ssl = sslFor(target, material);
@@ -138,11 +145,12 @@ function main(): number {
       once: args.once ?? false,
       longLived: args.longlived ?? false,
       ssl,
+      http2,
       done: exit,
       print,
     });
   } else if (target.mode === 'http') {
-    context = runHttpMode(target, (b) => void process.stdout.write(b), exit, { post: args.post ?? false, ssl });
+    context = runHttpMode(target, (b) => void process.stdout.write(b), exit, { post: args.post ?? false, ssl, http2 });
   } else {
     context = runRawMode(target, process.stdin, (b) => void process.stdout.write(b), exit, ssl);
   }

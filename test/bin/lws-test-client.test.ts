@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createH2cServer } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -138,6 +139,28 @@ test('http:// prints the body; a 404 exits 1', async () => {
     assert.equal(await run(missing, 5000), 1);
     assert.match(missing.stderr(), /HTTP status 404/);
   });
+});
+
+test('--h2 speaks HTTP/2 by prior knowledge to an h2c-only server; without it the same URL fails', async () => {
+  const h2 = createH2cServer();
+  h2.on('stream', (st, hd) => {
+    st.respond({ ':status': 200 });
+    st.end(`over h2 ${String(hd[':path'])}\n`);
+  });
+  await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+  const port = (h2.address() as { port: number }).port;
+  try {
+    const c = spawnBin('lws-test-client', ['--h2', `http://127.0.0.1:${port}/x`]);
+    assert.equal(await run(c, 5000), 0, c.stderr());
+    assert.equal(c.stdout(), 'over h2 /x\n');
+    const plain = spawnBin('lws-test-client', [`http://127.0.0.1:${port}/x`]);
+    assert.equal(await run(plain, 5000), 1);
+    const raw = spawnBin('lws-test-client', ['--h2', `raw://127.0.0.1:${port}`]);
+    assert.equal(await run(raw, 5000), 1);
+    assert.match(raw.stderr(), /--h2 is for http\(s\):\/\/ and the ws\(s\):\/\/ mirror mode/);
+  } finally {
+    await new Promise<void>((r) => h2.close(() => r()));
+  }
 });
 
 test('raw:// copies stdin to the socket and the socket to stdout', async () => {

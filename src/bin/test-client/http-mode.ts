@@ -9,6 +9,8 @@ export interface HttpModeOptions {
   /** `-o`: POST POST_BODY as a urlencoded form instead of a GET. */
   post: boolean;
   ssl: ClientSslOptions | false;
+  /** `--h2`: HTTP/2 only; absent, https:// follows the server's ALPN. */
+  http2?: 'require';
 }
 
 /**
@@ -57,7 +59,7 @@ export function runHttpMode(target: Target, out: (body: Buffer) => void, done: (
     }],
   });
   context.clientConnect({
-    address: target.host, port: target.port, path: target.path, host: target.hostHeader, ssl: opt.ssl,
+    address: target.host, port: target.port, path: target.path, host: target.hostHeader, ssl: opt.ssl, http2: opt.http2,
     ...(opt.post
       ? { method: 'POST', bodyLength: POST_BODY.length, headers: { 'content-type': 'application/x-www-form-urlencoded' } }
       : { method: 'GET' }),

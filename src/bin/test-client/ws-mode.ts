@@ -15,6 +15,8 @@ export interface WsModeOptions {
   longLived?: boolean;
   /** TLS settings of both connections (false: none). */
   ssl: ClientSslOptions | false;
+  /** `--h2`: the connections are streams of one HTTP/2 connection (RFC 8441). */
+  http2?: 'require';
   /** Called once with the exit status when the run is over. */
   done: (code: number) => void;
   /** Where lines go (stdout in the bin; a test may capture). */
@@ -158,6 +160,7 @@ export function runWsMode(target: Target, opt: WsModeOptions): Context {
     context, address: target.host, port: target.port, path: target.path,
     host: target.hostHeader, origin: target.hostHeader,
     ssl: opt.ssl,
+    http2: opt.http2,
     // The C client's offer; lws-mirror-protocol servers refuse it, dumb-increment takes it.
     perMessageDeflate: { clientNoContextTakeover: true },
   };
