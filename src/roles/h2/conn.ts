@@ -12,7 +12,7 @@ import { routeRequest } from '../../responders/route.js';
 import { misdirected } from '../listen/select-vhost.js';
 import { HpackDecoder, HpackEncoder, HpackError, type HeaderField } from './hpack/index.js';
 import {
-  CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, FRAME_HEADER_LEN, Flag, FrameType, H2Error, MAX_MAX_FRAME, MAX_WINDOW, Setting,
+  CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, MAX_MAX_FRAME, MAX_WINDOW, Setting,
   frameHeader, goawayFrame, h2ErrorName, headersFrames, pingFrame, rstStreamFrame, settingsFrame, windowUpdateFrame,
 } from './frames.js';
 import type { H2Options } from './options.js';
@@ -20,6 +20,8 @@ import { H2Stream } from './stream.js';
 import { H2Exchange } from './exchange.js';
 import { checkRequest, checkTrailers } from './request.js';
 import { Budget } from './budget.js';
+import { FrameReader } from './frame-reader.js';
+import { H2ConnectionError } from './connection-error.js';
 import { h2StreamRole } from './role-stream.js';
 
 /** Stream ids remembered after they close, to tell a closed stream (STREAM_CLOSED) from one never used. */
@@ -201,27 +203,19 @@ export class H2Conn {
         this.#prefaceSeen = true;
         buf = buf.subarray(CLIENT_PREFACE.length);
       }
-      let at = 0;
-      while (buf.length - at >= FRAME_HEADER_LEN && !this.wsi.closed) {
-        const len = (buf[at] << 16) | (buf[at + 1] << 8) | buf[at + 2];
-        if (len > this.opts.maxFrameSize) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes`);
-        if (buf.length - at < FRAME_HEADER_LEN + len) break;
-        const type = buf[at + 3];
-        const flags = buf[at + 4];
-        const sid = buf.readUInt32BE(at + 5) & MAX_WINDOW;
-        const payload = buf.subarray(at + FRAME_HEADER_LEN, at + FRAME_HEADER_LEN + len);
-        at += FRAME_HEADER_LEN + len;
-        this.#frame(type, flags, sid, payload);
-      }
-      if (at < buf.length && !this.wsi.closed) this.#buf = buf.subarray(at);
+      this.#frames.feed(buf, this.opts.maxFrameSize, this.#onFrame, this.#isClosed);
     } catch (e) {
-      if (e instanceof ConnectionError) this.#error(e.code, e.message);
+      if (e instanceof ConnectionError || e instanceof H2ConnectionError) this.#error(e.code, e.message);
       else {
         log.err('wsi %d: internal error in HTTP/2: %s', this.wsi.id, e instanceof Error ? e.stack ?? e.message : String(e));
         this.#error(H2Error.INTERNAL_ERROR, 'internal error');
       }
     }
   }
+
+  readonly #frames = new FrameReader();
+  readonly #onFrame = (type: number, flags: number, sid: number, payload: Buffer): void => this.#frame(type, flags, sid, payload);
+  readonly #isClosed = (): boolean => this.wsi.closed;
 
   #frame(type: number, flags: number, sid: number, payload: Buffer): void {
     if (this.#block && type !== FrameType.CONTINUATION)
