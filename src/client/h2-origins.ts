@@ -89,7 +89,7 @@ export class H2Origins {
     wireSocket(cw, socket);
     o.waiting.unshift({ wsi, c });
     log.debug('client wsi %d: HTTP/2 connection (wsi %d) to %s:%d', wsi.id, cw.id, c.address, c.port);
-    o.conn = startH2Client(cw, this.opts, this.#events(o));
+    o.conn = startH2Client(cw, this.opts, this.#events(key, o));
   }
 
   /** The opener's socket speaks HTTP/1.1: the origin is remembered as such, and the waiting requests open their own. */
@@ -133,7 +133,7 @@ export class H2Origins {
     if (!o.conn && this.#map.get(key) === o) this.#map.delete(key);
   }
 
-  #events(o: Origin): H2ClientEvents {
+  #events(key: string, o: Origin): H2ClientEvents {
     return {
       ready: () => this.#dispatch(o),
       room: () => this.#dispatch(o),
@@ -141,6 +141,8 @@ export class H2Origins {
         if (o.conn !== conn) return;
         o.conn = null;
         for (const w of o.waiting.splice(0)) if (!w.wsi.closed) this.retry(w.wsi, w.c, why);
+        // Nothing left to remember about this origin.
+        if (!o.conn && !o.opener && !o.waiting.length && this.#map.get(key) === o) this.#map.delete(key);
       },
     };
   }

@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { createContext, type Context } from '../../src/index.js';
 import { makePki } from '../helpers/pki.js';
 import { nodeH2, request, requestHub, sha256 } from '../helpers/h2client.js';
-import { CLIENT_PREFACE, FrameType, H2Error, frame, goawayFrame, settingsFrame } from '../../src/roles/h2/frames.js';
+import { CLIENT_PREFACE, Flag, FrameType, H2Error, frame, goawayFrame, settingsFrame } from '../../src/roles/h2/frames.js';
+import { HpackEncoder } from '../../src/roles/h2/hpack/index.js';
 
 const pki = makePki();
 const leaf = pki.issue('localhost');
@@ -216,17 +217,52 @@ async function badServer(bad: Buffer) {
   return { port: (srv.address() as { port: number }).port, got, conns };
 }
 
-/** GOAWAY frames among the bytes a client sent: their error codes. */
-function goawayCodes(bytes: Buffer): number[] {
+/** The error codes of the frames of `type` (GOAWAY, RST_STREAM) among the bytes a client sent. */
+function codesOf(bytes: Buffer, type: number): number[] {
   const out: number[] = [];
   let at = CLIENT_PREFACE.length;
   while (at + 9 <= bytes.length) {
     const len = bytes.readUIntBE(at, 3);
-    if (bytes[at + 3] === FrameType.GOAWAY) out.push(bytes.readUInt32BE(at + 13));
+    if (bytes[at + 3] === type) out.push(bytes.readUInt32BE(at + 9 + (type === FrameType.GOAWAY ? 4 : 0)));
     at += 9 + len;
   }
   return out;
 }
+const goawayCodes = (b: Buffer) => codesOf(b, FrameType.GOAWAY);
+
+/** A response head on stream 1, HPACK-encoded as a server would. */
+function head(fields: Array<[string, string]>, flags = Flag.END_HEADERS | Flag.END_STREAM): Buffer {
+  return frame(FrameType.HEADERS, flags, 1, new HpackEncoder().encode(fields));
+}
+
+test('a malformed or oversized response head is a stream error: RST_STREAM, the request fails with the reason, no GOAWAY', async () => {
+  const cases: Array<[string, Buffer, number, RegExp, Record<string, number>?]> = [
+    ['an upper-case field name', head([[':status', '200'], ['X-Bad', '1']]), H2Error.PROTOCOL_ERROR, /^HTTP\/2: malformed response: malformed field name "X-Bad"$/],
+    ['no :status', head([['x', '1']]), H2Error.PROTOCOL_ERROR, /^HTTP\/2: malformed response: no :status$/],
+    ['a connection-specific field', head([[':status', '200'], ['connection', 'close']]), H2Error.PROTOCOL_ERROR, /connection-specific field connection/],
+    ['101 in HTTP/2', head([[':status', '101']]), H2Error.PROTOCOL_ERROR, /:status 101 is not allowed in HTTP\/2/],
+    ['a header list past maxHeaderListSize', head([[':status', '200'], ['x-big', 'a'.repeat(5000)]]), H2Error.CANCEL,
+      /^HTTP\/2: response header list larger than 1024 bytes$/, { maxHeaderListSize: 1024 }],
+  ];
+  for (const [what, bytes, code, why, opts] of cases) {
+    const srv = await badServer(bytes);
+    const ctx = client(opts);
+    const o = await request(ctx, srv.port, { path: '/', method: 'GET', http2: 'require' });
+    assert.match(String(o.error), why, what);
+    await new Promise((r) => setTimeout(r, 50));
+    const sent = Buffer.concat(srv.got);
+    assert.deepEqual(codesOf(sent, FrameType.RST_STREAM), [code], `${what}: RST_STREAM ${code}`);
+    assert.deepEqual(goawayCodes(sent), [], `${what}: the connection goes on`);
+  }
+});
+
+test('bad options are refused with a code', () => {
+  const ctx = client();
+  assert.throws(() => ctx.clientConnect({ address: '127.0.0.1', port: 1, method: 'GET', http2: 'sometimes' as 'prefer' }),
+    (e: Error & { code?: string }) => e.code === 'TSLWS_INVALID_OPTION' && /http2 must be 'prefer', 'require' or 'forbid'/.test(e.message));
+  assert.throws(() => createContext({ h2Client: { maxQueued: -1 } }), (e: Error & { code?: string }) => e.code === 'TSLWS_INVALID_OPTION');
+  assert.throws(() => createContext({ h2Client: { nope: 1 } as Record<string, number> }), (e: Error & { code?: string }) => e.code === 'TSLWS_UNKNOWN_OPTION');
+});
 
 test('a malformed frame from the server is a connection error: GOAWAY with its code, the request fails with the reason, nothing crashes', async () => {
   const cases: Array<[string, Buffer, number, RegExp]> = [
