@@ -68,6 +68,9 @@ async function server(settings?: Record<string, unknown>) {
     } else if (path === '/stall') {
       s.respond({ ':status': 200, 'content-length': '100' });
       s.write(Buffer.alloc(10));
+    } else if (path.startsWith('/headers')) {
+      s.respond({ ':status': 200, 'x-seen': JSON.stringify(hd) });
+      s.end();
     } else if (path === '/redirect') {
       s.respond({ ':status': 302, location: '/small' });
       s.end();
@@ -150,6 +153,24 @@ test('node:http2: timeouts: no answer is a CONNECTION_ERROR, a stalled body clos
   const after = await request(ctx, srv.port, { path: '/small', method: 'GET', ssl });
   assert.equal(after.body.toString(), 'small');
   assert.equal(srv.conns.n, 1);
+});
+
+test('node:http2: the request head: pseudo-headers, the caller\'s headers lower-cased, CLIENT_APPEND_HANDSHAKE_HEADER, no connection-specific fields', async () => {
+  const srv = await server();
+  const ctx = client();
+  const o = await request(ctx, srv.port, {
+    path: '/headers?q=1', method: 'GET', ssl, host: 'localhost', headers: { 'X-User': 'u', Connection: 'keep-alive' },
+    append: [['x-token', 'abc']], want: ['x-seen'],
+  });
+  assert.equal(o.status, 200);
+  const seen = JSON.parse(String(o.headers['x-seen'])) as Record<string, string>;
+  assert.equal(seen[':method'], 'GET');
+  assert.equal(seen[':scheme'], 'https');
+  assert.equal(seen[':authority'], 'localhost');
+  assert.equal(seen[':path'], '/headers?q=1');
+  assert.equal(seen['x-user'], 'u');
+  assert.equal(seen['x-token'], 'abc');
+  assert.equal(seen.connection, undefined);
 });
 
 test('node:http2: a redirect is followed on the same connection', async () => {

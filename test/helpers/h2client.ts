@@ -33,6 +33,8 @@ export interface RequestOptions extends Omit<ClientConnectInfo, 'address' | 'por
   readWhen?: () => boolean;
   /** Header names to copy at ESTABLISHED_CLIENT_HTTP. */
   want?: string[];
+  /** Headers to add at CLIENT_APPEND_HANDSHAKE_HEADER. */
+  append?: Array<[string, string]>;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface RequestOptions extends Omit<ClientConnectInfo, 'address' | 'por
  * `hub` (see `requestHub`): resolves when the request is over.
  */
 export function request(ctx: Context, port: number, o: RequestOptions, ms = 20000): Promise<Outcome> {
-  const { upload, chunk, readWhen, want, ...info } = o;
+  const { upload, chunk, readWhen, want, append, ...info } = o;
   return new Promise((resolve, reject) => {
     const out: Outcome = { wsi: null as unknown as Wsi, status: 0, body: Buffer.alloc(0), error: null, completed: false, closed: false, headers: {} };
     const parts: Buffer[] = [];
@@ -61,6 +63,9 @@ export function request(ctx: Context, port: number, o: RequestOptions, ms = 2000
     };
     const handler = (wsi: Wsi, reason: Reason, input: unknown): number | void => {
       switch (reason) {
+        case Reason.CLIENT_APPEND_HANDSHAKE_HEADER:
+          for (const [k, v] of append ?? []) (input as { add(k: string, v: string): void }).add(k, v);
+          return;
         case Reason.CLIENT_CONNECTION_ERROR:
           out.error = String(input);
           finish();
