@@ -66,6 +66,8 @@ export class H2Origins {
       return 'joined';
     }
     o.waiting.push({ wsi, c });
+    // Its connection is up (or being opened by another request): what is left is the server's answer.
+    if (o.conn) c.phase = 'handshake';
     // Never inside clientConnect: the user gets the wsi before any callback.
     if (o.conn) this.#dispatchSoon(o);
     return 'joined';
@@ -87,6 +89,7 @@ export class H2Origins {
       return;
     }
     wireSocket(cw, socket);
+    c.phase = 'handshake';
     o.waiting.unshift({ wsi, c });
     log.debug('client wsi %d: HTTP/2 connection (wsi %d) to %s:%d', wsi.id, cw.id, c.address, c.port);
     o.conn = startH2Client(cw, this.opts, this.#events(key, o));
