@@ -141,6 +141,12 @@ export class ClientConn implements HttpCarrier {
     wsi.deliverWriteable(Reason.CLIENT_HTTP_WRITEABLE);
   }
 
+  /** `wsi.getPeerWriteAllowance()`: on HTTP/2 the stream's credit (its window and the connection's), else -1 (only the socket limits). */
+  uploadCredit(): number {
+    const s = this.h2;
+    return s ? Math.max(0, Math.min(s.sendWindow, s.conn.sendWindow)) : -1;
+  }
+
   /** `wsi.write()` of request body bytes: `Write.HTTP`, or `Write.HTTP_FINAL` for the last. */
   uploadWrite(wsi: Wsi, buf: Uint8Array, flags: number): number {
     const s = wsi.transport;

@@ -20,6 +20,9 @@ export const clientConnectingRole: RoleOps<ClientConn> = {
   write(wsi, c, buf, flags) {
     return c.uploadWrite(wsi, buf, flags);
   },
+  txCredit(_wsi, c) {
+    return c.uploadCredit();
+  },
   timeout(wsi, c) {
     const where = c.phase === 'tcp' ? 'connecting' : c.phase === 'tls' ? 'in the TLS handshake' : 'waiting for the server to answer';
     c.fail(wsi, `timed out after ${c.timeoutSecs} s ${where} (${c.address}:${c.port})`);

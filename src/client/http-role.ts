@@ -19,6 +19,9 @@ export const httpClientRole: RoleOps<ClientConn> = {
   write(wsi, c, buf, flags) {
     return c.uploadWrite(wsi, buf, flags);
   },
+  txCredit(_wsi, c) {
+    return c.uploadCredit();
+  },
   timeout(wsi, c) {
     // The body stalled (HTTP_CONTENT): established, so no CONNECTION_ERROR, just the close.
     log.info('client wsi %d: response body stalled for %d s', wsi.id, c.bodyTimeoutSecs);

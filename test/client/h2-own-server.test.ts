@@ -121,6 +121,8 @@ for (const tls of [false, true]) {
     assert.equal(o.error, null);
     assert.equal(o.status, 200);
     assert.equal(o.body.toString(), sha256(big));
+    // The stream's credit: our server's initial window (65535) at most.
+    assert.ok(o.allowance !== null && o.allowance > 0 && o.allowance <= 65535, `allowance ${o.allowance}`);
   });
 }
 

@@ -19,6 +19,8 @@ export interface Outcome {
   completed: boolean;
   closed: boolean;
   headers: Record<string, string | undefined>;
+  /** `wsi.getPeerWriteAllowance()` at the first CLIENT_HTTP_WRITEABLE. */
+  allowance: number | null;
 }
 
 export function sha256(b: Buffer): string {
@@ -44,7 +46,7 @@ export interface RequestOptions extends Omit<ClientConnectInfo, 'address' | 'por
 export function request(ctx: Context, port: number, o: RequestOptions, ms = 20000): Promise<Outcome> {
   const { upload, chunk, readWhen, want, append, ...info } = o;
   return new Promise((resolve, reject) => {
-    const out: Outcome = { wsi: null as unknown as Wsi, status: 0, body: Buffer.alloc(0), error: null, completed: false, closed: false, headers: {} };
+    const out: Outcome = { wsi: null as unknown as Wsi, status: 0, body: Buffer.alloc(0), error: null, completed: false, closed: false, headers: {}, allowance: null };
     const parts: Buffer[] = [];
     let sent = 0;
     const timer = setTimeout(() => reject(new Error(`request ${o.path ?? '/'} not over after ${ms} ms (status ${out.status}, ${parts.length} parts)`)), ms);
@@ -86,6 +88,7 @@ export function request(ctx: Context, port: number, o: RequestOptions, ms = 2000
           return;
         case Reason.CLIENT_HTTP_WRITEABLE: {
           if (!upload) return;
+          out.allowance ??= wsi.getPeerWriteAllowance();
           const n = Math.min(chunk ?? 16384, upload.length - sent);
           const last = sent + n >= upload.length;
           wsi.write(upload.subarray(sent, sent + n), last ? Write.HTTP_FINAL : Write.HTTP);
