@@ -9,6 +9,7 @@ import {
 } from './frames.js';
 import { H2ConnectionError } from './connection-error.js';
 import { FrameReader } from './frame-reader.js';
+import { takeQueued, unpad, writeFrames } from './frame-io.js';
 import { readSettings } from './peer-settings.js';
 import { checkResponse } from './client-response.js';
 import { checkTrailers } from './request.js';
@@ -21,7 +22,6 @@ const MAX_STREAM_ID = 0x7fffffff;
 /** CONTINUATION frames one response header block may take. */
 const MAX_CONTINUATIONS = 32;
 const FLUSH_BYTES = 64 * 1024;
-const COALESCE_BYTES = 16 * 1024;
 
 /** What the connection tells whoever shares it out among requests. */
 export interface H2ClientEvents {
@@ -57,6 +57,7 @@ export class H2ClientConn {
   /** The server allows extended CONNECT (RFC 8441 SETTINGS_ENABLE_CONNECT_PROTOCOL). */
   connectProtocol = false;
   #reader = new FrameReader();
+  readonly #sendData = (b: Buffer): void => this.#send(b);
   #ready = false;
   #block: HeaderBlock | null = null;
   #nextId = 1;
@@ -171,15 +172,7 @@ export class H2ClientConn {
     if (!out.length) return;
     this.#out = [];
     this.#outBytes = 0;
-    const t = this.wsi.transport;
-    if (!t || t.destroyed) return;
-    if (out.length === 1) t.write(out[0]);
-    else if (n <= COALESCE_BYTES) t.write(Buffer.concat(out, n));
-    else {
-      t.cork();
-      for (const b of out) t.write(b);
-      t.uncork();
-    }
+    writeFrames(this.wsi.transport, out, n);
   }
 
   /** Request body bytes: queued, sent as the windows allow. */
@@ -267,19 +260,7 @@ export class H2ClientConn {
   #dataFrame(s: H2ClientStream, n: number): void {
     const end = s.endQueued && n === s.outBytes;
     this.#send(frameHeader(n, FrameType.DATA, end ? Flag.END_STREAM : 0, s.id));
-    let left = n;
-    while (left > 0) {
-      const b = s.out[0];
-      if (b.length <= left) {
-        this.#send(b);
-        s.out.shift();
-        left -= b.length;
-      } else {
-        this.#send(b.subarray(0, left));
-        s.out[0] = b.subarray(left);
-        left = 0;
-      }
-    }
+    takeQueued(s, n, this.#sendData);
     s.outBytes -= n;
     s.sendWindow -= n;
     this.sendWindow -= n;
@@ -409,14 +390,6 @@ export class H2ClientConn {
     }
   }
 
-  #unpad(flags: number, payload: Buffer, skip = 0): Buffer {
-    if (!(flags & Flag.PADDED)) return skip ? payload.subarray(skip) : payload;
-    if (payload.length < 1) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'padded frame without its pad length');
-    const pad = payload[0];
-    if (pad + 1 + skip > payload.length) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'padding longer than the frame');
-    return payload.subarray(1 + skip, payload.length - pad);
-  }
-
   /** The stream `sid` names, or null for one of ours already closed; a stream we never opened is a connection error. */
   #stream(sid: number, what: string): H2ClientStream | null {
     if (sid === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, `${what} on stream 0`);
@@ -426,7 +399,7 @@ export class H2ClientConn {
 
   #data(flags: number, sid: number, payload: Buffer): void {
     const s = this.#stream(sid, 'DATA');
-    const data = this.#unpad(flags, payload);
+    const data = unpad(flags, payload);
     const len = payload.length;
     if (len > this.#recvWindow) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA past the connection window');
     // The connection's credit goes back at once: only a stream's own window holds back a slow reader.
@@ -506,10 +479,10 @@ export class H2ClientConn {
   #headers(flags: number, sid: number, payload: Buffer): void {
     let fragment: Buffer;
     if (flags & Flag.PRIORITY) {
-      const body = this.#unpad(flags, payload);
+      const body = unpad(flags, payload);
       if (body.length < 5) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'HEADERS too short for its priority');
       fragment = body.subarray(5);
-    } else fragment = this.#unpad(flags, payload);
+    } else fragment = unpad(flags, payload);
     const block: HeaderBlock = { stream: sid, endStream: (flags & Flag.END_STREAM) !== 0, parts: [fragment], bytes: fragment.length, frames: 1 };
     if (flags & Flag.END_HEADERS) this.#headerBlock(block);
     else this.#block = block;

@@ -21,6 +21,7 @@ import { H2Exchange } from './exchange.js';
 import { checkRequest, checkTrailers } from './request.js';
 import { Budget } from './budget.js';
 import { FrameReader } from './frame-reader.js';
+import { takeQueued, unpad, writeFrames } from './frame-io.js';
 import { H2ConnectionError } from './connection-error.js';
 import { h2StreamRole } from './role-stream.js';
 
@@ -43,8 +44,6 @@ const STALLED_PEER_BYTES = 4 * 1024 * 1024;
  */
 const FLUSH_BYTES_CLEAR = 256 * 1024;
 const FLUSH_BYTES_TLS = 64 * 1024;
-/** Gathered frames up to this size leave as one buffer; larger batches are written as they are (no copy). */
-const COALESCE_BYTES = 16 * 1024;
 
 /** A connection error (RFC 9113 5.4.1): GOAWAY with `code`, then close. */
 class ConnectionError extends Error {
@@ -175,15 +174,7 @@ export class H2Conn {
     if (!out.length) return;
     this.#out = [];
     this.#outBytes = 0;
-    const t = this.wsi.transport;
-    if (!t || t.destroyed) return;
-    if (out.length === 1) t.write(out[0]);
-    else if (n <= COALESCE_BYTES) t.write(Buffer.concat(out, n));
-    else {
-      t.cork();
-      for (const b of out) t.write(b);
-      t.uncork();
-    }
+    writeFrames(this.wsi.transport, out, n);
   }
 
   // ---- input ----
@@ -214,6 +205,7 @@ export class H2Conn {
   }
 
   readonly #frames = new FrameReader();
+  readonly #sendData = (b: Buffer): void => this.#send(b);
   readonly #onFrame = (type: number, flags: number, sid: number, payload: Buffer): void => this.#frame(type, flags, sid, payload);
   readonly #isClosed = (): boolean => this.wsi.closed;
 
@@ -250,15 +242,6 @@ export class H2Conn {
     }
   }
 
-  /** The payload without its padding (RFC 9113 6.1). */
-  #unpad(flags: number, payload: Buffer, skip = 0): Buffer {
-    if (!(flags & Flag.PADDED)) return skip ? payload.subarray(skip) : payload;
-    if (payload.length < 1) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'padded frame without its pad length');
-    const pad = payload[0];
-    if (pad + 1 + skip > payload.length) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'padding longer than the frame');
-    return payload.subarray(1 + skip, payload.length - pad);
-  }
-
   /** A stream id the client has not opened (5.1 "idle"). */
   #idle(sid: number): boolean {
     return sid > this.#maxStream;
@@ -267,7 +250,7 @@ export class H2Conn {
   #data(flags: number, sid: number, payload: Buffer): void {
     if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
     if (this.#idle(sid)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `DATA on idle stream ${sid}`);
-    const data = this.#unpad(flags, payload);
+    const data = unpad(flags, payload);
     const len = payload.length;
     // The whole frame, padding included, counts against both windows (6.9.1).
     if (len > this.#recvWindow) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA past the connection window');
@@ -370,11 +353,11 @@ export class H2Conn {
     let streamError = 0;
     let fragment: Buffer;
     if (flags & Flag.PRIORITY) {
-      const body = this.#unpad(flags, payload);
+      const body = unpad(flags, payload);
       if (body.length < 5) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'HEADERS too short for its priority');
       if ((body.readUInt32BE(0) & MAX_WINDOW) === sid) streamError = H2Error.PROTOCOL_ERROR; // depends on itself (5.3.1)
       fragment = body.subarray(5);
-    } else fragment = this.#unpad(flags, payload);
+    } else fragment = unpad(flags, payload);
     const block: HeaderBlock = { stream: sid, endStream: (flags & Flag.END_STREAM) !== 0, streamError, parts: [fragment], bytes: fragment.length, frames: 1 };
     if (flags & Flag.END_HEADERS) this.#headerBlock(block);
     else this.#block = block;
@@ -757,19 +740,7 @@ export class H2Conn {
   #dataFrame(s: H2Stream, n: number): void {
     const end = s.endQueued && n === s.outBytes;
     this.#send(frameHeader(n, FrameType.DATA, end ? Flag.END_STREAM : 0, s.id));
-    let left = n;
-    while (left > 0) {
-      const b = s.out[0];
-      if (b.length <= left) {
-        this.#send(b);
-        s.out.shift();
-        left -= b.length;
-      } else {
-        this.#send(b.subarray(0, left));
-        s.out[0] = b.subarray(left);
-        left = 0;
-      }
-    }
+    takeQueued(s, n, this.#sendData);
     s.outBytes -= n;
     s.sendWindow -= n;
     this.sendWindow -= n;
