@@ -9,7 +9,9 @@ import {
 } from './frames.js';
 import { H2ConnectionError } from './connection-error.js';
 import { FrameReader } from './frame-reader.js';
-import { takeQueued, unpad, writeFrames } from './frame-io.js';
+import { takeQueued, unpad } from './frame-io.js';
+import { FrameBatch } from './frame-batch.js';
+import { SendRound } from './send-round.js';
 import { readSettings } from './peer-settings.js';
 import { checkResponse } from './client-response.js';
 import { checkTrailers } from './request.js';
@@ -21,6 +23,7 @@ import { H2ClientStream, type H2StreamOwner } from './client-stream.js';
 const MAX_STREAM_ID = 0x7fffffff;
 /** CONTINUATION frames one response header block may take. */
 const MAX_CONTINUATIONS = 32;
+/** Frames gathered past this many bytes are written at once rather than at the end of the turn. */
 const FLUSH_BYTES = 64 * 1024;
 
 /** What the connection tells whoever shares it out among requests. */
@@ -70,11 +73,12 @@ export class H2ClientConn {
   #goawayReceived = false;
   #goawaySent = false;
   #gone = false;
-  #sendList: H2ClientStream[] = [];
-  #pumping = false;
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
-  #flushQueued = false;
+  readonly #batch: FrameBatch;
+  readonly #round = new SendRound<H2ClientStream>({
+    limit: () => Math.min(this.sendWindow, this.#peerMaxFrame),
+    frame: (s, n) => this.#dataFrame(s, n),
+    drained: (s) => s.owner.drained(),
+  });
   #settingsTimer: Timer | null = null;
   #readyTimer: Timer | null = null;
   #idleTimer: Timer | null = null;
@@ -83,6 +87,7 @@ export class H2ClientConn {
 
   constructor(readonly wsi: Wsi, readonly opts: Readonly<H2ClientOptions>, readonly events: H2ClientEvents) {
     this.decoder = new HpackDecoder({ maxTableSize: 4096, maxHeaderListSize: opts.maxHeaderListSize });
+    this.#batch = new FrameBatch(wsi, FLUSH_BYTES, () => this.#pump());
     this.#pings = new Budget(opts.floodBurst, opts.floodRate);
     this.#settings = new Budget(opts.floodBurst, opts.floodRate);
   }
@@ -148,31 +153,15 @@ export class H2ClientConn {
   // ---- output ----
 
   #send(b: Uint8Array): void {
-    this.#out.push(b);
-    this.#outBytes += b.length;
-    if (this.#outBytes >= FLUSH_BYTES) this.#flush();
-    else this.#flushSoon();
+    this.#batch.send(b);
   }
 
-  // Frames made in one turn leave in one write, as on the server side.
   #flushSoon(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      if (this.wsi.closed) return;
-      this.#pump();
-      this.#flush();
-    });
+    this.#batch.soon();
   }
 
   #flush(): void {
-    const out = this.#out;
-    const n = this.#outBytes;
-    if (!out.length) return;
-    this.#out = [];
-    this.#outBytes = 0;
-    writeFrames(this.wsi.transport, out, n);
+    this.#batch.flush();
   }
 
   /** Request body bytes: queued, sent as the windows allow. */
@@ -212,49 +201,11 @@ export class H2ClientConn {
   }
 
   #schedule(s: H2ClientStream): void {
-    if (s.ready || (!s.outBytes && !s.endQueued)) return;
-    s.ready = true;
-    this.#sendList.push(s);
+    this.#round.schedule(s);
   }
 
-  /** Queued DATA, a frame per stream in turn, while the socket takes it and the windows allow. */
   #pump(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      const t = this.wsi.transport;
-      while (this.#sendList.length && t && !t.destroyed && !t.writableNeedDrain) {
-        const list = this.#sendList;
-        this.#sendList = [];
-        const kept: H2ClientStream[] = [];
-        let sent = false;
-        let k = 0;
-        for (; k < list.length && !t.writableNeedDrain; k++) {
-          const s = list[k];
-          if (s.reset || s.localClosed) {
-            s.ready = false;
-            continue;
-          }
-          const n = Math.max(0, Math.min(s.outBytes, s.sendWindow, this.sendWindow, this.#peerMaxFrame));
-          if (n <= 0 && s.outBytes > 0) {
-            kept.push(s);
-            continue;
-          }
-          sent = true;
-          this.#dataFrame(s, n);
-          if (!s.reset && (s.outBytes > 0 || s.endQueued)) kept.push(s);
-          else s.ready = false;
-          if (s.outBytes === 0 && !s.localClosed) s.owner.drained();
-        }
-        const next = k < list.length ? list.slice(k) : [];
-        for (const s of kept) next.push(s);
-        for (const s of this.#sendList) next.push(s);
-        this.#sendList = next;
-        if (!sent) break;
-      }
-    } finally {
-      this.#pumping = false;
-    }
+    this.#round.pump(this.wsi.transport);
   }
 
   #dataFrame(s: H2ClientStream, n: number): void {
@@ -704,7 +655,7 @@ export class H2ClientConn {
     for (const s of [...this.streams.values()]) this.#failStream(s, 'HTTP/2 connection closed', false);
     this.#sendGoaway(H2Error.NO_ERROR, '');
     this.#flush();
-    this.#sendList = [];
+    this.#round.clear();
     this.#reader.clear();
   }
 }

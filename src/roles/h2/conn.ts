@@ -21,7 +21,9 @@ import { H2Exchange } from './exchange.js';
 import { checkRequest, checkTrailers } from './request.js';
 import { Budget } from './budget.js';
 import { FrameReader } from './frame-reader.js';
-import { takeQueued, unpad, writeFrames } from './frame-io.js';
+import { takeQueued, unpad } from './frame-io.js';
+import { FrameBatch } from './frame-batch.js';
+import { SendRound } from './send-round.js';
 import { H2ConnectionError } from './connection-error.js';
 import { h2StreamRole } from './role-stream.js';
 
@@ -91,16 +93,16 @@ export class H2Conn {
   #goawaySent = false;
   #goawayReceived = false;
   #lastStream = 0;
-  #ready: H2Stream[] = [];
   #settingsTimer: Timer | null = null;
   #idleTimer: Timer | null = null;
   #drainTimer: Timer | null = null;
-  #pumping = false;
   /** Frames made during this turn, written together when it ends (one system call for many streams' frames). */
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
-  #flushQueued = false;
-  readonly #flushAt: number;
+  readonly #batch: FrameBatch;
+  readonly #round = new SendRound<H2Stream>({
+    limit: () => Math.min(this.sendWindow, this.#peerMaxFrame),
+    frame: (s, n) => this.#dataFrame(s, n),
+    drained: (s) => s.wsi?.transportDrained(),
+  });
   readonly #resets: Budget;
   readonly #pings: Budget;
   readonly #settings: Budget;
@@ -112,7 +114,7 @@ export class H2Conn {
     // The client may use HPACK's initial 4096 until it acknowledges our SETTINGS.
     this.decoder = new HpackDecoder({ maxTableSize: 4096, maxHeaderListSize: opts.maxHeaderListSize });
     this.encoder = new HpackEncoder();
-    this.#flushAt = wsi.isSsl() ? FLUSH_BYTES_TLS : FLUSH_BYTES_CLEAR;
+    this.#batch = new FrameBatch(wsi, wsi.isSsl() ? FLUSH_BYTES_TLS : FLUSH_BYTES_CLEAR, () => this.#pump());
     this.#resets = new Budget(opts.resetBurst, opts.resetRate);
     this.#pings = new Budget(opts.floodBurst, opts.floodRate);
     this.#settings = new Budget(opts.floodBurst, opts.floodRate);
@@ -146,35 +148,15 @@ export class H2Conn {
 
   /** Queue a frame: it leaves with the others made in this turn, in order. */
   #send(b: Uint8Array): void {
-    this.#out.push(b);
-    this.#outBytes += b.length;
-    if (this.#outBytes >= this.#flushAt) this.#flush();
-    else this.#flushSoon();
+    this.#batch.send(b);
   }
 
-  // Frames are gathered until the code that made them has returned (a
-  // microtask): the answers to every request of one read leave in one
-  // write, and a body written just before its end goes out with
-  // END_STREAM in one frame.
   #flushSoon(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      if (this.wsi.closed) return;
-      this.#pump();
-      this.#flush();
-    });
+    this.#batch.soon();
   }
 
-  /** Write what is gathered: small batches as one buffer, larger ones corked (one writev, nothing copied). */
   #flush(): void {
-    const out = this.#out;
-    const n = this.#outBytes;
-    if (!out.length) return;
-    this.#out = [];
-    this.#outBytes = 0;
-    writeFrames(this.wsi.transport, out, n);
+    this.#batch.flush();
   }
 
   // ---- input ----
@@ -679,9 +661,7 @@ export class H2Conn {
   }
 
   #schedule(s: H2Stream): void {
-    if (s.ready || (!s.outBytes && !s.endQueued)) return;
-    s.ready = true;
-    this.#ready.push(s);
+    this.#round.schedule(s);
   }
 
   /**
@@ -690,49 +670,12 @@ export class H2Conn {
    * windows allow.
    */
   #pump(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      const t = this.wsi.transport;
-      // Passes over the ready streams, one frame each per pass. A pass
-      // starts a fresh list: streams scheduled meanwhile (a producer woken
-      // by transportDrained) join it behind the ones still waiting.
-      while (this.#ready.length && t && !t.destroyed && !t.writableNeedDrain) {
-        const list = this.#ready;
-        this.#ready = [];
-        const kept: H2Stream[] = [];
-        let sent = false;
-        let k = 0;
-        for (; k < list.length && !t.writableNeedDrain && !t.destroyed; k++) {
-          const s = list[k];
-          if (s.reset) {
-            s.ready = false;
-            continue;
-          }
-          const n = Math.max(0, Math.min(s.outBytes, s.sendWindow, this.sendWindow, this.#peerMaxFrame));
-          if (n <= 0 && s.outBytes > 0) {
-            kept.push(s); // waits for credit: the next stream's turn
-            continue;
-          }
-          sent = true;
-          this.#dataFrame(s, n);
-          if (s.outBytes > 0 || s.endQueued) kept.push(s);
-          else s.ready = false;
-          if (s.outBytes === 0 && !s.localClosed) s.wsi?.transportDrained();
-        }
-        // Unvisited streams first (their turn was cut short), then those served, then newcomers.
-        const next = k < list.length ? list.slice(k) : [];
-        for (const s of kept) next.push(s);
-        for (const s of this.#ready) next.push(s);
-        this.#ready = next;
-        if (!sent) break;
-      }
-      if (t && t.writableLength > STALLED_PEER_BYTES) {
-        log.notice('wsi %d: HTTP/2 peer reads nothing (%d bytes waiting)', this.wsi.id, t.writableLength);
-        this.wsi.close(false);
-      }
-    } finally {
-      this.#pumping = false;
+    if (this.#round.busy) return;
+    const t = this.wsi.transport;
+    this.#round.pump(t);
+    if (t && t.writableLength > STALLED_PEER_BYTES) {
+      log.notice('wsi %d: HTTP/2 peer reads nothing (%d bytes waiting)', this.wsi.id, t.writableLength);
+      this.wsi.close(false);
     }
   }
 
@@ -871,7 +814,7 @@ export class H2Conn {
     this.#flush();
     for (const s of this.streams.values()) s.reset = true;
     this.streams.clear();
-    this.#ready = [];
+    this.#round.clear();
     this.#buf = null;
   }
 }
