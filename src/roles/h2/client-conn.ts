@@ -2,7 +2,7 @@ import type { Wsi } from '../../core/wsi.js';
 import type { Timer } from '../../core/timers.js';
 import type { Socket } from 'node:net';
 import { log } from '../../core/log.js';
-import { HpackDecoder, HpackEncoder, HpackError, type HeaderField } from './hpack/index.js';
+import { HpackDecoder, HpackEncoder, type HeaderField } from './hpack/index.js';
 import {
   CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, MAX_WINDOW, Setting,
   frameHeader, goawayFrame, h2ErrorName, headersFrames, pingFrame, rstStreamFrame, settingsFrame, windowUpdateFrame,
@@ -11,6 +11,7 @@ import { H2ConnectionError } from './connection-error.js';
 import { FrameReader } from './frame-reader.js';
 import { takeQueued, unpad } from './frame-io.js';
 import { FrameBatch } from './frame-batch.js';
+import { continueBlock, decodeBlock } from './header-block.js';
 import { SendRound } from './send-round.js';
 import { readSettings } from './peer-settings.js';
 import { checkResponse } from './client-response.js';
@@ -440,24 +441,14 @@ export class H2ClientConn {
   }
 
   #continuation(flags: number, sid: number, payload: Buffer): void {
-    const b = this.#block;
-    if (!b || sid !== b.stream) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'CONTINUATION without a header block to continue');
-    b.parts.push(payload);
-    b.bytes += payload.length;
-    if (++b.frames > MAX_CONTINUATIONS + 1 || b.bytes > this.opts.maxHeaderListSize + this.opts.maxFrameSize)
-      throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'header block too long');
+    const b = continueBlock(this.#block, sid, payload, MAX_CONTINUATIONS, this.opts.maxHeaderListSize + this.opts.maxFrameSize);
     if (!(flags & Flag.END_HEADERS)) return;
     this.#block = null;
     this.#headerBlock(b);
   }
 
   #decode(b: HeaderBlock): { fields: HeaderField[]; tooLarge: boolean } {
-    try {
-      return this.decoder.decode(b.parts.length === 1 ? b.parts[0] : Buffer.concat(b.parts, b.bytes));
-    } catch (e) {
-      if (e instanceof HpackError) throw new H2ConnectionError(H2Error.COMPRESSION_ERROR, e.message);
-      throw e;
-    }
+    return decodeBlock(this.decoder, b);
   }
 
   #headerBlock(b: HeaderBlock): void {

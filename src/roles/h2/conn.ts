@@ -10,7 +10,7 @@ import { HttpError } from '../../http/errors.js';
 import { normalisePath } from '../../http/uri.js';
 import { routeRequest } from '../../responders/route.js';
 import { misdirected } from '../listen/select-vhost.js';
-import { HpackDecoder, HpackEncoder, HpackError, type HeaderField } from './hpack/index.js';
+import { HpackDecoder, HpackEncoder, type HeaderField } from './hpack/index.js';
 import {
   CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, MAX_MAX_FRAME, MAX_WINDOW, Setting,
   frameHeader, goawayFrame, h2ErrorName, headersFrames, pingFrame, rstStreamFrame, settingsFrame, windowUpdateFrame,
@@ -23,6 +23,7 @@ import { Budget } from './budget.js';
 import { FrameReader } from './frame-reader.js';
 import { takeQueued, unpad } from './frame-io.js';
 import { FrameBatch } from './frame-batch.js';
+import { continueBlock, decodeBlock } from './header-block.js';
 import { SendRound } from './send-round.js';
 import { H2ConnectionError } from './connection-error.js';
 import { h2StreamRole } from './role-stream.js';
@@ -346,25 +347,15 @@ export class H2Conn {
   }
 
   #continuation(flags: number, sid: number, payload: Buffer): void {
-    const b = this.#block;
-    if (!b || sid !== b.stream) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'CONTINUATION without a header block to continue');
-    b.parts.push(payload);
-    b.bytes += payload.length;
-    // Bounded: a header block cannot grow past what the header list may hold (the 2024 CONTINUATION flood).
-    if (++b.frames > this.opts.maxContinuations + 1 || b.bytes > this.opts.maxHeaderListSize + this.opts.maxFrameSize)
-      throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'header block too long');
+    // Bounded: a header block cannot grow past what the header list may hold.
+    const b = continueBlock(this.#block, sid, payload, this.opts.maxContinuations, this.opts.maxHeaderListSize + this.opts.maxFrameSize);
     if (!(flags & Flag.END_HEADERS)) return;
     this.#block = null;
     this.#headerBlock(b);
   }
 
   #decode(b: HeaderBlock): { fields: HeaderField[]; tooLarge: boolean } {
-    try {
-      return this.decoder.decode(b.parts.length === 1 ? b.parts[0] : Buffer.concat(b.parts, b.bytes));
-    } catch (e) {
-      if (e instanceof HpackError) throw new ConnectionError(H2Error.COMPRESSION_ERROR, e.message);
-      throw e;
-    }
+    return decodeBlock(this.decoder, b);
   }
 
   #headerBlock(b: HeaderBlock): void {
