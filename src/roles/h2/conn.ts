@@ -12,7 +12,7 @@ import { routeRequest } from '../../responders/route.js';
 import { misdirected } from '../listen/select-vhost.js';
 import { HpackDecoder, HpackEncoder, type HeaderField } from './hpack/index.js';
 import {
-  CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, MAX_MAX_FRAME, MAX_WINDOW, Setting,
+  CLIENT_PREFACE, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, MAX_WINDOW, Setting,
   frameHeader, goawayFrame, h2ErrorName, headersFrames, pingFrame, rstStreamFrame, settingsFrame, windowUpdateFrame,
 } from './frames.js';
 import type { H2Options } from './options.js';
@@ -24,6 +24,7 @@ import { FrameReader } from './frame-reader.js';
 import { takeQueued, unpad } from './frame-io.js';
 import { FrameBatch } from './frame-batch.js';
 import { continueBlock, decodeBlock } from './header-block.js';
+import { readSettings } from './peer-settings.js';
 import { SendRound } from './send-round.js';
 import { H2ConnectionError } from './connection-error.js';
 import { h2StreamRole } from './role-stream.js';
@@ -524,21 +525,15 @@ export class H2Conn {
       }
       return;
     }
-    if (payload.length % 6) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS of a wrong size');
+    const values = readSettings(payload);
     if (!this.#settings.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'SETTINGS flood');
     let grew = false;
-    for (let at = 0; at < payload.length; at += 6) {
-      const id = payload.readUInt16BE(at);
-      const v = payload.readUInt32BE(at + 2);
+    for (const [id, v] of values) {
       switch (id) {
         case Setting.HEADER_TABLE_SIZE:
           this.encoder.setMaxTableSize(Math.min(v, 65536));
           break;
-        case Setting.ENABLE_PUSH:
-          if (v > 1) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'ENABLE_PUSH is neither 0 nor 1');
-          break;
         case Setting.INITIAL_WINDOW_SIZE: {
-          if (v > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE past 2^31-1');
           const delta = v - this.#peerInitialWindow;
           this.#peerInitialWindow = v;
           grew ||= delta > 0;
@@ -550,11 +545,10 @@ export class H2Conn {
           break;
         }
         case Setting.MAX_FRAME_SIZE:
-          if (v < DEFAULT_MAX_FRAME || v > MAX_MAX_FRAME) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `MAX_FRAME_SIZE ${v} out of range`);
           this.#peerMaxFrame = v;
           break;
         default:
-          break; // MAX_CONCURRENT_STREAMS bounds pushes, which we never make; unknown settings are ignored
+          break; // ENABLE_PUSH (checked), MAX_CONCURRENT_STREAMS bounds pushes, which we never make; unknown settings are skipped
       }
     }
     this.#send(settingsFrame(null));
