@@ -6,6 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { createContext, callbackHttpDummy, Reason, Write, ErrorCode, type Protocol, type TslwsError } from '../../../src/index.js';
 import { framePoolOf } from '../../../src/roles/ws/frame-pool.js';
 import { RawWsClient, waitFor } from '../../helpers/plugin-ws-client.js';
@@ -96,5 +98,43 @@ test('ws.framePool must be an integer of 0 or more', () => {
   for (const bad of [-1, 1.5, Number.NaN]) {
     assert.throws(() => createContext({ port: 0, iface: '127.0.0.1', ws: { framePool: bad } }),
       (e: TslwsError) => e.code === ErrorCode.INVALID_OPTION && /framePool/.test(e.message), String(bad));
+  }
+});
+
+test('a client masks its large frames in pooled buffers, and the server reads what was written', async () => {
+  const got: Buffer[] = [];
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  wss.on('connection', (ws) => ws.on('message', (d: Buffer) => got.push(Buffer.from(d))));
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const buf = Buffer.alloc(SIZE);
+  let n = 0;
+  const proto: Protocol = {
+    name: 'c',
+    callback(wsi, reason, _user, _input) {
+      if (reason === Reason.CLIENT_ESTABLISHED) wsi.callbackOnWritable();
+      if (reason === Reason.CLIENT_WRITEABLE) {
+        for (let k = 0; k < 4 && n < 20; k++, n++) {
+          fill(buf, n);
+          wsi.write(buf, Write.BINARY);
+          buf.fill(0xee);
+        }
+        if (n < 20) wsi.callbackOnWritable();
+      }
+      return 0;
+    },
+  };
+  const ctx = createContext({ protocols: [proto] });
+  try {
+    ctx.clientConnect({ address: '127.0.0.1', port: (wss.address() as AddressInfo).port, localProtocolName: 'c' });
+    await waitFor(() => got.length === 20, '20 messages at the server', 10000);
+    for (let i = 0; i < 20; i++) {
+      const want = Buffer.alloc(SIZE);
+      fill(want, i);
+      assert.ok(got[i].equals(want), `message ${i} unmasked to what was written`);
+    }
+    assert.ok(framePoolOf(ctx.vhosts[0]).made <= 8, 'the client reused its frame buffers');
+  } finally {
+    await ctx.destroy();
+    await new Promise<void>((r) => wss.close(() => r()));
   }
 });
