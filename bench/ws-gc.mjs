@@ -4,8 +4,10 @@
  * build, from V8's own trace (`node --trace-gc --trace-gc-nvp`): how many
  * scavenges and mark-compacts a measured run of wsload causes, per second
  * and per 1,000 echoed messages, what the scavenges promoted, the share of
- * the server's CPU time spent in GC pauses, and the server's CPU per
- * message. Counts of collections depend far less on the rest of a shared
+ * the server's CPU time spent in GC pauses, the server's CPU per
+ * message, and how many buffers of 16 KiB or more the server's JavaScript
+ * made per message (through Buffer's own calls; Node's socket reads are
+ * made in C++ and not counted). Counts of collections depend far less on the rest of a shared
  * machine than rates do, so two builds can be told apart by them when
  * msg/s cannot.
  *
@@ -67,9 +69,18 @@ process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const ballastFile = join(tmp, 'ballast.cjs');
 writeFileSync(ballastFile, `globalThis.__benchBallast = [];
 for (let i = 0; i < ${ballastMb} * 1e6 / 64; i++) globalThis.__benchBallast.push({ a: i, b: i + 1, c: null, d: null });\n`);
+// Buffers of 16 KiB or more made through Buffer's own calls (not Node's
+// socket reads, made in C++), counted and reported on SIGUSR2.
+const countFile = join(tmp, 'count.cjs');
+writeFileSync(countFile, `let n = 0, bytes = 0;
+for (const k of ['alloc', 'allocUnsafe', 'allocUnsafeSlow', 'from', 'concat']) {
+  const f = Buffer[k];
+  Buffer[k] = function (...a) { const b = f.apply(this, a); if (b.length >= 16384) { n++; bytes += b.length; } return b; };
+}
+process.on('SIGUSR2', () => process.stderr.write('ws-gc-alloc ' + n + ' ' + bytes + '\\n'));\n`);
 
 function argvOf(name, port) {
-  const pre = ['--trace-gc', '--trace-gc-nvp', ...(ballastMb > 0 ? ['-r', ballastFile] : [])];
+  const pre = ['--trace-gc', '--trace-gc-nvp', '-r', countFile, ...(ballastMb > 0 ? ['-r', ballastFile] : [])];
   if (name === 'ws') return [...pre, join(BENCH, 'ws-echo.mjs'), '--serve', port];
   const bin = name === 'tslws-base' ? o.base : o.tslws;
   if (!bin) throw new Fatal('tslws-base needs --base FILE');
@@ -83,8 +94,19 @@ async function measure(name) {
   const child = spawn('taskset', ['-c', SERVER_CORE, process.execPath, ...argvOf(name, port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   guard.children.add(child);
   let out = '';
+  let err = '';
   child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', () => {});
+  child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+  const allocs = async () => {
+    const before = err.length;
+    child.kill('SIGUSR2');
+    for (let i = 0; i < 100; i++) {
+      const m = /ws-gc-alloc (\d+) (\d+)\n/.exec(err.slice(before));
+      if (m) return { n: Number(m[1]), bytes: Number(m[2]) };
+      await sleep(10);
+    }
+    throw new Fatal(`${name} did not report its allocations`);
+  };
   try {
     const t0 = Date.now();
     while (!(await canConnect(port))) {
@@ -95,10 +117,12 @@ async function measure(name) {
     const load = ['-m', 'echo', '-p', port, '-c', o.conns, '-s', o.size, '-b', '-w', '0', '-q'];
     await runLoad([...load, '-d', '2'], ctx, null);
     await sleep(200);
+    const a0 = await allocs();
     const mark = out.length;
     const c0 = cpuTicks(child.pid);
     const r = await runLoad([...load, '-d', o.secs], ctx, null);
     const cpu = (cpuTicks(child.pid) - c0) / CLK_TCK;
+    const a1 = await allocs();
     const lines = out.slice(mark).split('\n');
     let scav = 0, mc = 0, promoted = 0, pause = 0;
     for (const l of lines) {
@@ -114,7 +138,8 @@ async function measure(name) {
     const msgs = r.count;
     if (r.errors) throw new Fatal(`${name}: wsload counted ${r.errors} errors`);
     return { server: name, rate: r.rate, msgs, scavenges: scav, markCompacts: mc, mcPer1k: (mc / msgs) * 1000,
-      scavPer1k: (scav / msgs) * 1000, promotedPerScavengeKB: scav ? promoted / scav / 1000 : 0,
+      scavPer1k: (scav / msgs) * 1000, bigBuffersPerMsg: (a1.n - a0.n) / msgs, bigBufferKBPerMsg: (a1.bytes - a0.bytes) / msgs / 1024,
+      promotedPerScavengeKB: scav ? promoted / scav / 1000 : 0,
       gcPauseShare: cpu > 0 ? pause / 1000 / cpu : 0, cpuUsPerMsg: (cpu / msgs) * 1e6, otherCpu: r.otherCpu };
   } finally {
     await stopChild(child);
@@ -136,10 +161,10 @@ try {
   }
   if (o.json) process.stdout.write(JSON.stringify({ conns: Number(o.conns), size: Number(o.size), secs: Number(o.secs), ballastMb, runs: all }, null, 2) + '\n');
   else {
-    const rows = [['server', 'round', 'msg/s', `scavenges / ${o.secs} s`, `mark-compacts / ${o.secs} s`, 'MC per 1k msg', 'promoted / scavenge', 'GC pauses / CPU', 'CPU / msg', 'other load']];
+    const rows = [['server', 'round', 'msg/s', `scavenges / ${o.secs} s`, `mark-compacts / ${o.secs} s`, 'MC per 1k msg', 'promoted / scavenge', 'buffers >= 16 KiB / msg', 'GC pauses / CPU', 'CPU / msg', 'other load']];
     for (const m of all) {
       rows.push([m.server, String(m.round), fmtInt(m.rate), String(m.scavenges), String(m.markCompacts), m.mcPer1k.toFixed(2),
-        `${m.promotedPerScavengeKB.toFixed(1)} KB`, `${(m.gcPauseShare * 100).toFixed(1)} %`, `${Math.round(m.cpuUsPerMsg)} us`, `${Math.round(m.otherCpu * 100)} %`]);
+        `${m.promotedPerScavengeKB.toFixed(1)} KB`, `${m.bigBuffersPerMsg.toFixed(2)} (${m.bigBufferKBPerMsg.toFixed(0)} KiB)`, `${(m.gcPauseShare * 100).toFixed(1)} %`, `${Math.round(m.cpuUsPerMsg)} us`, `${Math.round(m.otherCpu * 100)} %`]);
     }
     process.stdout.write(`${o.conns} connections x ${o.size} B binary, 1 in flight, ${o.secs} s measured${ballastMb ? `, ${ballastMb} MB ballast` : ''}\n`);
     process.stdout.write(alignTable(rows, (i) => i >= 2).join('\n') + '\n');
