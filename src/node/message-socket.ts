@@ -132,12 +132,12 @@ interface OutMessage {
  * SPARE_SIZE bytes. A new 64 KiB buffer costs several times the copy into
  * it (allocation, V8's external memory, GC); a queued copy lives only until
  * `wsi.write()` has framed it (which copies it again), so the next message
- * can reuse it. Shared by every socket, at most SPARE_KEEP kept (2 MiB).
+ * can reuse it. Shared by every socket, at most SPARE_KEEP kept (8 MiB).
  * Smaller messages come from Node's own buffer pool, which is cheaper.
  */
 const SPARE_SIZE = 64 * 1024;
 const SPARE_MIN = 4 * 1024;
-const SPARE_KEEP = 32;
+const SPARE_KEEP = 128;
 const spares: Buffer[] = [];
 
 function takeSpare(): Buffer {

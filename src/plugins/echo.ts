@@ -37,6 +37,14 @@ export interface EchoOptions {
   rxBufferSize?: number;
   /** Queued bytes past which reading stops; default 256 KiB. */
   maxQueuedBytes?: number;
+  /**
+   * Frame copies of 2 KiB to `rxBufferSize` are made in reused buffers of
+   * `rxBufferSize` bytes; this many idle ones are kept (0: a new buffer
+   * for every copy). Each connection holds one between a RECEIVE and its
+   * WRITEABLE, so this is how many connections can echo at once without
+   * allocating. Default 128.
+   */
+  spareBuffers?: number;
 }
 
 interface Piece {
@@ -69,10 +77,7 @@ function newSession(): EchoSession {
 
 /** Frames this large are copied into pooled buffers; smaller ones come from Node's own slab. */
 const POOL_FROM = 2048;
-/** Pooled buffers kept per protocol: bounds the pool to this many rxBufferSize buffers. */
-const POOL_KEEP = 16;
-
-function makeCallback(maxQueued: number, rxChunk: number) {
+function makeCallback(maxQueued: number, rxChunk: number, keep: number) {
   const resumeBelow = Math.floor(maxQueued / 2);
   // Large frames are copied (RECEIVE input is only valid during the
   // callback) into rxBufferSize buffers reused once written: wsi.write()
@@ -151,7 +156,7 @@ function makeCallback(maxQueued: number, rxChunk: number) {
       pss.queuedBytes -= p.data.length;
       const r = wsi.write(p.data, p.flags);
       // wsi.write() has copied the frame: the buffer may be reused.
-      if (p.pooled && spare.length < POOL_KEEP) spare.push(p.pooled);
+      if (p.pooled && spare.length < keep) spare.push(p.pooled);
       if (r < 0) {
         log.info('echo: write failed on wsi %d', wsi.id);
         return -1;
@@ -203,10 +208,12 @@ function makeCallback(maxQueued: number, rxChunk: number) {
 export function createEchoProtocol(name: string = ECHO_PROTOCOL_NAME, opts: EchoOptions = {}): Protocol<EchoSession> {
   const rx = opts.rxBufferSize ?? 4096;
   const maxQueued = opts.maxQueuedBytes ?? 256 * 1024;
+  const keep = opts.spareBuffers ?? 128;
   if (!Number.isInteger(rx) || rx < 1) throw rangeError(ErrorCode.INVALID_OPTION, `createEchoProtocol: rxBufferSize must be a positive integer, got ${rx}`);
   if (!Number.isInteger(maxQueued) || maxQueued < 1)
     throw rangeError(ErrorCode.INVALID_OPTION, `createEchoProtocol: maxQueuedBytes must be a positive integer, got ${maxQueued}`);
-  return { name, callback: makeCallback(maxQueued, rx), createSessionData: newSession, rxBufferSize: rx, pvoOptions: [] };
+  if (!Number.isInteger(keep) || keep < 0) throw rangeError(ErrorCode.INVALID_OPTION, `createEchoProtocol: spareBuffers must be an integer >= 0, got ${keep}`);
+  return { name, callback: makeCallback(maxQueued, rx, keep), createSessionData: newSession, rxBufferSize: rx, pvoOptions: [] };
 }
 
 /** The `lws-echo` protocol. */

@@ -22,6 +22,23 @@ test('the plugin module exports lws-echo', () => {
   assert.equal(echoProtocol.name, 'lws-echo');
   assert.equal(createEchoProtocol('other').name, 'other');
   assert.throws(() => createEchoProtocol('x', { rxBufferSize: 0 }), /rxBufferSize/);
+  for (const bad of [-1, 2.5]) assert.throws(() => createEchoProtocol('x', { spareBuffers: bad }), /spareBuffers/);
+});
+
+test('with or without spare buffers, many connections echoing 64 KiB at once each get their own bytes back', async () => {
+  for (const spareBuffers of [0, 2, 128]) {
+    const proto = createEchoProtocol('big-echo', { rxBufferSize: 65536, spareBuffers });
+    await withEcho(async (port) => {
+      const clients = await Promise.all(Array.from({ length: 8 }, () => openWs(`ws://127.0.0.1:${port}/`, 'big-echo')));
+      const sent = clients.map(() => [randomBytes(65536), randomBytes(65536), randomBytes(40000)]);
+      clients.forEach((c, i) => sent[i].forEach((b) => c.ws.send(b)));
+      await waitFor(() => clients.every((c) => c.messages.length === 3), `3 echoes on each of 8 connections (spareBuffers ${spareBuffers})`, 10000);
+      clients.forEach((c, i) => {
+        c.messages.forEach((m, k) => assert.ok(m.binary && m.data.equals(sent[i][k]), `connection ${i}, message ${k}, spareBuffers ${spareBuffers}`));
+        c.ws.close();
+      });
+    }, proto);
+  }
 });
 
 test('text, binary and empty messages come back exactly, with their type', async () => {

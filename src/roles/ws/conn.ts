@@ -343,6 +343,8 @@ export class WsConn implements WsSink, HttpCarrier {
     // small messages). sendPipeChoked() still turns true once the corked
     // bytes pass the high-water mark.
     wsi.deliverWriteable(this.side.writeable, true);
+    // Frames the uncork wrote through free their pooled buffers for the next connection.
+    this.sender.reclaim();
   }
 
   // ---- the idle ping check ----

@@ -30,15 +30,29 @@ export function closeCodeIsValid(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
 }
 
+/** Header length of a frame with `len` bytes of payload, masked or not. */
+export function frameHeaderLength(len: number, masked: boolean): number {
+  return 2 + (len < 126 ? 0 : len < 65536 ? 2 : 8) + (masked ? 4 : 0);
+}
+
 /**
  * One frame, header and payload in a single buffer (one copy of the
  * payload, one write). A `mask` key (client side) masks while copying.
  */
 export function buildFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, mask?: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(frameHeaderLength(payload.length, mask !== undefined) + payload.length);
+  writeFrame(out, opcode, fin, rsv1, payload, mask);
+  return out;
+}
+
+/**
+ * Write a frame at the start of `out`, which must hold its header and
+ * payload; returns the frame's length.
+ */
+export function writeFrame(out: Buffer, opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, mask?: Uint8Array): number {
   const len = payload.length;
   const extra = len < 126 ? 0 : len < 65536 ? 2 : 8;
   const hlen = 2 + extra + (mask ? 4 : 0);
-  const out = Buffer.allocUnsafe(hlen + len);
   out[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
   const m = mask ? 0x80 : 0;
   if (extra === 0) out[1] = m | len;
@@ -56,9 +70,9 @@ export function buildFrame(opcode: number, fin: boolean, rsv1: boolean, payload:
     out.set(mask, hlen - 4);
     // XOR is its own inverse: the word-at-a-time unmask masks too (a byte
     // loop here made a client's large frames eight times slower).
-    unmask(out.subarray(hlen), mask, 0);
+    unmask(out.subarray(hlen, hlen + len), mask, 0);
   }
-  return out;
+  return hlen + len;
 }
 
 // The mask rotated to a phase, read back as one platform-endian word.

@@ -62,6 +62,13 @@ export interface WsOptions {
   pingPongSecs: number;
   /** Accept permessage-deflate offers: `true` with the defaults, or settings. Default false. */
   perMessageDeflate: boolean | PerMessageDeflateOptions;
+  /**
+   * Frames of 4 to 64 KiB of payload are built in reused 64 KiB buffers,
+   * each given back once its socket has written it; this many idle ones
+   * are kept per vhost (0: a new buffer for every frame). Default 32
+   * (2 MiB).
+   */
+  framePool: number;
 }
 
 export const DEFAULT_WS_OPTIONS: Readonly<WsOptions> = Object.freeze({
@@ -70,6 +77,7 @@ export const DEFAULT_WS_OPTIONS: Readonly<WsOptions> = Object.freeze({
   validateUtf8: true,
   pingPongSecs: 0,
   perMessageDeflate: false,
+  framePool: 32,
 });
 
 const PMD_KEYS: ReadonlyArray<keyof PerMessageDeflateOptions> = [
@@ -123,6 +131,7 @@ export function resolveWsOptions(o: Partial<WsOptions>): WsOptions {
     if (k === 'perMessageDeflate') continue;
     if (typeof v !== typeof DEFAULT_WS_OPTIONS[k] || (typeof v === 'number' && (!Number.isFinite(v) || v < 0)))
       throw typeError(ErrorCode.INVALID_OPTION, `ws option ${k} must be a ${typeof DEFAULT_WS_OPTIONS[k]}${typeof v === 'number' ? ' >= 0' : ''}`);
+    if (k === 'framePool' && !Number.isInteger(v)) throw typeError(ErrorCode.INVALID_OPTION, 'ws option framePool must be an integer >= 0');
     (out as unknown as Record<string, unknown>)[k] = v;
   }
   // Resolved once here, so every connection shares one frozen settings object.

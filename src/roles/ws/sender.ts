@@ -1,15 +1,23 @@
+import type { Socket } from 'node:net';
 import type { Wsi } from '../../core/wsi.js';
 import type { Transport } from '../../core/role.js';
 import { Write, WRITE_KIND_MASK } from '../../core/write.js';
 import { ErrorCode, rangeError, stateError } from '../../core/errors.js';
 import { channels } from '../../core/diagnostics.js';
-import { Op, buildFrame } from './frame.js';
+import { Op, buildFrame, writeFrame } from './frame.js';
+import { FRAME_PAYLOAD_MAX, POOL_FROM, framePoolOf, type FramePool } from './frame-pool.js';
 import { nextMaskKey } from './sides.js';
 import type { PmdConn } from './deflate/pmd-conn.js';
 import type { PublishedMessage } from './topics/published.js';
 import type { TopicConn } from './topics/registry.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/** A pooled frame buffer lent to the socket; `out` until given back (once). */
+interface Loan {
+  buf: Buffer;
+  out: boolean;
+}
 
 /**
  * Everything that leaves a WebSocket: framing, masking (a client masks
@@ -32,10 +40,21 @@ export class WsSender {
   /** The fragmented message being sent: its bytes so far and its type, for `tslws:ws:message:out`. */
   #txMessageSize = 0;
   #txBinary = false;
+  /** The connection's own socket, whose large frames are built in pooled buffers; null for a stream. */
+  #sock: Socket | null;
+  #pool: FramePool | null;
+  /** Pooled frames handed to the socket, until it is known to be done with them. */
+  #lent: Loan[] | null = null;
 
   constructor(readonly wsi: Wsi, readonly isServer: boolean, readonly pmd: PmdConn | null) {
     // Kept: a close may hand the transport to the send queue after the wsi let it go.
     this.#out = wsi.transport;
+    // A socket calls a write's callback once it is done with the chunk (the
+    // Writable contract): the buffer can then be lent again. A stream inside
+    // a connection has its own rules, so its frames are never pooled.
+    const s = wsi.socket;
+    this.#sock = s !== null && s === this.#out ? s : null;
+    this.#pool = this.#sock ? framePoolOf(wsi.vhost) : null;
   }
 
   /** One frame, masked when we are the client. */
@@ -123,8 +142,58 @@ export class WsSender {
       this.#chokeWhileCompressing(t, pmd);
       return buf.length;
     }
-    t.write(this.frame(op, fin, false, buf));
+    const sock = this.#sock;
+    if (sock !== null && buf.length >= POOL_FROM && buf.length <= FRAME_PAYLOAD_MAX) this.#writePooled(sock, op, fin, buf);
+    else t.write(this.frame(op, fin, false, buf));
     return buf.length;
+  }
+
+  /**
+   * A large frame built in a buffer lent from the pool until the socket is
+   * done with it: told by the write's callback, or sooner by the socket
+   * having nothing left to write (see `reclaim`).
+   */
+  #writePooled(sock: Socket, op: number, fin: boolean, buf: Uint8Array): void {
+    const pool = this.#pool as FramePool;
+    const slot = pool.take();
+    const n = writeFrame(slot, op, fin, false, buf, this.isServer ? undefined : nextMaskKey());
+    const loan: Loan = { buf: slot, out: true };
+    const lent = (this.#lent ??= []);
+    lent.push(loan);
+    sock.write(slot.subarray(0, n), (err) => {
+      if (!loan.out) return;
+      loan.out = false;
+      // After an error the socket may still hold the chunk: leave it to the GC.
+      if (!err) pool.give(slot);
+    });
+    this.reclaim();
+  }
+
+  /**
+   * Give back the lent frame buffers the socket is done with. Once its
+   * writableLength is 0 every write has completed, though the callbacks
+   * come a tick later: called right after a corked WRITEABLE, this lets the
+   * next connection's frame reuse the buffer instead of each connection
+   * served in one pass taking its own.
+   */
+  reclaim(): void {
+    const lent = this.#lent;
+    if (lent === null || lent.length === 0) return;
+    const s = this.#sock as Socket;
+    if (s.writableLength === 0 && !s.destroyed) {
+      const pool = this.#pool as FramePool;
+      for (let i = 0; i < lent.length; i++) {
+        const l = lent[i];
+        if (l.out) {
+          l.out = false;
+          pool.give(l.buf);
+        }
+      }
+      lent.length = 0;
+    } else if (lent.length > 8) {
+      // Still writing: forget the loans already given back by their callbacks.
+      this.#lent = lent.filter((l) => l.out);
+    }
   }
 
   /**
