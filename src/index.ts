@@ -81,3 +81,6 @@ export * from './plugins/index.js';
 
 // ---- lwsws (also `tslws/lwsws`) ----
 export * from './lwsws/index.js';
+
+// ---- topics across machines through Redis (also `tslws/redis`; needs the optional `redis` package) ----
+export * from './redis/index.js';

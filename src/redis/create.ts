@@ -1,0 +1,38 @@
+/** Making a Redis topic bus and attaching it to a context's vhosts. */
+import type { Context } from '../core/context.js';
+import { ErrorCode, typeError } from '../core/errors.js';
+import '../roles/ws/topics-api.js';
+import { RedisTopicBus } from './bus.js';
+import { loadRedis } from './client.js';
+import { resolveRedisOptions, type RedisTopicBusOptions } from './options.js';
+
+/**
+ * Load the `redis` package (an optional peer dependency: TSLWS_REDIS_CLIENT_MISSING
+ * when it is not installed) and make a bus on `options.url`. It connects in
+ * the background and keeps reconnecting: the promise does not wait for
+ * Redis (`bus.whenConnected()` does), so a server starts while Redis is
+ * down and serves its local subscribers meanwhile.
+ *
+ * ```ts
+ * const bus = await createRedisTopicBus({ url: 'redis://10.0.0.5:6379', history: 500 });
+ * attachRedisTopicBus(context, bus);
+ * ```
+ */
+export async function createRedisTopicBus(options: RedisTopicBusOptions): Promise<RedisTopicBus> {
+  const o = resolveRedisOptions(options);
+  const mod = await loadRedis(o.loader);
+  return new RedisTopicBus(mod, o);
+}
+
+/**
+ * Attach `bus` to every vhost of `context` (`vhost.attachTopicBus`), so
+ * their topics span every process attached to the same Redis.
+ *
+ * ```ts
+ * attachRedisTopicBus(context, await createRedisTopicBus({ url }));
+ * ```
+ */
+export function attachRedisTopicBus(context: Context, bus: RedisTopicBus): void {
+  if (!(bus instanceof RedisTopicBus)) throw typeError(ErrorCode.INVALID_ARGUMENT, 'attachRedisTopicBus: bus is what createRedisTopicBus made');
+  for (const vh of context.vhosts) vh.attachTopicBus(bus);
+}
