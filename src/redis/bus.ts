@@ -70,6 +70,8 @@ interface Wanted {
   last: TopicPosition | null;
   /** Live messages held while a catch-up is read. */
   catching: BusMessage[] | null;
+  /** A catch-up waits for the command connection. */
+  pendingCatchUp: boolean;
   readonly waiters: Array<() => void>;
 }
 
@@ -130,6 +132,7 @@ export class RedisTopicBus implements TopicBus {
   #closed = false;
   #downSince = 0;
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #cmdWaiters: Array<() => void> = [];
 
   /** @internal Made by `createRedisTopicBus`. */
   constructor(mod: RedisModuleLike, o: ResolvedRedisOptions) {
@@ -228,7 +231,7 @@ export class RedisTopicBus implements TopicBus {
     const names = this.namesOf(vhostName, topic);
     if (this.#wanted.has(names.channel)) return;
     const w: Wanted = {
-      vhost: vhostName, topic, names, history: this.#o.history(vhostName, topic), confirmed: false, ready: false, last: null, catching: null, waiters: [],
+      vhost: vhostName, topic, names, history: this.#o.history(vhostName, topic), confirmed: false, ready: false, last: null, catching: null, pendingCatchUp: false, waiters: [],
     };
     this.#wanted.set(names.channel, w);
     const listener = (m: Buffer): void => this.#live(w, m);
@@ -283,13 +286,19 @@ export class RedisTopicBus implements TopicBus {
       return;
     }
     // Once the channel is subscribed, every message after what the range returns comes live.
-    this.#whenReady(w, () => {
+    this.#whenReady(w, () => this.#whenCmd(() => {
       if (finished || this.#wanted.get(w.names.channel) !== w) return finish({ messages: [], gap: 'unavailable' });
-      this.#range(w, since).then(finish, (e: Error) => {
+      this.#range(w, since).then((r) => finish(r.replay), (e: Error) => {
         log.info('redis bus: replay of %s: %s', w.names.channel, e.message);
         finish({ messages: [], gap: 'unavailable' });
       });
-    });
+    }));
+  }
+
+  /** Run `fn` once the command connection is up (at once if it is). */
+  #whenCmd(fn: () => void): void {
+    if (this.#cmd.isReady) fn();
+    else this.#cmdWaiters.push(fn);
   }
 
   // ---- publishing ----
@@ -375,8 +384,14 @@ export class RedisTopicBus implements TopicBus {
       return;
     }
     if (w.catching) {
-      w.catching.push(msg);
-      return;
+      if (w.catching.length < this.#o.replayLimit) {
+        w.catching.push(msg);
+        return;
+      }
+      // Held too long (commands still down): go on live, telling the subscribers.
+      w.pendingCatchUp = false;
+      this.#gap(w, 'unavailable');
+      this.#releaseHeld(w);
     }
     this.#deliverOrdered(w, msg);
   }
@@ -414,19 +429,20 @@ export class RedisTopicBus implements TopicBus {
   }
 
   /** What came after `since` (or the new epoch's messages from its start), as one replay. */
-  async #range(w: Wanted, since: TopicPosition): Promise<TopicReplay> {
+  async #range(w: Wanted, since: TopicPosition): Promise<{ replay: TopicReplay; epoch: string }> {
     const limit = this.#o.replayLimit;
     const r = await this.#cmdCall(['EVAL', REPLAY_SCRIPT, '2', w.names.stream, w.names.epoch, since.epoch, since.offset, String(limit + 1)]) as unknown[];
     const epoch = str(r[0]);
     const same = Number(r[1]) === 1;
+    // The position itself is gone: what followed it may be gone too (reported even when, by chance, it is not).
     const trimmed = same && comparePositions(str(r[2]), since.offset) > 0;
     const all = entries(r[3], epoch);
     let gap: TopicGapCause | null = null;
     // A history that had not begun (epoch '') has lost nothing when it begins.
     if (!same && since.epoch !== '') gap = 'epoch';
     else if (trimmed) gap = 'trimmed';
-    if (all.length > limit) return { messages: [], gap: 'too-far' };
-    return { messages: all, gap };
+    if (all.length > limit) return { replay: { messages: [], gap: 'too-far' }, epoch };
+    return { replay: { messages: all, gap }, epoch };
   }
 
   #cmdCall(args: ReadonlyArray<string | Buffer>): Promise<unknown> {
@@ -456,16 +472,29 @@ export class RedisTopicBus implements TopicBus {
       this.#gap(w, 'disconnected');
       return;
     }
-    if (w.catching) return;
-    w.catching = [];
-    this.#range(w, from).then((r) => {
+    if (w.catching && !w.pendingCatchUp) return;
+    w.catching ??= [];
+    if (!this.#cmd.isReady) {
+      // Live messages are held meanwhile, within the replay's bound.
+      w.pendingCatchUp = true;
+      return;
+    }
+    w.pendingCatchUp = false;
+    this.#range(w, from).then(({ replay: r, epoch }) => {
       if (this.#wanted.get(w.names.channel) !== w) return;
       if (r.gap) this.#gap(w, r.gap);
+      // Reported once: the new epoch's messages (from its start) follow without another gap.
+      if (r.gap === 'epoch') w.last = { epoch, offset: '0-0' };
       for (const m of r.messages as Array<TopicReplayMessage & { node: string; origin: number }>) {
         this.#deliverOrdered(w, { node: m.node, origin: m.origin, binary: m.binary, position: m.position, payload: m.payload as Buffer });
       }
       this.#releaseHeld(w);
     }, (e: Error) => {
+      if (this.#wanted.get(w.names.channel) !== w) return;
+      if (!this.#cmd.isReady) {
+        w.pendingCatchUp = true;
+        return;
+      }
       log.info('redis bus: catching up %s: %s', w.names.channel, e.message);
       this.#gap(w, 'unavailable');
       this.#releaseHeld(w);
@@ -485,7 +514,11 @@ export class RedisTopicBus implements TopicBus {
     this.#cmdUpBefore = true;
     this.#upAgain();
     // The tips of topics subscribed while commands were down are read now.
-    for (const w of this.#wanted.values()) if (w.confirmed && !w.ready) this.#subscribed(w);
+    for (const w of this.#wanted.values()) {
+      if (w.confirmed && !w.ready) this.#subscribed(w);
+      else if (w.pendingCatchUp) this.#catchUp(w);
+    }
+    for (const fn of this.#cmdWaiters.splice(0)) fn();
     this.#flush();
   }
 

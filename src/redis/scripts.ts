@@ -26,8 +26,10 @@ return id
  * Read what came after a position. KEYS: stream, epoch. ARGV: the
  * position's epoch, its offset, the most entries to return.
  * Returns { current epoch or '', whether the epoch matched (1/0), the
- * greatest offset trimmed away ('0-0' if none), entries }: after the
- * offset when the epoch matched, else from the new epoch's start.
+ * first offset still held, entries }: after the offset when the epoch
+ * matched, else from the new epoch's start. A position older than the
+ * first offset held was trimmed away (MAXLEN), and what followed it may
+ * have been too.
  */
 export const REPLAY_SCRIPT = `
 local e = redis.call('GET', KEYS[2])
@@ -40,12 +42,10 @@ if e == ARGV[1] then
   same = 1
   from = '(' .. ARGV[2]
 end
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local maxdel = '0-0'
-for i = 1, #info, 2 do
-  if info[i] == 'max-deleted-entry-id' then maxdel = info[i + 1] end
-end
-return {e, same, maxdel, redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', ARGV[3])}
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local firstId = '0-0'
+if #first > 0 then firstId = first[1][1] end
+return {e, same, firstId, redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', ARGV[3])}
 `;
 
 /** Where a topic's history stands now. KEYS: stream, epoch. Returns { epoch or '', last offset or '' }. */

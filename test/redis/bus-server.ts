@@ -5,7 +5,7 @@
  *
  * Clients speak text commands; replies are JSON objects (published
  * messages are whatever else arrives):
- * `sub T`, `resume T EPOCH OFFSET`, `pub T N PREFIX` (N publishes, the
+ * `sub T`, `resume T EPOCH OFFSET`, `pub T N PREFIX [FROM]` (N publishes PREFIX<FROM> …, the
  * error code of a refused one in `refused`), `pos T`, `stats`.
  * A TOPIC_GAP is written as `{"gap": cause, "topic": T, "since": …}`.
  */
@@ -31,14 +31,15 @@ const proto: Protocol = {
       return 0;
     }
     if (reason !== Reason.RECEIVE) return 0;
-    const [cmd, a, b, c] = Buffer.from(input as Uint8Array).toString().split(' ');
+    const [cmd, a, b, c, d] = Buffer.from(input as Uint8Array).toString().split(' ');
     const topic = a as string;
     if (cmd === 'sub') reply({ sub: wsi.subscribe(topic) });
     else if (cmd === 'resume') reply({ sub: wsi.subscribe(topic, { since: { epoch: b as string, offset: c as string } }) });
     else if (cmd === 'pub') {
       let refused: string | null = null;
       let sent = 0;
-      for (let i = 0; i < Number(b); i++) {
+      const from = Number(d ?? 0);
+      for (let i = from; i < from + Number(b); i++) {
         try {
           wsi.vhost.publish(topic, `${c}${i}`);
           sent++;

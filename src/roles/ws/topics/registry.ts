@@ -392,7 +392,8 @@ function finishResume(reg: TopicRegistry, wsi: Wsi, tc: TopicConn, topic: string
   if (wsi.closed) return;
   const res: PublishResult = { subscribers: 0, queued: 0, overBound: 0, dropped: 0, closed: 0 };
   const b = reg.boundsOf(topic);
-  let last: TopicPosition | null = gap ? null : since;
+  // Held live messages up to the last one given (or the position resumed from) are not sent twice.
+  let last: TopicPosition = since;
   for (const m of r.messages) {
     if (wsi.closed) return;
     tc.enqueue(reg, new PublishedMessage(topic, m.binary ? Op.BINARY : Op.TEXT, m.payload, reg.stats, m.position), b, res);
@@ -401,7 +402,7 @@ function finishResume(reg: TopicRegistry, wsi: Wsi, tc: TopicConn, topic: string
   for (const m of state.held) {
     if (wsi.closed) return;
     // Live messages the replay already gave (same epoch, offset not past the last given) are not sent twice.
-    if (last && m.position && m.position.epoch === last.epoch && comparePositions(m.position.offset, last.offset) <= 0) continue;
+    if (m.position && m.position.epoch === last.epoch && comparePositions(m.position.offset, last.offset) <= 0) continue;
     tc.enqueue(reg, m, b, res);
   }
 }
