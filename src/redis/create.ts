@@ -1,6 +1,8 @@
 /** Making a Redis topic bus and attaching it to a context's vhosts. */
 import type { Context } from '../core/context.js';
+import type { Vhost } from '../core/vhost.js';
 import { ErrorCode, typeError } from '../core/errors.js';
+import { registerContextFeature, registerVhostFeature } from '../core/features.js';
 import '../roles/ws/topics-api.js';
 import { RedisTopicBus } from './bus.js';
 import { loadRedis } from './client.js';
@@ -24,9 +26,13 @@ export async function createRedisTopicBus(options: RedisTopicBusOptions): Promis
   return new RedisTopicBus(mod, o);
 }
 
+const contextBuses = new WeakMap<Context, RedisTopicBus>();
+
 /**
- * Attach `bus` to every vhost of `context` (`vhost.attachTopicBus`), so
- * their topics span every process attached to the same Redis.
+ * Attach `bus` to every vhost of `context` (`vhost.attachTopicBus`), and
+ * to those made later, so their topics span every process attached to the
+ * same Redis; the bus is closed when the context is destroyed. In an SMP
+ * service it takes the place of the IPC bus.
  *
  * ```ts
  * attachRedisTopicBus(context, await createRedisTopicBus({ url }));
@@ -34,5 +40,25 @@ export async function createRedisTopicBus(options: RedisTopicBusOptions): Promis
  */
 export function attachRedisTopicBus(context: Context, bus: RedisTopicBus): void {
   if (!(bus instanceof RedisTopicBus)) throw typeError(ErrorCode.INVALID_ARGUMENT, 'attachRedisTopicBus: bus is what createRedisTopicBus made');
+  contextBuses.set(context, bus);
   for (const vh of context.vhosts) vh.attachTopicBus(bus);
 }
+
+registerVhostFeature({
+  name: 'redis-topic-bus',
+  // After the SMP IPC bus (95): a context on Redis uses Redis alone.
+  order: 96,
+  create(vh: Vhost) {
+    const bus = contextBuses.get(vh.context);
+    if (bus) vh.attachTopicBus(bus);
+  },
+});
+
+registerContextFeature({
+  name: 'redis-topic-bus',
+  order: 96,
+  destroy(context: Context) {
+    contextBuses.get(context)?.close();
+    contextBuses.delete(context);
+  },
+});

@@ -19,6 +19,8 @@ import { tlsVhostInfo } from './tls-args.js';
 import { demoFops } from './demo-fops.js';
 import { pollTablePrinter } from './poll-table.js';
 import { daemonize, reportToStarter } from '../../lwsws/daemon.js';
+import { attachRedisTopicBus, createRedisTopicBus } from '../../redis/create.js';
+import type { RedisTopicBus } from '../../redis/bus.js';
 
 const usage = (prog: string) => `Usage: ${prog} [options]
   -p, --port N              listen port (default 7681)
@@ -44,6 +46,10 @@ const usage = (prog: string) => `Usage: ${prog} [options]
                             lws's test-server-pthreads serves from N threads
       --raw-fifo PATH       the raw-test plugin's FIFO (default /tmp/lws-test-raw);
                             bytes that are not HTTP are echoed by it (RAW fallback)
+      --redis URL           join the Redis topic bus at URL (redis://host:port):
+                            mirror instances span every server on it (needs the
+                            optional redis package); with -j, each service joins
+      --redis-node NAME     this server's label on the bus (default host-pid)
   -h, --help                this text
 `;
 
@@ -80,6 +86,8 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
         daemonize: { type: 'boolean', short: 'D' },
         threads: { type: 'string', short: 'j' },
         'raw-fifo': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-node': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -135,6 +143,23 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
     if (r !== 'child') return r;
     daemon = !isSmpService();
   }
+  // The processes that serve connections join the bus (with -j the services, not the primary).
+  let bus: RedisTopicBus | null = null;
+  if (args.redis !== undefined && (threads === 1 || isSmpService())) {
+    try {
+      const node = args['redis-node'];
+      bus = await createRedisTopicBus({
+        url: args.redis, ...(node !== undefined ? { node: isSmpService() ? `${node}.${process.env.TSLWS_SMP_TSI ?? ''}` : node } : {}),
+      });
+    } catch (e) {
+      process.stderr.write(`${prog}: --redis: ${(e as Error).message}\n`);
+      if (daemon) reportToStarter(false, (e as Error).message);
+      return 1;
+    }
+  } else if (args['redis-node'] !== undefined && args.redis === undefined) {
+    process.stderr.write(`${prog}: --redis-node needs --redis URL\n`);
+    return 1;
+  }
   // The zip book is generated, never shipped, and kept in the user's cache:
   // the installed package may be read-only or shared.
   let book: string | undefined;
@@ -181,10 +206,13 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
       ],
     });
   } catch (e) {
+    bus?.close();
     process.stderr.write(`${prog}: ${(e as Error).message}\n`);
     if (daemon) reportToStarter(false, (e as Error).message);
     return 1;
   }
+  // In place of the services' IPC bus: every server on Redis reaches the others through it.
+  if (bus) attachRedisTopicBus(context, bus);
   // The file-ops example: logged opens and one file that exists only in memory.
   context.fops = demoFops(context.fops, resource);
   serveUntilSignalled(context, prog, args.interface, (url) => `serving ${resource} on ${url}`, 'http',
