@@ -143,20 +143,7 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
     if (r !== 'child') return r;
     daemon = !isSmpService();
   }
-  // The processes that serve connections join the bus (with -j the services, not the primary).
-  let bus: RedisTopicBus | null = null;
-  if (args.redis !== undefined && (threads === 1 || isSmpService())) {
-    try {
-      const node = args['redis-node'];
-      bus = await createRedisTopicBus({
-        url: args.redis, ...(node !== undefined ? { node: isSmpService() ? `${node}.${process.env.TSLWS_SMP_TSI ?? ''}` : node } : {}),
-      });
-    } catch (e) {
-      process.stderr.write(`${prog}: --redis: ${(e as Error).message}\n`);
-      if (daemon) reportToStarter(false, (e as Error).message);
-      return 1;
-    }
-  } else if (args['redis-node'] !== undefined && args.redis === undefined) {
+  if (args['redis-node'] !== undefined && args.redis === undefined) {
     process.stderr.write(`${prog}: --redis-node needs --redis URL\n`);
     return 1;
   }
@@ -206,13 +193,26 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
       ],
     });
   } catch (e) {
-    bus?.close();
     process.stderr.write(`${prog}: ${(e as Error).message}\n`);
     if (daemon) reportToStarter(false, (e as Error).message);
     return 1;
   }
-  // In place of the services' IPC bus: every server on Redis reaches the others through it.
-  if (bus) attachRedisTopicBus(context, bus);
+  // The processes that serve connections join the bus (with -j the services, not the primary), in
+  // place of the services' IPC bus: every server on Redis reaches the others through it.
+  if (args.redis !== undefined && context.tsi >= 0) {
+    try {
+      const node = args['redis-node'];
+      const bus: RedisTopicBus = await createRedisTopicBus({
+        url: args.redis, ...(node !== undefined ? { node: context.countThreads > 1 ? `${node}.${context.tsi}` : node } : {}),
+      });
+      attachRedisTopicBus(context, bus);
+    } catch (e) {
+      process.stderr.write(`${prog}: --redis: ${(e as Error).message}\n`);
+      if (daemon) reportToStarter(false, (e as Error).message);
+      await context.destroy();
+      return 1;
+    }
+  }
   // The file-ops example: logged opens and one file that exists only in memory.
   context.fops = demoFops(context.fops, resource);
   serveUntilSignalled(context, prog, args.interface, (url) => `serving ${resource} on ${url}`, 'http',
