@@ -30,7 +30,7 @@ import { orderVhosts } from '../roles/listen/listen-feature.js';
 import { resolveIds } from './ids.js';
 import type { LwswsConfig, VhostConfig } from './model.js';
 import { PVO_RESERVED, PVO_UNIMPLEMENTED, nearestKey } from './keys.js';
-import { createRedisTopicBus } from '../redis/create.js';
+import { attachRedisTopicBus, createRedisTopicBus } from '../redis/create.js';
 import type { RedisTopicBus } from '../redis/bus.js';
 
 export interface LwswsOptions {
@@ -101,6 +101,9 @@ export class LwswsServer {
         await context.destroy();
         throw e;
       }
+      // Every vhost made from now on is attached (in place of the services' IPC bus, if any):
+      // every process reaches the others through Redis.
+      attachRedisTopicBus(context, server.#bus);
     }
     // Names become ids now, while /etc is surely readable: the access logs
     // are given to them, so a reopen on SIGHUP after the drop can write.
@@ -134,8 +137,6 @@ export class LwswsServer {
     } catch (e) {
       throw located(v, fileKeyNamedIn(v, (e as Error).message), e);
     }
-    // In place of the services' IPC bus, if any: every process reaches the others through Redis.
-    if (this.#bus) vhost.attachTopicBus(this.#bus);
     let accessLog: AccessLog | null = null;
     // What is being set up, for the key a failure is reported at.
     let step = 'enable-client-ssl';

@@ -1,10 +1,26 @@
 /** Making a Redis topic bus and attaching it to a context's vhosts. */
-import type { Context } from '../core/context.js';
+import { Context } from '../core/context.js';
 import type { Vhost } from '../core/vhost.js';
 import { ErrorCode, typeError } from '../core/errors.js';
-import { registerContextFeature, registerVhostFeature } from '../core/features.js';
+import { extendApi, registerContextFeature, registerVhostFeature } from '../core/features.js';
 import '../roles/ws/topics-api.js';
-import { RedisTopicBus } from './bus.js';
+import { RedisTopicBus, type RedisBusStats } from './bus.js';
+
+declare module '../core/context.js' {
+  interface Context {
+    /**
+     * Counters of the Redis topic bus attached with `attachRedisTopicBus`
+     * (`bus.stats()`): publishes `sent`, messages `received`, `dropped`,
+     * `buffered` now, `reconnects`, `connected`. Null without one.
+     *
+     * ```ts
+     * const s = context.redisBusStats;
+     * if (s && !s.connected) console.warn(`${s.buffered} publishes wait for Redis`);
+     * ```
+     */
+    readonly redisBusStats: RedisBusStats | null;
+  }
+}
 import { loadRedis } from './client.js';
 import { resolveRedisOptions, type RedisTopicBusOptions } from './options.js';
 
@@ -51,6 +67,12 @@ registerVhostFeature({
   create(vh: Vhost) {
     const bus = contextBuses.get(vh.context);
     if (bus) vh.attachTopicBus(bus);
+  },
+});
+
+extendApi(Context, {
+  get redisBusStats(): RedisBusStats | null {
+    return contextBuses.get(this)?.stats() ?? null;
   },
 });
 

@@ -50,7 +50,8 @@ const proto: Protocol = {
       }
       reply({ published: sent, refused, stats: bus.stats() });
     } else if (cmd === 'pos') reply({ pos: wsi.topicPosition(topic) });
-    else if (cmd === 'stats') reply({ stats: bus.stats() });
+    // The context's view of the same counters.
+    else if (cmd === 'stats') reply({ stats: ctx.redisBusStats });
     return 0;
   },
 };
