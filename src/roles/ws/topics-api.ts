@@ -187,11 +187,12 @@ declare module '../../core/wsi.js' {
      */
     topicQueue(): { messages: number; bytes: number; dropped: number; published: number };
     /**
-     * The position in `topic`'s history of the last message of it written
-     * to this connection, or null (no such message yet, or the topic keeps
-     * no history). A message the protocol writes itself leaves after every
-     * published message written before it, so a position sent that way
-     * tells the client where it stands; it gives it back to
+     * The position in `topic`'s history of the last message of it queued
+     * for (or written to) this connection, or null (no such message yet,
+     * or the topic keeps no history). A message the protocol writes after
+     * reading it leaves after every one of them (a write sends the queued
+     * published messages first), so a position sent that way tells the
+     * client exactly where it stands; it gives it back to
      * `subscribe(topic, { since })` when it reconnects.
      *
      * ```ts

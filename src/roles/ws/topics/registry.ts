@@ -173,7 +173,7 @@ export function checkTopic(reg: TopicRegistry, topic: unknown, where: string): s
  */
 export class TopicConn {
   readonly subs = new Set<string>();
-  /** The position of the last message of each topic handed to the socket (topics with history). */
+  /** The position of the last message of each topic queued for (or written to) the connection (topics with history). */
   readonly positions = new Map<string, TopicPosition>();
   /** Topics being resumed: the live messages held until the replay is in, and whether they overflowed. */
   readonly resuming = new Map<string, { held: PublishedMessage[]; overflow: boolean }>();
@@ -274,6 +274,8 @@ export class TopicConn {
       }
     }
     q.push(msg);
+    // Taken when queued: whatever the connection writes after reading it leaves after this message.
+    if (msg.position) this.positions.set(msg.topic, msg.position);
     this.#seqs.push(++this.#seq);
     this.#bytes += size;
     res.queued++;
@@ -314,7 +316,6 @@ export class TopicConn {
         this.discard();
         return true;
       }
-      if (m.position) this.positions.set(m.topic, m.position);
     }
     if (i === q.length) {
       this.#queue = [];
