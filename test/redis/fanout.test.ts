@@ -8,8 +8,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redisCommand, restartRedis, startRedis, stopRedis } from '../helpers/redis.js';
-import { BusClient, seq, startBusServer, stopBusServer, type BusServer } from './procs.js';
+import { redisCommand, restartRedis } from '../helpers/redis.js';
+import { BusClient, busRig, seq, startBusServer, type BusServer } from './procs.js';
 
 /** How many processes subscribe to a channel, as Redis counts them. */
 async function numsub(port: number, channel: string, sharded = false): Promise<number> {
@@ -21,14 +21,7 @@ async function numsub(port: number, channel: string, sharded = false): Promise<n
 const CHANNEL = 'tslws:{localhost/news}';
 
 test('three processes: a publish in one reaches the subscribers of the others in order, one Redis subscription per process', async (t) => {
-  const redis = await startRedis();
-  const servers: BusServer[] = [];
-  const clients: BusClient[] = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const s of servers) await stopBusServer(s);
-    await stopRedis(redis);
-  });
+  const { redis, servers, clients } = await busRig(t);
   for (const n of ['a', 'b', 'c']) servers.push(await startBusServer(redis.url, `node-${n}`));
   const [a, b, c] = servers as [BusServer, BusServer, BusServer];
   const a1 = await BusClient.open(a.port);
@@ -71,14 +64,7 @@ test('three processes: a publish in one reaches the subscribers of the others in
 });
 
 test('Redis restarted without history: subscribers are told a gap may have occurred, then messages flow again', async (t) => {
-  const redis = await startRedis();
-  const servers: BusServer[] = [];
-  const clients: BusClient[] = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const s of servers) await stopBusServer(s);
-    await stopRedis(redis);
-  });
+  const { redis, servers, clients } = await busRig(t);
   servers.push(await startBusServer(redis.url, 'node-a'), await startBusServer(redis.url, 'node-b'));
   const [a, b] = servers as [BusServer, BusServer];
   const sub = await BusClient.open(a.port);
@@ -105,14 +91,7 @@ test('Redis restarted without history: subscribers are told a gap may have occur
 });
 
 test('sharded: SPUBLISH / SSUBSCRIBE carry the messages (one shard subscription per process, none unsharded)', async (t) => {
-  const redis = await startRedis();
-  const servers: BusServer[] = [];
-  const clients: BusClient[] = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const s of servers) await stopBusServer(s);
-    await stopRedis(redis);
-  });
+  const { redis, servers, clients } = await busRig(t);
   servers.push(await startBusServer(redis.url, 'node-a', 0, ['10000', 'sharded']), await startBusServer(redis.url, 'node-b', 0, ['10000', 'sharded']));
   const [a, b] = servers as [BusServer, BusServer];
   const sub = await BusClient.open(a.port);

@@ -9,8 +9,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { killRedis, restartRedis, startRedis, stopRedis } from '../helpers/redis.js';
-import { BusClient, seq, startBusServer, stopBusServer, type BusServer, type Reply } from './procs.js';
+import { killRedis, restartRedis } from '../helpers/redis.js';
+import { BusClient, busRig, seq, startBusServer, type BusServer, type Reply } from './procs.js';
 
 async function connected(c: BusClient, timeoutMs = 8000): Promise<boolean> {
   const end = Date.now() + timeoutMs;
@@ -23,14 +23,7 @@ async function connected(c: BusClient, timeoutMs = 8000): Promise<boolean> {
 }
 
 test('history: a client resumes from its position on another process after Redis restarted, each message once and in order', async (t) => {
-  const redis = await startRedis({ persistent: true });
-  const servers: BusServer[] = [];
-  const clients: BusClient[] = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const s of servers) await stopBusServer(s);
-    await stopRedis(redis);
-  });
+  const { redis, servers, clients } = await busRig(t, { persistent: true });
   for (const n of ['a', 'b', 'c']) servers.push(await startBusServer(redis.url, `node-${n}`, 1000));
   const [a, b, c] = servers as [BusServer, BusServer, BusServer];
   const x = await BusClient.open(a.port);
@@ -82,14 +75,7 @@ test('history: a client resumes from its position on another process after Redis
 });
 
 test('history lost with Redis (no persistence): a new epoch; the subscriber and a resume from the old position are told of the gap', async (t) => {
-  const redis = await startRedis();
-  const servers: BusServer[] = [];
-  const clients: BusClient[] = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const s of servers) await stopBusServer(s);
-    await stopRedis(redis);
-  });
+  const { redis, servers, clients } = await busRig(t);
   servers.push(await startBusServer(redis.url, 'node-a', 100), await startBusServer(redis.url, 'node-b', 100));
   const [a, b] = servers as [BusServer, BusServer];
   const x = await BusClient.open(a.port);
@@ -126,14 +112,7 @@ test('history lost with Redis (no persistence): a new epoch; the subscriber and 
 });
 
 test('a resume from a position trimmed out of the history is told so, and gets what is left', async (t) => {
-  const redis = await startRedis();
-  const servers: BusServer[] = [];
-  const clients: BusClient[] = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const s of servers) await stopBusServer(s);
-    await stopRedis(redis);
-  });
+  const { redis, servers, clients } = await busRig(t);
   // MAXLEN ~ 10: Redis trims whole nodes of the stream (100 entries each by default), so publish well past that.
   servers.push(await startBusServer(redis.url, 'node-a', 10));
   const [a] = servers as [BusServer];

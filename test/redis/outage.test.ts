@@ -9,18 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, type TslwsError } from '../../src/index.js';
 import { createRedisTopicBus } from '../../src/redis/index.js';
-import { killRedis, restartRedis, startRedis, stopRedis } from '../helpers/redis.js';
-import { BusClient, seq, startBusServer, stopBusServer, type BusServer } from './procs.js';
+import { killRedis, restartRedis } from '../helpers/redis.js';
+import { BusClient, busRig, seq, startBusServer, type BusServer } from './procs.js';
 
 test('Redis down: publishes buffered within the bound, then refused; local subscribers served; the outbox is sent when Redis is back', async (t) => {
-  const redis = await startRedis();
-  const servers: BusServer[] = [];
-  const clients: BusClient[] = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const s of servers) await stopBusServer(s);
-    await stopRedis(redis);
-  });
+  const { redis, servers, clients } = await busRig(t);
   // Process a buffers at most 20 publishes.
   servers.push(await startBusServer(redis.url, 'node-a', 0, ['20']));
   const [a] = servers as [BusServer];

@@ -2,7 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import type { TestContext } from 'node:test';
 import WebSocket from 'ws';
+import { startRedis, stopRedis, type RedisServer } from '../helpers/redis.js';
 
 const SERVER = join(dirname(fileURLToPath(import.meta.url)), 'bus-server.js');
 
@@ -107,4 +109,21 @@ export function seq(prefix: string, from: number, to: number): string[] {
   const out: string[] = [];
   for (let i = from; i < to; i++) out.push(`${prefix}${i}`);
   return out;
+}
+
+/** A redis-server and the bus servers and clients of one test, all stopped when it ends. */
+export interface BusRig {
+  redis: RedisServer;
+  servers: BusServer[];
+  clients: BusClient[];
+}
+
+export async function busRig(t: TestContext, o: { persistent?: boolean } = {}): Promise<BusRig> {
+  const rig: BusRig = { redis: await startRedis(o), servers: [], clients: [] };
+  t.after(async () => {
+    for (const c of rig.clients) c.close();
+    for (const s of rig.servers) await stopBusServer(s);
+    await stopRedis(rig.redis);
+  });
+  return rig;
 }
