@@ -22,7 +22,8 @@
  * Per-vhost options (pvo, under `lws-mirror-protocol`): `max-instances`,
  * `slow-reader-secs`.
  *
- * With a topic bus attached to the vhost (lwsws's `pubsub`, a Redis bus),
+ * With a topic bus that names its node attached to the vhost (lwsws's
+ * `pubsub`, `lws-test-server --redis`: a Redis bus),
  * an instance spans every process on the bus: what a member sends is
  * published to the topic `lws-mirror/NAME`, prefixed with `n NODE;` (the
  * process's node label, which the test page shows and a plain lws client
@@ -113,11 +114,15 @@ function establish(wsi: Wsi, pss: MirrorSession): number {
   return 0;
 }
 
-/** With a bus on the vhost, the instance listens to its topic: every process's messages fill the ring. */
+/**
+ * With a bus that labels its processes (the Redis one) on the vhost, the
+ * instance listens to its topic: every process's messages fill the ring.
+ * The SMP IPC bus names no node: there the mirror stays within a service.
+ */
 function span(wsi: Wsi, mi: MirrorInstance): void {
   const vh = wsi.vhost;
   const bus = vh.topicBus;
-  if (!bus) return;
+  if (!bus || bus.node === undefined) return;
   const node = (bus.node ?? '').replace(/[\s;]/g, '_');
   const s: Spanning = { topic: mirrorTopic(mi.name), listener: (payload) => mi.receive(payload), label: Buffer.from(node ? `n ${node};` : '') };
   spans.set(mi, s);
