@@ -53,8 +53,12 @@ export { type WsOptions, DEFAULT_WS_OPTIONS, type PerMessageDeflateOptions } fro
 export { CloseStatus } from './roles/ws/frame.js';
 export type { TopicsOptions, TopicQueueBounds, TopicOverflow } from './roles/ws/topics/options.js';
 export type { TopicStats } from './roles/ws/topics/published.js';
-export type { PublishOptions, PublishResult, TopicDropReport, TopicSubscribersChange } from './roles/ws/topics/registry.js';
-export type { TopicBus, TopicBusHandler } from './roles/ws/topics/bus.js';
+export type {
+  PublishOptions, PublishResult, SubscribeOptions, TopicDropReport, TopicGapReport, TopicListener, TopicSubscribersChange,
+} from './roles/ws/topics/registry.js';
+export type {
+  TopicBus, TopicBusHandler, TopicBusGapHandler, TopicBusMeta, TopicGapCause, TopicPosition, TopicReplay, TopicReplayMessage,
+} from './roles/ws/topics/bus.js';
 
 // ---- TLS ----
 export { SslInfo, type SslInfoEvent } from './tls/ssl-info.js';
@@ -77,3 +81,6 @@ export * from './plugins/index.js';
 
 // ---- lwsws (also `tslws/lwsws`) ----
 export * from './lwsws/index.js';
+
+// ---- topics across machines through Redis (also `tslws/redis`; needs the optional `redis` package) ----
+export * from './redis/index.js';

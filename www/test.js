@@ -78,6 +78,15 @@
   var flushTimer = null;
   var last = null;
 
+  var nodesSeen = {};
+  function showNode(node) {
+    $('mirror-from').textContent = 'last stroke from ' + node;
+    if (!nodesSeen[node]) {
+      nodesSeen[node] = true;
+      $('mirror-nodes').textContent = 'nodes: ' + Object.keys(nodesSeen).join(', ');
+    }
+  }
+
   function draw(cmd) {
     var p = cmd.trim().split(/\s+/);
     if (p[0] === 'd' && p.length === 6) {
@@ -98,7 +107,12 @@
   var mirror = keep('mirror', wsBase + (mirrorName ? '?mirror=' + encodeURIComponent(mirrorName) : ''), 'lws-mirror-protocol', {
     message: function (ws, data) {
       var text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-      text.split(';').forEach(function (c) { if (c.trim()) draw(c); });
+      text.split(';').forEach(function (c) {
+        var t = c.trim();
+        // "n NODE": the server process the strokes that follow came from (mirror spanning processes).
+        if (t.slice(0, 2) === 'n ') showNode(t.slice(2));
+        else if (t) draw(c);
+      });
     },
   });
 

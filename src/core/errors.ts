@@ -62,6 +62,10 @@ export const ErrorCode = {
   BODY_MALFORMED: 'TSLWS_BODY_MALFORMED',
   /** A service process of a context with `countThreads` could not start, or could not be made there. */
   SMP: 'TSLWS_SMP',
+  /** The Redis topic bus (`tslws/redis`) cannot load its client: the optional `redis` package is not installed. */
+  REDIS_CLIENT_MISSING: 'TSLWS_REDIS_CLIENT_MISSING',
+  /** A publish refused by the topic bus: its buffer of publishes waiting for the bus (Redis unreachable) is at its bound. */
+  TOPIC_BUS_FULL: 'TSLWS_TOPIC_BUS_FULL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

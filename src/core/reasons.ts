@@ -570,6 +570,18 @@ export enum Reason {
    */
   TOPIC_DROPPED = 901,
   /**
+   * tslws's own: messages of a topic this connection subscribes to may be
+   * missing and cannot be given: the topic bus lost its link and the
+   * topic keeps no history, or a resume (`wsi.subscribe(topic, { since })`)
+   * cannot be served whole (the history was begun again, trimmed past the
+   * position, or could not be read). Messages that do arrive keep coming.
+   *
+   * `input`: `{ topic, cause, since }`, `since` the position the resume
+   * asked for (null when the gap is not a resume's).
+   * Non-zero closes the connection.
+   */
+  TOPIC_GAP = 902,
+  /**
    * The first value free for reasons of your own, when your code calls
    * callbacks itself; tslws never delivers it. `input`: undefined.
    */

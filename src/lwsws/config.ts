@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { ConfigError, type ConfigWarning } from './errors.js';
 import { parseConfigText, type JEntry, type JNode, type ParseLimits } from './jsonc.js';
 import { Reader } from './values.js';
-import type { GlobalConfig, LwswsConfig, MountConfig, OriginScheme, VhostConfig } from './model.js';
-import { GLOBAL_KEYS, MOUNT_KEYS, TOP_KEYS, VHOST_KEYS, isUnimplemented, unknownKeyMessage, type SectionKeys } from './keys.js';
+import type { GlobalConfig, LwswsConfig, MountConfig, OriginScheme, PubsubConfig, VhostConfig } from './model.js';
+import { GLOBAL_KEYS, MOUNT_KEYS, PUBSUB_KEYS, TOP_KEYS, VHOST_KEYS, isUnimplemented, unknownKeyMessage, type SectionKeys } from './keys.js';
 
 export interface ReadConfigOptions extends ParseLimits {
   /** What `_lws_ddir_` stands for in vhost values. */
@@ -116,6 +116,7 @@ function readGlobal(r: Reader, e: JEntry, g: GlobalConfig, warnings: ConfigWarni
       case 'timeout-secs': g.timeoutSecs = r.int(x, 1); break;
       case 'ip-limit-wsi': g.ipLimitWsi = r.int(x); break;
       case 'ip-limit-ah': g.ipLimitAh = r.int(x); break;
+      case 'pubsub': g.pubsub = readPubsub(r, x, warnings); break;
       case 'reject-service-keywords':
         for (const k of r.listOfObjects(x)) {
           const v = r.str(k);
@@ -128,6 +129,29 @@ function readGlobal(r: Reader, e: JEntry, g: GlobalConfig, warnings: ConfigWarni
         otherKey(r, GLOBAL_KEYS, x, warnings);
     }
   }
+}
+
+function readPubsub(r: Reader, e: JEntry, warnings: ConfigWarning[]): PubsubConfig {
+  const p: PubsubConfig = { redis: '', history: 0, sharded: false };
+  for (const x of r.object(e)) {
+    switch (x.key) {
+      case 'redis':
+        p.redis = r.str(x);
+        if (!/^rediss?:\/\/[^/\s]+/.test(p.redis)) r.fail(x, x.key, 'is redis://host:port (or rediss://)');
+        break;
+      case 'history': p.history = r.int(x); break;
+      case 'node':
+        p.node = r.str(x);
+        if (!/^[A-Za-z0-9._:@-]{1,64}$/.test(p.node)) r.fail(x, x.key, 'is 1 to 64 letters, digits or . _ - : @');
+        break;
+      case 'prefix': p.prefix = r.str(x); break;
+      case 'sharded': p.sharded = r.bool(x); break;
+      case 'max-buffered': p.maxBuffered = r.int(x, 1); break;
+      default: otherKey(r, PUBSUB_KEYS, x, warnings);
+    }
+  }
+  if (!p.redis) r.fail(e, 'pubsub', 'needs "redis": "redis://host:port"');
+  return p;
 }
 
 function readVhost(r: Reader, line: number, entries: readonly JEntry[], warnings: ConfigWarning[]): VhostConfig {

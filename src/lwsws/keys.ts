@@ -27,10 +27,16 @@ export const GLOBAL_KEYS: SectionKeys = {
   what: 'global',
   known: new Set([
     'uid', 'gid', 'username', 'groupname', 'count-threads', 'init-ssl', 'server-string', 'default-alpn', 'plugin-dir',
-    'ws-pingpong-secs', 'timeout-secs', 'reject-service-keywords', 'ip-limit-ah', 'ip-limit-wsi',
+    'ws-pingpong-secs', 'timeout-secs', 'reject-service-keywords', 'ip-limit-ah', 'ip-limit-wsi', 'pubsub',
   ]),
   unimplemented: new Set(['rlimit-nofile', 'count-async-threads', 'cpd-bypass', 'allow-early-data']),
   unimplementedPrefixes: ['quic-'],
+};
+
+export const PUBSUB_KEYS: SectionKeys = {
+  what: 'pubsub',
+  known: new Set(['redis', 'history', 'node', 'prefix', 'sharded', 'max-buffered']),
+  unimplemented: new Set(),
 };
 
 export const VHOST_KEYS: SectionKeys = {

@@ -23,6 +23,24 @@ export interface GlobalConfig {
   ipLimitWsi?: number;
   /** `ip-limit-ah`: most connections of one peer address reading a request head at once (0: no limit). */
   ipLimitAh?: number;
+  /** `pubsub`: topics (and the mirror) across processes and machines through Redis. */
+  pubsub?: PubsubConfig;
+}
+
+/** The global `pubsub` section: a Redis topic bus every vhost is attached to. */
+export interface PubsubConfig {
+  /** `redis`: the server, `redis://host:port`. */
+  redis: string;
+  /** `history`: messages kept per topic for resuming (0: none). */
+  history: number;
+  /** `node`: this process's label (default host name and pid). */
+  node?: string;
+  /** `prefix`: start of the channel and key names (default `tslws`). */
+  prefix?: string;
+  /** `sharded`: SPUBLISH / SSUBSCRIBE, for a Redis Cluster. */
+  sharded: boolean;
+  /** `max-buffered`: publishes kept while Redis is unreachable. */
+  maxBuffered?: number;
 }
 
 export type OriginScheme = 'file' | 'cgi' | 'http' | 'https' | 'callback' | 'redir-http' | 'redir-https';

@@ -30,6 +30,8 @@ import { orderVhosts } from '../roles/listen/listen-feature.js';
 import { resolveIds } from './ids.js';
 import type { LwswsConfig, VhostConfig } from './model.js';
 import { PVO_RESERVED, PVO_UNIMPLEMENTED, nearestKey } from './keys.js';
+import { attachRedisTopicBus, createRedisTopicBus } from '../redis/create.js';
+import type { RedisTopicBus } from '../redis/bus.js';
 
 export interface LwswsOptions {
   /** The config directory (holds `conf` and `conf.d/`). */
@@ -67,6 +69,7 @@ export class LwswsServer {
   #pluginDirs: string;
   /** Numeric uid/gid the process drops to: access logs are given to them. */
   #owner: { uid?: number; gid?: number } | undefined;
+  #bus: RedisTopicBus | null = null;
 
   private constructor(context: Context, opts: LwswsOptions, pluginDirs: string) {
     this.context = context;
@@ -82,6 +85,26 @@ export class LwswsServer {
     checkProtocols(config, plugins, warnings);
     const context = createContext({ ...contextInfo(config.global), plugins });
     const server = new LwswsServer(context, opts, JSON.stringify(config.global.pluginDirs));
+    const ps = config.global.pubsub;
+    // The processes that serve connections join the bus (with count-threads, each service; not the primary).
+    if (ps && context.tsi >= 0) {
+      try {
+        server.#bus = await createRedisTopicBus({
+          url: ps.redis, sharded: ps.sharded,
+          // The mirror keeps no history: its strokes must reach this process's members at once, Redis or not.
+          history: ps.history > 0 ? (_v: string, t: string) => (t.startsWith('lws-mirror/') ? 0 : ps.history) : 0,
+          ...(ps.node !== undefined ? { node: context.countThreads > 1 ? `${ps.node}.${context.tsi}` : ps.node } : {}),
+          ...(ps.prefix !== undefined ? { prefix: ps.prefix } : {}),
+          ...(ps.maxBuffered !== undefined ? { maxBufferedMessages: ps.maxBuffered } : {}),
+        });
+      } catch (e) {
+        await context.destroy();
+        throw e;
+      }
+      // Every vhost made from now on is attached (in place of the services' IPC bus, if any):
+      // every process reaches the others through Redis.
+      attachRedisTopicBus(context, server.#bus);
+    }
     // Names become ids now, while /etc is surely readable: the access logs
     // are given to them, so a reopen on SIGHUP after the drop can write.
     const { uid, gid } = resolveIds(config.global.uid, config.global.gid);
@@ -154,6 +177,11 @@ export class LwswsServer {
     if (late) log.warn('vhost %s: its connections did not close within %d ms; going on', r.built.config.name, bound);
     attachAccessLog(r.vhost, null);
     await r.accessLog?.close();
+  }
+
+  /** The Redis topic bus of the global `pubsub` section (null without one, and in an SMP primary). */
+  get topicBus(): RedisTopicBus | null {
+    return this.#bus;
   }
 
   /** The running vhosts with their config. */
@@ -262,6 +290,7 @@ export class LwswsServer {
     const done = (async () => {
       await this.context.drain({ timeoutSecs: Math.max(0, boundMs - 500) / 1000 });
       for (const r of this.#running) await r.accessLog?.close();
+      this.#bus?.close();
     })();
     let t: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((r) => (t = setTimeout(r, boundMs)));

@@ -10,7 +10,7 @@ import { Reason } from '../core/reasons.js';
 import { Write } from '../core/write.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
-import type { PublishOptions, PublishResult, TopicDropReport } from '../index.js';
+import type { PublishOptions, PublishResult, SubscribeOptions, TopicDropReport, TopicGapReport, TopicPosition } from '../index.js';
 
 /** What a full send buffer does: see `MessageOptions.onBufferFull`. */
 export type BufferFullPolicy = 'close' | 'drop' | 'pause-reading';
@@ -77,6 +77,8 @@ export interface MessageSocketEvents {
   error: [err: Error];
   /** Messages published to topics this socket subscribes to were dropped: its queue of them was at its bound. */
   drop: [report: TopicDropReport];
+  /** Messages of a subscribed topic may be missing and cannot be given (a resume the history cannot serve whole, a bus that lost its link). */
+  gap: [report: TopicGapReport];
 }
 
 /** `readyState` values, as in the browser's WebSocket. */
@@ -298,19 +300,37 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
    * server.on('connection', (socket) => socket.subscribe('news'));
    * server.publish('news', 'hello, all');
    * ```
+   *
+   * `{ since }` resumes from a position (`socket.topicPosition(topic)`,
+   * kept by the client) on a topic with history; a 'gap' event tells what
+   * cannot be given (see `wsi.subscribe`).
    */
-  subscribe(topic: string): boolean {
+  subscribe(topic: string, opts?: SubscribeOptions): boolean {
     const wsi = this.#wsi;
     if (this.#state === ReadyState.CONNECTING || !wsi) throw stateError(ErrorCode.NOT_OPEN, 'subscribe: the WebSocket is not open yet');
     if (!this.#topics) {
-      const ok = wsi.subscribe(topic);
+      const ok = wsi.subscribe(topic, opts);
       // Sends already queued keep publishes made from now on behind them.
       this.#topics = true;
       const head = this.#queue[0];
       if (head) wsi.holdPublishedAfter(head.mark);
       return ok;
     }
-    return wsi.subscribe(topic);
+    return wsi.subscribe(topic, opts);
+  }
+
+  /**
+   * The position in `topic`'s history of the last message of it queued
+   * for this socket (null before one, or when the topic keeps no
+   * history). A `send()` made after reading it arrives after every one of
+   * them, so the client learns exactly where it stands.
+   *
+   * ```ts
+   * socket.send(JSON.stringify({ pos: socket.topicPosition('chat') }));
+   * ```
+   */
+  topicPosition(topic: string): TopicPosition | null {
+    return this.#wsi?.topicPosition(topic) ?? null;
   }
 
   /**
@@ -611,6 +631,9 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
         return 0;
       case Reason.TOPIC_DROPPED:
         this.emit('drop', input as TopicDropReport);
+        return 0;
+      case Reason.TOPIC_GAP:
+        this.emit('gap', input as TopicGapReport);
         return 0;
       case Reason.WS_PEER_INITIATED_CLOSE: {
         const p = input as Buffer;

@@ -17,6 +17,13 @@ export const MIRROR_RXFLOW_RESUME = Math.floor((2 * MIRROR_RING_SLOTS) / 3);
 
 const USABLE = MIRROR_RING_SLOTS - 1;
 
+/**
+ * Messages held beyond the ring. Local members stop being read long
+ * before it fills; only messages from other processes (a topic bus) can
+ * reach it, and past it they are dropped.
+ */
+export const MIRROR_OVERFLOW_MAX = 1024;
+
 export interface MirrorMember {
   readonly wsi: Wsi;
   readonly instance: MirrorInstance;
@@ -38,6 +45,8 @@ export class MirrorInstance {
    */
   #overflow: Buffer[] = [];
   #rxEnabled = true;
+  /** Messages dropped because the ring and its overflow were full. */
+  dropped = 0;
   #oldestSince = Date.now();
   #cullTimer: NodeJS.Timeout | null = null;
 
@@ -85,7 +94,10 @@ export class MirrorInstance {
     // The slow-reader clock starts when something starts waiting.
     if (this.waiting === 0) this.#oldestSince = Date.now();
     if (this.free > 0 && this.#overflow.length === 0) this.#put(copy);
-    else {
+    else if (this.#overflow.length >= MIRROR_OVERFLOW_MAX) {
+      this.dropped++;
+      if (this.dropped === 1 || this.dropped % 1000 === 0) log.warn('mirror "%s": ring and overflow full: %d messages dropped', this.name, this.dropped);
+    } else {
       log.warn('mirror "%s": ring full, holding a message until the slowest reader catches up', this.name);
       this.#overflow.push(copy);
     }

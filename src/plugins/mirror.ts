@@ -22,6 +22,19 @@
  * Per-vhost options (pvo, under `lws-mirror-protocol`): `max-instances`,
  * `slow-reader-secs`.
  *
+ * With a topic bus that names its node attached to the vhost (lwsws's
+ * `pubsub`, `lws-test-server --redis`: a Redis bus),
+ * an instance spans every process on the bus: what a member sends is
+ * published to the topic `lws-mirror/NAME`, prefixed with `n NODE;` (the
+ * process's node label, which the test page shows and a plain lws client
+ * ignores), and every process inserts what the topic brings, its own
+ * included, into its instance's ring. Order is per origin: the messages of
+ * one process reach every process in the order it sent them; those of two
+ * processes may interleave differently in each. Back-pressure stays local:
+ * a full ring pauses this process's members; messages from elsewhere that
+ * find it full wait in a bounded overflow, past which they are dropped
+ * (and logged).
+ *
  * ```ts
  * import { createContext, callbackHttpDummy, mirrorProtocol } from 'tslws';
  * createContext({ port: 7681, protocols: [{ name: 'http', callback: callbackHttpDummy }, mirrorProtocol],
@@ -36,6 +49,8 @@ import { log } from '../core/log.js';
 import type { Plugin } from './plugin.js';
 import { pvoNumber } from './pvo.js';
 import { MirrorInstance, type MirrorMember } from './mirror-instance.js';
+import '../roles/ws/topics-api.js';
+import type { TopicListener } from '../roles/ws/topics/registry.js';
 
 export { MIRROR_RING_SLOTS, MIRROR_RXFLOW_MIN, MIRROR_RXFLOW_RESUME } from './mirror-instance.js';
 
@@ -43,6 +58,21 @@ const NAME_MAX = 64;
 
 interface MirrorSession {
   member: MirrorMember | null;
+}
+
+/** An instance's link to the topic bus: the topic it publishes to and the listener that fills its ring. */
+interface Spanning {
+  readonly topic: string;
+  readonly listener: TopicListener;
+  /** `n NODE;`, put before each message from this process. */
+  readonly label: Buffer;
+}
+
+const spans = new WeakMap<MirrorInstance, Spanning>();
+
+/** The topic of an instance on the bus. */
+export function mirrorTopic(name: string): string {
+  return `lws-mirror/${name}`;
 }
 
 interface MirrorVhost {
@@ -77,10 +107,50 @@ function establish(wsi: Wsi, pss: MirrorSession): number {
     }
     mi = new MirrorInstance(name, vhd.cullMs);
     vhd.instances.set(name, mi);
+    span(wsi, mi);
     log.info('mirror: created instance "%s"', name);
   }
   pss.member = mi.join(wsi);
   return 0;
+}
+
+/**
+ * With a bus that labels its processes (the Redis one) on the vhost, the
+ * instance listens to its topic: every process's messages fill the ring.
+ * The SMP IPC bus names no node: there the mirror stays within a service.
+ */
+function span(wsi: Wsi, mi: MirrorInstance): void {
+  const vh = wsi.vhost;
+  const bus = vh.topicBus;
+  if (!bus || bus.node === undefined) return;
+  const node = (bus.node ?? '').replace(/[\s;]/g, '_');
+  const s: Spanning = { topic: mirrorTopic(mi.name), listener: (payload) => mi.receive(payload), label: Buffer.from(node ? `n ${node};` : '') };
+  spans.set(mi, s);
+  vh.onTopic(s.topic, s.listener);
+}
+
+function unspan(wsi: Wsi, mi: MirrorInstance): void {
+  const s = spans.get(mi);
+  if (!s) return;
+  spans.delete(mi);
+  wsi.vhost.offTopic(s.topic, s.listener);
+}
+
+function receive(wsi: Wsi, mi: MirrorInstance, input: Uint8Array): void {
+  const s = spans.get(mi);
+  if (!s) {
+    mi.receive(input);
+    return;
+  }
+  const msg = Buffer.concat([s.label, input]);
+  try {
+    // Delivered to this process's ring through the listener too (at once, or in history order).
+    wsi.vhost.publish(s.topic, msg);
+  } catch (e) {
+    // The bus refused it (Redis unreachable, its outbox full): the members here still get it.
+    log.warn('mirror "%s": %s; mirrored in this process only', mi.name, (e as Error).message);
+    mi.receive(msg);
+  }
 }
 
 function closed(wsi: Wsi, pss: MirrorSession): void {
@@ -90,6 +160,7 @@ function closed(wsi: Wsi, pss: MirrorSession): void {
   const mi = m.instance;
   mi.leave(m);
   if (mi.members.size === 0) {
+    unspan(wsi, mi);
     mi.destroy();
     const vhd = vhostData(wsi);
     if (vhd?.instances.get(mi.name) === mi) vhd.instances.delete(mi.name);
@@ -104,7 +175,10 @@ function callback(...[wsi, reason, pss, input]: CallbackArgs<MirrorSession>): nu
       return 0;
     case Reason.PROTOCOL_DESTROY: {
       const vhd = vhostData(wsi);
-      for (const mi of vhd?.instances.values() ?? []) mi.destroy();
+      for (const mi of vhd?.instances.values() ?? []) {
+        unspan(wsi, mi);
+        mi.destroy();
+      }
       vhd?.instances.clear();
       return 0;
     }
@@ -116,7 +190,7 @@ function callback(...[wsi, reason, pss, input]: CallbackArgs<MirrorSession>): nu
     case Reason.SERVER_WRITEABLE:
       return pss.member ? pss.member.instance.writable(pss.member) : 0;
     case Reason.RECEIVE:
-      pss.member?.instance.receive(input);
+      if (pss.member) receive(wsi, pss.member.instance, input);
       return 0;
     case Reason.CONFIRM_EXTENSION_OKAY:
       // As lws: no permessage-deflate here, the ring holds wire-sized pieces.

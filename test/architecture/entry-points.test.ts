@@ -1,6 +1,6 @@
 /**
  * The package's entry points: the main export keeps every name it has
- * always had, and `tslws/plugins`, `tslws/lwsws`, `tslws/fops` and `tslws/node` give
+ * always had, and `tslws/plugins`, `tslws/lwsws`, `tslws/fops`, `tslws/node` and `tslws/redis` give
  * the optional parts on their own (each loads every layer, so a context
  * made through any of them has every role).
  */
@@ -66,8 +66,11 @@ test('the sub-path entry points resolve by the package name and give their part'
   assert.equal(typeof node.createWebSocketServer, 'function');
   assert.equal(typeof node.connect, 'function');
   assert.equal(typeof node.httpHandler, 'function');
+  const redis = await import('tslws/redis');
+  assert.equal(typeof redis.createRedisTopicBus, 'function');
   const main = await import('tslws');
   assert.equal(main.zipFileOps, fops.zipFileOps, 'the same module behind both');
+  assert.equal(main.createRedisTopicBus, redis.createRedisTopicBus);
   assert.equal(main.MessageSocket, node.MessageSocket);
   assert.equal(main.httpHandler, node.httpHandler);
   assert.equal(main.LwswsServer, lwsws.LwswsServer);
@@ -75,7 +78,7 @@ test('the sub-path entry points resolve by the package name and give their part'
 
 test('every entry point can be required too (require(esm): no top-level await anywhere in its modules)', async () => {
   const require = createRequire(import.meta.url);
-  for (const spec of ['tslws', 'tslws/plugins', 'tslws/lwsws', 'tslws/fops', 'tslws/node']) {
+  for (const spec of ['tslws', 'tslws/plugins', 'tslws/lwsws', 'tslws/fops', 'tslws/node', 'tslws/redis']) {
     const required = require(spec) as Record<string, unknown>;
     const imported = await import(spec) as Record<string, unknown>;
     assert.deepEqual(Object.keys(required).sort(), Object.keys(imported).sort(), spec);
@@ -85,7 +88,7 @@ test('every entry point can be required too (require(esm): no top-level await an
 
 test('every name of a sub-path entry point is also in the main export', () => {
   const main = exportedNames(distSrc('index.d.ts'));
-  for (const sub of ['plugins', 'lwsws', 'fops', 'node']) {
+  for (const sub of ['plugins', 'lwsws', 'fops', 'node', 'redis']) {
     const names = exportedNames(distSrc(sub, 'index.d.ts'));
     assert.ok(names.size > 3, sub);
     assert.deepEqual([...names].filter((n) => !main.has(n)), [], `tslws/${sub} names missing from the main export`);

@@ -14,7 +14,7 @@ import { join, relative, sep } from 'node:path';
 import {
   createContext, clientConnect, loadPlugins, setLogLevel, getLogLevel, pvoNumber, createEchoProtocol, readConfigDir,
   writeZip, ZipArchive, ZipFormatError, ConfigError, LwswsServer, Spa, SpaError, AccessLog, Mount, Option, Reason,
-  ErrorCode, type TslwsError, type Protocol,
+  ErrorCode, createRedisTopicBus, type TslwsError, type Protocol, type RedisModuleLike,
 } from '../../src/index.js';
 import { makeSelfSignedCert } from '../../src/tls/self-signed.js';
 import { parseTarget } from '../../src/bin/test-client/target.js';
@@ -309,6 +309,32 @@ test('plugins: loadPlugins on a path instead of a list, too many directories, a 
     expectCode(thrown(() => createContext({ pluginDirs: [dir] })), ErrorCode.INVALID_OPTION, TypeError, /use `await createContextAsync\(info\)`/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('topics on Redis: the redis package missing, a publish over the outbox bound', async () => {
+  const missing = await rejected(createRedisTopicBus({ url: 'redis://127.0.0.1:1', loader: () => import('no-such-redis-client' as string) as never }));
+  expectCode(missing, ErrorCode.REDIS_CLIENT_MISSING, Error, /needs the optional 'redis' package .*npm install redis/);
+  // A client that never connects: publishes wait in the outbox, the one past its bound is refused.
+  const never: RedisModuleLike = {
+    createClient: () => ({
+      connect: () => new Promise(() => {}), on: () => undefined, isReady: false,
+      sendCommand: () => Promise.reject(new Error('down')), subscribe: () => new Promise(() => {}), unsubscribe: async () => {},
+      sSubscribe: () => new Promise(() => {}), sUnsubscribe: async () => {}, destroy: () => {},
+    }),
+  };
+  const bus = await createRedisTopicBus({ url: 'redis://127.0.0.1:1', loader: async () => never, maxBufferedMessages: 2 });
+  const ctx = createContext({ port: 0, iface: '127.0.0.1' });
+  try {
+    const vh = ctx.vhosts[0];
+    vh.attachTopicBus(bus);
+    vh.publish('t', 'one');
+    vh.publish('t', 'two');
+    expectCode(thrown(() => vh.publish('t', 'three')), ErrorCode.TOPIC_BUS_FULL, Error, /2 publishes \(6 bytes\) wait for Redis .* publish refused/);
+    assert.equal(bus.stats().buffered, 2);
+  } finally {
+    bus.close();
+    await ctx.destroy();
   }
 });
 

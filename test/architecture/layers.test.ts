@@ -25,15 +25,17 @@ const MAY_USE: Record<string, readonly string[]> = {
   client: ['roles', 'http', 'tls', 'core'],
   // Service processes: the listen sockets hand connections to them.
   smp: ['roles', 'core'],
+  // The Redis topic bus: a TopicBus (roles/ws/topics) over an optional client package.
+  redis: ['roles', 'core'],
   plugins: ['smp', 'client', 'roles', 'responders', 'http', 'tls', 'fops', 'zip', 'core'],
   // lwsws makes whole contexts: it loads every layer through src/setup.ts.
-  lwsws: ['smp', 'plugins', 'client', 'roles', 'responders', 'http', 'tls', 'fops', 'zip', 'core', 'setup.ts'],
+  lwsws: ['redis', 'smp', 'plugins', 'client', 'roles', 'responders', 'http', 'tls', 'fops', 'zip', 'core', 'setup.ts'],
   // The message layer is written on the public API: core, client and http
   // for the names src/index.ts exports, and src/index.ts itself for types.
   node: ['client', 'http', 'core', '.'],
-  bin: ['lwsws', 'smp', 'plugins', 'client', 'roles', 'responders', 'http', 'tls', 'fops', 'zip', 'core', '.'],
+  bin: ['lwsws', 'redis', 'smp', 'plugins', 'client', 'roles', 'responders', 'http', 'tls', 'fops', 'zip', 'core', '.'],
   // src/index.ts and src/setup.ts assemble everything.
-  '.': ['node', 'bin', 'lwsws', 'smp', 'plugins', 'client', 'roles', 'responders', 'http', 'tls', 'fops', 'zip', 'core'],
+  '.': ['node', 'bin', 'lwsws', 'redis', 'smp', 'plugins', 'client', 'roles', 'responders', 'http', 'tls', 'fops', 'zip', 'core'],
 };
 
 /**

@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { spawnBin, spawnExe, portOf, killChild, openWs, type Child, type Client } from '../helpers/plugin-ws-client.js';
 import { freePort } from '../helpers/lws-c-apps.js';
 import { pkgPath, distSrc } from '../helpers/paths.js';
+import { startRedis, stopRedis } from '../helpers/redis.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUT = pkgPath('test-output', 'e2e');
@@ -137,6 +138,42 @@ test('the test page in Chromium: counter and reset, shared mirror drawing, close
   } finally {
     await browser.close();
     killChild(srv);
+  }
+});
+
+test('the mirror across two test servers on Redis in Chromium: a drawing on one shows on the other, with the node it came from', async () => {
+  const redis = await startRedis();
+  const [p1, p2] = [await freePort(), await freePort()];
+  const s1 = await server(p1, ['--redis', redis.url, '--redis-node', 'left']);
+  const s2 = await server(p2, ['--redis', redis.url, '--redis-node', 'right']);
+  const browser = await launch();
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const a = await ctx.newPage();
+    const b = await ctx.newPage();
+    await a.goto(`http://127.0.0.1:${p1}/`);
+    await b.goto(`http://127.0.0.1:${p2}/`);
+    for (const p of [a, b]) await waitText(p, 'mirror-state', "t.startsWith('connected')", 10000);
+    const box = (await a.locator('#mirror-canvas').boundingBox())!;
+    // Stroke until the other server's page has ink: its subscription is made when its instance is.
+    for (let round = 0; round < 20 && (await inked(b)) === 0; round++) {
+      await a.mouse.move(box.x + 40, box.y + 40 + round * 10);
+      await a.mouse.down();
+      for (let i = 1; i <= 10; i++) await a.mouse.move(box.x + 40 + i * 10, box.y + 40 + round * 10);
+      await a.mouse.up();
+      await b.waitForTimeout(200);
+    }
+    assert.ok((await inked(b)) > 20, 'the drawing crossed Redis');
+    await waitText(b, 'mirror-from', "t === 'last stroke from left'");
+    await waitText(a, 'mirror-from', "t === 'last stroke from left'");
+    assert.equal(await b.textContent('#mirror-nodes'), 'nodes: left');
+    await shot(b, 'mirror-redis');
+    await ctx.close();
+  } finally {
+    await browser.close();
+    killChild(s1);
+    killChild(s2);
+    await stopRedis(redis);
   }
 });
 

@@ -19,6 +19,8 @@ import { tlsVhostInfo } from './tls-args.js';
 import { demoFops } from './demo-fops.js';
 import { pollTablePrinter } from './poll-table.js';
 import { daemonize, reportToStarter } from '../../lwsws/daemon.js';
+import { attachRedisTopicBus, createRedisTopicBus } from '../../redis/create.js';
+import type { RedisTopicBus } from '../../redis/bus.js';
 
 const usage = (prog: string) => `Usage: ${prog} [options]
   -p, --port N              listen port (default 7681)
@@ -44,6 +46,10 @@ const usage = (prog: string) => `Usage: ${prog} [options]
                             lws's test-server-pthreads serves from N threads
       --raw-fifo PATH       the raw-test plugin's FIFO (default /tmp/lws-test-raw);
                             bytes that are not HTTP are echoed by it (RAW fallback)
+      --redis URL           join the Redis topic bus at URL (redis://host:port):
+                            mirror instances span every server on it (needs the
+                            optional redis package); with -j, each service joins
+      --redis-node NAME     this server's label on the bus (default host-pid)
   -h, --help                this text
 `;
 
@@ -80,6 +86,8 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
         daemonize: { type: 'boolean', short: 'D' },
         threads: { type: 'string', short: 'j' },
         'raw-fifo': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-node': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -135,6 +143,10 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
     if (r !== 'child') return r;
     daemon = !isSmpService();
   }
+  if (args['redis-node'] !== undefined && args.redis === undefined) {
+    process.stderr.write(`${prog}: --redis-node needs --redis URL\n`);
+    return 1;
+  }
   // The zip book is generated, never shipped, and kept in the user's cache:
   // the installed package may be read-only or shared.
   let book: string | undefined;
@@ -184,6 +196,22 @@ export async function runTestServer(prog: string, variant: { extpoll?: boolean }
     process.stderr.write(`${prog}: ${(e as Error).message}\n`);
     if (daemon) reportToStarter(false, (e as Error).message);
     return 1;
+  }
+  // The processes that serve connections join the bus (with -j the services, not the primary), in
+  // place of the services' IPC bus: every server on Redis reaches the others through it.
+  if (args.redis !== undefined && context.tsi >= 0) {
+    try {
+      const node = args['redis-node'];
+      const bus: RedisTopicBus = await createRedisTopicBus({
+        url: args.redis, ...(node !== undefined ? { node: context.countThreads > 1 ? `${node}.${context.tsi}` : node } : {}),
+      });
+      attachRedisTopicBus(context, bus);
+    } catch (e) {
+      process.stderr.write(`${prog}: --redis: ${(e as Error).message}\n`);
+      if (daemon) reportToStarter(false, (e as Error).message);
+      await context.destroy();
+      return 1;
+    }
   }
   // The file-ops example: logged opens and one file that exists only in memory.
   context.fops = demoFops(context.fops, resource);

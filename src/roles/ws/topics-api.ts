@@ -8,10 +8,11 @@ import { ErrorCode, rangeError, typeError } from '../../core/errors.js';
 import { resolveTopicsOptions, type TopicsOptions } from './topics/options.js';
 import type { TopicStats } from './topics/published.js';
 import {
-  TopicConn, attachBus, busOf, checkTopic, createRegistry, publish, registryOf, subscribe, unsubscribe,
-  type PublishOptions, type PublishResult, type TopicDropReport, type TopicSubscribersChange,
+  TopicConn, attachBus, busOf, checkTopic, createRegistry, listen, publish, registryOf, subscribe, unsubscribe,
+  type PublishOptions, type PublishResult, type SubscribeOptions, type TopicDropReport, type TopicGapReport, type TopicListener,
+  type TopicSubscribersChange,
 } from './topics/registry.js';
-import type { TopicBus } from './topics/bus.js';
+import type { TopicBus, TopicPosition } from './topics/bus.js';
 
 declare module '../../core/protocols.js' {
   interface ReasonInput {
@@ -19,6 +20,8 @@ declare module '../../core/protocols.js' {
     [Reason.TOPIC_SUBSCRIBERS]: TopicSubscribersChange;
     /** What was dropped, by which policy, and whether the connection closes for it. */
     [Reason.TOPIC_DROPPED]: TopicDropReport;
+    /** The topic, why messages may be missing, and the position a resume asked for (or null). */
+    [Reason.TOPIC_GAP]: TopicGapReport;
   }
 }
 
@@ -87,6 +90,27 @@ declare module '../../core/vhost.js' {
     attachTopicBus(bus: TopicBus | null): void;
     /** The bus attached to this vhost (`attachTopicBus`), or null. */
     readonly topicBus: TopicBus | null;
+    /**
+     * A subscriber of the server's own: `listener` is called with every
+     * message delivered on this vhost for `topic` (published here, or
+     * brought by the bus), with its position when the topic keeps a
+     * history. It counts as a subscriber: the bus is asked for the topic
+     * while a listener or a connection wants it. Returns false when it was
+     * already listening.
+     *
+     * ```ts
+     * vhost.onTopic('strokes', (payload) => ring.push(payload));
+     * ```
+     */
+    onTopic(topic: string, listener: TopicListener): boolean;
+    /**
+     * Remove a listener added with `onTopic`. Returns false when it was not listening.
+     *
+     * ```ts
+     * vhost.offTopic('strokes', onStroke);
+     * ```
+     */
+    offTopic(topic: string, listener: TopicListener): boolean;
   }
 }
 
@@ -104,8 +128,17 @@ declare module '../../core/wsi.js' {
      * case Reason.ESTABLISHED:
      *   wsi.subscribe('room/' + wsi.getUrlArgByName('room'));
      * ```
+     *
+     * With `{ since }` (a position the client kept from `topicPosition`)
+     * it resumes: the messages after that position are sent from the
+     * topic's history first, then the live ones, each once and in order;
+     * what cannot be given is reported with TOPIC_GAP.
+     *
+     * ```ts
+     * wsi.subscribe('chat', { since: { epoch, offset } });
+     * ```
      */
-    subscribe(topic: string): boolean;
+    subscribe(topic: string, opts?: SubscribeOptions): boolean;
     /**
      * Stop receiving `topic`; messages published before still arrive.
      * Returns false when it was not subscribed.
@@ -153,6 +186,21 @@ declare module '../../core/wsi.js' {
      * ```
      */
     topicQueue(): { messages: number; bytes: number; dropped: number; published: number };
+    /**
+     * The position in `topic`'s history of the last message of it queued
+     * for (or written to) this connection, or null (no such message yet,
+     * or the topic keeps no history). A message the protocol writes after
+     * reading it leaves after every one of them (a write sends the queued
+     * published messages first), so a position sent that way tells the
+     * client exactly where it stands; it gives it back to
+     * `subscribe(topic, { since })` when it reconnects.
+     *
+     * ```ts
+     * const p = wsi.topicPosition('chat');
+     * if (p) wsi.write(Buffer.from(JSON.stringify({ pos: p })), Write.TEXT);
+     * ```
+     */
+    topicPosition(topic: string): TopicPosition | null;
     /**
      * For a protocol that queues sends of its own and writes them later
      * from WRITEABLE: published messages queued after `mark` (a value of
@@ -206,11 +254,17 @@ extendApi(Vhost, {
   get topicBus(): TopicBus | null {
     return busOf(this);
   },
+  onTopic(topic: string, listener: TopicListener): boolean {
+    return listen(this, topic, listener, true);
+  },
+  offTopic(topic: string, listener: TopicListener): boolean {
+    return listen(this, topic, listener, false);
+  },
 });
 
 extendApi(Wsi, {
-  subscribe(topic: string): boolean {
-    return subscribe(this, wsOf(this), topic);
+  subscribe(topic: string, opts?: SubscribeOptions): boolean {
+    return subscribe(this, wsOf(this), topic, opts);
   },
   unsubscribe(topic: string): boolean {
     return unsubscribe(this, wsOf(this), topic);
@@ -227,6 +281,9 @@ extendApi(Wsi, {
   topicQueue(): { messages: number; bytes: number; dropped: number; published: number } {
     const tc = wsOf(this)?.topics;
     return { messages: tc?.pending ?? 0, bytes: tc?.bytes ?? 0, dropped: tc?.dropped ?? 0, published: tc?.published ?? 0 };
+  },
+  topicPosition(topic: string): TopicPosition | null {
+    return wsOf(this)?.topics?.positions.get(topic) ?? null;
   },
   holdPublishedAfter(mark: number | null): void {
     if (mark !== null && (typeof mark !== 'number' || !(mark >= 0)))

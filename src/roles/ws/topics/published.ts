@@ -1,6 +1,7 @@
 import { buildFrame } from '../frame.js';
 import { PmdDeflater } from '../deflate/deflater.js';
 import type { PmdConn } from '../deflate/pmd-conn.js';
+import type { TopicPosition } from './bus.js';
 
 /** What a vhost counts of its publishes (see `vhost.topicStats()`). */
 export interface TopicStats {
@@ -67,7 +68,11 @@ export class PublishedMessage {
   readonly payload: Buffer;
   #compressed: Map<number, SharedCompressed> | null = null;
 
-  constructor(readonly topic: string, readonly op: number, data: Uint8Array, readonly stats: TopicStats) {
+  /**
+   * @param position the message's place in the topic's history, when the
+   *   bus keeps one (`wsi.topicPosition` reports it once the message is written)
+   */
+  constructor(readonly topic: string, readonly op: number, data: Uint8Array, readonly stats: TopicStats, readonly position: TopicPosition | null = null) {
     this.frame = buildFrame(op, true, false, data);
     this.payload = this.frame.subarray(this.frame.length - data.length);
     stats.framesBuilt++;

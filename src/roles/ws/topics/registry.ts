@@ -14,7 +14,8 @@ import { Op, CloseStatus } from '../frame.js';
 import type { WsConn } from '../conn.js';
 import { PublishedMessage, newTopicStats, type TopicStats } from './published.js';
 import { resolveTopicsOptions, type ResolvedBounds, type ResolvedTopicsOptions, type TopicOverflow } from './options.js';
-import type { TopicBus } from './bus.js';
+import type { TopicBus, TopicBusMeta, TopicGapCause, TopicPosition, TopicReplay } from './bus.js';
+import { comparePositions } from './position.js';
 
 /** `input` of TOPIC_DROPPED: published messages a connection will not get. */
 export interface TopicDropReport {
@@ -39,6 +40,33 @@ export interface TopicSubscribersChange {
   subscribers: 0 | 1;
 }
 
+/** `input` of TOPIC_GAP: messages of a topic that may be missing for this connection. */
+export interface TopicGapReport {
+  topic: string;
+  /** Why (see `TopicGapCause`). */
+  cause: TopicGapCause;
+  /** The position a resume asked for, or null when the gap is not a resume's. */
+  since: TopicPosition | null;
+}
+
+/** Options of `wsi.subscribe`. */
+export interface SubscribeOptions {
+  /**
+   * Resume: the position of the last message of this topic the client
+   * got (`wsi.topicPosition`, kept by the client). The messages after it
+   * are sent from the topic's history before the live ones, each once, in
+   * order; what cannot be given is reported with TOPIC_GAP. Needs a bus
+   * that keeps the topic's history (a Redis bus with `history`).
+   */
+  since?: TopicPosition;
+}
+
+/**
+ * A subscriber of the server's own (`vhost.onTopic`): called with every
+ * message delivered on the vhost for its topic, local or from the bus.
+ */
+export type TopicListener = (payload: Buffer, binary: boolean, position: TopicPosition | null) => void;
+
 /** Options of `publish`. */
 export interface PublishOptions {
   /** Send as binary (true) or text (false). Default: text for a string, binary for bytes. */
@@ -59,7 +87,16 @@ export interface PublishResult {
   dropped: number;
   /** Connections closed by those policies. */
   closed: number;
+  /**
+   * True when the bus keeps the topic's history and delivers it here too,
+   * in the history's order (`TopicBus.ordersLocally`): nothing was
+   * delivered yet, the counts above are 0.
+   */
+  deferred?: boolean;
 }
+
+/** Origins kept for publishes waiting to come back from an ordering bus (each names the connection they skip). */
+const MAX_ORIGINS = 65536;
 
 /** The topics of one vhost. */
 export class TopicRegistry {
@@ -67,7 +104,26 @@ export class TopicRegistry {
   readonly stats: TopicStats = newTopicStats();
   /** The bus to other processes serving this vhost, if one is attached. */
   bus: TopicBus | null = null;
+  /** The server's own subscribers (`vhost.onTopic`), per topic. */
+  readonly listeners = new Map<string, Set<TopicListener>>();
+  /** Publishes given to an ordering bus with a connection to skip, by origin number. */
+  readonly origins = new Map<number, Wsi>();
+  #origin = 0;
   constructor(readonly vhost: Vhost, readonly opts: ResolvedTopicsOptions) {}
+
+  /** A number for a publish that must skip `wsi` when it comes back from the bus. */
+  originFor(wsi: Wsi): number {
+    const n = ++this.#origin;
+    this.origins.set(n, wsi);
+    // A publish whose topic lost its last subscriber here never comes back: forget the oldest.
+    if (this.origins.size > MAX_ORIGINS) this.origins.delete(this.origins.keys().next().value as number);
+    return n;
+  }
+
+  /** Connections and listeners of `topic` here. */
+  wanted(topic: string): number {
+    return (this.subscribers.get(topic)?.size ?? 0) + (this.listeners.get(topic)?.size ?? 0);
+  }
 
   /** The bounds that apply to a publish to `topic`. */
   boundsOf(topic: string): ResolvedBounds {
@@ -117,6 +173,10 @@ export function checkTopic(reg: TopicRegistry, topic: unknown, where: string): s
  */
 export class TopicConn {
   readonly subs = new Set<string>();
+  /** The position of the last message of each topic queued for (or written to) the connection (topics with history). */
+  readonly positions = new Map<string, TopicPosition>();
+  /** Topics being resumed: the live messages held until the replay is in, and whether they overflowed. */
+  readonly resuming = new Map<string, { held: PublishedMessage[]; overflow: boolean }>();
   #queue: PublishedMessage[] = [];
   // The number each waiting message was given (the count of publishes
   // queued for this connection when it came), for holdAfter.
@@ -214,6 +274,8 @@ export class TopicConn {
       }
     }
     q.push(msg);
+    // Taken when queued: whatever the connection writes after reading it leaves after this message.
+    if (msg.position) this.positions.set(msg.topic, msg.position);
     this.#seqs.push(++this.#seq);
     this.#bytes += size;
     res.queued++;
@@ -285,17 +347,69 @@ function topicConnOf(wsi: Wsi, ws: WsConn | null, where: string): TopicConn {
   return (ws.topics ??= new TopicConn(ws));
 }
 
-export function subscribe(wsi: Wsi, ws: WsConn | null, topic: string): boolean {
+function checkSince(since: unknown): TopicPosition {
+  const ok = (v: unknown): boolean => typeof v === 'string' && v.length > 0 && v.length <= 128;
+  if (typeof since !== 'object' || since === null || !ok((since as TopicPosition).epoch) || !ok((since as TopicPosition).offset))
+    throw typeError(ErrorCode.INVALID_ARGUMENT, 'subscribe: since is { epoch, offset }, two strings of 1 to 128 characters (a value of wsi.topicPosition)');
+  const p = since as TopicPosition;
+  return { epoch: p.epoch, offset: p.offset };
+}
+
+export function subscribe(wsi: Wsi, ws: WsConn | null, topic: string, opts?: SubscribeOptions): boolean {
   const reg = registryOf(wsi.vhost);
   checkTopic(reg, topic, 'subscribe');
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw typeError(ErrorCode.INVALID_ARGUMENT, 'subscribe: options must be an object');
+  const since = opts?.since === undefined ? null : checkSince(opts.since);
   const tc = topicConnOf(wsi, ws, 'subscribe');
   if (wsi.closed || tc.subs.has(topic)) return false;
   tc.subs.add(topic);
   let set = reg.subscribers.get(topic);
   if (!set) reg.subscribers.set(topic, (set = new Set()));
   set.add(wsi);
-  if (set.size === 1) reg.notify(topic, 1);
+  if (since) tc.resuming.set(topic, { held: [], overflow: false });
+  if (reg.wanted(topic) === 1) reg.notify(topic, 1);
+  if (since) startResume(reg, wsi, tc, topic, since);
   return true;
+}
+
+/** Ask the bus for what `wsi` missed of `topic` since `since`; live messages wait meanwhile. */
+function startResume(reg: TopicRegistry, wsi: Wsi, tc: TopicConn, topic: string, since: TopicPosition): void {
+  const bus = reg.bus;
+  const done = (r: TopicReplay): void => finishResume(reg, wsi, tc, topic, since, r);
+  if (!bus?.replay) {
+    queueMicrotask(() => done({ messages: [], gap: 'no-history' }));
+    return;
+  }
+  bus.replay(reg.vhost.name, topic, since, done);
+}
+
+function finishResume(reg: TopicRegistry, wsi: Wsi, tc: TopicConn, topic: string, since: TopicPosition, r: TopicReplay): void {
+  const state = tc.resuming.get(topic);
+  if (!state) return;
+  tc.resuming.delete(topic);
+  if (wsi.closed || !tc.subs.has(topic)) return;
+  const gap = state.overflow ? 'overflow' : r.gap;
+  if (gap) reportGap(wsi, { topic, cause: gap, since });
+  if (wsi.closed) return;
+  const res: PublishResult = { subscribers: 0, queued: 0, overBound: 0, dropped: 0, closed: 0 };
+  const b = reg.boundsOf(topic);
+  // Held live messages up to the last one given (or the position resumed from) are not sent twice.
+  let last: TopicPosition = since;
+  for (const m of r.messages) {
+    if (wsi.closed) return;
+    tc.enqueue(reg, new PublishedMessage(topic, m.binary ? Op.BINARY : Op.TEXT, m.payload, reg.stats, m.position), b, res);
+    last = m.position;
+  }
+  for (const m of state.held) {
+    if (wsi.closed) return;
+    // Live messages the replay already gave (same epoch, offset not past the last given) are not sent twice.
+    if (m.position && m.position.epoch === last.epoch && comparePositions(m.position.offset, last.offset) <= 0) continue;
+    tc.enqueue(reg, m, b, res);
+  }
+}
+
+function reportGap(wsi: Wsi, report: TopicGapReport): void {
+  if (wsi.callProtocol(Reason.TOPIC_GAP, report) !== 0 && !wsi.closed) wsi.close();
 }
 
 export function unsubscribe(wsi: Wsi, ws: WsConn | null, topic: string): boolean {
@@ -303,15 +417,39 @@ export function unsubscribe(wsi: Wsi, ws: WsConn | null, topic: string): boolean
   checkTopic(reg, topic, 'unsubscribe');
   const tc = topicConnOf(wsi, ws, 'unsubscribe');
   if (!tc.subs.delete(topic)) return false;
-  leave(reg, wsi, topic);
+  leave(reg, wsi, tc, topic);
   return true;
 }
 
-function leave(reg: TopicRegistry, wsi: Wsi, topic: string): void {
+function leave(reg: TopicRegistry, wsi: Wsi, tc: TopicConn, topic: string): void {
+  tc.resuming.delete(topic);
   const set = reg.subscribers.get(topic);
-  if (!set || !set.delete(wsi) || set.size > 0) return;
-  reg.subscribers.delete(topic);
-  reg.notify(topic, 0);
+  if (!set || !set.delete(wsi)) return;
+  if (set.size === 0) reg.subscribers.delete(topic);
+  if (reg.wanted(topic) === 0) reg.notify(topic, 0);
+}
+
+/**
+ * Add (or with null, remove) a server-side subscriber of `topic`: it
+ * counts as a subscriber for the bus and TOPIC_SUBSCRIBERS, and is called
+ * with every message delivered on the vhost for the topic.
+ */
+export function listen(vh: Vhost, topic: string, listener: TopicListener, on: boolean): boolean {
+  const reg = registryOf(vh);
+  checkTopic(reg, topic, on ? 'onTopic' : 'offTopic');
+  if (typeof listener !== 'function') throw typeError(ErrorCode.INVALID_ARGUMENT, `${on ? 'onTopic' : 'offTopic'}: a listener is a function`);
+  let set = reg.listeners.get(topic);
+  if (on) {
+    if (set?.has(listener)) return false;
+    if (!set) reg.listeners.set(topic, (set = new Set()));
+    set.add(listener);
+    if (reg.wanted(topic) === 1) reg.notify(topic, 1);
+    return true;
+  }
+  if (!set?.delete(listener)) return false;
+  if (set.size === 0) reg.listeners.delete(topic);
+  if (reg.wanted(topic) === 0) reg.notify(topic, 0);
+  return true;
 }
 
 /** The connection is closing: it leaves every topic. */
@@ -320,7 +458,7 @@ export function leaveAll(wsi: Wsi, tc: TopicConn): void {
   const reg = registryOf(wsi.vhost);
   const topics = [...tc.subs];
   tc.subs.clear();
-  for (const t of topics) leave(reg, wsi, t);
+  for (const t of topics) leave(reg, wsi, tc, t);
 }
 
 /** The connections of `ws` state `wsOf` finds; given so this module needs no role lookup. */
@@ -335,15 +473,33 @@ export function publish(vh: Vhost, lookup: WsLookup, topic: string, data: string
   if (opts?.binary !== undefined && typeof opts.binary !== 'boolean') throw typeError(ErrorCode.INVALID_ARGUMENT, `${where}: binary must be a boolean`);
   const binary = opts?.binary ?? typeof data !== 'string';
   const payload = typeof data === 'string' ? Buffer.from(data) : data;
-  const res = deliver(reg, lookup, topic, payload, binary, opts?.exceptWsi);
+  const bus = reg.bus;
+  if (bus) {
+    // Refused by the bus (its buffer is full): nothing is delivered anywhere, so no process has it.
+    const refused = bus.admit?.(vh.name, topic, payload.length) ?? null;
+    if (refused) throw refused;
+    if (bus.ordersLocally?.(vh.name, topic)) {
+      const except = opts?.exceptWsi;
+      const origin = except && reg.wanted(topic) > 0 ? reg.originFor(except) : undefined;
+      bus.publish(vh.name, topic, payload, binary, origin);
+      return { subscribers: 0, queued: 0, overBound: 0, dropped: 0, closed: 0, deferred: true };
+    }
+  }
+  const res = deliver(reg, lookup, topic, payload, binary, opts?.exceptWsi, null);
   // Once per publish, whatever the local subscribers: other processes may have theirs.
-  reg.bus?.publish(vh.name, topic, payload, binary);
+  bus?.publish(vh.name, topic, payload, binary);
   return res;
 }
 
 /** Queue a message for this vhost's subscribers to `topic` (but `except`); nothing goes to the bus. */
-function deliver(reg: TopicRegistry, lookup: WsLookup, topic: string, payload: Uint8Array, binary: boolean, except: Wsi | undefined): PublishResult {
+function deliver(reg: TopicRegistry, lookup: WsLookup, topic: string, payload: Uint8Array, binary: boolean, except: Wsi | undefined,
+  position: TopicPosition | null): PublishResult {
   const res: PublishResult = { subscribers: 0, queued: 0, overBound: 0, dropped: 0, closed: 0 };
+  const listeners = reg.listeners.get(topic);
+  if (listeners) {
+    const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    for (const fn of [...listeners]) fn(buf, binary, position);
+  }
   const set = reg.subscribers.get(topic);
   if (!set) return res;
   // A snapshot: a policy may close a subscriber (and so unsubscribe it) while we go.
@@ -356,9 +512,20 @@ function deliver(reg: TopicRegistry, lookup: WsLookup, topic: string, payload: U
   res.subscribers = targets.length;
   if (targets.length === 0) return res;
   reg.stats.publishes++;
-  const msg = new PublishedMessage(topic, binary ? Op.BINARY : Op.TEXT, payload, reg.stats);
+  const msg = new PublishedMessage(topic, binary ? Op.BINARY : Op.TEXT, payload, reg.stats, position);
   const b = reg.boundsOf(topic);
-  for (const ws of targets) if (!ws.wsi.closed) (ws.topics as TopicConn).enqueue(reg, msg, b, res);
+  for (const ws of targets) {
+    if (ws.wsi.closed) continue;
+    const tc = ws.topics as TopicConn;
+    const resuming = tc.resuming.get(topic);
+    if (resuming) {
+      // Held until the replay is in; a resume that would hold more than the queue's bound is given up.
+      if (resuming.held.length < b.maxQueueMessages) resuming.held.push(msg);
+      else resuming.overflow = true;
+      continue;
+    }
+    tc.enqueue(reg, msg, b, res);
+  }
   return res;
 }
 
@@ -374,16 +541,32 @@ export function attachBus(vh: Vhost, lookup: WsLookup, bus: TopicBus | null): vo
   if (old) {
     reg.bus = null;
     old.onMessage(vh.name, null);
-    for (const t of reg.subscribers.keys()) old.unsubscribe(vh.name, t);
+    old.onGap?.(vh.name, null);
+    for (const t of wantedTopics(reg)) old.unsubscribe(vh.name, t);
+    reg.origins.clear();
   }
   if (!bus) return;
   reg.bus = bus;
-  bus.onMessage(vh.name, (topic, payload, binary) => {
+  bus.onMessage(vh.name, (topic: string, payload: Uint8Array, binary: boolean, meta?: TopicBusMeta) => {
     // A message for a vhost that has since detached, or a name too long for this one, is not ours to deliver.
     if (reg.bus !== bus || typeof topic !== 'string' || topic.length === 0) return;
-    deliver(reg, lookup, topic, payload, binary, undefined);
+    let except: Wsi | undefined;
+    if (meta?.origin !== undefined) {
+      except = reg.origins.get(meta.origin);
+      reg.origins.delete(meta.origin);
+    }
+    deliver(reg, lookup, topic, payload, binary, except, meta?.position ?? null);
   });
-  for (const t of reg.subscribers.keys()) bus.subscribe(vh.name, t);
+  bus.onGap?.(vh.name, (topic, cause) => {
+    if (reg.bus !== bus) return;
+    for (const w of [...(reg.subscribers.get(topic) ?? [])]) if (!w.closed) reportGap(w, { topic, cause, since: null });
+  });
+  for (const t of wantedTopics(reg)) bus.subscribe(vh.name, t);
+}
+
+/** Every topic with a subscriber here, connection or listener. */
+function wantedTopics(reg: TopicRegistry): string[] {
+  return [...new Set([...reg.subscribers.keys(), ...reg.listeners.keys()])];
 }
 
 /** The bus attached to `vh`, or null. */
