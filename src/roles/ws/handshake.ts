@@ -26,11 +26,7 @@ export type WsHandshake =
   | { ok: false; status: number; why: string; headers?: string }
   | { ok: true; protocol: Protocol; accept: string; protocolHeader: string | undefined };
 
-/**
- * Check an upgrade request (RFC 6455 4.2.1) and choose the protocol: the
- * first name in `Sec-WebSocket-Protocol` that the vhost has, or without
- * that header the protocol whose pvo says `default`, else protocols[0].
- */
+/** Check an upgrade request (RFC 6455 4.2.1) and choose the protocol (`chooseProtocol`). */
 export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHandshake {
   if (req.method !== 'GET') return { ok: false, status: 400, why: 'WebSocket upgrade must be a GET' };
   if (req.version !== 11) return { ok: false, status: 400, why: 'WebSocket upgrade needs HTTP/1.1' };
@@ -45,6 +41,22 @@ export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHa
   const keys = req.fragments('sec-websocket-key');
   const key = keys.length === 1 ? keys[0].trim() : '';
   if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) return { ok: false, status: 400, why: 'missing or malformed Sec-WebSocket-Key' };
+  const chosen = chooseProtocol(wsi, req);
+  if (!chosen.ok) return chosen;
+  return { ...chosen, accept: acceptKey(key) };
+}
+
+/** The protocol a handshake binds: a refusal, or the protocol and the name to answer with. */
+export type WsProtocolChoice =
+  | { ok: false; status: number; why: string; headers?: string }
+  | { ok: true; protocol: Protocol; protocolHeader: string | undefined };
+
+/**
+ * Choose the protocol of a WebSocket handshake, on any wire: the first
+ * name in `Sec-WebSocket-Protocol` that the vhost has, or without that
+ * header the protocol whose pvo says `default`, else protocols[0].
+ */
+export function chooseProtocol(wsi: Wsi, req: HttpRequest): WsProtocolChoice {
   const vh = wsi.vhost;
   const asked = req.header('sec-websocket-protocol');
   let protocol: Protocol | undefined;
@@ -61,5 +73,5 @@ export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHa
   } else {
     protocol = vh.protocols.find((p) => vh.protocolOptions(p).default !== undefined) ?? vh.protocols[0];
   }
-  return { ok: true, protocol, accept: acceptKey(key), protocolHeader };
+  return { ok: true, protocol, protocolHeader };
 }
