@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { constants as h2c, type ClientHttp2Session } from 'node:http2';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { callbackHttpDummy, Reason, type Protocol, type Wsi, type ContextCreationInfo } from '../../../src/index.js';
+import { callbackHttpDummy, Mount, Reason, type Protocol, type Wsi, type ContextCreationInfo } from '../../../src/index.js';
 import { FrameType, Flag, H2Error, Setting } from '../../../src/roles/h2/frames.js';
 import { start } from '../../helpers/common.js';
 import { RawH2 } from '../../helpers/h2raw.js';
@@ -224,7 +224,7 @@ test('subprotocol selection, FILTER_PROTOCOL_CONNECTION and permessage-deflate w
 });
 
 test('malformed and refused extended CONNECTs get a precise answer on their own stream and harm no other', async () => {
-  const { ctx, port, log } = await server({}, (wsi, reason) => {
+  const { ctx, port, log } = await server({ mounts: [{ mountpoint: '/px', origin: '127.0.0.1:1/base', originProtocol: Mount.HTTP }] }, (wsi, reason) => {
     if (reason === Reason.FILTER_PROTOCOL_CONNECTION && wsi.getUrlArgByName('deny')) return 1;
   });
   try {
@@ -251,6 +251,7 @@ test('malformed and refused extended CONNECTs get a precise answer on their own 
       ['no matching subprotocol', connectFields([['sec-websocket-protocol', 'nope, nada']]), '400'],
       ['refused by FILTER_PROTOCOL_CONNECTION', connectFields().map(([n, v]): [string, string] => [n, n === ':path' ? '/?deny=1' : v]), '403'],
       ['END_STREAM on the CONNECT', connectFields(), '400', true],
+      ['a proxy mount\'s path', connectFields().map(([n, v]): [string, string] => [n, n === ':path' ? '/px/ws' : v]), '501'],
     ];
     for (const [what, fields, status, end] of statuses) {
       c.headers(sid, fields, end === true);
