@@ -119,6 +119,11 @@ export class H2Stream implements Transport, HttpCarrier {
     return this.outBytes > 0 || this.sendWindow <= 0 || this.conn.sendWindow <= 0 || this.conn.socketChoked;
   }
 
+  /** The stream's credit: the smaller of its window and the connection's. */
+  get txCredit(): number {
+    return Math.max(0, Math.min(this.sendWindow, this.conn.sendWindow));
+  }
+
   get writableLength(): number {
     return this.outBytes + (this.conn.wsi.transport?.writableLength ?? 0);
   }

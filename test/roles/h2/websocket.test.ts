@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { constants as h2c, type ClientHttp2Session } from 'node:http2';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { callbackHttpDummy, Mount, Reason, type Protocol, type Wsi, type ContextCreationInfo } from '../../../src/index.js';
+import { callbackHttpDummy, Mount, Reason, Write, type Protocol, type Wsi, type ContextCreationInfo } from '../../../src/index.js';
 import { FrameType, Flag, H2Error, Setting } from '../../../src/roles/h2/frames.js';
 import { start } from '../../helpers/common.js';
 import { RawH2 } from '../../helpers/h2raw.js';
@@ -271,6 +271,41 @@ test('malformed and refused extended CONNECTs get a precise answer on their own 
     assert.deepEqual(textsOn(c, 1), ['still here']);
     assert.equal(log.established.length, 1, 'only the good request became a WebSocket');
     assert.ok(!c.frames.some((f) => f.type === FrameType.GOAWAY), 'no connection error');
+    c.close();
+  } finally {
+    await ctx.destroy();
+  }
+});
+
+test('SERVER_WRITEABLE waits for the stream\'s credit; getPeerWriteAllowance gives it', async () => {
+  const seen: Array<[string, number]> = [];
+  const writer: Protocol = {
+    name: 'writer',
+    callback(wsi, reason, _user, _input) {
+      if (reason === Reason.ESTABLISHED) {
+        seen.push(['established', wsi.getPeerWriteAllowance()]);
+        wsi.write(Buffer.alloc(300, 0x78), Write.BINARY);
+        wsi.callbackOnWritable();
+      }
+      if (reason === Reason.SERVER_WRITEABLE) seen.push(['writeable', wsi.getPeerWriteAllowance()]);
+      return 0;
+    },
+  };
+  const { ctx, port } = await start({ protocols: [http, writer], pvo: { writer: { default: '1' } } });
+  try {
+    // The client gives each stream 100 bytes of window.
+    const c = await RawH2.connect(port, { settings: [[Setting.INITIAL_WINDOW_SIZE, 100]] });
+    c.headers(1, connectFields());
+    assert.equal((await c.head(1)).get(':status'), '200');
+    const sent = () => c.frames.filter((f) => f.type === FrameType.DATA && f.stream === 1).reduce((n, f) => n + f.payload.length, 0);
+    await c.waitFor((f) => f.type === FrameType.DATA && f.stream === 1, 'the first bytes');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(sent(), 100, 'no more than the window');
+    assert.deepEqual(seen, [['established', 100]], 'no WRITEABLE while the frame waits for credit');
+    c.windowUpdate(1, 1000);
+    assert.ok(await until(() => seen.length === 2, 3000), 'WRITEABLE once the credit came and the frame went');
+    assert.equal(sent(), 304, 'the whole frame (4-byte header and 300 bytes)');
+    assert.deepEqual(seen[1], ['writeable', 1100 - 304]);
     c.close();
   } finally {
     await ctx.destroy();
