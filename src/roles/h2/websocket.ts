@@ -1,8 +1,7 @@
-import { Reason } from '../../core/reasons.js';
 import { PendingTimeout } from '../../core/timeouts.js';
 import { handshakeFailed } from '../../core/diagnostics.js';
 import { httpDate } from '../../http/date.js';
-import { chooseProtocol } from '../ws/handshake.js';
+import { admitWsProtocol, chooseProtocol } from '../ws/handshake.js';
 import { serverNegotiate } from '../ws/deflate/handoff.js';
 import { establishServerWs } from '../ws/establish.js';
 import type { H2Exchange } from './exchange.js';
@@ -37,17 +36,7 @@ export function acceptH2WebSocket(ex: H2Exchange): void {
   if (version.trim() !== '13') return refuse(400, 'unsupported WebSocket version', VERSION_HEADER);
   const chosen = chooseProtocol(wsi, req);
   if (!chosen.ok) return refuse(chosen.status, chosen.why, chosen.headers);
-  wsi.protocol = chosen.protocol;
-  wsi.user = chosen.protocol.createSessionData ? chosen.protocol.createSessionData() : undefined;
-  const r = wsi.callProtocolRaw(Reason.FILTER_PROTOCOL_CONNECTION, chosen.protocolHeader ?? chosen.protocol.name, true);
-  if (wsi.closed) return;
-  if (r) {
-    handshakeFailed(wsi, 'websocket', false, ex.headersSent ? ex.status : 403, 'refused by FILTER_PROTOCOL_CONNECTION');
-    // Refused: the callback may have answered with its own status.
-    if (ex.headersSent || ex.done) wsi.close();
-    else ex.fail(403, 'refused by FILTER_PROTOCOL_CONNECTION');
-    return;
-  }
+  if (!admitWsProtocol(ex, chosen.protocol, chosen.protocolHeader)) return;
   const fields: Array<[string, string]> = [[':status', '200']];
   if (chosen.protocolHeader) fields.push(['sec-websocket-protocol', chosen.protocolHeader]);
   const ext = serverNegotiate(wsi, req.fragments('sec-websocket-extensions').join(', '));

@@ -2,6 +2,9 @@ import * as crypto from 'node:crypto';
 import type { Wsi } from '../../core/wsi.js';
 import type { Protocol } from '../../core/protocols.js';
 import type { HttpRequest } from '../../http/request.js';
+import type { HttpExchange } from '../../http/exchange.js';
+import { Reason } from '../../core/reasons.js';
+import { handshakeFailed } from '../../core/diagnostics.js';
 import { hasToken } from '../../http/response.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -74,4 +77,23 @@ export function chooseProtocol(wsi: Wsi, req: HttpRequest): WsProtocolChoice {
     protocol = vh.protocols.find((p) => vh.protocolOptions(p).default !== undefined) ?? vh.protocols[0];
   }
   return { ok: true, protocol, protocolHeader };
+}
+
+/**
+ * Bind the chosen protocol to the handshake's connection, on any wire, and
+ * let FILTER_PROTOCOL_CONNECTION refuse it: a refusal is answered 403 (or
+ * with whatever the callback answered itself). True when the handshake
+ * goes on.
+ */
+export function admitWsProtocol(ex: HttpExchange, protocol: Protocol, protocolHeader: string | undefined): boolean {
+  const wsi = ex.wsi;
+  wsi.protocol = protocol;
+  wsi.user = protocol.createSessionData ? protocol.createSessionData() : undefined;
+  const r = wsi.callProtocolRaw(Reason.FILTER_PROTOCOL_CONNECTION, protocolHeader ?? protocol.name, true);
+  if (wsi.closed) return false;
+  if (!r) return true;
+  handshakeFailed(wsi, 'websocket', false, ex.headersSent ? ex.status : 403, 'refused by FILTER_PROTOCOL_CONNECTION');
+  if (ex.headersSent || ex.done) wsi.close();
+  else ex.fail(403, 'refused by FILTER_PROTOCOL_CONNECTION');
+  return false;
 }
