@@ -155,6 +155,23 @@ test('the server closing first: Close with its status, END_STREAM, and a peer th
   }
 });
 
+test('the peer ending its side of the stream (its FIN) closes the WebSocket: CLOSED, and the server ends the stream too', async () => {
+  const { ctx, port, log } = await server();
+  try {
+    const c = await RawH2.connect(port);
+    c.headers(1, connectFields());
+    assert.equal((await c.head(1)).get(':status'), '200');
+    c.data(1, encodeFrame(OP.TEXT, 'last words'), true);
+    await c.waitFor((f) => f.type === FrameType.DATA && f.stream === 1 && (f.flags & Flag.END_STREAM) !== 0, 'the server\'s END_STREAM');
+    assert.ok(await until(() => log.closed === 1, 2000), 'CLOSED delivered');
+    assert.deepEqual(log.messages.map((m) => m.data.toString()), ['last words'], 'what came before the end was delivered');
+    assert.ok(!c.frames.some((f) => f.type === FrameType.RST_STREAM), 'ended cleanly, no reset');
+    c.close();
+  } finally {
+    await ctx.destroy();
+  }
+});
+
 test('the peer resetting the stream closes the WebSocket: CLOSED, and tslws:ws:close says 1006', async () => {
   const closes: Array<{ code: number; initiator: string }> = [];
   const onClose = (m: unknown): void => {
