@@ -11,6 +11,8 @@
  *   tslws        node dist/src/bin/lws-test-server.js -p PORT -r DIR
  *   node-cached  node:http, every file read into a Buffer once at startup
  *   node-stream  node:http, fs.stat + fs.createReadStream(path).pipe(res) per request
+ *   floor        Node's floor: node:net answering each request head of a read
+ *                with a canned response from memory (bench/lib/floor-servers.mjs)
  *   tslws-base   with --tslws-base: another build's lws-test-server.js, run as
  *                tslws is (an A/B of two builds, see bench/ab.mjs)
  * --servers picks which run (default tslws,node-cached,node-stream), in that
@@ -58,7 +60,7 @@ const WRK_CORE = '1';
 const CONNECTIONS = 50;
 const USAGE = 'usage: http-files.mjs [--duration SECS (5)] [--rounds N (3)] [--max-noise PCT (5)] [--retries N (5)] [--tslws SERVER.js] [--json]\n' +
   '                     [--tslws-base SERVER.js (adds server tslws-base: another build)]\n' +
-  '                     [--servers LIST (tslws,node-cached,node-stream; also tslws-base)] [--files LIST (1k.txt,1m.bin)]\n';
+  '                     [--servers LIST (tslws,node-cached,node-stream; also floor, tslws-base)] [--files LIST (1k.txt,1m.bin)]\n';
 
 
 // ---------------------------------------------------------------------------
@@ -150,7 +152,7 @@ async function bench() {
     process.stderr.write('http-files: --max-noise must be a percentage, --retries a count\n');
     process.exit(2);
   }
-  const knownServers = ['tslws', 'node-cached', 'node-stream', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
+  const knownServers = ['tslws', 'node-cached', 'node-stream', 'floor', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
   const serverNames = [...new Set(opts.servers.split(',').map((x) => x.trim()).filter(Boolean))];
   const fileNames = [...new Set(opts.files.split(',').map((x) => x.trim()).filter(Boolean))];
   for (const n of serverNames) {
@@ -204,6 +206,7 @@ async function bench() {
       { name: 'tslws', tslws: true, args: [tslwsBin, '-i', '127.0.0.1', '-r', tmp, '-p'] },
       { name: 'node-cached', args: [SELF, '--serve', 'cached', tmp] },
       { name: 'node-stream', args: [SELF, '--serve', 'stream', tmp] },
+      { name: 'floor', args: [join(dirname(SELF), 'lib/floor-servers.mjs'), 'http', tmp] },
       ...(baseBin ? [{ name: 'tslws-base', tslws: true, args: [baseBin, '-i', '127.0.0.1', '-r', tmp, '-p'] }] : []),
     ];
     const defs = serverNames.map((n) => allDefs.find((d) => d.name === n));
@@ -341,6 +344,7 @@ async function bench() {
       if (t) {
         if (res['node-cached']) ratio['tslws/cached'] = t.rps / res['node-cached'].rps;
         if (res['node-stream']) ratio['tslws/stream'] = t.rps / res['node-stream'].rps;
+        if (res.floor) ratio['tslws/floor'] = t.rps / res.floor.rps;
         if (res['tslws-base']) ratio['tslws/tslws-base'] = t.rps / res['tslws-base'].rps;
       }
       summary.ratios[f.name] = ratio;

@@ -4,7 +4,7 @@
  * our own C load generator (bench/wsload/wsload.c) driving them.
  *
  *   node bench/ws-echo.mjs [--duration SECS] [--rounds N] [--quick] [--json]
- *                          [--servers tslws,ws,ws-plain] [--only ID,ID...]
+ *                          [--servers tslws,ws,ws-plain,floor] [--only ID,ID...]
  *                          [--idle-conns N] [--max-noise PCT] [--retries N]
  *                          [--tslws ECHO.js] [--tslws-base ECHO.js] [--out FILE]
  *
@@ -14,6 +14,8 @@
  *   ws        `ws` 8 WebSocketServer echoing every message with its type, with
  *             the native `bufferutil` (masking in C++)
  *   ws-plain  the same without it (WS_NO_BUFFER_UTIL=1)
+ *   floor     Node's floor: a minimal node:net WebSocket echo
+ *             (bench/lib/floor-servers.mjs), the same system calls and nothing else
  *   tslws-base with --tslws-base: another build's lws-test-echo.js, run as tslws
  *             is (for an A/B of two builds, see bench/ab.mjs)
  *
@@ -61,6 +63,7 @@ const SELF = fileURLToPath(import.meta.url);
 const HERE = dirname(SELF);
 const REPO = resolve(HERE, '..');
 const TSLWS_BIN = join(REPO, 'dist/src/bin/lws-test-echo.js');
+const FLOOR = join(HERE, 'lib/floor-servers.mjs');
 
 // ---------------------------------------------------------------------------
 // Scenarios
@@ -112,7 +115,7 @@ const AIMS = {
 // ---------------------------------------------------------------------------
 // The benchmark
 
-const USAGE = 'usage: ws-echo.mjs [--duration SECS (5)] [--rounds N (3)] [--quick] [--json] [--servers tslws,ws,ws-plain]\n' +
+const USAGE = 'usage: ws-echo.mjs [--duration SECS (5)] [--rounds N (3)] [--quick] [--json] [--servers tslws,ws,ws-plain,floor]\n' +
   '                   [--only ID,...] [--idle-conns N (10000)] [--max-noise PCT (5)] [--retries N (3)] [--tslws ECHO.js]\n' +
   '                   [--tslws-base ECHO.js (adds server tslws-base: another build)]\n' +
   '                   [--out FILE (also write the JSON summary there)]\n' +
@@ -161,7 +164,7 @@ async function bench() {
     process.exit(2);
   }
   const serverNames = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);
-  const known = ['tslws', 'ws', 'ws-plain', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
+  const known = ['tslws', 'ws', 'ws-plain', 'floor', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
   for (const n of serverNames) {
     if (!known.includes(n)) {
       process.stderr.write(`ws-echo: unknown server ${n} (${known.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})\n`);
@@ -204,6 +207,7 @@ async function bench() {
       tslws: { args: [tslwsBin, '-i', '127.0.0.1', '--rx-buffer-size', '65536', '-p'], env: {} },
       ws: { args: [SELF, '--serve'], env: {} },
       'ws-plain': { args: [SELF, '--serve'], env: { WS_NO_BUFFER_UTIL: '1' } },
+      floor: { args: [FLOOR, 'ws'], env: {}, banner: /^floor:/ },
       ...(baseBin ? { 'tslws-base': { args: [baseBin, '-i', '127.0.0.1', '--rx-buffer-size', '65536', '-p'], env: {} } } : {}),
     };
     const ctx = { children, hardFd, say };
@@ -302,6 +306,7 @@ async function bench() {
       if (t !== undefined) {
         if (res.ws) ratio['tslws/ws'] = t / res.ws.value;
         if (res['ws-plain']) ratio['tslws/ws-plain'] = t / res['ws-plain'].value;
+        if (res.floor) ratio['tslws/floor'] = t / res.floor.value;
         if (res['tslws-base']) ratio['tslws/tslws-base'] = t / res['tslws-base'].value;
       }
       summary.ratios[sc.id] = ratio;

@@ -215,6 +215,7 @@ static size_t msize = 32;
 static int binary;
 static double dur = 5, warm = 1, hold = 10, stall_limit = 10, open_timeout = 30;
 static int quiet;
+static int nsrc = 1;             /* -L: source addresses 127.0.0.1 .. 127.0.0.N */
 
 /* ------------------------------------------------------------ connections */
 
@@ -256,6 +257,9 @@ static struct {
 	uint64_t connect, handshake, reset, peer_close, protocol, mismatch, stalled, unexpected;
 } errs;
 static uint64_t n_open, n_opened, n_connecting, n_msgs, n_cycles, n_bytes_rx, n_pings;
+/* idle: SIGUSR2 pings every open connection; pongs counted until all are back */
+static volatile sig_atomic_t ping_req;
+static uint64_t n_ping_sent, n_pongs, t_ping;
 static int measuring;            /* results count only while set */
 
 static void note(const char *fmt, ...)
@@ -503,6 +507,18 @@ static void start(struct conn *c, uint64_t now)
 		return;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (nsrc > 1) {
+		/* more than one source address: past the ~28k ephemeral ports of one */
+		struct sockaddr_in src;
+		memset(&src, 0, sizeof src);
+		src.sin_family = AF_INET;
+		src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(c->idx % nsrc));
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+		if (bind(c->fd, (struct sockaddr *)&src, sizeof src)) {
+			fail(c, &errs.connect, strerror(errno));
+			return;
+		}
+	}
 	c->ev = 0;
 	c->tx_len = c->tx_off = 0;
 	c->fh_have = 0;
@@ -712,6 +728,8 @@ static int on_control(struct conn *c, uint64_t now)
 		frame(c, 10, c->ctl, (size_t)c->flen);
 		return flush(c);
 	case 10:
+		if (n_ping_sent)
+			n_pongs++;
 		return 0;
 	default: /* close */
 		if (c->close_sent) {
@@ -836,6 +854,12 @@ static void on_signal(int s)
 	stop_now = 1;
 }
 
+static void on_ping_signal(int s)
+{
+	(void)s;
+	ping_req = 1;
+}
+
 static void usage(int rc)
 {
 	fputs("usage: wsload [-m echo|handshake|idle] [options]\n"
@@ -853,7 +877,11 @@ static void usage(int rc)
 	      "  -r N      most connects in progress at once (200)\n"
 	      "  -S SECS   echo: an echo slower than this is an error (10)\n"
 	      "  -T SECS   time allowed to open all connections (30)\n"
-	      "  -q        no progress or error lines on stderr\n", rc ? stderr : stdout);
+	      "  -L N      use source addresses 127.0.0.1 .. 127.0.0.N in turn (1; for more\n"
+	      "            connections than one address has ports)\n"
+	      "  -q        no progress or error lines on stderr\n"
+	      "idle: SIGUSR2 sends a ping on every open connection and reports on stderr\n"
+	      "  \"wsload: pongs N of M in S s\" once all are back (or after 30 s)\n", rc ? stderr : stdout);
 	exit(rc);
 }
 
@@ -866,7 +894,7 @@ int main(int argc, char **argv)
 	int o, i, next = 0, phase = 0; /* 0 opening, 1 warm-up, 2 measuring, 3 holding */
 	int rc;
 
-	while ((o = getopt(argc, argv, "m:a:p:u:P:c:k:s:bd:w:t:r:S:T:qh")) != -1) {
+	while ((o = getopt(argc, argv, "m:a:p:u:P:c:k:s:bd:w:t:r:S:T:L:qh")) != -1) {
 		switch (o) {
 		case 'm':
 			if (!strcmp(optarg, "echo")) mode = M_ECHO;
@@ -875,6 +903,7 @@ int main(int argc, char **argv)
 			else usage(2);
 			break;
 		case 'a': addr = optarg; break;
+		case 'L': nsrc = atoi(optarg); break;
 		case 'p': port = atoi(optarg); break;
 		case 'u': path = optarg; break;
 		case 'P': subproto = optarg; break;
@@ -894,7 +923,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || nconn < 1 || inflight < 1 || max_connecting < 1 || dur <= 0 || warm < 0 ||
-	    hold < 0 || port < 1 || port > 65535 || msize > (1u << 30))
+	    hold < 0 || port < 1 || port > 65535 || msize > (1u << 30) || nsrc < 1 || nsrc > 254)
 		usage(2);
 	memset(&target, 0, sizeof target);
 	target.sin_family = AF_INET;
@@ -925,6 +954,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
+	signal(SIGUSR2, on_ping_signal);
 
 	pattern = malloc(msize + 64);
 	for (size_t j = 0; j < msize + 64; j++)
@@ -991,6 +1021,25 @@ int main(int argc, char **argv)
 			measuring = 1;
 		} else if (phase >= 2 && now >= t_end) {
 			break;
+		}
+		if (mode == M_IDLE && phase == 3 && ping_req) {
+			ping_req = 0;
+			n_ping_sent = n_pongs = 0;
+			t_ping = now;
+			for (i = 0; i < nconn; i++) {
+				struct conn *c = &conns[i];
+				if (c->st != S_OPEN)
+					continue;
+				frame(c, 9, (const uint8_t *)"wsload", 6);
+				if (flush(c) == 0)
+					n_ping_sent++;
+			}
+		}
+		if (mode == M_IDLE && t_ping && (n_pongs >= n_ping_sent || now - t_ping > 30000000000ull)) {
+			fprintf(stderr, "wsload: pongs %llu of %llu in %.3f s\n", (unsigned long long)n_pongs,
+				(unsigned long long)n_ping_sent, (now - t_ping) / 1e9);
+			fflush(stderr);
+			t_ping = 0;
 		}
 		if (mode == M_ECHO && phase >= 1 && n_open == 0) {
 			note("no connection left");

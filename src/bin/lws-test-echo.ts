@@ -8,7 +8,7 @@
  *   wstest -m fuzzingclient   # pointed at ws://127.0.0.1:9001
  */
 import { parseArgs } from 'node:util';
-import { createContext, createEchoProtocol, callbackHttpDummy } from '../index.js';
+import { createContext, createEchoProtocol, callbackHttpDummy, MAX_SMP } from '../index.js';
 import { serveUntilSignalled } from './serve.js';
 import { portArg, applyDebugArg } from './args.js';
 
@@ -20,6 +20,8 @@ const USAGE = `Usage: lws-test-echo [options]
       --rx-buffer-size N  largest RECEIVE piece, and so largest echoed frame,
                           in bytes (default 4096; 65536 echoes 64 KiB
                           messages as single frames when they arrive whole)
+  -j, --count-threads N   serve from N service processes (SMP, 1 to 32;
+                          default 1: this process serves)
   -d, --debug MASK        log level bit mask (default 7: err, warn, notice)
   -h, --help              this text
 `;
@@ -33,6 +35,7 @@ function main(): number {
         protocol: { type: 'string' },
         interface: { type: 'string', short: 'i' },
         'rx-buffer-size': { type: 'string' },
+        'count-threads': { type: 'string', short: 'j' },
         debug: { type: 'string', short: 'd' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -57,10 +60,19 @@ function main(): number {
       return 1;
     }
   }
+  let countThreads = 1;
+  if (args['count-threads'] !== undefined) {
+    countThreads = Number(args['count-threads']);
+    if (!/^\d+$/.test(args['count-threads']) || countThreads < 1 || countThreads > MAX_SMP) {
+      process.stderr.write(`lws-test-echo: bad --count-threads ${args['count-threads']} (1 to ${MAX_SMP})\n`);
+      return 1;
+    }
+  }
   const name = args.protocol ?? 'lws-echo';
   const context = createContext({
     port,
     iface: args.interface,
+    countThreads,
     protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createEchoProtocol(name, { rxBufferSize })],
     pvo: { [name]: { default: '1' } },
     ws: { perMessageDeflate: true },

@@ -52,6 +52,12 @@ export interface ContextCreationInfo extends VhostCreationInfo {
    */
   ipLimitAh?: number;
   /**
+   * @internal The table that counts peers for the limits, instead of this
+   * process's own (an SMP service asks the primary, which sees every
+   * service's connections).
+   */
+  peerTable?: PeerTable;
+  /**
    * Seconds of idleness before TCP keepalive probes start on every socket
    * (accepted and client); 0 or absent leaves keepalive off.
    */
@@ -135,6 +141,12 @@ export class Context {
    * address is counted here, and its head parses ask it for a place.
    */
   readonly peerTable: PeerTable | null;
+  /**
+   * @internal False in a process that holds vhosts without serving them
+   * (an SMP primary, which only accepts and hands sockets out): no
+   * protocol callback runs there, not even PROTOCOL_INIT.
+   */
+  runsProtocols = true;
   /** TCP keepalive idle time in ms, 0 when off. */
   readonly keepaliveMs: number;
   /** @internal Every wait of every connection: timeouts, pings, silences, lingering closes. */
@@ -171,7 +183,7 @@ export class Context {
     this.ipLimitWsi = countOption('ipLimitWsi', info.ipLimitWsi, 0);
     this.ipLimitAh = countOption('ipLimitAh', info.ipLimitAh, 0);
     // Without a limit there is nothing to enforce: no table, no cost per connection.
-    this.peerTable = this.ipLimitWsi || this.ipLimitAh ? new LocalPeerTable(this.ipLimitWsi, this.ipLimitAh) : null;
+    this.peerTable = info.peerTable ?? (this.ipLimitWsi || this.ipLimitAh ? new LocalPeerTable(this.ipLimitWsi, this.ipLimitAh) : null);
     const ka = info.kaTime ?? 0;
     if (!Number.isFinite(ka) || ka < 0) throw rangeError(ErrorCode.INVALID_OPTION, `kaTime must be a number of seconds >= 0, got ${ka}`);
     for (const k of ['kaProbes', 'kaInterval'] as const) {

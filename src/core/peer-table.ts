@@ -10,6 +10,8 @@
  * that comes later (`ready`); `tryAdd` must answer at once, as the accept
  * is decided there.
  */
+import { log } from './log.js';
+
 export interface PeerTable {
   /**
    * Count a new connection from `addr`. False, and nothing counted, when
@@ -89,6 +91,7 @@ export class LocalPeerTable implements PeerTable {
       return true;
     }
     (p.waiting ??= new Set()).add(ready);
+    log.info('%s is reading %d request heads (ipLimitAh): a connection waits (%d waiting)', addr, p.heads, p.waiting.size);
     return false;
   }
 

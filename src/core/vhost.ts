@@ -213,6 +213,7 @@ export class Vhost {
    * passes a placeholder wsi bound to the vhost, and so do we.
    */
   callVhostProtocol<R extends Reason>(p: Protocol, reason: R, input: ReasonInput[R]): number {
+    if (!this.context.runsProtocols) return 0;
     const wsi = this.context.placeholderWsi(this, p);
     try {
       const r = invokeProtocol(p, wsi, reason, undefined, input);

@@ -38,8 +38,9 @@ import { DiagnosticsChannel, subscribeDiagnostics, type DiagnosticsMessages } fr
 import { wsOf } from '../roles/ws/wsi-api.js';
 import { limiterOf } from '../roles/ws/deflate/limiter.js';
 import type { Plugin } from './plugin.js';
+import { gatherSmpReports, registerSmpReporter, smpServiceStates } from '../smp/smp.js';
 import {
-  MetricsRegistry, acceptsOpenMetrics, formatOpenMetrics, formatPrometheus, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE,
+  MetricsRegistry, acceptsOpenMetrics, formatOpenMetrics, formatPrometheus, mergeMetricsSnapshots, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE,
   type HistogramCell, type HistogramFamily, type MetricsSnapshot, type ValueFamily,
 } from './metrics-registry.js';
 
@@ -316,6 +317,74 @@ export function metricsSnapshot(context: Context): MetricsSnapshot | null {
   return collectors.get(context)?.registry.snapshot() ?? null;
 }
 
+// ---- SMP: one exposition for every service ----
+
+/** The name of the metrics report gathered from the services. */
+const SMP_REPORT = 'tslws.metrics';
+
+/**
+ * The primary's part: what it knows of each service. The services'
+ * counters come from the services themselves; these say which of them
+ * were there to count.
+ */
+function primaryReport(context: Context): MetricsSnapshot | null {
+  const states = smpServiceStates(context);
+  if (!states) return null;
+  const r = new MetricsRegistry();
+  const up = r.gauge('tslws_smp_service_up', 'Whether each service process is taking connections (1) or not (0: starting, restarting, stopping)', ['service']);
+  const conns = r.gauge('tslws_smp_service_connections', 'Connections handed to each service process and not yet closed', ['service']);
+  const restarts = r.counter('tslws_smp_service_restarts', 'Times each service process was started again after it died', ['service']);
+  for (const s of states) {
+    const l = [String(s.tsi)];
+    up.set(l, s.ready ? 1 : 0);
+    conns.set(l, s.connections);
+    restarts.inc(l, s.restarts);
+  }
+  return r.snapshot();
+}
+
+// Every process of an SMP server answers the gather: a service with its
+// snapshot (null when no vhost of it counts), the primary with its own.
+registerSmpReporter(SMP_REPORT, (context) => (context.tsi < 0 ? primaryReport(context) : metricsSnapshot(context)));
+
+function isSnapshot(x: unknown): x is MetricsSnapshot {
+  return typeof x === 'object' && x !== null && (x as MetricsSnapshot).version === 1 && Array.isArray((x as MetricsSnapshot).families);
+}
+
+/** A scrape's answer, made when the services' snapshots are in. */
+interface Answer {
+  readonly status: number;
+  readonly type: string;
+  readonly body: Buffer;
+}
+/** Scrapes of an SMP server waiting for the services' snapshots (null until they are in). */
+const answers = new WeakMap<Wsi, Answer | null>();
+
+/**
+ * A scrape served by one SMP service: every service's snapshot, gathered
+ * by the primary, summed into one exposition with the primary's own
+ * figures; the answer leaves at the next HTTP_WRITEABLE.
+ */
+function scrapeServices(wsi: Wsi, om: boolean): void {
+  answers.set(wsi, null);
+  const text = (status: number, msg: string): Answer => ({ status, type: 'text/plain; charset=utf-8', body: Buffer.from(msg + '\n') });
+  gatherSmpReports(wsi.context, SMP_REPORT).then((g) => {
+    const snaps = [g.primary, ...g.services.map((s) => s.report)].filter(isSnapshot);
+    const r = new MetricsRegistry();
+    r.gauge('tslws_smp_services_missing', 'Service processes whose metrics did not reach this scrape (their counters are absent from the sums)', [])
+      .set([], g.missing.length);
+    const all = mergeMetricsSnapshots([...snaps, r.snapshot()]);
+    return { status: 200, type: om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, body: Buffer.from(om ? formatOpenMetrics(all) : formatPrometheus(all)) };
+  }).catch((e: Error) => {
+    log.err('%s: gathering the services\' metrics: %s', METRICS_PROTOCOL_NAME, e.message);
+    return text(503, 'the metrics of the service processes did not arrive in time');
+  }).then((a) => {
+    if (wsi.closed || !answers.has(wsi)) return;
+    answers.set(wsi, a);
+    wsi.callbackOnWritable();
+  }, () => {});
+}
+
 function respond(wsi: Wsi, status: number, type: string, body: Buffer, extra: Record<string, string> = {}): number {
   wsi.addHttpHeaderStatus(status);
   wsi.addHttpHeaderByName('content-type', type);
@@ -343,12 +412,22 @@ function callback(...[wsi, reason, , input]: CallbackArgs): number {
       const method = wsi.method;
       if (method !== 'GET' && method !== 'HEAD')
         return respond(wsi, 405, 'text/plain; charset=utf-8', Buffer.from('GET or HEAD\n'), { allow: 'GET, HEAD' });
+      const om = acceptsOpenMetrics(wsi.hdrCopy('accept'));
+      if (wsi.context.countThreads > 1) {
+        scrapeServices(wsi, om);
+        return 0;
+      }
       const snap = metricsSnapshot(wsi.context);
       if (!snap) return respond(wsi, 503, 'text/plain; charset=utf-8', Buffer.from('lws-metrics is not initialised on this vhost\n'));
-      const om = acceptsOpenMetrics(wsi.hdrCopy('accept'));
       // The answer depends on Accept: caches must keep the two apart.
       return respond(wsi, 200, om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
         Buffer.from(om ? formatOpenMetrics(snap) : formatPrometheus(snap)), { vary: 'accept' });
+    }
+    case Reason.HTTP_WRITEABLE: {
+      const a = answers.get(wsi);
+      if (!a) return 0;
+      answers.delete(wsi);
+      return respond(wsi, a.status, a.type, a.body, a.status === 200 ? { vary: 'accept' } : {});
     }
     case Reason.ESTABLISHED:
       // Metrics are served over HTTP only; a WebSocket naming this protocol has nothing to get.

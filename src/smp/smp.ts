@@ -16,7 +16,7 @@ import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js'
 import { log } from '../core/log.js';
 import { Option } from '../core/options.js';
 import { peerAddressOf } from '../core/peer.js';
-import { LocalPeerTable } from '../core/peer-table.js';
+import { LocalPeerTable, type PeerTable } from '../core/peer-table.js';
 import type { Listener } from '../roles/listen/listen.js';
 import { serveHanded, setAcceptMode } from '../roles/listen/listen-feature.js';
 import type { Vhost } from '../core/vhost.js';
@@ -88,6 +88,78 @@ export interface TopicBusStats {
   inFlight: number;
 }
 
+/** One service's answer to a gather (`gatherSmpReports`). */
+export interface SmpReport {
+  /** The service's index. */
+  readonly tsi: number;
+  /** What its reporter returned (JSON data), null if it has none or it threw. */
+  readonly report: unknown;
+}
+
+/** Every service's report of one name, gathered by the primary. */
+export interface SmpGathered {
+  /** The primary's own report (its reporter, if one is registered there), else null. */
+  readonly primary: unknown;
+  /** The services that answered in time, by index. */
+  readonly services: readonly SmpReport[];
+  /** The services that did not (not ready, restarting, too slow). */
+  readonly missing: readonly number[];
+}
+
+/** What the primary knows of one service (`smpServiceStates`). */
+export interface SmpServiceState {
+  readonly tsi: number;
+  /** Its process, 0 while none runs. */
+  readonly pid: number;
+  /** Taking connections now. */
+  readonly ready: boolean;
+  /** Connections handed to it and not yet reported closed. */
+  readonly connections: number;
+  /** Times it was started again after it died. */
+  readonly restarts: number;
+}
+
+const reporters = new Map<string, (context: Context) => unknown>();
+
+/**
+ * Give the report `name` of this process when a gather asks for it: in
+ * each service (its part) and in the primary (its own part). Data only:
+ * it crosses the IPC channel as JSON. Registered once per process, at
+ * module load.
+ */
+export function registerSmpReporter(name: string, report: (context: Context) => unknown): void {
+  reporters.set(name, report);
+}
+
+function runReporter(name: string, context: Context): unknown {
+  const r = reporters.get(name);
+  if (!r) return null;
+  try {
+    return r(context) ?? null;
+  } catch (e) {
+    log.err('smp: report "%s": %s', name, (e as Error).message);
+    return null;
+  }
+}
+
+/**
+ * The report `name` of every service of `context`'s server (and of its
+ * primary), gathered by the primary: each service answers within 2 s or
+ * is listed as missing. From a context served by its own process, its
+ * own report. Rejects with `TSLWS_SMP` when the primary does not answer.
+ */
+export function gatherSmpReports(context: Context, name: string): Promise<SmpGathered> {
+  const side = services.get(context);
+  if (side) return side.gather(name);
+  if (primaries.has(context)) return Promise.reject(stateError(ErrorCode.SMP, 'gatherSmpReports: the primary serves no connection; ask from a service'));
+  return Promise.resolve({ primary: null, services: [{ tsi: 0, report: runReporter(name, context) }], missing: [] });
+}
+
+/** In the primary of an SMP context: what it knows of each service; null elsewhere. */
+export function smpServiceStates(context: Context): SmpServiceState[] | null {
+  return primaries.get(context)?.states() ?? null;
+}
+
 declare module '../core/wsi.js' {
   interface Wsi {
     /** The index of the service process serving this connection (`context.tsi`). */
@@ -109,6 +181,11 @@ const DESTROY_WAIT_MS = 5000;
 /** How long a service waits for the listen address of a handed socket to be made (vhosts made after the context). */
 const UNKNOWN_KEY_WAIT_MS = 10_000;
 
+/** How long the primary waits for the services' reports of one gather. */
+const GATHER_WAIT_MS = 2000;
+/** How long a service waits for the primary's answer to a gather. */
+const GATHER_ANSWER_MS = 4000;
+
 /**
  * Publishes of the topic bus in flight over one IPC channel (sent, not yet
  * written): past this a publish is dropped and counted, so a service that
@@ -126,6 +203,11 @@ interface BusPub { tslws: 'smp'; t: 'pub'; v: string; topic: string; data: strin
 type ToService =
   | BusPub
   | { tslws: 'smp'; t: 'conn'; key: string; port: number }
+  // ipLimitAh: the head `id` may be read now.
+  | { tslws: 'smp'; t: 'ahGo'; id: number }
+  // Asked for this service's report `name` (gather `gid`); the gathered reports, for the service that asked (`id`).
+  | { tslws: 'smp'; t: 'collect'; gid: number; name: string }
+  | { tslws: 'smp'; t: 'gathered'; id: number; primary: unknown; services: SmpReport[]; missing: number[] }
   | { tslws: 'smp'; t: 'drain'; timeoutSecs: number }
   | { tslws: 'smp'; t: 'destroy' };
 // `peers`: the addresses of the closed connections that had one, for the primary's ipLimitWsi table.
@@ -135,7 +217,12 @@ type ToPrimary =
   | { tslws: 'smp'; t: 'closed'; n: number; peers: string[] }
   | BusPub
   // The service's first (sub) or last (unsub) subscriber to a topic of a vhost.
-  | { tslws: 'smp'; t: 'sub' | 'unsub'; v: string; topic: string };
+  | { tslws: 'smp'; t: 'sub' | 'unsub'; v: string; topic: string }
+  // ipLimitAh across the services: a head of `addr` wants to be read (ah), is read or gone (ahEnd).
+  | { tslws: 'smp'; t: 'ah' | 'ahEnd'; addr: string; id: number }
+  // Every service's report `name`, please (id: the asker's); a service's report for gather `gid`.
+  | { tslws: 'smp'; t: 'gather'; id: number; name: string }
+  | { tslws: 'smp'; t: 'report'; gid: number; report: unknown };
 
 /**
  * The bound of messages in flight on one channel, with a counted drop
@@ -259,12 +346,28 @@ interface Service {
   bus: InFlight;
   /** Publishes it sent. */
   busReceived: number;
+  /** ipLimitAh: its heads held or waiting in the primary's table, by its id for them. */
+  heads: Map<number, { addr: string; ready: () => void }>;
+  restarts: number;
+}
+
+/** A gather in progress in the primary: the reports `name` asked by `from` (its id). */
+interface Gather {
+  readonly from: Service;
+  readonly fromChild: ChildProcess;
+  readonly id: number;
+  readonly name: string;
+  readonly want: Set<number>;
+  readonly got: SmpReport[];
+  timer: NodeJS.Timeout | null;
 }
 
 class Primary {
   readonly #services: Service[] = [];
   /** ipLimitWsi across every service: the primary accepts, so it counts. */
   readonly #peerTable: LocalPeerTable | null;
+  readonly #gathers = new Map<number, Gather>();
+  #gatherIds = 0;
   readonly #queue: Array<{ socket: Socket; listener: Listener }> = [];
   #stopping: Promise<void> | null = null;
   /** Where ties start: equally loaded services take turns. */
@@ -274,7 +377,8 @@ class Primary {
   readonly ready: Promise<void>;
 
   constructor(readonly ctx: Context, readonly count: number, readonly program: string, readonly args: readonly string[]) {
-    this.#peerTable = ctx.ipLimitWsi > 0 ? new LocalPeerTable(ctx.ipLimitWsi, 0) : null;
+    // Both limits for the whole server: connections counted at accept, heads as the services ask.
+    this.#peerTable = ctx.ipLimitWsi > 0 || ctx.ipLimitAh > 0 ? new LocalPeerTable(ctx.ipLimitWsi, ctx.ipLimitAh) : null;
     this.ready = new Promise<void>((res, rej) => {
       this.#readyResolve = res;
       this.#readyReject = rej;
@@ -288,7 +392,7 @@ class Primary {
     for (let i = 0; i < this.count; i++) {
       const s: Service = {
         tsi: i, child: null, ready: false, live: 0, startedAt: 0, restartMs: 100, restartTimer: null, everReady: false, peers: new Map(),
-        topics: new Set(), bus: new InFlight(`service ${i}`), busReceived: 0,
+        topics: new Set(), bus: new InFlight(`service ${i}`), busReceived: 0, heads: new Map(), restarts: 0,
       };
       this.#services.push(s);
       this.#start(s);
@@ -335,6 +439,14 @@ class Primary {
         else s.topics.delete(topicKey(msg.v, msg.topic));
       } else if (msg.t === 'pub') {
         this.#forward(s, msg);
+      } else if (msg.t === 'ah') {
+        this.#headBegins(s, child, msg.addr, msg.id);
+      } else if (msg.t === 'ahEnd') {
+        this.#headEnds(s, msg.id);
+      } else if (msg.t === 'gather') {
+        this.#gather(s, child, msg.id, msg.name);
+      } else if (msg.t === 'report') {
+        this.#report(s, msg.gid, msg.report);
       }
     });
     child.on('exit', (code, signal) => this.#exited(s, child, code, signal));
@@ -356,6 +468,87 @@ class Primary {
       if (!child?.connected) continue;
       s.bus.send((done) => child.send(out, done));
     }
+  }
+
+  /**
+   * ipLimitAh over every service: a head of `addr` is read once the
+   * primary's table gives it a place (at once when the address is under
+   * the limit), and the service says when it is done with it.
+   */
+  #headBegins(s: Service, child: ChildProcess, addr: unknown, id: unknown): void {
+    if (typeof addr !== 'string' || typeof id !== 'number' || s.heads.has(id)) return;
+    const go = (): void => {
+      if (s.child !== child || !child.connected) return;
+      try {
+        child.send({ tslws: 'smp', t: 'ahGo', id } satisfies ToService);
+      } catch {
+        // the channel went away: its 'exit' gives the place back
+      }
+    };
+    const table = this.#peerTable;
+    if (!table || this.ctx.ipLimitAh <= 0) {
+      go();
+      return;
+    }
+    s.heads.set(id, { addr, ready: go });
+    if (table.beginHead(addr, go)) go();
+  }
+
+  #headEnds(s: Service, id: unknown): void {
+    if (typeof id !== 'number') return;
+    const h = s.heads.get(id);
+    if (!h) return;
+    s.heads.delete(id);
+    this.#peerTable?.endHead(h.addr, h.ready);
+  }
+
+  /** A service asks for every service's report `name`: ask the ready ones, answer with what comes within the bound. */
+  #gather(from: Service, fromChild: ChildProcess, id: unknown, name: unknown): void {
+    if (typeof id !== 'number' || typeof name !== 'string') return;
+    const gid = ++this.#gatherIds;
+    const g: Gather = { from, fromChild, id, name, want: new Set(), got: [], timer: null };
+    this.#gathers.set(gid, g);
+    const msg: ToService = { tslws: 'smp', t: 'collect', gid, name };
+    for (const s of this.#services) {
+      const child = s.child;
+      if (!s.ready || !child?.connected) continue;
+      try {
+        child.send(msg);
+        g.want.add(s.tsi);
+      } catch {
+        // gone: listed as missing
+      }
+    }
+    if (!g.want.size) this.#gathered(gid);
+    else g.timer = setTimeout(() => this.#gathered(gid), GATHER_WAIT_MS);
+  }
+
+  #report(s: Service, gid: unknown, report: unknown): void {
+    const g = typeof gid === 'number' ? this.#gathers.get(gid) : undefined;
+    if (!g || !g.want.delete(s.tsi)) return;
+    g.got.push({ tsi: s.tsi, report: report ?? null });
+    if (!g.want.size) this.#gathered(gid as number);
+  }
+
+  #gathered(gid: number): void {
+    const g = this.#gathers.get(gid);
+    if (!g) return;
+    this.#gathers.delete(gid);
+    if (g.timer) clearTimeout(g.timer);
+    if (g.from.child !== g.fromChild || !g.fromChild.connected) return;
+    const services = g.got.sort((a, b) => a.tsi - b.tsi);
+    const missing = this.#services.map((s) => s.tsi).filter((t) => !services.some((r) => r.tsi === t));
+    const msg: ToService = { tslws: 'smp', t: 'gathered', id: g.id, primary: runReporter(g.name, this.ctx), services, missing };
+    try {
+      g.fromChild.send(msg);
+    } catch {
+      // the asker went away
+    }
+  }
+
+  /** What the primary knows of each service. */
+  states(): SmpServiceState[] {
+    return this.#services.map((s) => ({ tsi: s.tsi, pid: s.child?.pid ?? 0, ready: s.ready, connections: s.live, restarts: s.restarts }));
   }
 
   /** Bus counters summed over the services. */
@@ -381,6 +574,10 @@ class Primary {
     s.live = 0;
     for (const [a, n] of s.peers) for (let i = 0; i < n; i++) this.#peerTable?.remove(a);
     s.peers.clear();
+    // Its heads read or waiting: their places go to the other services' connections.
+    const heads = [...s.heads.values()];
+    s.heads.clear();
+    for (const h of heads) this.#peerTable?.endHead(h.addr, h.ready);
     if (this.#stopping) return;
     const how = signal ? `signal ${signal}` : `code ${code ?? '?'}`;
     if (!s.everReady) {
@@ -389,6 +586,7 @@ class Primary {
     // A service that ran a while is not failing at start: begin again from the first delay.
     if (Date.now() - s.startedAt >= STABLE_MS) s.restartMs = 100;
     const delay = s.restartMs;
+    s.restarts++;
     s.restartMs = Math.min(MAX_RESTART_MS, s.restartMs * 2);
     log.err('service %d (pid %d) exited (%s), %d connections lost; restarting in %d ms', s.tsi, child?.pid ?? 0, how, lost, delay);
     s.restartTimer = setTimeout(() => this.#start(s), delay);
@@ -492,6 +690,8 @@ class Primary {
   stop(drain: { timeoutSecs: number } | undefined): Promise<void> {
     if (this.#stopping) return this.#stopping;
     for (const q of this.#queue.splice(0)) q.socket.destroy();
+    for (const g of this.#gathers.values()) if (g.timer) clearTimeout(g.timer);
+    this.#gathers.clear();
     const waits: Promise<void>[] = [];
     const boundMs = drain ? drain.timeoutSecs * 1000 + 2000 : DESTROY_WAIT_MS;
     for (const s of this.#services) {
@@ -589,12 +789,68 @@ class IpcTopicBus implements TopicBus {
   }
 }
 
+/**
+ * ipLimitAh in a service: the primary holds the table for every service,
+ * so each head asks it for a place (one IPC round trip per request head,
+ * paid only when the limit is set) and says when it is read. Connections
+ * are counted by the primary at accept (ipLimitWsi), so here they always fit.
+ */
+class IpcPeerTable implements PeerTable {
+  #ids = 0;
+  readonly #byReady = new Map<() => void, number>();
+  readonly #byId = new Map<number, () => void>();
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  tryAdd(): boolean {
+    return true;
+  }
+
+  remove(): void {
+    // the primary counts closes from the service's reports
+  }
+
+  beginHead(addr: string, ready: () => void): boolean {
+    if (!process.connected) return true; // no primary to ask: the service is stopping
+    const id = ++this.#ids;
+    this.#byReady.set(ready, id);
+    this.#byId.set(id, ready);
+    sendToPrimary({ tslws: 'smp', t: 'ah', addr, id });
+    return false;
+  }
+
+  endHead(addr: string, ready: () => void): void {
+    const id = this.#byReady.get(ready);
+    if (id === undefined) return;
+    this.#byReady.delete(ready);
+    this.#byId.delete(id);
+    sendToPrimary({ tslws: 'smp', t: 'ahEnd', addr, id });
+  }
+
+  /** The primary gave head `id` its place. */
+  go(id: number): void {
+    this.#byId.get(id)?.();
+  }
+}
+
+function sendToPrimary(m: ToPrimary): void {
+  try {
+    if (process.connected) process.send?.(m);
+  } catch {
+    // the primary is gone: 'disconnect' stops this service
+  }
+}
+
 /** The service side: takes the sockets the primary hands over, reports closes, stops when told. */
 class ServiceSide {
   readonly bus = new IpcTopicBus();
 
   #closed = 0;
   #closedPeers: string[] = [];
+  #gatherIds = 0;
+  readonly #gathers = new Map<number, { resolve: (g: SmpGathered) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   #reportScheduled = false;
   #stopping = false;
 
@@ -626,12 +882,38 @@ class ServiceSide {
       this.#serve(msg.key, msg.port, socket, Date.now());
     } else if (msg.t === 'pub') {
       if (!this.context.destroyed) this.bus.received(msg);
+    } else if (msg.t === 'ahGo') {
+      const peers = this.context.peerTable;
+      if (peers instanceof IpcPeerTable && typeof msg.id === 'number') peers.go(msg.id);
+    } else if (msg.t === 'collect') {
+      if (typeof msg.gid === 'number' && typeof msg.name === 'string')
+        this.#toPrimary({ tslws: 'smp', t: 'report', gid: msg.gid, report: runReporter(msg.name, this.context) });
+    } else if (msg.t === 'gathered') {
+      const g = typeof msg.id === 'number' ? this.#gathers.get(msg.id) : undefined;
+      if (!g) return;
+      this.#gathers.delete(msg.id);
+      clearTimeout(g.timer);
+      g.resolve({ primary: msg.primary ?? null, services: Array.isArray(msg.services) ? msg.services : [], missing: Array.isArray(msg.missing) ? msg.missing : [] });
     } else if (msg.t === 'drain') {
       this.#stop(msg.timeoutSecs);
     } else if (msg.t === 'destroy') {
       this.#stop(null);
     }
   };
+
+  /** Every service's report `name`, through the primary. */
+  gather(name: string): Promise<SmpGathered> {
+    if (!process.connected) return Promise.reject(stateError(ErrorCode.SMP, 'gatherSmpReports: the primary is gone'));
+    const id = ++this.#gatherIds;
+    return new Promise<SmpGathered>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#gathers.delete(id);
+        reject(stateError(ErrorCode.SMP, `gatherSmpReports: no answer from the primary in ${GATHER_ANSWER_MS} ms`));
+      }, GATHER_ANSWER_MS);
+      this.#gathers.set(id, { resolve, reject, timer });
+      this.#toPrimary({ tslws: 'smp', t: 'gather', id, name });
+    });
+  }
 
   #serve(key: string, port: number, socket: Socket, since: number): void {
     if (socket.destroyed) return;
@@ -695,6 +977,11 @@ class ServiceSide {
 
   /** The context was destroyed: let the process end by itself. */
   detach(): void {
+    for (const g of this.#gathers.values()) {
+      clearTimeout(g.timer);
+      g.reject(stateError(ErrorCode.SMP, 'gatherSmpReports: the context was destroyed'));
+    }
+    this.#gathers.clear();
     process.off('message', this.#onMessage);
     process.off('SIGTERM', this.#onTerm);
     process.off('disconnect', this.#onOrphaned);
@@ -716,8 +1003,9 @@ registerContextFeature({
     // A service's share of the limit: its own, or the whole shared as lws shares the fds between its threads.
     const total = info.maxConnections ?? defaultMaxConnections();
     const per = info.fdLimitPerThread ?? Math.max(1, Math.floor(total / serviceEnv.count));
-    // ipLimitWsi holds across the services: the primary, which accepts, counts it.
-    return { ...info, maxConnections: per, ipLimitWsi: 0 };
+    // The peer limits hold across the services: the primary, which accepts, counts connections (ipLimitWsi)
+    // and gives the places to read heads (ipLimitAh).
+    return { ...info, maxConnections: per, ipLimitWsi: 0, ...(info.ipLimitAh ? { peerTable: new IpcPeerTable() } : {}) };
   },
   create(ctx, info) {
     const n = validate(info);
@@ -739,6 +1027,8 @@ registerContextFeature({
     if (!program) throw stateError(ErrorCode.SMP, 'countThreads: the services run this program again, but it was not started from a file');
     states.set(ctx, { tsi: -1, count: n });
     smpContext = ctx;
+    // The primary accepts and hands out; the user's protocols run in the services only.
+    ctx.runsProtocols = false;
     const p = new Primary(ctx, n, program, process.argv.slice(2));
     primaries.set(ctx, p);
     setAcceptMode(ctx, { kind: 'hand-off', take: p.take, ready: p.ready });

@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect as netConnect, type Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,13 +21,16 @@ import WebSocket from 'ws';
 
 /** Replies to every message with `{"tsi":…,"pid":…,"count":…}`; the primary prints its port once ready. */
 const PROGRAM = `
-import { createContext, Reason, Write } from ${JSON.stringify(distSrcUrl('index.js'))};
+import { createContext, Reason, Write, Mount, metricsProtocol } from ${JSON.stringify(distSrcUrl('index.js'))};
 const ctx = createContext({
   port: 0, countThreads: 2, fdLimitPerThread: 50, ipLimitWsi: Number(process.env.SMP_IP_LIMIT ?? 0),
+  ipLimitAh: Number(process.env.SMP_IP_LIMIT_AH ?? 0),
+  mounts: [{ mountpoint: '/metrics', origin: 'lws-metrics', originProtocol: Mount.CALLBACK }],
   ...(process.env.SMP_CERT ? { sslCertFilepath: process.env.SMP_CERT, sslPrivateKeyFilepath: process.env.SMP_KEY } : {}),
   protocols: [{
     name: 'tsi',
     callback(wsi, reason, pss, input) {
+      if (reason === Reason.PROTOCOL_INIT) console.log('init tsi=' + wsi.context.tsi);
       if (reason === Reason.HTTP) {
         wsi.returnHttpStatus(200, 'tsi=' + wsi.tsi + ' pid=' + process.pid);
         return wsi.closed ? -1 : wsi.httpTransactionCompleted();
@@ -36,7 +40,7 @@ const ctx = createContext({
       }
       return 0;
     },
-  }],
+  }, metricsProtocol],
 });
 process.once('SIGUSR2', () => {
   const t0 = Date.now();
@@ -62,7 +66,7 @@ interface Primary {
   dir: string;
 }
 
-async function startPrimary(o: { tls?: boolean; failing?: boolean; ipLimit?: number } = {}): Promise<Primary> {
+async function startPrimary(o: { tls?: boolean; failing?: boolean; ipLimit?: number; ipLimitAh?: number } = {}): Promise<Primary> {
   const dir = mkdtempSync(join(tmpdir(), 'tslws-smp-'));
   const file = join(dir, 'server.mjs');
   writeFileSync(file, PROGRAM);
@@ -76,6 +80,7 @@ async function startPrimary(o: { tls?: boolean; failing?: boolean; ipLimit?: num
   }
   if (o.failing) env.SMP_SERVICES_FAIL = '1';
   if (o.ipLimit) env.SMP_IP_LIMIT = String(o.ipLimit);
+  if (o.ipLimitAh) env.SMP_IP_LIMIT_AH = String(o.ipLimitAh);
   const proc = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
@@ -344,4 +349,89 @@ test('ipLimitWsi holds across the services: the primary counts each address over
   const again = await wsFrom(p, '127.0.0.1');
   assert.ok(again, 'once one closed, 127.0.0.1 is served again');
   for (const c of [...mine, other, again]) c?.ws.terminate();
+});
+
+test('the primary runs no protocol callback: PROTOCOL_INIT comes once in each service, never in the primary', async (t) => {
+  const p = await startPrimary();
+  t.after(() => cleanup(p));
+  // Each service makes its vhost (and inits its protocols) before it says it is ready.
+  const inits = p.stdout().split('\n').filter((l) => l.startsWith('init ')).sort();
+  assert.deepEqual(inits, ['init tsi=0', 'init tsi=1']);
+});
+
+/** A raw HTTP/1.1 connection from `localAddress`, and what it has received. */
+async function rawFrom(port: number, localAddress: string): Promise<{ s: Socket; text(): string }> {
+  const s = netConnect({ port, host: '127.0.0.1', localAddress });
+  let text = '';
+  s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  s.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', resolve);
+    s.once('error', reject);
+  });
+  return { s, text: () => text };
+}
+
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('ipLimitAh holds across the services: a head waits while the same address has one being read by another service', async (t) => {
+  const p = await startPrimary({ ipLimitAh: 1 });
+  t.after(() => cleanup(p));
+  const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\n`;
+  // The first goes to one service and keeps its head open.
+  const a = await rawFrom(p.port, '127.0.0.1');
+  a.s.write(head('/a'));
+  await new Promise((r) => setTimeout(r, 200)); // its head place is taken in the primary
+  // The second goes to the other service (the least loaded): its head is whole, but must wait.
+  const b = await rawFrom(p.port, '127.0.0.1');
+  b.s.write(head('/b') + '\r\n');
+  // Another address is not held back.
+  const c = await rawFrom(p.port, '127.0.0.2');
+  c.s.write(head('/c') + '\r\n');
+  await until(() => /tsi=\d/.test(c.text()), 'the other address\'s answer');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(b.text(), '', 'the second head from 127.0.0.1 is not read while the first is incomplete');
+  a.s.write('\r\n');
+  await until(() => /tsi=\d/.test(a.text()) && /tsi=\d/.test(b.text()), 'both answers');
+  const tsiA = /tsi=(\d)/.exec(a.text())![1];
+  const tsiB = /tsi=(\d)/.exec(b.text())![1];
+  assert.notEqual(tsiA, tsiB, 'the two connections were served by different services');
+  for (const x of [a, b, c]) x.s.destroy();
+});
+
+test('/metrics in SMP: one exposition summing every service, with the primary\'s view of each; promtool accepts it', async (t) => {
+  const p = await startPrimary();
+  t.after(() => cleanup(p));
+  const one = await open(p);
+  const two = await open(p);
+  assert.notEqual(one.r.tsi, two.r.tsi, 'one WebSocket on each service');
+  // open() sent one message each; three more on the first.
+  for (let i = 0; i < 3; i++) await ask(p, one.ws);
+  const res = await fetch(`http://127.0.0.1:${p.port}/metrics`);
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  const value = (re: RegExp): number => {
+    const m = re.exec(text);
+    assert.ok(m, `${re} in\n${text}`);
+    return Number(m[1]);
+  };
+  assert.equal(value(/^tslws_ws_messages_total\{[^}]*protocol="tsi",direction="in"\} (\d+)$/m), 5, 'messages received by both services');
+  assert.equal(value(/^tslws_ws_open\{[^}]*protocol="tsi"\} (\d+)$/m), 2, 'WebSockets open on both services');
+  assert.equal(value(/^tslws_smp_service_up\{service="0"\} (\d+)$/m), 1);
+  assert.equal(value(/^tslws_smp_service_up\{service="1"\} (\d+)$/m), 1);
+  assert.equal(value(/^tslws_smp_services_missing (\d+)$/m), 0);
+  assert.ok(value(/^tslws_smp_service_connections\{service="0"\} (\d+)$/m) + value(/^tslws_smp_service_connections\{service="1"\} (\d+)$/m) >= 3,
+    'the two WebSockets and the scrape\'s connection');
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT')
+    assert.fail('promtool is not installed: it comes with Debian\'s "prometheus" package (apt-get install prometheus)');
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  one.ws.destroy();
+  two.ws.destroy();
 });

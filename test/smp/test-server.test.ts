@@ -47,3 +47,32 @@ test('lws-test-server -j refuses counts outside 1..32', async () => {
     assert.match(child.stderr(), /-j needs a whole number of service processes from 1 to 32/);
   }
 });
+
+test('lws-test-echo -j 2: two services echo, the primary announces once; bad counts are refused', async () => {
+  const port = await freePort();
+  const child = spawnBin('lws-test-echo', ['-i', '127.0.0.1', '-p', String(port), '-j', '2']);
+  try {
+    await waitFor(() => /echoing protocol "lws-echo" on/.test(child.stdout()), 'the banner', 10000);
+    await waitFor(() => (child.stderr().match(/service \d of 2 serving/g)?.length ?? 0) === 2, 'both services', 10000);
+    assert.equal(child.stdout().match(/echoing /g)?.length, 1, child.stdout());
+    const open = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await openWs(`ws://127.0.0.1:${port}/`, 'lws-echo', 5000);
+      open.push(c);
+      c.ws.send(`hello ${i}`);
+      await waitFor(() => c.messages.length > 0, 'the echo', 5000);
+      assert.deepEqual(c.texts(), [`hello ${i}`]);
+    }
+    for (const c of open) c.ws.close();
+  } finally {
+    killChild(child);
+  }
+  for (const j of ['0', '33', 'x']) {
+    const bad = spawnBin('lws-test-echo', ['-p', '0', '-j', j]);
+    const r = await Promise.race([bad.exited, new Promise<null>((res) => setTimeout(() => res(null), 5000))]);
+    killChild(bad);
+    assert.ok(r, `-j ${j} exits at once`);
+    assert.equal(r.code, 1);
+    assert.match(bad.stderr(), /bad --count-threads/);
+  }
+});

@@ -446,7 +446,6 @@ export class H1Conn implements HttpCarrier {
         return true;
       }
       this.#headPlace = HeadPlace.WAITING;
-      log.info('wsi %d: %s is reading %d request heads (ipLimitAh): this one waits', wsi.id, addr, wsi.context.ipLimitAh);
     }
     // Paused on every pass: something that resumed the socket (rx flow
     // control) lets in one more read at most.
