@@ -398,8 +398,8 @@ test('a client that does not read stalls only its own WebSocket; the others keep
   }
 });
 
-for (const how of ['drain', 'destroy'] as const) {
-  test(`context ${how}: WebSockets on HTTP/2 streams get Close 1001, their streams end, the connection gets GOAWAY`, async () => {
+for (const how of ['drain', 'destroy', 'vhost destroy'] as const) {
+  test(`${how.startsWith('vhost') ? how : `context ${how}`}: WebSockets on HTTP/2 streams get Close 1001, their streams end, the connection gets GOAWAY`, async () => {
     const { ctx, port, log } = await server({ h2: { drainSecs: 5 } });
     const s = await h2Session(port);
     const goaway = new Promise<number>((r) => s.once('goaway', (code) => r(code)));
@@ -408,7 +408,7 @@ for (const how of ['drain', 'destroy'] as const) {
       c.send(OP.TEXT, 'before');
       await c.message();
     }
-    const done = how === 'drain' ? ctx.drain({ timeoutSecs: 5 }) : ctx.destroy();
+    const done = how === 'drain' ? ctx.drain({ timeoutSecs: 5 }) : how === 'destroy' ? ctx.destroy() : ctx.vhosts[0].destroy();
     for (const c of ws) {
       assert.equal((await c.close(5000)).code, 1001);
       assert.ok(await c.closedWithin(5000), 'its stream ends');
@@ -417,6 +417,7 @@ for (const how of ['drain', 'destroy'] as const) {
     await done;
     assert.equal(log.closed, 3);
     s.destroy();
+    await ctx.destroy();
   });
 }
 
