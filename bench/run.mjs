@@ -4,7 +4,7 @@
  * process, passing the command line through (`npm run bench -- --duration 10`).
  * Leading names select benchmarks: `npm run bench -- ws` runs only the
  * WebSocket one, `npm run bench -- http ws --rounds 1` both (names: http-files
- * or http, ws-echo or ws, ws-deflate or deflate, https or tls, h2 or http2, messages or msg, h2-client, topics or pubsub; h2's own case names
+ * or http, ws-echo or ws, ws-deflate or deflate, https or tls, h2 or http2, messages or msg, h2-client, topics or pubsub, ws-h2 or wsh2; h2's own case names
  * go after an option, or as `--only`: `npm run bench -- h2 --only h2c,1k`). `--quick` is translated for
  * benchmarks that have no such option (http-files, https: --duration 1 --rounds 1).
  * Stops at the first benchmark that fails and exits with its status.
@@ -23,6 +23,7 @@ const BENCHES = [
   { name: 'messages', alias: 'msg', file: 'messages.mjs', quick: ['--quick'] },
   { name: 'h2-client', alias: 'h2c-client', file: 'h2-client.mjs', quick: ['--quick'] },
   { name: 'topics', alias: 'pubsub', file: 'topics.mjs', quick: ['--quick'] },
+  { name: 'ws-h2', alias: 'wsh2', file: 'ws-h2.mjs', quick: ['--quick'] },
 ];
 
 const argv = process.argv.slice(2);

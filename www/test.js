@@ -161,6 +161,7 @@
       var vh = (c.vhosts || [])[0];
       $('status-conns').textContent = safe(c.wsi_alive);
       $('status-ws').textContent = vh ? safe(vh.ws_upg) : '–';
+      $('status-ws-h2').textContent = vh ? safe(vh.ws_h2 || '0') : '–';
       $('status-uptime').textContent = safe(c.context_uptime);
       $('status-version').textContent = safe(j.i.version || '');
     },

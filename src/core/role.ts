@@ -28,6 +28,8 @@ export interface Transport {
   readonly writableNeedDrain: boolean;
   readonly writableLength: number;
   readonly writableHighWaterMark: number;
+  /** Bytes the peer lets a stream send now (its flow-control credit); absent on a socket, which only TCP limits. */
+  readonly txCredit?: number;
 }
 
 /** Called when a closing connection's last bytes are written; see `RoleOps.closing`. */

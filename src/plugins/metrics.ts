@@ -135,7 +135,7 @@ class ContextMetrics {
     this.#handshakeFailures = r.counter('tslws_handshake_failures', 'Failed WebSocket upgrades and TLS handshakes', ['vhost', 'handshake', 'side']);
     this.#callbackErrors = r.counter('tslws_callback_errors', 'Protocol callbacks that threw', ['vhost', 'protocol']);
     // Read at each scrape.
-    const open = r.gauge('tslws_connections_open', 'Connections open now, by vhost and role', ['vhost', 'role']);
+    const open = r.gauge('tslws_connections_open', 'Connections open now, by vhost and role (ws-h2: WebSockets carried by streams of the h2 connections)', ['vhost', 'role']);
     const streams = r.gauge('tslws_http2_streams_open', 'HTTP/2 streams open now', ['vhost']);
     const wsOpen = r.gauge('tslws_ws_open', 'WebSocket connections open now', ['vhost', 'protocol']);
     const buffered = r.gauge('tslws_buffered_bytes', 'Bytes waiting to be sent: in sockets and streams, or queued for a compressor', ['vhost', 'where']);
@@ -167,12 +167,18 @@ class ContextMetrics {
         const vh = w.vhost.name;
         const pending = w.partialBuffered();
         if (pending) buffered.inc([vh, 'transport'], pending);
+        const ws = wsOf(w);
         if (w.parent) {
           if (w.roleName === 'h2-stream') streams.inc([vh]);
+          else if (ws) {
+            // A WebSocket on a stream (RFC 8441): a stream of its connection, and a WebSocket of its own.
+            streams.inc([vh]);
+            open.inc([vh, 'ws-h2']);
+            wsOpen.inc([vh, w.protocol.name]);
+          }
           continue;
         }
         open.inc([vh, w.roleName]);
-        const ws = wsOf(w);
         if (ws) {
           wsOpen.inc([vh, w.protocol.name]);
           const q = ws.pmd?.txQueuedBytes ?? 0;

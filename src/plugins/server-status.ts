@@ -22,6 +22,8 @@
  * - `h2_upg`: "0": tslws does not take `Upgrade: h2c`.
  * - `h2_conn`, `h2_streams` (tslws's own, not lws's): HTTP/2 connections
  *   and streams open now.
+ * - `ws_h2` (tslws's own): WebSockets open now that are carried by HTTP/2
+ *   streams (RFC 8441); they count among `h2_streams`, not in `ws_upg`.
  * - `ws_rx_msgs`, `ws_tx_msgs` (tslws's own): whole WebSocket messages
  *   received and sent on the vhost (server and client side) while any
  *   vhost of the process runs this protocol: from the diagnostics channels,
@@ -151,12 +153,13 @@ interface Figures {
   h2_alpn: number;
   h2_conn: number;
   h2_streams: number;
+  ws_h2: number;
   ws_rx_msgs: number;
   ws_tx_msgs: number;
 }
 
 const FIGURES: ReadonlyArray<keyof Figures> = ['h1_conn', 'ws_upg', 'h2_trans', 'h2_subs', 'h2_alpn', 'h2_conn', 'h2_streams',
-  'ws_rx_msgs', 'ws_tx_msgs'];
+  'ws_h2', 'ws_rx_msgs', 'ws_tx_msgs'];
 
 /** Every vhost's figures, from one pass over the live connections. */
 function figures(ctx: Context): Map<Vhost, Figures> {
@@ -164,15 +167,19 @@ function figures(ctx: Context): Map<Vhost, Figures> {
   for (const vh of ctx.vhosts) {
     const c = counts.get(vh);
     out.set(vh, { h1_conn: 0, ws_upg: 0, h2_trans: c?.h2Streams ?? 0, h2_subs: c?.h2Streams ?? 0, h2_alpn: c?.h2Alpn ?? 0,
-      h2_conn: 0, h2_streams: 0, ws_rx_msgs: c?.wsRx ?? 0, ws_tx_msgs: c?.wsTx ?? 0 });
+      h2_conn: 0, h2_streams: 0, ws_h2: 0, ws_rx_msgs: c?.wsRx ?? 0, ws_tx_msgs: c?.wsTx ?? 0 });
   }
   for (const w of ctx.liveWsis()) {
     const f = out.get(w.vhost);
     if (!f) continue;
     const r = w.roleName;
     if (r === 'h2-stream') f.h2_streams++;
-    else if (w.parent) continue;
-    else if (r === 'h2') f.h2_conn++;
+    else if (w.parent) {
+      if (r === 'ws') {
+        f.h2_streams++;
+        f.ws_h2++;
+      }
+    } else if (r === 'h2') f.h2_conn++;
     else {
       f.h1_conn++;
       if (r === 'ws') f.ws_upg++;
@@ -195,6 +202,7 @@ function vhostJson(vh: Vhost, f: Figures): Record<string, unknown> {
     rx: '0', tx: '0',
     h1_conn: s.h1_conn, h1_trans: '0', h2_trans: s.h2_trans, ws_upg: s.ws_upg, rejected: '0',
     h2_upg: '0', h2_alpn: s.h2_alpn, h2_subs: s.h2_subs, h2_conn: s.h2_conn, h2_streams: s.h2_streams,
+    ws_h2: s.ws_h2,
     ws_rx_msgs: s.ws_rx_msgs, ws_tx_msgs: s.ws_tx_msgs,
     mounts: vh.mounts.map((m) => ({
       mountpoint: m.mountpoint,
@@ -243,7 +251,7 @@ export async function buildStatus(vh: Vhost, hideVhosts: boolean, files: readonl
     listen_wsi: String(ctx.vhosts.filter((v) => v.listens).length),
     rx: '0', tx: '0', h1_conn: total.h1_conn, h1_trans: '0', h2_trans: total.h2_trans, ws_upg: total.ws_upg, rejected: '0',
     h2_alpn: total.h2_alpn, h2_subs: total.h2_subs, h2_upg: '0', h2_conn: total.h2_conn, h2_streams: total.h2_streams, cgi_alive: '0',
-    ws_rx_msgs: total.ws_rx_msgs, ws_tx_msgs: total.ws_tx_msgs,
+    ws_h2: total.ws_h2, ws_rx_msgs: total.ws_rx_msgs, ws_tx_msgs: total.ws_tx_msgs,
   };
   const vals = await Promise.all(files.map(fileValue));
   return JSON.stringify({

@@ -36,8 +36,11 @@ export function routeRequest(ex: HttpExchange): void {
   const proxied = m !== undefined && (m.originProtocol === Mount.HTTP || m.originProtocol === Mount.HTTPS);
   if (ex.wantsWebSocket) {
     unbindMount(ex);
-    if (proxied && m) startProxy(ex, m, path, true);
-    else ex.acceptWebSocket();
+    if (proxied && m) {
+      // The upstream speaks HTTP/1.1 upgrades; an extended CONNECT (a WebSocket on an HTTP/2 stream) has no way there.
+      if (req.method === 'CONNECT') throw new HttpError(501, `a WebSocket on an HTTP/2 stream cannot go through the proxy mount ${m.mountpoint}`);
+      startProxy(ex, m, path, true);
+    } else ex.acceptWebSocket();
     return;
   }
 

@@ -297,7 +297,7 @@ test('the status page in Chromium: live charts of connections and messages per s
   }
 });
 
-test('the page over TLS (lws-test-server -s): HTTP/2 by ALPN, wss sockets over HTTP/1.1 beside it, the facts and the status page say so, clear text is sent to https', async () => {
+test('the page over TLS (lws-test-server -s): HTTP/2 by ALPN, its WebSockets on HTTP/2 streams (RFC 8441), the facts and the status page say so, clear text is sent to https', async () => {
   const port = await freePort();
   const cache = mkdtempSync(join(tmpdir(), 'tslws-e2e-cache-'));
   const c = spawnExe(process.execPath, [distSrc('bin', 'lws-test-server.js'),
@@ -316,14 +316,30 @@ test('the page over TLS (lws-test-server -s): HTTP/2 by ALPN, wss sockets over H
     for (const f of ['test.js', 'test.css', 'lws-common.js'])
       assert.deepEqual(resources.find(([n]) => n === f), [f, 'h2'], `${f} over h2: ${JSON.stringify(resources)}`);
     await waitText(page, 'fact-http', "t === 'h2'");
-    // Its WebSockets (HTTP/1.1 connections of their own) connect and work.
+    // Its WebSockets connect and work; Chromium carries them on streams of
+    // the page's HTTP/2 connection, as the server advertises extended CONNECT.
     await waitText(page, 'dumb-state', "t.startsWith('connected')", 10000);
     await waitText(page, 'mirror-state', "t.startsWith('connected')", 10000);
     await waitText(page, 'status-state', "t.startsWith('connected')", 10000);
+    await waitText(page, 'status-ws-h2', 'Number(t) >= 3', 10000);
+    assert.ok(Number(await page.textContent('#status-ws-h2')) >= 3, 'lws-server-status counts the page\'s three WebSockets on HTTP/2 streams (ws_h2)');
     await waitText(page, 'dumb-number', 'Number(t) > 20', 10000);
     const before = await number(page);
     await page.click('#dumb-reset');
     await waitText(page, 'dumb-number', `Number(t) < ${before}`);
+    // The mirror over HTTP/2: what this page draws shows on a second one.
+    const other = await ctx.newPage();
+    await other.goto(`https://127.0.0.1:${port}/`);
+    await waitText(other, 'mirror-state', "t.startsWith('connected')", 10000);
+    assert.equal(await inked(other), 0, 'the other canvas starts blank');
+    const box = (await page.locator('#mirror-canvas').boundingBox())!;
+    await page.mouse.move(box.x + 40, box.y + 40);
+    await page.mouse.down();
+    for (let i = 1; i <= 20; i++) await page.mouse.move(box.x + 40 + i * 10, box.y + 40 + i * 5);
+    await page.mouse.up();
+    await other.waitForFunction(`(() => { const d = ${PIXELS}; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true; return false; })()`, null, { timeout: 5000 });
+    assert.ok((await inked(other)) > 100, 'the drawing arrived over HTTP/2');
+    await other.close();
     await page.click('#close-open');
     await waitText(page, 'close-state', "t === 'open'");
     await page.click('#close-server');
@@ -332,16 +348,17 @@ test('the page over TLS (lws-test-server -s): HTTP/2 by ALPN, wss sockets over H
     assert.match((await page.textContent('#fact-tls')) ?? '', /^yes/);
     await shot(page, 'tls');
 
-    // The status page, also over HTTP/2, shows the HTTP/2 connection with its requests and the WebSockets beside it.
+    // The status page, also over HTTP/2, shows the HTTP/2 connection with its requests and the WebSockets on its streams.
     const st = await ctx.newPage();
     await st.goto(`https://127.0.0.1:${port}/server-status.html`);
     assert.equal(await st.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol"), 'h2');
-    const FIG = /^HTTP\/1: (\d+) open \((\d+) WebSocket\) · HTTP\/2: (\d+) open with (\d+) streams; (\d+) requests, (\d+) by ALPN since the start$/;
+    const FIG = /^HTTP\/1: (\d+) open \((\d+) WebSocket\) · HTTP\/2: (\d+) open with (\d+) streams \((\d+) WebSocket\); (\d+) requests, (\d+) by ALPN since the start$/;
     await waitText(st, 'totals', `/HTTP\\/2: [1-9]/.test(t)`, 10000);
     const figs = FIG.exec((await st.textContent('#vhost-0-figures')) ?? '');
     assert.ok(figs, `the vhost's figures: ${await st.textContent('#vhost-0-figures')}`);
-    const [ws, h2conns, h2reqs, alpn] = [figs[2], figs[3], figs[5], figs[6]].map(Number);
-    assert.ok(ws >= 3, `the first page's three sockets and this page's one are WebSockets: ${figs[0]}`);
+    const [h2conns, h2streams, wsH2, h2reqs, alpn] = [figs[3], figs[4], figs[5], figs[6], figs[7]].map(Number);
+    assert.ok(wsH2 >= 4, `the first page's three sockets and this page's one are WebSockets on HTTP/2 streams: ${figs[0]}`);
+    assert.ok(h2streams >= wsH2, `they are streams: ${figs[0]}`);
     assert.ok(h2conns >= 1 && alpn >= 1, `HTTP/2 by ALPN: ${figs[0]}`);
     assert.ok(h2reqs >= 5, `both pages and the first one's scripts and style over HTTP/2: ${figs[0]}`);
     await shot(st, 'status-h2');

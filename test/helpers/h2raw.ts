@@ -63,6 +63,11 @@ export class RawH2 {
     this.send(frame(FrameType.HEADERS, Flag.END_HEADERS | (opts.endStream === false ? 0 : Flag.END_STREAM), stream, block));
   }
 
+  /** A HEADERS frame carrying exactly `fields`, in order (malformed requests included). */
+  headers(stream: number, fields: Array<[string, string]>, endStream = false): void {
+    this.send(frame(FrameType.HEADERS, Flag.END_HEADERS | (endStream ? Flag.END_STREAM : 0), stream, this.encoder.encode(fields)));
+  }
+
   data(stream: number, payload: Uint8Array, end = false): void {
     this.send(frame(FrameType.DATA, end ? Flag.END_STREAM : 0, stream, payload));
   }

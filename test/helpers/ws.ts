@@ -4,7 +4,9 @@
  * server's frames, and an echo protocol written the way a user would.
  * Every wait here is bounded.
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import { connect as h2connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Reason, Write, type Protocol, type Wsi, type CallbackInput } from '../../src/index.js';
 
@@ -100,9 +102,45 @@ export function parseClose(f: Frame): CloseInfo {
   };
 }
 
+/** How long an HTTP/2 client waits for the server's SETTINGS. */
+const H2_SETTINGS_MS = 3000;
+
+/** Open an HTTP/2 connection and wait until the server's SETTINGS say whether it takes extended CONNECT. */
+export async function h2Session(port: number, timeoutMs = H2_SETTINGS_MS): Promise<ClientHttp2Session> {
+  const session = h2connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no SETTINGS from the server in ${timeoutMs} ms`)), timeoutMs);
+    session.once('remoteSettings', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    session.once('close', () => {
+      clearTimeout(t);
+      reject(new Error('the HTTP/2 connection closed before the server\'s SETTINGS'));
+    });
+  });
+  return session;
+}
+
+/** An RFC 8441 extended CONNECT's header fields, from the same options an HTTP/1.1 handshake takes. */
+export function h2ConnectHeaders(port: number, o: HandshakeOpts = {}): Record<string, string> {
+  const h: Record<string, string> = {
+    ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': o.path ?? '/', ':authority': `127.0.0.1:${port}`,
+    'sec-websocket-version': '13',
+  };
+  if (o.protocol !== undefined) h['sec-websocket-protocol'] = o.protocol;
+  for (const line of o.headers ?? []) {
+    const c = line.indexOf(':');
+    h[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
+  }
+  return h;
+}
+
 /**
- * A WebSocket client on a raw socket. It sends exactly the bytes the test
- * asks for and records every frame the server sends.
+ * A WebSocket client on a raw socket, or on an HTTP/2 stream (RFC 8441).
+ * It sends exactly the bytes the test asks for and records every frame
+ * the server sends.
  */
 export class RawWs {
   readonly frames: Frame[] = [];
@@ -118,7 +156,14 @@ export class RawWs {
   /** A frame the client could not parse (the server sent garbage). */
   parseError: string | null = null;
 
-  private constructor(readonly socket: Socket) {
+  /** On HTTP/2: the connection, closed with the client when the client opened it. */
+  session: ClientHttp2Session | null = null;
+  #ownSession = false;
+  /** On HTTP/2: the response's header fields. */
+  h2Headers: IncomingHttpHeaders = {};
+
+  private constructor(readonly socket: Duplex, headDone = false) {
+    this.#headDone = headDone;
     socket.on('data', (d: Buffer) => this.#onData(d));
     socket.on('end', () => this.#end());
     socket.on('close', () => this.#end());
@@ -140,6 +185,35 @@ export class RawWs {
       s.destroy();
       throw new Error(`expected 101, got ${c.status}: ${c.head}`);
     }
+    return c;
+  }
+
+  /**
+   * Open a WebSocket on an HTTP/2 stream (an extended CONNECT), on
+   * `session` or on a connection of its own; rejects unless the answer is
+   * a 200 (or `expect200` is false: `status` then says what came).
+   */
+  static async openH2(port: number, o: HandshakeOpts & { expect200?: boolean; timeoutMs?: number; session?: ClientHttp2Session } = {}): Promise<RawWs> {
+    const session = o.session ?? await h2Session(port, o.timeoutMs);
+    if (!session.remoteSettings.enableConnectProtocol) {
+      if (!o.session) session.destroy();
+      throw new Error('the server does not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL');
+    }
+    const stream: ClientHttp2Stream = session.request(h2ConnectHeaders(port, o), { endStream: false });
+    const c = new RawWs(stream, true);
+    c.session = session;
+    c.#ownSession = !o.session;
+    stream.on('response', (h) => {
+      c.h2Headers = h;
+      c.status = Number(h[':status'] ?? 0);
+      c.#notify();
+    });
+    await c.#waitUntil(() => c.status !== 0 || c.ended, o.timeoutMs ?? 3000, 'the extended CONNECT\'s answer');
+    if ((o.expect200 ?? true) && c.status !== 200) {
+      c.destroy();
+      throw new Error(`expected 200, got ${c.status || 'no response'} (rst code ${stream.rstCode ?? '-'})`);
+    }
+    if (o.extra) stream.write(o.extra);
     return c;
   }
 
@@ -315,12 +389,22 @@ export class RawWs {
 
   destroy(): void {
     this.socket.destroy();
+    if (this.#ownSession) this.session?.destroy();
   }
 }
 
+/** How a raw client reaches the server: an HTTP/1.1 upgrade, or an extended CONNECT on HTTP/2. */
+export interface WsWire {
+  readonly name: string;
+  open(port: number, o?: HandshakeOpts & { timeoutMs?: number }): Promise<RawWs>;
+}
+
+export const H1_WIRE: WsWire = { name: 'HTTP/1.1', open: (port, o) => RawWs.open(port, o) };
+export const H2_WIRE: WsWire = { name: 'HTTP/2', open: (port, o) => RawWs.openH2(port, o) };
+
 /** Open a raw client, send `frames`, and return the Close the server sent. */
-export async function expectClose(port: number, frames: Buffer | Buffer[], code: number, what: string): Promise<void> {
-  const c = await RawWs.open(port);
+export async function expectClose(port: number, frames: Buffer | Buffer[], code: number, what: string, wire: WsWire = H1_WIRE): Promise<void> {
+  const c = await wire.open(port);
   try {
     for (const f of Array.isArray(frames) ? frames : [frames]) c.sendRaw(f);
     let info: CloseInfo;

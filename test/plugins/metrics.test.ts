@@ -21,6 +21,7 @@ import { makeSelfSignedCert } from '../../src/tls/self-signed.js';
 import { raw, parseResponses } from '../helpers/common.js';
 import { openWs, waitFor, within } from '../helpers/plugin-ws-client.js';
 import { confDir, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet } from '../helpers/lwsws.js';
+import { RawWs, echoProtocol, h2Session } from '../helpers/ws.js';
 import { site, startMetered, scriptedLoad, h2request, TEXT_SIZES, BINARY_SIZES, UPLOAD } from '../helpers/metered.js';
 
 const METRICS_MOUNT: HttpMount = { mountpoint: '/metrics', origin: 'lws-metrics', originProtocol: Mount.CALLBACK };
@@ -304,6 +305,29 @@ test('a WebSocket naming lws-metrics is closed: metrics are HTTP only', async ()
     const c = await openWs(`ws://127.0.0.1:${port}/`, 'lws-metrics');
     assert.notEqual((await within(c.closed, 3000, 'closed')).code, CloseStatus.NORMAL);
   } finally {
+    await ctx.destroy();
+  }
+});
+
+test('a WebSocket on an HTTP/2 stream is an open connection of role ws-h2, a stream, and an open WebSocket', async () => {
+  const { proto } = echoProtocol();
+  const ctx = createContext({ port: 0, iface: '127.0.0.1', vhostName: 'clear', protocols: [site, metricsProtocol, proto], mounts: [METRICS_MOUNT] });
+  await ctx.listening;
+  const port = ctx.vhosts[0].port as number;
+  const session = await h2Session(port);
+  try {
+    const ws = await RawWs.openH2(port, { session, protocol: 'echo' });
+    ws.send(0x1, 'hi');
+    await ws.message();
+    const s = samples((await h2request(session, 'GET', '/metrics')).body);
+    assert.equal(s.get('tslws_connections_open{vhost="clear",role="ws-h2"}'), 1);
+    assert.equal(s.get('tslws_connections_open{vhost="clear",role="h2"}'), 1, 'the connection that carries it');
+    assert.equal(s.get('tslws_connections_open{vhost="clear",role="ws"}'), undefined, 'no HTTP/1.1 WebSocket');
+    assert.equal(s.get('tslws_http2_streams_open{vhost="clear"}'), 2, 'the WebSocket\'s stream and the scrape\'s');
+    assert.equal(s.get('tslws_ws_open{vhost="clear",protocol="echo"}'), 1);
+    ws.destroy();
+  } finally {
+    session.destroy();
     await ctx.destroy();
   }
 });

@@ -12,6 +12,7 @@ import { start } from '../helpers/common.js';
 import { openWs, waitFor, spawnBin, portOf, killChild } from '../helpers/plugin-ws-client.js';
 import { confDir, removeDir, freePort, startLwsws, stopLwsws, vhostFile, httpGet } from '../helpers/lwsws.js';
 import { PKG_ROOT } from '../helpers/paths.js';
+import { RawWs, echoProtocol, h2Session } from '../helpers/ws.js';
 
 const http: Protocol = { name: 'http-only', callback: callbackHttpDummy };
 
@@ -277,4 +278,25 @@ test('lws_gray_out covers the page with one div and hides it again; options set 
   gray(true, { opacity: '50', bgcolor: '#ff0000' });
   assert.deepEqual([d.style.display, d.style.zIndex, d.style.opacity, d.style.backgroundColor], ['block', '50', '0.5', '#ff0000']);
   assert.equal(byId.size, 1, 'one div, reused');
+});
+
+test('lws-server-status counts WebSockets carried by HTTP/2 streams as ws_h2 (among h2_streams, not ws_upg)', async () => {
+  const { proto } = echoProtocol();
+  const { ctx, port } = await start({ protocols: [http, serverStatusProtocol, proto], pvo: { 'lws-server-status': { 'update-ms': '50' } } });
+  const session = await h2Session(port);
+  try {
+    const status = await openWs(`ws://127.0.0.1:${port}/`, 'lws-server-status');
+    const ws = await Promise.all([0, 1, 2].map(() => RawWs.openH2(port, { session, protocol: 'echo' })));
+    const latest = (): Record<string, unknown> => (JSON.parse(status.texts().at(-1)!) as Status).i.contexts[0].vhosts![0] as Record<string, unknown>;
+    await waitFor(() => status.messages.length > 0 && latest().ws_h2 === '3', 'ws_h2 to be 3', 5000);
+    const v = latest();
+    assert.deepEqual([v.ws_h2, v.h2_streams, v.h2_conn, v.ws_upg], ['3', '3', '1', '1'], 'the status socket itself is the one HTTP/1.1 WebSocket');
+    ws[0].destroy();
+    await waitFor(() => latest().ws_h2 === '2', 'a reset WebSocket to be gone', 5000);
+    for (const c of ws) c.destroy();
+    status.ws.close();
+  } finally {
+    session.destroy();
+    await ctx.destroy();
+  }
 });

@@ -1,7 +1,6 @@
-import { Reason } from '../../core/reasons.js';
 import { PendingTimeout } from '../../core/timeouts.js';
 import { handshakeFailed } from '../../core/diagnostics.js';
-import { checkUpgrade } from '../ws/handshake.js';
+import { admitWsProtocol, checkUpgrade } from '../ws/handshake.js';
 import { serverNegotiate } from '../ws/deflate/handoff.js';
 import { establishServerWs } from '../ws/establish.js';
 import type { H1Conn } from './conn.js';
@@ -22,17 +21,7 @@ export function upgradeToWebSocket(conn: H1Conn, hasBody: boolean, takeLeftover:
     ex.fail(hs.status, hs.why, hs.headers);
     return;
   }
-  wsi.protocol = hs.protocol;
-  wsi.user = hs.protocol.createSessionData ? hs.protocol.createSessionData() : undefined;
-  const r = wsi.callProtocolRaw(Reason.FILTER_PROTOCOL_CONNECTION, hs.protocolHeader ?? hs.protocol.name, true);
-  if (wsi.closed) return;
-  if (r) {
-    handshakeFailed(wsi, 'websocket', false, ex.headersSent ? ex.status : 403, 'refused by FILTER_PROTOCOL_CONNECTION');
-    // Refused: the callback may have answered with its own status.
-    if (ex.headersSent || ex.done) wsi.close();
-    else ex.fail(403, 'refused by FILTER_PROTOCOL_CONNECTION');
-    return;
-  }
+  if (!admitWsProtocol(ex, hs.protocol, hs.protocolHeader)) return;
   const s = wsi.socket;
   if (!s) return;
   let head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n' +

@@ -138,6 +138,7 @@ export class H2Conn {
     if (o.initialWindowSize !== DEFAULT_WINDOW) s.push([Setting.INITIAL_WINDOW_SIZE, o.initialWindowSize]);
     if (o.maxFrameSize !== DEFAULT_MAX_FRAME) s.push([Setting.MAX_FRAME_SIZE, o.maxFrameSize]);
     if (o.headerTableSize !== 4096) s.push([Setting.HEADER_TABLE_SIZE, o.headerTableSize]);
+    if (o.websockets) s.push([Setting.ENABLE_CONNECT_PROTOCOL, 1]);
     this.#send(settingsFrame(s));
     if (o.connectionWindowSize > DEFAULT_WINDOW) {
       this.#send(windowUpdateFrame(0, o.connectionWindowSize - DEFAULT_WINDOW));
@@ -282,6 +283,17 @@ export class H2Conn {
   #deliver(s: H2Stream, data: Buffer, end: boolean): void {
     const ex = s.exchange;
     const w = s.wsi;
+    if (s.websocket) {
+      // Counted as consumed first: a reader that stops on them pauses the stream, which withholds the credit.
+      s.unacked += data.length;
+      if (w && !w.closed) {
+        if (data.length) w.deliverRx(data);
+        if (end && !w.closed) w.transportEnded();
+      }
+      this.#giveStreamCredit(s);
+      if (end) this.#maybeForget(s);
+      return;
+    }
     if (data.length) {
       if (ex && w && !w.closed && !ex.done) {
         if (ex.bodySink) ex.bodySink.piece(data);
@@ -410,7 +422,7 @@ export class H2Conn {
       return;
     }
     // Past maxHeaderListSize the fields were dropped: the stream is answered 431 (its head unknown).
-    const head = tooLarge ? TOO_LARGE_HEAD : checkRequest(fields, false);
+    const head = tooLarge ? TOO_LARGE_HEAD : checkRequest(fields, this.opts.websockets);
     if (typeof head === 'string') {
       log.info('wsi %d: stream %d: malformed request: %s', this.wsi.id, sid, head);
       this.#send(rstStreamFrame(sid, H2Error.PROTOCOL_ERROR));
@@ -443,11 +455,13 @@ export class H2Conn {
     s.wsi = w;
     roleTransition(w, h2StreamRole, s);
     const q = head.target.indexOf('?');
-    const rawPath = head.method === 'CONNECT' || head.target === '*' ? head.target : q < 0 ? head.target : head.target.slice(0, q);
-    const query = q < 0 || head.method === 'CONNECT' ? '' : head.target.slice(q + 1);
+    // A plain CONNECT's target is an authority; an extended one (RFC 8441) has a :path like any request's.
+    const authorityForm = head.method === 'CONNECT' && head.protocol === undefined;
+    const rawPath = authorityForm || head.target === '*' ? head.target : q < 0 ? head.target : head.target.slice(0, q);
+    const query = q < 0 || authorityForm ? '' : head.target.slice(q + 1);
     let path: string;
     try {
-      path = rawPath === '*' || head.method === 'CONNECT' ? rawPath : normalisePath(rawPath);
+      path = rawPath === '*' || authorityForm ? rawPath : normalisePath(rawPath);
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 400;
       const req = new HttpRequest({ method: head.method, target: head.target, version: 20, headers: head.headers }, '/', query);
@@ -457,7 +471,7 @@ export class H2Conn {
       return;
     }
     const req = new HttpRequest({ method: head.method, target: head.target, version: 20, headers: head.headers }, path, query);
-    const ex = new H2Exchange(s, w, req, rawPath);
+    const ex = new H2Exchange(s, w, req, rawPath, head.protocol);
     s.exchange = ex;
     if (tooLarge) {
       ex.fail(431, 'request header list too large');
@@ -465,6 +479,10 @@ export class H2Conn {
     }
     if (parent.isSsl() && misdirected(this.vhosts, vh, head.authority)) {
       ex.fail(421, `:authority ${head.authority} is another vhost than this connection's`);
+      return;
+    }
+    if (head.protocol !== undefined && !ex.wantsWebSocket) {
+      ex.fail(501, `:protocol ${JSON.stringify(head.protocol)} is not offered`);
       return;
     }
     ex.armTimeout();
@@ -511,6 +529,7 @@ export class H2Conn {
     if (!s.localClosed && !this.#resets.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'too many streams reset');
     s.reset = true;
     s.remoteClosed = true;
+    if (s.websocket && s.wsi) s.wsi.peerEnded = true;
     this.#forget(s);
   }
 
@@ -548,7 +567,7 @@ export class H2Conn {
           this.#peerMaxFrame = v;
           break;
         default:
-          break; // ENABLE_PUSH (checked), MAX_CONCURRENT_STREAMS bounds pushes, which we never make; unknown settings are skipped
+          break; // ENABLE_PUSH and ENABLE_CONNECT_PROTOCOL (checked), MAX_CONCURRENT_STREAMS bounds pushes, which we never make; unknown settings are skipped
       }
     }
     this.#send(settingsFrame(null));
@@ -687,6 +706,9 @@ export class H2Conn {
       // (and checked, and dropped) for a moment, then the client is told
       // to stop with RST_STREAM NO_ERROR (8.1) if it has not ended by then.
       s.wsi.setTimeout(PendingTimeout.HTTP_CONTENT, DISCARD_SECS);
+    } else if (!s.remoteClosed && s.websocket) {
+      // The WebSocket closed (its wsi is gone): the peer has as long to end its side, then RST_STREAM NO_ERROR.
+      (s.endTimer ??= this.wsi.context.timers.timer((x: H2Stream) => x.conn.resetStream(x, H2Error.NO_ERROR), s)).start(DISCARD_SECS * 1000);
     }
     this.#maybeForget(s);
   }
@@ -710,6 +732,7 @@ export class H2Conn {
   /** The stream is done: its wsi closes (CLOSED_HTTP), its id is remembered as closed. */
   #forget(s: H2Stream): void {
     if (!this.streams.delete(s.id)) return;
+    s.endTimer?.stop();
     this.#remember(s.id, s.resetByUs);
     s.out = [];
     s.outBytes = 0;
@@ -779,6 +802,14 @@ export class H2Conn {
    */
   goingAway(): boolean {
     this.#sendGoaway(H2Error.NO_ERROR, 'going away');
+    // A WebSocket never finishes by itself: it is told 1001 now, and its stream ends after its Close.
+    for (const st of [...this.streams.values()]) {
+      const w = st.websocket ? st.wsi : null;
+      if (w && !w.closed) {
+        w.goingAway();
+        w.close();
+      }
+    }
     this.#flush();
     if (this.streams.size === 0 || this.opts.drainSecs <= 0) return false;
     this.#drainTimer = this.wsi.context.timers.timer((w: Wsi) => w.close(), this.wsi);

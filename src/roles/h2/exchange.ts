@@ -13,6 +13,7 @@ import { httpDate } from '../../http/date.js';
 import { HttpTxn } from '../../http/txn.js';
 import type { H2Stream } from './stream.js';
 import { H2Error } from './frames.js';
+import { acceptH2WebSocket } from './websocket.js';
 
 /** Header fields an HTTP/2 response never carries (RFC 9113 8.2.2), whoever wrote them. */
 const DROPPED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -62,7 +63,8 @@ export class H2Exchange implements HttpExchange {
   status = 0;
   headersSent = false;
   done = false;
-  readonly wantsWebSocket = false;
+  /** An extended CONNECT with `:protocol websocket` (RFC 8441). */
+  readonly wantsWebSocket: boolean;
   /** The request's start and finish, for the access log and the diagnostics channels. */
   readonly txn = new HttpTxn();
   /** Body bytes sent, for the access log. */
@@ -72,7 +74,8 @@ export class H2Exchange implements HttpExchange {
   #finalized: Uint8Array | null = null;
   #finalizedFields: Field[] | null = null;
 
-  constructor(readonly stream: H2Stream, readonly wsi: Wsi, readonly req: HttpRequest, readonly rawPath: string) {
+  constructor(readonly stream: H2Stream, readonly wsi: Wsi, readonly req: HttpRequest, readonly rawPath: string, connectProtocol?: string) {
+    this.wantsWebSocket = connectProtocol === 'websocket' && req.method === 'CONNECT';
     // Made as the stream's head is read: every way it ends goes through complete() or closing().
     this.txn.start(wsi, req.method, rawPath, 20);
   }
@@ -316,8 +319,17 @@ export class H2Exchange implements HttpExchange {
   }
 
   acceptWebSocket(): void {
-    // WebSockets over HTTP/2 (RFC 8441) are not offered: such a request never asks.
-    this.fail(501, 'WebSocket over HTTP/2 is not offered');
+    acceptH2WebSocket(this);
+  }
+
+  /**
+   * The stream became a WebSocket after its 200: the request is over (as
+   * an HTTP/1.1 upgrade's is with its 101), the stream stays open.
+   */
+  upgraded(): void {
+    this.done = true;
+    this.headersSent = true;
+    this.txn.finish(this.wsi, null, this.status, undefined);
   }
 
   tunnel(_head101: string, _upstream: Socket, _upstreamHead: Buffer): boolean {

@@ -41,6 +41,15 @@ export interface H2Options {
   floodRate: number;
   /** CONTINUATION frames one header block may take. Default 32. */
   maxContinuations: number;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441): SETTINGS_ENABLE_CONNECT_PROTOCOL = 1
+   * is advertised and an extended CONNECT with `:protocol websocket` becomes
+   * a WebSocket on its stream, bound to the vhost's protocols as an HTTP/1.1
+   * upgrade is. Default true, as every vhost takes WebSocket upgrades on
+   * HTTP/1.1; false: the setting is not sent and `:protocol` is a malformed
+   * request (RST_STREAM PROTOCOL_ERROR).
+   */
+  websockets: boolean;
 }
 
 export const DEFAULT_H2_OPTIONS: Readonly<H2Options> = Object.freeze({
@@ -60,9 +69,10 @@ export const DEFAULT_H2_OPTIONS: Readonly<H2Options> = Object.freeze({
   floodBurst: 500,
   floodRate: 50,
   maxContinuations: 32,
+  websockets: true,
 });
 
-const RANGES: { [K in Exclude<keyof H2Options, 'enabled' | 'only'>]: [number, number] } = {
+const RANGES: { [K in Exclude<keyof H2Options, 'enabled' | 'only' | 'websockets'>]: [number, number] } = {
   maxConcurrentStreams: [1, 2 ** 31 - 1],
   initialWindowSize: [DEFAULT_WINDOW, MAX_WINDOW],
   connectionWindowSize: [DEFAULT_WINDOW, MAX_WINDOW],
@@ -85,7 +95,7 @@ export function resolveH2Options(o: Partial<H2Options> | undefined): H2Options {
   for (const [k, v] of Object.entries(o ?? {}) as [keyof H2Options, unknown][]) {
     if (v === undefined) continue;
     if (!(k in DEFAULT_H2_OPTIONS)) throw typeError(ErrorCode.UNKNOWN_OPTION, `unknown h2 option "${k}"; known: ${Object.keys(DEFAULT_H2_OPTIONS).join(', ')}`);
-    if (k === 'enabled' || k === 'only') {
+    if (k === 'enabled' || k === 'only' || k === 'websockets') {
       if (typeof v !== 'boolean') throw typeError(ErrorCode.INVALID_OPTION, `h2 option ${k} must be a boolean`);
       out[k] = v;
       continue;

@@ -115,6 +115,8 @@ export function checkRequest(fields: readonly HeaderField[], connectProtocol: bo
     path = authority;
   } else {
     if (protocol !== undefined && method !== 'CONNECT') return ':protocol without CONNECT';
+    // An extended CONNECT names its target in full (RFC 8441 4).
+    if (protocol !== undefined && authority === undefined) return 'extended CONNECT without :authority';
     if (scheme === undefined) return 'no :scheme';
     if (path === undefined || path === '') return 'no :path';
     if (path.charCodeAt(0) !== 0x2f && !(method === 'OPTIONS' && path === '*')) return 'malformed :path';

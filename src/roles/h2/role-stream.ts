@@ -20,7 +20,7 @@ export const h2StreamRole: RoleOps<H2Stream> = {
     return s.exchange ? s.exchange.write(buf, flags) : -1;
   },
   txCredit(_wsi, s) {
-    return Math.max(0, Math.min(s.sendWindow, s.conn.sendWindow));
+    return s.txCredit;
   },
   rxResumed() {
     // The stream's transport resumes itself (and gives credit back).

@@ -1,5 +1,6 @@
 import type { Wsi } from '../../core/wsi.js';
 import type { Transport } from '../../core/role.js';
+import type { Timer } from '../../core/timers.js';
 import type { HttpCarrier, HttpHead } from '../../http/head.js';
 import type { H2Conn } from './conn.js';
 import type { H2Exchange } from './exchange.js';
@@ -40,6 +41,13 @@ export class H2Stream implements Transport, HttpCarrier {
   paused = false;
   held: Buffer[] = [];
   heldEnd = false;
+  /**
+   * The stream carries a WebSocket (RFC 8441): its DATA are the wsi's
+   * received bytes, read by its role, and its END_STREAM is the peer's FIN.
+   */
+  websocket = false;
+  /** After our END_STREAM on a WebSocket's stream, the bound on waiting for the peer's. */
+  endTimer: Timer | null = null;
   /** Request body bytes received, to check against content-length. */
   bodyReceived = 0;
   contentLength = -1;
@@ -109,6 +117,11 @@ export class H2Stream implements Transport, HttpCarrier {
   /** Choked while bytes wait, while either window is shut, or while the socket is. */
   get writableNeedDrain(): boolean {
     return this.outBytes > 0 || this.sendWindow <= 0 || this.conn.sendWindow <= 0 || this.conn.socketChoked;
+  }
+
+  /** The stream's credit: the smaller of its window and the connection's. */
+  get txCredit(): number {
+    return Math.max(0, Math.min(this.sendWindow, this.conn.sendWindow));
   }
 
   get writableLength(): number {

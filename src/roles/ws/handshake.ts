@@ -2,6 +2,9 @@ import * as crypto from 'node:crypto';
 import type { Wsi } from '../../core/wsi.js';
 import type { Protocol } from '../../core/protocols.js';
 import type { HttpRequest } from '../../http/request.js';
+import type { HttpExchange } from '../../http/exchange.js';
+import { Reason } from '../../core/reasons.js';
+import { handshakeFailed } from '../../core/diagnostics.js';
 import { hasToken } from '../../http/response.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -26,11 +29,7 @@ export type WsHandshake =
   | { ok: false; status: number; why: string; headers?: string }
   | { ok: true; protocol: Protocol; accept: string; protocolHeader: string | undefined };
 
-/**
- * Check an upgrade request (RFC 6455 4.2.1) and choose the protocol: the
- * first name in `Sec-WebSocket-Protocol` that the vhost has, or without
- * that header the protocol whose pvo says `default`, else protocols[0].
- */
+/** Check an upgrade request (RFC 6455 4.2.1) and choose the protocol (`chooseProtocol`). */
 export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHandshake {
   if (req.method !== 'GET') return { ok: false, status: 400, why: 'WebSocket upgrade must be a GET' };
   if (req.version !== 11) return { ok: false, status: 400, why: 'WebSocket upgrade needs HTTP/1.1' };
@@ -45,6 +44,22 @@ export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHa
   const keys = req.fragments('sec-websocket-key');
   const key = keys.length === 1 ? keys[0].trim() : '';
   if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) return { ok: false, status: 400, why: 'missing or malformed Sec-WebSocket-Key' };
+  const chosen = chooseProtocol(wsi, req);
+  if (!chosen.ok) return chosen;
+  return { ...chosen, accept: acceptKey(key) };
+}
+
+/** The protocol a handshake binds: a refusal, or the protocol and the name to answer with. */
+export type WsProtocolChoice =
+  | { ok: false; status: number; why: string; headers?: string }
+  | { ok: true; protocol: Protocol; protocolHeader: string | undefined };
+
+/**
+ * Choose the protocol of a WebSocket handshake, on any wire: the first
+ * name in `Sec-WebSocket-Protocol` that the vhost has, or without that
+ * header the protocol whose pvo says `default`, else protocols[0].
+ */
+export function chooseProtocol(wsi: Wsi, req: HttpRequest): WsProtocolChoice {
   const vh = wsi.vhost;
   const asked = req.header('sec-websocket-protocol');
   let protocol: Protocol | undefined;
@@ -61,5 +76,24 @@ export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHa
   } else {
     protocol = vh.protocols.find((p) => vh.protocolOptions(p).default !== undefined) ?? vh.protocols[0];
   }
-  return { ok: true, protocol, accept: acceptKey(key), protocolHeader };
+  return { ok: true, protocol, protocolHeader };
+}
+
+/**
+ * Bind the chosen protocol to the handshake's connection, on any wire, and
+ * let FILTER_PROTOCOL_CONNECTION refuse it: a refusal is answered 403 (or
+ * with whatever the callback answered itself). True when the handshake
+ * goes on.
+ */
+export function admitWsProtocol(ex: HttpExchange, protocol: Protocol, protocolHeader: string | undefined): boolean {
+  const wsi = ex.wsi;
+  wsi.protocol = protocol;
+  wsi.user = protocol.createSessionData ? protocol.createSessionData() : undefined;
+  const r = wsi.callProtocolRaw(Reason.FILTER_PROTOCOL_CONNECTION, protocolHeader ?? protocol.name, true);
+  if (wsi.closed) return false;
+  if (!r) return true;
+  handshakeFailed(wsi, 'websocket', false, ex.headersSent ? ex.status : 403, 'refused by FILTER_PROTOCOL_CONNECTION');
+  if (ex.headersSent || ex.done) wsi.close();
+  else ex.fail(403, 'refused by FILTER_PROTOCOL_CONNECTION');
+  return false;
 }

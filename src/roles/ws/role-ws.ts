@@ -22,6 +22,10 @@ export const wsRole: RoleOps<WsConn> = {
   choked(_wsi, ws) {
     return ws.sender.choked;
   },
+  txCredit(wsi) {
+    // On a stream (RFC 8441) the stream's credit; on a socket of its own, no limit but TCP's.
+    return wsi.transport?.txCredit ?? -1;
+  },
   rxResumed(_wsi, ws, held) {
     ws.resumed(held);
   },

@@ -204,7 +204,6 @@ test('a Close in answer to ours completes the handshake; a peer that never answe
   const { ctx, port } = await start({ protocols: [proto] });
   try {
     const silent = await RawWs.open(port);
-    silent.socket.setNoDelay(true);
     silent.send(OP.TEXT, 'kick');
     const cl = await silent.close();
     assert.deepEqual([cl.code, cl.reason], [4001, 'kicked']);
