@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { Reason, Write, type Context, type Wsi } from '../../src/index.js';
+import { Reason, Write, createContext, callbackHttpDummy, type Context, type Wsi } from '../../src/index.js';
 import { makePki } from '../helpers/pki.js';
 import { Recorder, clientContext, acceptOf } from '../helpers/client.js';
 import { nodeH2, wsEcho, wsFrame, type WsEcho } from '../helpers/h2client.js';
@@ -185,4 +185,37 @@ test('the message layer: connect(wss://…, { http2: "require" }) is a MessageSo
   }
   await assert.rejects(connect(`wss://127.0.0.1:${(await echoServer(false)).port}/m`, { ca: pki.ca.cert, http2: 'require', timeout: 5000 }),
     /does not take WebSockets over HTTP\/2/);
+});
+
+test('against tslws itself: connect(wss://…, { http2: "require" }) rides an HTTP/2 stream of our server (RFC 8441 both sides)', async () => {
+  const seen: Array<{ onStream: boolean; protocol: string }> = [];
+  const server = createContext({
+    port: 0, iface: '127.0.0.1', sslCertFilepath: leaf.certPath, sslPrivateKeyFilepath: leaf.keyPath,
+    protocols: [{ name: 'http', callback: callbackHttpDummy }, {
+      name: 'lws-echo',
+      callback(wsi, reason, _user, input) {
+        if (reason === Reason.ESTABLISHED) seen.push({ onStream: wsi.parent !== null, protocol: wsi.protocol.name });
+        if (reason === Reason.RECEIVE) wsi.write(Buffer.from(input as Buffer), Write.TEXT);
+        return 0;
+      },
+    }],
+  });
+  contexts.push(server);
+  await server.listening;
+  const port = server.vhosts[0].port!;
+  const socket = await connect(`wss://localhost:${port}/`, { ca: pki.ca.cert, http2: 'require', protocol: 'lws-echo', timeout: 5000 });
+  try {
+    const got = new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no echo')), 5000);
+      socket.on('message', (data: string | Buffer) => {
+        clearTimeout(t);
+        resolve(data.toString());
+      });
+    });
+    socket.send('both sides speak RFC 8441');
+    assert.equal(await got, 'both sides speak RFC 8441');
+    assert.deepEqual(seen, [{ onStream: true, protocol: 'lws-echo' }], 'the server established the WebSocket on an HTTP/2 stream');
+  } finally {
+    socket.close(1000);
+  }
 });
