@@ -41,6 +41,34 @@ async function run(child: Child, ms: number): Promise<number | null> {
   }
 }
 
+test('--h2 -O: the dumb-increment and mirror WebSockets ride HTTP/2 streams of one connection to our server (RFC 8441)', async () => {
+  const seen: Array<[string, number | null]> = [];
+  const onStreams = <T>(p: Protocol<T>): Protocol<T> => ({
+    ...p,
+    callback(...args) {
+      const [wsi, reason] = args;
+      if (reason === Reason.ESTABLISHED) seen.push([p.name, wsi.parent?.id ?? null]);
+      return p.callback(...args);
+    },
+  });
+  const ctx = createContext({
+    port: 0, iface: '127.0.0.1',
+    protocols: [{ name: 'http-only', callback: callbackHttpDummy }, onStreams(dumbIncrementProtocol), onStreams(mirrorProtocol)],
+  });
+  try {
+    await ctx.listening;
+    const c = spawnBin('lws-test-client', ['--h2', '-O', `ws://127.0.0.1:${ctx.vhosts[0].port}/`]);
+    assert.equal(await run(c, 15000), 0, c.stderr());
+    assert.match(c.stdout(), /mirror: 100 sent, 100 mirrored back/);
+    const parents = new Map(seen);
+    assert.deepEqual([...parents.keys()].sort(), ['dumb-increment-protocol', 'lws-mirror-protocol']);
+    assert.notEqual(parents.get('lws-mirror-protocol'), null, 'established on an HTTP/2 stream');
+    assert.equal(parents.get('dumb-increment-protocol'), parents.get('lws-mirror-protocol'), 'the two streams share one connection');
+  } finally {
+    await ctx.destroy();
+  }
+});
+
 test('circles look like the C client\'s and URLs pick the mode', () => {
   for (let i = 0; i < 50; i++) assert.match(randomCircle(), /^c #[0-9A-F]{6} \d{1,3} \d{1,3} \d{1,2};$/);
   assert.deepEqual(parseTarget('localhost', undefined, false),
