@@ -8,6 +8,7 @@
  *
  *   node bench/topics.mjs [--quick] [--json] [--only ID,...] [--servers tslws,ws]
  *                         [--latency-samples N] [--no-redis]
+ *   node bench/topics.mjs --memory [--conns N] [--rounds N] [--quick] [--json]
  *
  * Fan-out cases: fan-1k-64, fan-10k-64, fan-1k-4k, fan-10k-4k (subscribers,
  * message size). The server (a child pinned to core 0) and the subscribers
@@ -23,6 +24,12 @@
  * first publish to the last message counted) and the server's CPU time
  * per delivery (/proc, user + system, over the same span).
  *
+ * Memory (--memory): server RSS per idle WebSocket with --conns (10,000)
+ * connections each subscribed to one topic (all the same topic; each its
+ * own), against as many not subscribed, read as ws-echo.mjs idle does
+ * (warm, baseline, open, 2 s settle, median of 5 samples); fresh servers
+ * of the same build, in rotating order, --rounds times; medians.
+ *
  * Latency: redis-server (Debian's, on a free port), two tslws processes
  * with the Redis bus attached; a client of the first sends a command that
  * publishes a message stamped with the monotonic clock, a client of the
@@ -36,7 +43,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import { Fatal, freePort, guardChildren, hardFdLimit, sleep, spawnPinned, tail } from './lib/proc.mjs';
-import { cpuTicks, CLK_TCK } from './lib/procfs.mjs';
+import { cpuTicks, CLK_TCK, rssKiB } from './lib/procfs.mjs';
 import { alignTable, fmtInt, machineInfo, median } from './lib/report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,14 +69,20 @@ async function serve(kind, port) {
       for (const c of clients) c.send(msg);
     };
   } else {
+    // tslws: every connection on one topic; tslws-own: each on a topic of its own; tslws-plain: none subscribed.
     const { createContext, Reason } = await import(pathToFileURL(join(ROOT, 'dist/src/index.js')).href);
+    let established = 0;
     const ctx = createContext({
       port, iface: '127.0.0.1', maxConnections: 30000,
       topics: { maxQueueMessages: 4 * windowFor(0), maxQueueBytes: 64 << 20 },
       protocols: [{
         name: 'sub',
         callback(wsi, reason) {
-          if (reason === Reason.ESTABLISHED) wsi.subscribe(TOPIC);
+          if (reason === Reason.ESTABLISHED) {
+            established++;
+            if (kind === 'tslws') wsi.subscribe(TOPIC);
+            else if (kind === 'tslws-own') wsi.subscribe(`${TOPIC}-${established}`);
+          } else if (reason === Reason.CLOSED) established--;
           return 0;
         },
       }],
@@ -77,7 +90,7 @@ async function serve(kind, port) {
     await ctx.listening;
     const vh = ctx.vhosts[0];
     publish = (msg) => vh.publish(TOPIC, msg);
-    clients.size0 = () => vh.subscriberCount(TOPIC);
+    clients.size0 = () => (kind === 'tslws' ? vh.subscriberCount(TOPIC) : established);
   }
   const count = () => (clients.size0 ? clients.size0() : clients.size);
   process.on('message', (m) => {
@@ -224,6 +237,82 @@ async function fanOut(guard, kind, subs, size, messages) {
   return { deliveries, secs, perSec: deliveries / secs, cpuNsPerDelivery: (cpu * 1e9) / deliveries };
 }
 
+// ---------------------------------------------------------------- memory per subscriber
+/**
+ * Server RSS per idle connection, as ws-echo.mjs idle reads it: a fresh
+ * server, 200 connections opened and closed to warm it, RSS read, `conns`
+ * connections opened (each subscribed, or not, by the server kind), 2 s to
+ * settle, the median of 5 samples 200 ms apart.
+ */
+async function memory(guard, kind, conns) {
+  const port = await freePort();
+  const fd = Math.max(4096, conns + 1024);
+  const server = forkPinned(0, ['--serve', kind, port], fd);
+  guard.children.add(server);
+  const stop = (c) => {
+    guard.children.delete(c);
+    c.kill('SIGKILL');
+  };
+  try {
+    await ask(server, null, 'ready', 15_000).catch((e) => { throw new Fatal(`${kind} did not start: ${e.message}; ${server.out.text}`); });
+    const open = async (n) => {
+      const c = forkPinned(1, ['--subscribers', port, n], fd);
+      guard.children.add(c);
+      await ask(c, null, 'connected', 120_000).catch((e) => { throw new Fatal(`subscribers did not connect: ${e.message}; ${c.out.text}`); });
+      for (let i = 0; i < 200; i++) {
+        if ((await ask(server, { cmd: 'count' }, 'count')).count >= n) return c;
+        await sleep(50);
+      }
+      throw new Fatal(`${kind}: ${n} connections did not all reach the server`);
+    };
+    const warm = await open(200);
+    await ask(warm, { cmd: 'close' }, 'closed');
+    stop(warm);
+    await sleep(1000);
+    const rss0 = rssKiB(server.pid);
+    const held = await open(conns);
+    await sleep(2000);
+    const samples = [];
+    for (let i = 0; i < 5; i++) {
+      samples.push(rssKiB(server.pid));
+      await sleep(200);
+    }
+    const rss1 = median(samples);
+    stop(held);
+    return { rss0, rss1, kbPerConn: ((rss1 - rss0) * 1024) / conns / 1000 };
+  } finally {
+    stop(server);
+  }
+}
+
+const MEMORY_KINDS = [
+  { kind: 'tslws-plain', label: 'not subscribed' },
+  { kind: 'tslws', label: 'all on one topic' },
+  { kind: 'tslws-own', label: 'each on a topic of its own' },
+];
+
+async function memoryRuns(guard, conns, rounds) {
+  const runs = new Map(MEMORY_KINDS.map((k) => [k.kind, []]));
+  for (let r = 0; r < rounds; r++) {
+    // The order rotates, so a drift of the machine does not favour one kind.
+    for (let i = 0; i < MEMORY_KINDS.length; i++) {
+      const k = MEMORY_KINDS[(i + r) % MEMORY_KINDS.length];
+      process.stderr.write(`topics: memory ${k.kind} ${conns} connections, round ${r + 1}/${rounds}\n`);
+      runs.get(k.kind).push(await memory(guard, k.kind, conns));
+    }
+  }
+  const plain = median(runs.get('tslws-plain').map((x) => x.kbPerConn));
+  return MEMORY_KINDS.map((k) => {
+    const rs = runs.get(k.kind);
+    const kb = median(rs.map((x) => x.kbPerConn));
+    return {
+      kind: k.kind, label: k.label, conns, rounds,
+      rssBeforeKiB: median(rs.map((x) => x.rss0)), rssAfterKiB: median(rs.map((x) => x.rss1)),
+      kbPerConn: kb, kbOverPlain: kb - plain, all: rs.map((x) => x.kbPerConn),
+    };
+  });
+}
+
 // ---------------------------------------------------------------- latency through Redis
 const LATENCY_SERVER = `
 import { createContext, Reason, Write } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/index.js')).href)};
@@ -326,6 +415,21 @@ async function main() {
   const hard = hardFdLimit();
   if (hard !== 'unlimited' && Number(hard) < 11_100) throw new Fatal(`the hard open-file limit is ${hard}: 10,000 subscribers need about 11,100 per process (raise it with ulimit -Hn)`);
   const guard = guardChildren('topics');
+  if (argv.includes('--memory')) {
+    const conns = Number(opt('--conns', quick ? 2000 : 10000));
+    if (!Number.isInteger(conns) || conns < 1 || (hard !== 'unlimited' && Number(hard) < conns + 1100))
+      throw new Fatal(`--conns must be a whole number the open-file limit (${hard}) allows, got ${opt('--conns')}`);
+    const mem = await memoryRuns(guard, conns, rounds);
+    await guard.stopAll();
+    if (json) {
+      process.stdout.write(JSON.stringify({ machine: machineInfo(), memory: mem }, null, 2) + '\n');
+      return;
+    }
+    process.stdout.write(alignTable([['connections', 'subscribed', 'RSS before -> after (MiB)', 'KB / connection', 'over not subscribed'],
+      ...mem.map((m) => [fmtInt(m.conns), m.label, `${(m.rssBeforeKiB / 1024).toFixed(1)} -> ${(m.rssAfterKiB / 1024).toFixed(1)}`,
+        m.kbPerConn.toFixed(2), `${m.kbOverPlain >= 0 ? '+' : ''}${m.kbOverPlain.toFixed(2)}`])], (i) => i >= 2).join('\n') + '\n');
+    return;
+  }
   const rows = [];
   const results = [];
   for (const c of CASES) {
