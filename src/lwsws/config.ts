@@ -132,7 +132,8 @@ function readGlobal(r: Reader, e: JEntry, g: GlobalConfig, warnings: ConfigWarni
 }
 
 function readPubsub(r: Reader, e: JEntry, warnings: ConfigWarning[]): PubsubConfig {
-  const p: PubsubConfig = { redis: '', history: 0, sharded: false };
+  const p: PubsubConfig = { redis: '', history: 0, sharded: false, cluster: false };
+  let shardedAt: JEntry | null = null;
   for (const x of r.object(e)) {
     switch (x.key) {
       case 'redis':
@@ -145,12 +146,22 @@ function readPubsub(r: Reader, e: JEntry, warnings: ConfigWarning[]): PubsubConf
         if (!/^[A-Za-z0-9._:@-]{1,64}$/.test(p.node)) r.fail(x, x.key, 'is 1 to 64 letters, digits or . _ - : @');
         break;
       case 'prefix': p.prefix = r.str(x); break;
-      case 'sharded': p.sharded = r.bool(x); break;
+      case 'sharded':
+        p.sharded = r.bool(x);
+        shardedAt = x;
+        break;
+      case 'cluster':
+        p.cluster = r.bool(x);
+        break;
       case 'max-buffered': p.maxBuffered = r.int(x, 1); break;
       default: otherKey(r, PUBSUB_KEYS, x, warnings);
     }
   }
   if (!p.redis) r.fail(e, 'pubsub', 'needs "redis": "redis://host:port"');
+  if (p.cluster) {
+    if (shardedAt && !p.sharded) r.fail(shardedAt, 'sharded', 'cannot be off with "cluster": a Redis Cluster needs sharded pub/sub');
+    p.sharded = true;
+  }
   return p;
 }
 

@@ -35,7 +35,7 @@ export const GLOBAL_KEYS: SectionKeys = {
 
 export const PUBSUB_KEYS: SectionKeys = {
   what: 'pubsub',
-  known: new Set(['redis', 'history', 'node', 'prefix', 'sharded', 'max-buffered']),
+  known: new Set(['redis', 'history', 'node', 'prefix', 'sharded', 'cluster', 'max-buffered']),
   unimplemented: new Set(),
 };
 

@@ -37,8 +37,10 @@ export interface PubsubConfig {
   node?: string;
   /** `prefix`: start of the channel and key names (default `tslws`). */
   prefix?: string;
-  /** `sharded`: SPUBLISH / SSUBSCRIBE, for a Redis Cluster. */
+  /** `sharded`: SPUBLISH / SSUBSCRIBE (on by itself with `cluster`). */
   sharded: boolean;
+  /** `cluster`: `redis` is a seed node of a Redis Cluster, followed by its slots. */
+  cluster: boolean;
   /** `max-buffered`: publishes kept while Redis is unreachable. */
   maxBuffered?: number;
 }

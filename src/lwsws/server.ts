@@ -90,7 +90,7 @@ export class LwswsServer {
     if (ps && context.tsi >= 0) {
       try {
         server.#bus = await createRedisTopicBus({
-          url: ps.redis, sharded: ps.sharded,
+          url: ps.redis, ...(ps.cluster ? { cluster: true } : { sharded: ps.sharded }),
           // The mirror keeps no history: its strokes must reach this process's members at once, Redis or not.
           history: ps.history > 0 ? (_v: string, t: string) => (t.startsWith('lws-mirror/') ? 0 : ps.history) : 0,
           ...(ps.node !== undefined ? { node: context.countThreads > 1 ? `${ps.node}.${context.tsi}` : ps.node } : {}),

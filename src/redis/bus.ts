@@ -24,7 +24,8 @@ import type {
   TopicBus, TopicBusGapHandler, TopicBusHandler, TopicGapCause, TopicPosition, TopicReplay, TopicReplayMessage,
 } from '../roles/ws/topics/bus.js';
 import { comparePositions } from '../roles/ws/topics/position.js';
-import type { RedisClientLike, RedisModuleLike } from './client.js';
+import type { RedisClusterLike, RedisModuleLike } from './client.js';
+import { clusterLink, singleLink, type BusLink } from './link.js';
 import type { ResolvedRedisOptions } from './options.js';
 import { decodeMessage, encodeMessage, topicNames, type BusMessage, type TopicNames } from './wire.js';
 import { PUBLISH_SCRIPT, REPLAY_SCRIPT, TIP_SCRIPT } from './scripts.js';
@@ -107,12 +108,25 @@ function entries(raw: unknown, epoch: string): Array<TopicReplayMessage & { node
   return out;
 }
 
+/** The user and password of a seed URL, for the node clients of a cluster. */
+function clusterAuth(url: string): Record<string, string> {
+  const u = new URL(url);
+  const out: Record<string, string> = {};
+  if (u.username) out.username = decodeURIComponent(u.username);
+  if (u.password) out.password = decodeURIComponent(u.password);
+  return out;
+}
+
+function clusterTls(url: string): { tls?: true } {
+  return url.startsWith('rediss:') ? { tls: true } : {};
+}
+
 export class RedisTopicBus implements TopicBus {
   /** This process's label on the bus. */
   readonly node: string;
   readonly #o: ResolvedRedisOptions;
-  readonly #cmd: RedisClientLike;
-  readonly #sub: RedisClientLike;
+  readonly #cmd: BusLink;
+  readonly #sub: BusLink;
   readonly #handlers = new Map<string, TopicBusHandler>();
   readonly #gapHandlers = new Map<string, TopicBusGapHandler>();
   /** Wanted topics by channel. */
@@ -143,16 +157,33 @@ export class RedisTopicBus implements TopicBus {
       // Jitter, so the processes of a fleet do not all knock at the same instant.
       return Math.max(1, Math.round(base * (0.75 + Math.random() * 0.25)));
     };
-    const base = { url: o.url, socket: { reconnectStrategy, connectTimeout: o.connectTimeoutMs }, RESP: 2 };
+    const socket = { reconnectStrategy, connectTimeout: o.connectTimeoutMs };
     // Publishes wait in the bus's own bounded outbox, not in the client's.
-    this.#cmd = mod.createClient({ ...base, disableOfflineQueue: true, pingInterval: 10_000 });
-    this.#sub = mod.createClient({ ...base });
-    this.#cmd.on('error', (e: Error) => this.#linkError('commands', e));
-    this.#sub.on('error', (e: Error) => this.#linkError('subscriptions', e));
-    this.#cmd.on('ready', () => this.#cmdReady());
-    this.#sub.on('ready', () => this.#subReady());
-    this.#cmd.connect().catch((e: Error) => this.#linkError('commands', e));
-    this.#sub.connect().catch((e: Error) => this.#linkError('subscriptions', e));
+    const cmdOptions = { disableOfflineQueue: true, pingInterval: 10_000 };
+    const seeds = o.cluster;
+    if (seeds) {
+      const createCluster = mod.createCluster;
+      if (typeof createCluster !== 'function')
+        throw stateError(ErrorCode.REDIS_CLIENT_MISSING, "the 'redis' package loaded has no createCluster: node-redis 5 or 6 is needed for a Redis Cluster");
+      const cluster = (defaults: Record<string, unknown>): RedisClusterLike => createCluster({
+        rootNodes: seeds.map((url) => ({ url })),
+        // Node clients are made for the addresses the cluster announces: they take the seed's credentials and TLS.
+        defaults: { ...clusterAuth(o.url), ...defaults, socket: { ...socket, ...clusterTls(o.url) }, RESP: 2 },
+        RESP: 2,
+      });
+      this.#cmd = clusterLink(cluster(cmdOptions), reconnectStrategy);
+      this.#sub = clusterLink(cluster({}), reconnectStrategy);
+    } else {
+      const base = { url: o.url, socket, RESP: 2 };
+      this.#cmd = singleLink(mod.createClient({ ...base, ...cmdOptions }));
+      this.#sub = singleLink(mod.createClient({ ...base }));
+    }
+    this.#cmd.onError((e: Error) => this.#linkError('commands', e));
+    this.#sub.onError((e: Error) => this.#linkError('subscriptions', e));
+    this.#cmd.onReady(() => this.#cmdReady());
+    this.#sub.onReady(() => this.#subReady());
+    this.#cmd.start();
+    this.#sub.start();
   }
 
   /** Counters: publishes sent, messages received, dropped, waiting in the outbox; reconnections. */
@@ -235,7 +266,7 @@ export class RedisTopicBus implements TopicBus {
     };
     this.#wanted.set(names.channel, w);
     const listener = (m: Buffer): void => this.#live(w, m);
-    const p = this.#o.sharded ? this.#sub.sSubscribe(names.channel, listener, true) : this.#sub.subscribe(names.channel, listener, true);
+    const p = this.#sub.subscribe(names.channel, listener, this.#o.sharded);
     p.then(() => this.#subscribed(w), (e: Error) => {
       // The client subscribes again by itself when it reconnects; `ready` comes then.
       log.info('redis bus: subscribing to %s: %s', names.channel, e.message);
@@ -249,7 +280,7 @@ export class RedisTopicBus implements TopicBus {
     this.#wanted.delete(names.channel);
     for (const fn of w.waiters.splice(0)) fn();
     if (this.#closed) return;
-    const p = this.#o.sharded ? this.#sub.sUnsubscribe(names.channel) : this.#sub.unsubscribe(names.channel);
+    const p = this.#sub.unsubscribe(names.channel, this.#o.sharded);
     p.catch(() => { /* gone with the connection: it is not subscribed again */ });
     // History publishes that waited for this subscription need not wait any more.
     this.#flush();
@@ -321,8 +352,9 @@ export class RedisTopicBus implements TopicBus {
   #send(e: Outgoing): Promise<unknown> {
     const pub = this.#o.sharded ? 'SPUBLISH' : 'PUBLISH';
     const data = Buffer.isBuffer(e.payload) ? e.payload : Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
-    if (e.history === 0) return this.#cmd.sendCommand([pub, e.names.channel, encodeMessage(this.node, e.binary, data)]);
-    return this.#cmd.sendCommand(['EVAL', PUBLISH_SCRIPT, '2', e.names.stream, e.names.epoch, randomBytes(8).toString('hex'),
+    // The channel and both keys share one slot (wire.ts): any of them routes the command.
+    if (e.history === 0) return this.#cmd.send(e.names.channel, [pub, e.names.channel, encodeMessage(this.node, e.binary, data)]);
+    return this.#cmd.send(e.names.stream, ['EVAL', PUBLISH_SCRIPT, '2', e.names.stream, e.names.epoch, randomBytes(8).toString('hex'),
       String(e.history), this.node, String(e.origin), e.binary ? '1' : '0', data, e.names.channel, pub]);
   }
 
@@ -350,7 +382,7 @@ export class RedisTopicBus implements TopicBus {
     if (this.#wanted.get(w.names.channel) !== w || w.ready) return;
     w.confirmed = true;
     if (w.history === 0) return this.#markReady(w);
-    this.#cmdCall(['EVAL', TIP_SCRIPT, '2', w.names.stream, w.names.epoch]).then((r) => {
+    this.#cmdCall(w.names.stream, ['EVAL', TIP_SCRIPT, '2', w.names.stream, w.names.epoch]).then((r) => {
       if (this.#wanted.get(w.names.channel) !== w) return;
       const [epoch, offset] = (r as unknown[]).map(str) as [string, string];
       const tip: TopicPosition = { epoch, offset: offset || '0-0' };
@@ -431,7 +463,7 @@ export class RedisTopicBus implements TopicBus {
   /** What came after `since` (or the new epoch's messages from its start), as one replay. */
   async #range(w: Wanted, since: TopicPosition): Promise<{ replay: TopicReplay; epoch: string }> {
     const limit = this.#o.replayLimit;
-    const r = await this.#cmdCall(['EVAL', REPLAY_SCRIPT, '2', w.names.stream, w.names.epoch, since.epoch, since.offset, String(limit + 1)]) as unknown[];
+    const r = await this.#cmdCall(w.names.stream, ['EVAL', REPLAY_SCRIPT, '2', w.names.stream, w.names.epoch, since.epoch, since.offset, String(limit + 1)]) as unknown[];
     const epoch = str(r[0]);
     const same = Number(r[1]) === 1;
     // The position itself is gone: what followed it may be gone too (reported even when, by chance, it is not).
@@ -445,9 +477,9 @@ export class RedisTopicBus implements TopicBus {
     return { replay: { messages: all, gap }, epoch };
   }
 
-  #cmdCall(args: ReadonlyArray<string | Buffer>): Promise<unknown> {
+  #cmdCall(key: string, args: ReadonlyArray<string | Buffer>): Promise<unknown> {
     if (!this.#cmd.isReady) return Promise.reject(stateError(ErrorCode.TOPIC_BUS_FULL, 'redis bus: not connected'));
-    return this.#cmd.sendCommand(args, AS_BUFFERS);
+    return this.#cmd.send(key, args, AS_BUFFERS);
   }
 
   /** After the subscriber connection came back: catch up (history) or report the gap (none). */

@@ -21,9 +21,22 @@ export interface RedisClientLike {
   destroy(): void;
 }
 
-/** What the bus needs of the `redis` module. */
+/** The calls of a node-redis cluster client (`createCluster`) this bus makes: commands are routed by their first key. */
+export interface RedisClusterLike {
+  connect(): Promise<unknown>;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  readonly isReady: boolean;
+  sendCommand(firstKey: string | undefined, isReadonly: boolean, args: ReadonlyArray<string | Buffer>,
+    options?: { typeMapping?: Record<number, unknown> }): Promise<unknown>;
+  sSubscribe(channel: string, listener: RedisBufferListener, bufferMode: true): Promise<void>;
+  sUnsubscribe(channel: string): Promise<void>;
+  destroy(): void;
+}
+
+/** What the bus needs of the `redis` module; `createCluster` only with the `cluster` option. */
 export interface RedisModuleLike {
   createClient(options: Record<string, unknown>): RedisClientLike;
+  createCluster?(options: Record<string, unknown>): RedisClusterLike;
 }
 
 // A variable, not a literal: the compiler must not need the package's types, users need not have it.
@@ -47,5 +60,6 @@ export async function loadRedis(loader: (() => Promise<RedisModuleLike>) | null)
   const createClient = m.createClient ?? m.default?.createClient;
   if (typeof createClient !== 'function')
     throw stateError(ErrorCode.REDIS_CLIENT_MISSING, "the 'redis' package loaded has no createClient: node-redis 5 or 6 is needed");
-  return { createClient };
+  const createCluster = m.createCluster ?? m.default?.createCluster;
+  return typeof createCluster === 'function' ? { createClient, createCluster } : { createClient };
 }

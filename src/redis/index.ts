@@ -11,5 +11,5 @@ import '../setup.js';
 export { createRedisTopicBus, attachRedisTopicBus } from './create.js';
 export { RedisTopicBus, type RedisBusStats } from './bus.js';
 export type { RedisTopicBusOptions, RedisHistory } from './options.js';
-export type { RedisClientLike, RedisModuleLike, RedisBufferListener } from './client.js';
+export type { RedisClientLike, RedisClusterLike, RedisModuleLike, RedisBufferListener } from './client.js';
 export { topicNames, type TopicNames } from './wire.js';

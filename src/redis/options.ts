@@ -20,6 +20,15 @@ export interface RedisTopicBusOptions {
    */
   sharded?: boolean;
   /**
+   * Connect to a Redis Cluster (node-redis `createCluster`): `url` is a
+   * seed node, and a list adds more seeds (`redis://host:port` each), so
+   * the bus can start while one of them is down. Both connections follow
+   * the cluster's slots: a topic's publishes, history and subscription go
+   * to the node owning its slot. Implies `sharded` (`sharded: false` with
+   * it is refused). Default false.
+   */
+  cluster?: boolean | readonly string[];
+  /**
    * Keep the last N messages of each topic in a Redis stream, so a
    * subscriber can resume from a position (`wsi.subscribe(topic, { since })`)
    * and a reconnecting process catches up. Default 0 (none).
@@ -49,6 +58,8 @@ export interface ResolvedRedisOptions {
   readonly prefix: string;
   readonly node: string;
   readonly sharded: boolean;
+  /** The seed URLs of a Redis Cluster (`url` first); null for a single server. */
+  readonly cluster: readonly string[] | null;
   readonly history: (vhostName: string, topic: string) => number;
   readonly maxBufferedMessages: number;
   readonly maxBufferedBytes: number;
@@ -60,7 +71,7 @@ export interface ResolvedRedisOptions {
   readonly loader: (() => Promise<RedisModuleLike>) | null;
 }
 
-const KEYS = ['url', 'prefix', 'node', 'sharded', 'history', 'maxBufferedMessages', 'maxBufferedBytes', 'reconnectMinMs',
+const KEYS = ['url', 'prefix', 'node', 'sharded', 'cluster', 'history', 'maxBufferedMessages', 'maxBufferedBytes', 'reconnectMinMs',
   'reconnectMaxMs', 'connectTimeoutMs', 'replayLimit', 'replayTimeoutMs', 'loader'];
 
 const NODE_RE = /^[A-Za-z0-9._:@-]{1,64}$/;
@@ -78,12 +89,27 @@ export function defaultNode(): string {
   return `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._:@-]/g, '_').slice(-64);
 }
 
+const URL_RE = /^rediss?:\/\/[^/\s]+/;
+
+/** `cluster`: false or absent, true (the url alone), or more seed URLs; null when not a cluster. */
+function resolveCluster(url: string, c: unknown): readonly string[] | null {
+  if (c === undefined || c === false) return null;
+  if (c === true) return [url];
+  if (!Array.isArray(c) || c.length > 64)
+    throw typeError(ErrorCode.INVALID_OPTION, `redis bus: cluster must be true or a list of at most 64 seed URLs, got ${String(c)}`);
+  for (const u of c as unknown[]) {
+    if (typeof u !== 'string' || !URL_RE.test(u))
+      throw typeError(ErrorCode.INVALID_OPTION, `redis bus: each cluster seed must be redis://host:port (or rediss://), got ${String(u)}`);
+  }
+  return [url, ...(c as string[]).filter((u) => u !== url)];
+}
+
 /** Check the options of `createRedisTopicBus` and fill in the defaults. */
 export function resolveRedisOptions(o: RedisTopicBusOptions): ResolvedRedisOptions {
   if (typeof o !== 'object' || o === null) throw typeError(ErrorCode.INVALID_OPTION, 'redis bus: options must be an object with at least url');
   for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw typeError(ErrorCode.UNKNOWN_OPTION, `redis bus: unknown option ${k}; known: ${KEYS.join(', ')}`);
   const r = o as unknown as Record<string, unknown>;
-  if (typeof o.url !== 'string' || !/^rediss?:\/\/[^/\s]+/.test(o.url))
+  if (typeof o.url !== 'string' || !URL_RE.test(o.url))
     throw typeError(ErrorCode.INVALID_OPTION, `redis bus: url must be redis://host:port (or rediss://), got ${String(o.url)}`);
   const prefix = o.prefix ?? 'tslws';
   if (typeof prefix !== 'string' || !/^[^\s{}]{1,64}$/.test(prefix))
@@ -92,6 +118,9 @@ export function resolveRedisOptions(o: RedisTopicBusOptions): ResolvedRedisOptio
   if (typeof node !== 'string' || !NODE_RE.test(node))
     throw typeError(ErrorCode.INVALID_OPTION, `redis bus: node must be 1 to 64 letters, digits or . _ - : @, got ${String(node)}`);
   if (o.sharded !== undefined && typeof o.sharded !== 'boolean') throw typeError(ErrorCode.INVALID_OPTION, 'redis bus: sharded must be a boolean');
+  const cluster = resolveCluster(o.url, o.cluster);
+  if (cluster && o.sharded === false)
+    throw typeError(ErrorCode.INVALID_OPTION, 'redis bus: a Redis Cluster needs sharded pub/sub: leave sharded out (or true) with cluster');
   let history: (v: string, t: string) => number;
   if (typeof o.history === 'function') {
     const fn = o.history;
@@ -112,7 +141,8 @@ export function resolveRedisOptions(o: RedisTopicBusOptions): ResolvedRedisOptio
     url: o.url,
     prefix,
     node,
-    sharded: o.sharded ?? false,
+    sharded: cluster !== null || (o.sharded ?? false),
+    cluster,
     history,
     maxBufferedMessages: int(r, 'maxBufferedMessages', 10_000, 1),
     maxBufferedBytes: int(r, 'maxBufferedBytes', 16 << 20, 1),

@@ -1,7 +1,7 @@
 /**
  * A small tslws server attached to a Redis topic bus, run as a child
  * process by the Redis bus tests: `node bus-server.js URL NODE HISTORY
- * [MAX_BUFFERED [sharded]]`. It prints `ready PORT` once listening.
+ * [MAX_BUFFERED [sharded|cluster]]`. It prints `ready PORT` once listening.
  *
  * Clients speak text commands; replies are JSON objects (published
  * messages are whatever else arrives):
@@ -15,7 +15,8 @@ import { createRedisTopicBus, attachRedisTopicBus } from '../../src/redis/index.
 const [url, node, history, maxBuffered, sharded] = process.argv.slice(2);
 
 const bus = await createRedisTopicBus({
-  url: url as string, node, history: Number(history ?? 0), sharded: sharded === 'sharded',
+  url: url as string, node, history: Number(history ?? 0),
+  ...(sharded === 'cluster' ? { cluster: true } : { sharded: sharded === 'sharded' }),
   maxBufferedMessages: Number(maxBuffered ?? 10_000), reconnectMinMs: 50, reconnectMaxMs: 300, replayTimeoutMs: 4000,
 });
 

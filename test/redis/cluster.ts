@@ -1,0 +1,96 @@
+/**
+ * A real three-node Redis Cluster for the tests: Debian's redis-server
+ * started three times with `--cluster-enabled yes` on free loopback ports,
+ * joined by `redis-cli --cluster create`, no persistence, stopped by pid.
+ * A missing redis-server or redis-cli fails the test with a clear message.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../helpers/lws-c-apps.js';
+import { REDIS_SERVER, requireRedisServer } from '../helpers/redis.js';
+
+export const REDIS_CLI = '/usr/bin/redis-cli';
+
+export interface RedisCluster {
+  ports: number[];
+  procs: ChildProcess[];
+  dir: string;
+  /** A seed URL (the first node). */
+  url: string;
+}
+
+/** Run redis-cli with `args`; its standard output. */
+export function cli(args: string[], timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(REDIS_CLI, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`redis-cli ${args.join(' ')}: ${err.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond().catch(() => false)) return;
+    if (Date.now() > end) throw new Error(`redis cluster: ${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startCluster(): Promise<RedisCluster> {
+  requireRedisServer();
+  if (!existsSync(REDIS_CLI)) throw new Error(`${REDIS_CLI} is missing: install Debian's redis-tools (apt-get install redis-tools) to run the Redis Cluster tests`);
+  const dir = mkdtempSync(join(tmpdir(), 'tslws-rcluster-'));
+  const c: RedisCluster = { ports: [], procs: [], dir, url: '' };
+  try {
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      c.ports.push(port);
+      c.procs.push(spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+        '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--save', '', '--appendonly', 'no',
+        '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+    }
+    for (const p of c.ports) await until(`node ${p} did not answer PING`, async () => (await cli(['-p', String(p), 'PING'], 1000)).trim() === 'PONG', 5000);
+    await cli(['--cluster', 'create', ...c.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], 30_000);
+    for (const p of c.ports) {
+      await until(`node ${p} did not reach cluster_state:ok`, async () => /cluster_state:ok/.test(await cli(['-p', String(p), 'CLUSTER', 'INFO'], 1000)), 15_000);
+    }
+    c.url = `redis://127.0.0.1:${c.ports[0]}`;
+    return c;
+  } catch (e) {
+    await stopCluster(c);
+    throw e;
+  }
+}
+
+/** The port of the node that owns `key`'s slot, from CLUSTER NODES. */
+export async function ownerOf(c: RedisCluster, key: string): Promise<number> {
+  const slot = Number((await cli(['-p', String(c.ports[0]), 'CLUSTER', 'KEYSLOT', key])).trim());
+  const nodes = await cli(['-p', String(c.ports[0]), 'CLUSTER', 'NODES']);
+  for (const line of nodes.trim().split('\n')) {
+    const f = line.split(' ');
+    const port = Number(/:(\d+)@/.exec(f[1] ?? '')?.[1]);
+    for (const range of f.slice(8)) {
+      const [from, to] = range.split('-').map(Number) as [number, number | undefined];
+      if (slot >= from && slot <= (to ?? from)) return port;
+    }
+  }
+  throw new Error(`no node owns slot ${slot} of ${key}: ${nodes}`);
+}
+
+/** Kill every node (by pid) and remove the directory. */
+export async function stopCluster(c: RedisCluster): Promise<void> {
+  await Promise.all(c.procs.map((p) => new Promise<void>((res) => {
+    if (p.exitCode !== null || p.signalCode !== null) return res();
+    const t = setTimeout(res, 5000);
+    p.once('exit', () => {
+      clearTimeout(t);
+      res();
+    });
+    p.kill('SIGKILL');
+  })));
+  rmSync(c.dir, { recursive: true, force: true });
+}
