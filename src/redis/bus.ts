@@ -5,6 +5,8 @@
  * - Fan-out is pub/sub (PUBLISH / SUBSCRIBE, or SPUBLISH / SSUBSCRIBE when
  *   `sharded`): one channel subscription per vhost topic per process,
  *   made on the topic's first local subscriber and dropped on its last.
+ *   On a Redis Cluster (`cluster`) both connections are node-redis cluster
+ *   clients: a topic's commands and subscription go to its slot's node.
  * - A message carries the publishing process's node label; a process
  *   drops its own messages, except on topics with history, whose every
  *   message (its own too) it delivers from Redis in the stream's order.

@@ -16,7 +16,8 @@ export interface RedisTopicBusOptions {
   node?: string;
   /**
    * Use sharded pub/sub (SPUBLISH / SSUBSCRIBE), as a Redis Cluster
-   * needs: a topic's channel and keys share one hash slot. Default false.
+   * needs: a topic's channel and keys share one hash slot. On by itself
+   * with `cluster`; alone, it uses them on a single server. Default false.
    */
   sharded?: boolean;
   /**
