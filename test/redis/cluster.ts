@@ -40,6 +40,32 @@ async function until(what: string, cond: () => Promise<boolean>, timeoutMs: numb
   }
 }
 
+function spawnNode(dir: string, port: number): ChildProcess {
+  return spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+    '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--save', '', '--appendonly', 'no',
+    '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Wait until every node says `cluster_state:ok`. */
+export async function clusterOk(c: RedisCluster, timeoutMs = 15_000): Promise<void> {
+  for (const p of c.ports) {
+    await until(`node ${p} did not reach cluster_state:ok`, async () => /cluster_state:ok/.test(await cli(['-p', String(p), 'CLUSTER', 'INFO'], 1000)), timeoutMs);
+  }
+}
+
+/** Kill node `i` (SIGKILL: a crash, its data lost) and start it again on its port; it rejoins from its nodes file. */
+export async function restartNode(c: RedisCluster, i: number): Promise<void> {
+  const old = c.procs[i] as ChildProcess;
+  if (old.exitCode === null && old.signalCode === null) {
+    const gone = new Promise<void>((res) => old.once('exit', () => res()));
+    old.kill('SIGKILL');
+    await Promise.race([gone, new Promise((res) => setTimeout(res, 5000))]);
+  }
+  const port = c.ports[i] as number;
+  c.procs[i] = spawnNode(c.dir, port);
+  await until(`node ${port} did not answer PING after a restart`, async () => (await cli(['-p', String(port), 'PING'], 1000)).trim() === 'PONG', 5000);
+}
+
 export async function startCluster(): Promise<RedisCluster> {
   requireRedisServer();
   if (!existsSync(REDIS_CLI)) throw new Error(`${REDIS_CLI} is missing: install Debian's redis-tools (apt-get install redis-tools) to run the Redis Cluster tests`);
@@ -49,15 +75,11 @@ export async function startCluster(): Promise<RedisCluster> {
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       c.ports.push(port);
-      c.procs.push(spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-        '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--save', '', '--appendonly', 'no',
-        '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+      c.procs.push(spawnNode(dir, port));
     }
     for (const p of c.ports) await until(`node ${p} did not answer PING`, async () => (await cli(['-p', String(p), 'PING'], 1000)).trim() === 'PONG', 5000);
     await cli(['--cluster', 'create', ...c.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], 30_000);
-    for (const p of c.ports) {
-      await until(`node ${p} did not reach cluster_state:ok`, async () => /cluster_state:ok/.test(await cli(['-p', String(p), 'CLUSTER', 'INFO'], 1000)), 15_000);
-    }
+    await clusterOk(c);
     c.url = `redis://127.0.0.1:${c.ports[0]}`;
     return c;
   } catch (e) {
