@@ -7,18 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BusClient, seq, startBusServer, stopBusServer, type BusServer } from './procs.js';
-import { clusterOk, ownerOf, restartNode, startCluster, stopCluster } from './cluster.js';
+import { BusClient, seq, startBusServer, type BusServer } from './procs.js';
+import { clusterOk, ownerOf, restartNode, clusterRig } from './cluster.js';
 
 test('cluster: the node of a topic crashes and comes back; the subscriber is told of the gap, then messages flow again', async (t) => {
-  const cluster = await startCluster();
-  const servers: BusServer[] = [];
-  const clients: BusClient[] = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const s of servers) await stopBusServer(s);
-    await stopCluster(cluster);
-  });
+  const { cluster, servers, clients } = await clusterRig(t);
   const owner = await ownerOf(cluster, 'tslws:{localhost/t}');
   // The seed the processes start from stays up.
   const seed = cluster.ports.find((p) => p !== owner) as number;

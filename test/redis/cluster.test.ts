@@ -10,20 +10,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, type TslwsError } from '../../src/index.js';
 import { createRedisTopicBus } from '../../src/redis/index.js';
-import { BusClient, seq, startBusServer, stopBusServer, type BusServer } from './procs.js';
-import { cli, ownerOf, startCluster, stopCluster } from './cluster.js';
+import { BusClient, seq, startBusServer, type BusServer } from './procs.js';
+import { cli, ownerOf, clusterRig } from './cluster.js';
 
 const channel = (topic: string): string => `tslws:{localhost/${topic}}`;
 
 test('cluster: publishes reach the other process in order for topics on different nodes, and a client resumes from its position', async (t) => {
-  const cluster = await startCluster();
-  const servers: BusServer[] = [];
-  const clients: BusClient[] = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const s of servers) await stopBusServer(s);
-    await stopCluster(cluster);
-  });
+  const { cluster, servers, clients } = await clusterRig(t);
   // Three topics on as many different nodes as the first twenty names give.
   const byNode = new Map<number, string>();
   for (let i = 0; i < 20 && byNode.size < 3; i++) {

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/lws-c-apps.js';
 import { REDIS_SERVER, requireRedisServer } from '../helpers/redis.js';
+import type { TestContext } from 'node:test';
+import { stopBusServer, type BusClient, type BusServer } from './procs.js';
 
 export const REDIS_CLI = '/usr/bin/redis-cli';
 
@@ -115,4 +117,15 @@ export async function stopCluster(c: RedisCluster): Promise<void> {
     p.kill('SIGKILL');
   })));
   rmSync(c.dir, { recursive: true, force: true });
+}
+
+/** A cluster and the bus servers and clients of one test, all stopped when it ends. */
+export async function clusterRig(t: TestContext): Promise<{ cluster: RedisCluster; servers: BusServer[]; clients: BusClient[] }> {
+  const rig = { cluster: await startCluster(), servers: [] as BusServer[], clients: [] as BusClient[] };
+  t.after(async () => {
+    for (const c of rig.clients) c.close();
+    for (const s of rig.servers) await stopBusServer(s);
+    await stopCluster(rig.cluster);
+  });
+  return rig;
 }
