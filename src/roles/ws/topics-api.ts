@@ -283,7 +283,7 @@ extendApi(Wsi, {
     return { messages: tc?.pending ?? 0, bytes: tc?.bytes ?? 0, dropped: tc?.dropped ?? 0, published: tc?.published ?? 0 };
   },
   topicPosition(topic: string): TopicPosition | null {
-    return wsOf(this)?.topics?.positions.get(topic) ?? null;
+    return wsOf(this)?.topics?.positions?.get(topic) ?? null;
   },
   holdPublishedAfter(mark: number | null): void {
     if (mark !== null && (typeof mark !== 'number' || !(mark >= 0)))

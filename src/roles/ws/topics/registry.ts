@@ -173,10 +173,12 @@ export function checkTopic(reg: TopicRegistry, topic: unknown, where: string): s
  */
 export class TopicConn {
   readonly subs = new Set<string>();
+  // Both made on first use: most subscribers never resume and most topics keep no history,
+  // and an empty Map costs more than the rest of this object (memory per subscriber).
   /** The position of the last message of each topic queued for (or written to) the connection (topics with history). */
-  readonly positions = new Map<string, TopicPosition>();
+  positions: Map<string, TopicPosition> | null = null;
   /** Topics being resumed: the live messages held until the replay is in, and whether they overflowed. */
-  readonly resuming = new Map<string, { held: PublishedMessage[]; overflow: boolean }>();
+  resuming: Map<string, { held: PublishedMessage[]; overflow: boolean }> | null = null;
   #queue: PublishedMessage[] = [];
   // The number each waiting message was given (the count of publishes
   // queued for this connection when it came), for holdAfter.
@@ -275,7 +277,7 @@ export class TopicConn {
     }
     q.push(msg);
     // Taken when queued: whatever the connection writes after reading it leaves after this message.
-    if (msg.position) this.positions.set(msg.topic, msg.position);
+    if (msg.position) (this.positions ??= new Map()).set(msg.topic, msg.position);
     this.#seqs.push(++this.#seq);
     this.#bytes += size;
     res.queued++;
@@ -366,7 +368,7 @@ export function subscribe(wsi: Wsi, ws: WsConn | null, topic: string, opts?: Sub
   let set = reg.subscribers.get(topic);
   if (!set) reg.subscribers.set(topic, (set = new Set()));
   set.add(wsi);
-  if (since) tc.resuming.set(topic, { held: [], overflow: false });
+  if (since) (tc.resuming ??= new Map()).set(topic, { held: [], overflow: false });
   if (reg.wanted(topic) === 1) reg.notify(topic, 1);
   if (since) startResume(reg, wsi, tc, topic, since);
   return true;
@@ -384,9 +386,9 @@ function startResume(reg: TopicRegistry, wsi: Wsi, tc: TopicConn, topic: string,
 }
 
 function finishResume(reg: TopicRegistry, wsi: Wsi, tc: TopicConn, topic: string, since: TopicPosition, r: TopicReplay): void {
-  const state = tc.resuming.get(topic);
+  const state = tc.resuming?.get(topic);
   if (!state) return;
-  tc.resuming.delete(topic);
+  tc.resuming?.delete(topic);
   if (wsi.closed || !tc.subs.has(topic)) return;
   const gap = state.overflow ? 'overflow' : r.gap;
   if (gap) reportGap(wsi, { topic, cause: gap, since });
@@ -422,7 +424,7 @@ export function unsubscribe(wsi: Wsi, ws: WsConn | null, topic: string): boolean
 }
 
 function leave(reg: TopicRegistry, wsi: Wsi, tc: TopicConn, topic: string): void {
-  tc.resuming.delete(topic);
+  tc.resuming?.delete(topic);
   const set = reg.subscribers.get(topic);
   if (!set || !set.delete(wsi)) return;
   if (set.size === 0) reg.subscribers.delete(topic);
@@ -517,7 +519,7 @@ function deliver(reg: TopicRegistry, lookup: WsLookup, topic: string, payload: U
   for (const ws of targets) {
     if (ws.wsi.closed) continue;
     const tc = ws.topics as TopicConn;
-    const resuming = tc.resuming.get(topic);
+    const resuming = tc.resuming?.get(topic);
     if (resuming) {
       // Held until the replay is in; a resume that would hold more than the queue's bound is given up.
       if (resuming.held.length < b.maxQueueMessages) resuming.held.push(msg);
