@@ -13,7 +13,7 @@ import { Reason, Write, createContext, callbackHttpDummy, type Context, type Wsi
 import { makePki } from '../helpers/pki.js';
 import { Recorder, clientContext, acceptOf } from '../helpers/client.js';
 import { nodeH2, wsEcho, wsFrame, type WsEcho } from '../helpers/h2client.js';
-import { connect } from '../../src/node/index.js';
+import { connect, type MessageSocket } from '../../src/node/index.js';
 
 const pki = makePki();
 const leaf = pki.issue('localhost');
@@ -166,19 +166,24 @@ test('an extended CONNECT answered with another status than 200 is a CONNECTION_
   assert.equal(r.rec.first(Reason.CLIENT_CONNECTION_ERROR)?.input, 'HS: ws extended CONNECT response not 200 (got 403)');
 });
 
+/** Send `text` on a MessageSocket and resolve with the first message that comes back (5 s at most). */
+function echoOf(socket: MessageSocket, text: string): Promise<string> {
+  const got = new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no echo')), 5000);
+    socket.once('message', (data: string | Buffer) => {
+      clearTimeout(t);
+      resolve(data.toString());
+    });
+  });
+  socket.send(text);
+  return got;
+}
+
 test('the message layer: connect(wss://…, { http2: "require" }) is a MessageSocket over an HTTP/2 stream', async () => {
   const srv = await echoServer(true);
   const socket = await connect(`wss://127.0.0.1:${srv.port}/m`, { ca: pki.ca.cert, http2: 'require', timeout: 5000 });
   try {
-    const got = new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no echo')), 5000);
-      socket.on('message', (data: string | Buffer) => {
-        clearTimeout(t);
-        resolve(data.toString());
-      });
-    });
-    socket.send('over h2');
-    assert.equal(await got, 'over h2');
+    assert.equal(await echoOf(socket, 'over h2'), 'over h2');
     assert.deepEqual(srv.sessions.map((s) => s.via), ['h2']);
   } finally {
     socket.close(1000);
@@ -205,15 +210,7 @@ test('against tslws itself: connect(wss://…, { http2: "require" }) rides an HT
   const port = server.vhosts[0].port!;
   const socket = await connect(`wss://localhost:${port}/`, { ca: pki.ca.cert, http2: 'require', protocol: 'lws-echo', timeout: 5000 });
   try {
-    const got = new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no echo')), 5000);
-      socket.on('message', (data: string | Buffer) => {
-        clearTimeout(t);
-        resolve(data.toString());
-      });
-    });
-    socket.send('both sides speak RFC 8441');
-    assert.equal(await got, 'both sides speak RFC 8441');
+    assert.equal(await echoOf(socket, 'both sides speak RFC 8441'), 'both sides speak RFC 8441');
     assert.deepEqual(seen, [{ onStream: true, protocol: 'lws-echo' }], 'the server established the WebSocket on an HTTP/2 stream');
   } finally {
     socket.close(1000);
