@@ -730,6 +730,15 @@ const kHanded = Symbol('tslws.smp.handed');
 
 function ignoreError(): void {}
 
+/** A message to the primary; nothing if it is gone ('disconnect' stops this service). */
+function sendToPrimary(m: ToPrimary): void {
+  try {
+    if (process.connected) process.send?.(m);
+  } catch {
+    // the primary is gone: 'disconnect' stops this service
+  }
+}
+
 /**
  * The topic bus of a service: publishes go to the primary, which forwards
  * them to the services that want them; what it forwards here is delivered
@@ -741,14 +750,6 @@ class IpcTopicBus implements TopicBus {
   readonly #out = new InFlight('this service');
   #received = 0;
 
-  #send(m: ToPrimary): void {
-    try {
-      if (process.connected) process.send?.(m);
-    } catch {
-      // the primary is gone: 'disconnect' stops this service
-    }
-  }
-
   publish(vhostName: string, topic: string, payload: Uint8Array, binary: boolean): void {
     if (!process.connected || !process.send) return;
     const send = process.send.bind(process);
@@ -758,11 +759,11 @@ class IpcTopicBus implements TopicBus {
   }
 
   subscribe(vhostName: string, topic: string): void {
-    this.#send({ tslws: 'smp', t: 'sub', v: vhostName, topic });
+    sendToPrimary({ tslws: 'smp', t: 'sub', v: vhostName, topic });
   }
 
   unsubscribe(vhostName: string, topic: string): void {
-    this.#send({ tslws: 'smp', t: 'unsub', v: vhostName, topic });
+    sendToPrimary({ tslws: 'smp', t: 'unsub', v: vhostName, topic });
   }
 
   onMessage(vhostName: string, handler: TopicBusHandler | null): void {
@@ -835,13 +836,6 @@ class IpcPeerTable implements PeerTable {
   }
 }
 
-function sendToPrimary(m: ToPrimary): void {
-  try {
-    if (process.connected) process.send?.(m);
-  } catch {
-    // the primary is gone: 'disconnect' stops this service
-  }
-}
 
 /** The service side: takes the sockets the primary hands over, reports closes, stops when told. */
 class ServiceSide {
@@ -859,15 +853,7 @@ class ServiceSide {
     process.on('SIGTERM', this.#onTerm);
     process.on('disconnect', this.#onOrphaned);
     // After the constructor: the default vhost (if any) is made by then.
-    setImmediate(() => this.#toPrimary({ tslws: 'smp', t: 'ready' }));
-  }
-
-  #toPrimary(m: ToPrimary): void {
-    try {
-      if (process.connected) process.send?.(m);
-    } catch {
-      // the primary is gone: 'disconnect' stops this service
-    }
+    setImmediate(() => sendToPrimary({ tslws: 'smp', t: 'ready' }));
   }
 
   #onMessage = (m: unknown, handle: unknown): void => {
@@ -887,7 +873,7 @@ class ServiceSide {
       if (peers instanceof IpcPeerTable && typeof msg.id === 'number') peers.go(msg.id);
     } else if (msg.t === 'collect') {
       if (typeof msg.gid === 'number' && typeof msg.name === 'string')
-        this.#toPrimary({ tslws: 'smp', t: 'report', gid: msg.gid, report: runReporter(msg.name, this.context) });
+        sendToPrimary({ tslws: 'smp', t: 'report', gid: msg.gid, report: runReporter(msg.name, this.context) });
     } else if (msg.t === 'gathered') {
       const g = typeof msg.id === 'number' ? this.#gathers.get(msg.id) : undefined;
       if (!g) return;
@@ -911,7 +897,7 @@ class ServiceSide {
         reject(stateError(ErrorCode.SMP, `gatherSmpReports: no answer from the primary in ${GATHER_ANSWER_MS} ms`));
       }, GATHER_ANSWER_MS);
       this.#gathers.set(id, { resolve, reject, timer });
-      this.#toPrimary({ tslws: 'smp', t: 'gather', id, name });
+      sendToPrimary({ tslws: 'smp', t: 'gather', id, name });
     });
   }
 
@@ -947,7 +933,7 @@ class ServiceSide {
       const peers = this.#closedPeers;
       this.#closed = 0;
       this.#closedPeers = [];
-      if (n) this.#toPrimary({ tslws: 'smp', t: 'closed', n, peers });
+      if (n) sendToPrimary({ tslws: 'smp', t: 'closed', n, peers });
     });
   };
 
@@ -964,7 +950,7 @@ class ServiceSide {
   #stop(secs: number | null): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#toPrimary({ tslws: 'smp', t: 'stopping' });
+    sendToPrimary({ tslws: 'smp', t: 'stopping' });
     const done = secs === null ? this.context.destroy() : this.context.drain({ timeoutSecs: secs });
     done.then(
       () => process.exit(0),
