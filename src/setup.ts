@@ -1,27 +1,10 @@
 /**
  * Every layer plugs itself into core when its module loads: importing this
- * loads them all, so a context made from any entry point has every role
- * and feature. The order does not matter (features carry their own).
+ * loads them all (the server's, the client and SMP), so a context made
+ * from `tslws` has every role and feature. The HTTP/2 server role still
+ * loads on its first connection (see `roles/h2/start.ts`).
  */
-import './http/vhost-http.js';
-import './http/wsi-api.js';
-import './fops/context-fops.js';
-import './responders/file/file-cache.js';
-import './responders/file/wsi-api.js';
-import './tls/vhost-feature.js';
-import './roles/h1/role-h1.js';
-import './roles/raw/role-raw.js';
-import './roles/h2/role-h2.js';
-import './roles/h2/vhost-h2.js';
-import './roles/ws/role-ws.js';
-import './roles/ws/vhost-ws.js';
-import './roles/ws/wsi-api.js';
-import './roles/ws/topics-api.js';
-import './roles/listen/listen-feature.js';
-import './roles/listen/adopt-socket.js';
-import './roles/listen/attach.js';
-import './roles/raw/adopt-descriptor.js';
+import './setup-server.js';
 import './client/vhost-client.js';
 import './client/wsi-api.js';
-import './plugins/context-plugins.js';
 import './smp/smp.js';

@@ -8,7 +8,13 @@
  *   wstest -m fuzzingclient   # pointed at ws://127.0.0.1:9001
  */
 import { parseArgs } from 'node:util';
-import { createContext, createEchoProtocol, callbackHttpDummy, MAX_SMP } from '../index.js';
+// Only what an echo server uses: a small heap keeps V8 from marking the
+// old generation over and over under large messages (bench/README.md).
+import '../setup-server.js';
+import { createContext } from '../core/context.js';
+import { callbackHttpDummy } from '../http/dummy.js';
+import { createEchoProtocol } from '../plugins/echo.js';
+import { MAX_SMP } from '../smp/max.js';
 import { serveUntilSignalled } from './serve.js';
 import { portArg, applyDebugArg } from './args.js';
 
@@ -26,7 +32,7 @@ const USAGE = `Usage: lws-test-echo [options]
   -h, --help              this text
 `;
 
-function main(): number {
+async function main(): Promise<number> {
   let args;
   try {
     args = parseArgs({
@@ -69,10 +75,12 @@ function main(): number {
     }
   }
   const name = args.protocol ?? 'lws-echo';
+  // SMP is loaded only when asked for (its services run this program again, with the same -j).
+  if (countThreads > 1) await import('../smp/smp.js');
   const context = createContext({
     port,
     iface: args.interface,
-    countThreads,
+    ...(countThreads > 1 ? { countThreads } : {}),
     protocols: [{ name: 'http-only', callback: callbackHttpDummy }, createEchoProtocol(name, { rxBufferSize })],
     pvo: { [name]: { default: '1' } },
     ws: { perMessageDeflate: true },
@@ -82,5 +90,5 @@ function main(): number {
   return 0;
 }
 
-const rc = main();
+const rc = await main();
 if (rc) process.exitCode = rc;

@@ -67,6 +67,14 @@ function parseUrl(url: string | URL): { address: string; port: number; path: str
   return { address, port: u.port ? Number(u.port) : tls ? 443 : 80, path: (u.pathname || '/') + u.search, tls };
 }
 
+let clientLayer: Promise<unknown> | null = null;
+
+/** The client layer loads with the first `connect`: a server that never connects out does not carry it. */
+function loadClient(): Promise<unknown> {
+  clientLayer ??= Promise.all([import('../client/vhost-client.js'), import('../client/wsi-api.js')]);
+  return clientLayer;
+}
+
 /**
  * Open a WebSocket to a ws:// or wss:// URL; resolves with an open
  * `MessageSocket`, rejects (code `TSLWS_CONNECT_FAILED`, or the signal's
@@ -90,7 +98,11 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
   const signal = options.signal;
   if (signal?.aborted) return Promise.reject(signal.reason);
 
-  return new Promise<MessageSocket>((resolve, reject) => {
+  return loadClient().then(() => new Promise<MessageSocket>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
     const socket = new MessageSocket(mo);
     let settled = false;
     let context: Context | null = null;
@@ -175,5 +187,5 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     } catch (e) {
       fail(e);
     }
-  });
+  }));
 }

@@ -3,6 +3,7 @@
  * callbacks (`createWebSocketServer`, `connect` and `MessageSocket`), and
  * HTTP requests answered by an async function (`httpHandler`).
  */
-import '../setup.js';
+// The server's layers; the client loads with the first `connect`.
+import '../setup-server.js';
 
 export * from './api.js';

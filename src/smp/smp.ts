@@ -24,8 +24,9 @@ import type { TopicBus, TopicBusHandler } from '../roles/ws/topics/bus.js';
 // Loaded for `vhost.attachTopicBus`: a service carries its topics to the others.
 import '../roles/ws/topics-api.js';
 
-/** lws's `LWS_MAX_SMP`: the most service processes a context may have. */
-export const MAX_SMP = 32;
+import { MAX_SMP } from './max.js';
+
+export { MAX_SMP };
 
 declare module '../core/context.js' {
   interface ContextCreationInfo {

@@ -1,7 +1,7 @@
 /**
  * The package's entry points: the main export keeps every name it has
  * always had, and `tslws/plugins`, `tslws/lwsws`, `tslws/fops`, `tslws/node` and `tslws/redis` give
- * the optional parts on their own (each loads every layer, so a context
+ * the optional parts on their own (each but tslws/node loads every layer, so a context
  * made through any of them has every role).
  */
 import { test } from 'node:test';

@@ -17,7 +17,7 @@ import { HeadScanner, parseHead, type RequestHead } from './head-parser.js';
 import { H1Exchange } from './exchange.js';
 import { upgradeToWebSocket } from './upgrade.js';
 import { startTunnel } from '../tunnel/role-tunnel.js';
-import { startH2 } from '../h2/role-h2.js';
+import { startH2 } from '../h2/start.js';
 import { h2OptionsOf } from '../h2/vhost-h2.js';
 import { CLIENT_PREFACE } from '../h2/frames.js';
 import { judgeFirstBytes } from '../raw/sniff.js';

@@ -2,7 +2,7 @@ import { TLSSocket } from 'node:tls';
 import type { Wsi } from '../../core/wsi.js';
 import type { VhostSelector } from '../../core/vhost.js';
 import { startH1 } from '../h1/role-h1.js';
-import { startH2 } from '../h2/role-h2.js';
+import { startH2 } from '../h2/start.js';
 import { h2OptionsOf } from '../h2/vhost-h2.js';
 import { startRaw } from '../raw/start-raw.js';
 import { hasOption, Option } from '../../core/options.js';

@@ -1,0 +1,2 @@
+/** lws's `LWS_MAX_SMP`: the most service processes a context may have. */
+export const MAX_SMP = 32;
