@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds what the package ships (run by `prepare`, so by `npm pack`,
 // `npm publish`, `npm ci` here and installs from git): dist/src from src/
-// alone with tsconfig.build.json. dist/src is emptied first, so nothing of
+// alone with tsconfig.build.json, then its declarations with their doc
+// comments (tsconfig.types.json; the JS has none). dist/src is emptied first, so nothing of
 // an earlier build (the development build's source maps, the output of a
 // removed source file) ends up in the tarball.
 import { rmSync } from 'node:fs';
@@ -19,5 +20,7 @@ try {
   process.exit(1);
 }
 rmSync(join(root, 'dist', 'src'), { recursive: true, force: true });
-const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+for (const config of ['tsconfig.build.json', 'tsconfig.types.json']) {
+  const r = spawnSync(process.execPath, [tsc, '-p', join(root, config)], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
