@@ -158,6 +158,7 @@ async function smp(ctx, duration, rounds) {
   for (const sc of scen) {
     const rates = { 1: [], 2: [] };
     const cpu = { 1: [], 2: [] };
+    const cores = { 1: [], 2: [] };
     for (let round = 0; round < rounds; round++) {
       for (const count of round % 2 ? [2, 1] : [1, 2]) {
         // One service: the server on core 0, the load on core 1. Two: the
@@ -166,11 +167,18 @@ async function smp(ctx, duration, rounds) {
         try {
           const pids = tree(srv.pid);
           const t0 = pids.reduce((a, p) => a + cpuTicks(p), 0);
+          const w0 = performance.now();
           const r = await wsload(['-m', 'echo', '-p', srv.port, ...sc.args, '-d', duration, '-w', 1], ctx, { core: count === 1 ? '1' : null });
           const t1 = tree(srv.pid).reduce((a, p) => a + cpuTicks(p), 0);
+          const wallSecs = (performance.now() - w0) / 1000;
           if (r.errors) throw new Fatal(`${sc.id} with -j ${count}: ${r.errors} errors ${JSON.stringify(r.error_kinds)}`);
           rates[count].push(r.rate);
-          cpu[count].push(((t1 - t0) / CLK_TCK) / (r.count || 1) * 1e6);
+          // The CPU time spans the warm-up as well as the measured window:
+          // per message and per core are taken over the whole run, at the
+          // measured rate.
+          const cpuSecs = (t1 - t0) / CLK_TCK;
+          cpu[count].push(cpuSecs / ((r.rate || 1) * wallSecs) * 1e6);
+          cores[count].push(cpuSecs / wallSecs);
           say(`smp ${sc.id} -j ${count}: ${fmtInt(r.rate)} msgs/s`);
         } finally {
           await stopChild(srv.child);
@@ -178,7 +186,8 @@ async function smp(ctx, duration, rounds) {
       }
     }
     rows.push({ scenario: sc.id, one: median(rates[1]), two: median(rates[2]), ratio: median(rates[2]) / median(rates[1]),
-      cpuUsOne: median(cpu[1]), cpuUsTwo: median(cpu[2]), roundsOne: rates[1], roundsTwo: rates[2] });
+      cpuUsOne: median(cpu[1]), cpuUsTwo: median(cpu[2]), coresOne: median(cores[1]), coresTwo: median(cores[2]),
+      perCoreOne: median(rates[1]) / median(cores[1]), perCoreTwo: median(rates[2]) / median(cores[2]), roundsOne: rates[1], roundsTwo: rates[2] });
   }
   return rows;
 }
@@ -309,8 +318,10 @@ async function main() {
     ], (i) => i > 0).join('\n') + '\n');
   } else if (what === 'smp') {
     process.stdout.write(alignTable([
-      ['scenario', '-j 1 msgs/s', '-j 2 msgs/s', '-j 2 / -j 1', 'server CPU/msg -j 1 / -j 2', '-j 1 rounds', '-j 2 rounds'],
+      ['scenario', '-j 1 msgs/s', '-j 2 msgs/s', '-j 2 / -j 1', 'server CPU/msg -j 1 / -j 2', 'server cores busy -j 1 / -j 2',
+        'msgs/s per server core -j 1 / -j 2', '-j 1 rounds', '-j 2 rounds'],
       ...result.map((r) => [r.scenario, fmtInt(r.one), fmtInt(r.two), r.ratio.toFixed(2), `${r.cpuUsOne.toFixed(1)} / ${r.cpuUsTwo.toFixed(1)} us`,
+        `${r.coresOne.toFixed(2)} / ${r.coresTwo.toFixed(2)}`, `${fmtInt(r.perCoreOne)} / ${fmtInt(r.perCoreTwo)} (${(r.perCoreTwo / r.perCoreOne).toFixed(2)})`,
         r.roundsOne.map(fmtInt).join(' / '), r.roundsTwo.map(fmtInt).join(' / ')]),
     ], (i) => i > 0).join('\n') + '\n');
   } else {
