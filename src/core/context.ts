@@ -526,6 +526,16 @@ export class Context {
     }
   }
 
+  /**
+   * @internal Deliver `wsi`'s pending WRITEABLE now instead of on the
+   * loop's next check phase (a connection that has just been read from).
+   */
+  writableNow(wsi: Wsi): void {
+    if (!this.#writablePending.delete(wsi) || wsi.closed) return;
+    // A choked connection is brought back by its drain, as below.
+    if (!wsi.sendPipeChoked()) wsi.serviceWritable();
+  }
+
   #serviceWritable = (): void => {
     this.#writableScheduled = false;
     const batch = [...this.#writablePending];
