@@ -98,7 +98,8 @@ class ContextMetrics {
   readonly #unsubscribe: Array<() => void> = [];
   readonly #eld: IntervalHistogram;
   readonly #wsCells = new WeakMap<Wsi, WsCells>();
-  readonly #httpCells = new Map<string, HttpCells>();
+  // By vhost, then protocol: no key string is built per request.
+  readonly #httpCells = new Map<string, Map<string, HttpCells>>();
   // events
   readonly #connections: ValueFamily;
   readonly #connBytesIn: ValueFamily;
@@ -250,15 +251,16 @@ class ContextMetrics {
 
   /** The cells of one vhost and protocol's requests, found once per pair rather than per request. */
   #httpCellsOf(vhost: string, protocol: string): HttpCells {
-    const key = `${vhost}\u0001${protocol}`;
-    let c = this.#httpCells.get(key);
+    let byProtocol = this.#httpCells.get(vhost);
+    if (!byProtocol) this.#httpCells.set(vhost, (byProtocol = new Map()));
+    let c = byProtocol.get(protocol);
     if (!c) {
       const labels = [vhost, protocol];
       c = {
         requests: new Map(), aborted: this.#requestsAborted.cell(labels), duration: this.#duration.cell(labels),
         bodyBytes: this.#reqBytes.cell(labels), responseBytes: this.#respBytes.cell(labels),
       };
-      this.#httpCells.set(key, c);
+      byProtocol.set(protocol, c);
     }
     return c;
   }
