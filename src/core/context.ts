@@ -17,8 +17,8 @@ import { peerAddressOf } from './peer.js';
 import { LocalPeerTable, type PeerTable } from './peer-table.js';
 import { channels } from './diagnostics.js';
 
-/** How many connections a turn of the loop answers right after their reads (see `writableNow`). */
-const WRITABLE_NOW_PER_TURN = 4;
+/** Default of `ContextCreationInfo.writeableAfterRead`. */
+const WRITEABLE_AFTER_READ = 4;
 
 /**
  * What a context is made from; the vhost fields make the default vhost.
@@ -54,6 +54,16 @@ export interface ContextCreationInfo extends VhostCreationInfo {
    * 0 or absent: no limit.
    */
   ipLimitAh?: number;
+  /**
+   * How many connections a turn of Node's event loop serves their
+   * WRITEABLE right after the read during which they asked for it
+   * (`callbackOnWritable()` from RECEIVE), so the peer gets its answer
+   * while other connections are read. The others, and every WRITEABLE
+   * asked for elsewhere, come in the loop's check phase, all together.
+   * Default 4; 0 sends every WRITEABLE through the check phase (more
+   * messages per read when peers pipeline, more latency when they wait).
+   */
+  writeableAfterRead?: number;
   /**
    * @internal The table that counts peers for the limits, instead of this
    * process's own (an SMP service asks the primary, which sees every
@@ -138,6 +148,8 @@ export class Context {
   readonly ipLimitWsi: number;
   /** Most connections of one peer address reading a request head at once; 0: no limit. See `ContextCreationInfo.ipLimitAh`. */
   readonly ipLimitAh: number;
+  /** Connections per turn served their WRITEABLE right after their read. See `ContextCreationInfo.writeableAfterRead`. */
+  readonly writeableAfterRead: number;
   /**
    * @internal Connections per peer address, when a peer limit is set (null
    * otherwise: nothing is counted). Every accepted connection with an IP
@@ -185,6 +197,8 @@ export class Context {
       : countOption('maxConnections', info.maxConnections, 1);
     this.ipLimitWsi = countOption('ipLimitWsi', info.ipLimitWsi, 0);
     this.ipLimitAh = countOption('ipLimitAh', info.ipLimitAh, 0);
+    this.writeableAfterRead = info.writeableAfterRead === undefined ? WRITEABLE_AFTER_READ
+      : countOption('writeableAfterRead', info.writeableAfterRead, 0);
     // Without a limit there is nothing to enforce: no table, no cost per connection.
     this.peerTable = info.peerTable ?? (this.ipLimitWsi || this.ipLimitAh ? new LocalPeerTable(this.ipLimitWsi, this.ipLimitAh) : null);
     const ka = info.kaTime ?? 0;
@@ -537,7 +551,7 @@ export class Context {
     // Past a few in one turn, many connections are ready at once: they are
     // served together in the check phase, where a busy server does more per
     // turn of the loop than by answering each read as it comes.
-    if (this.#writableNowThisTurn >= WRITABLE_NOW_PER_TURN) return;
+    if (this.#writableNowThisTurn >= this.writeableAfterRead) return;
     if (this.#writableNowThisTurn++ === 0) setImmediate(this.#newTurn);
     if (!this.#writablePending.delete(wsi) || wsi.closed) return;
     // A choked connection is brought back by its drain, as below.

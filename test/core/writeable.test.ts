@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Reason, Write, callbackHttpDummy, PendingTimeout, TO_KILL_ASYNC, type Protocol, type Wsi } from '../../src/index.js';
+import { Reason, Write, callbackHttpDummy, createContext, PendingTimeout, TO_KILL_ASYNC, type Protocol, type Wsi } from '../../src/index.js';
 import { start, raw, parseResponses, sleep, openSocket } from '../helpers/common.js';
 
 const CHUNK = Buffer.alloc(64 * 1024, 'z');
@@ -146,5 +146,46 @@ test('maxConnections: connections past the limit are closed on accept, others ar
     a.destroy();
   } finally {
     await ctx.destroy();
+  }
+});
+
+test('writeableAfterRead: a WRITEABLE asked for while a request is read comes right after the read (default), or in the check phase with 0', async () => {
+  async function order(info: { writeableAfterRead?: number }): Promise<string[]> {
+    const seen: string[] = [];
+    const p: Protocol = {
+      name: 'http',
+      callback(wsi, reason, u, input) {
+        if (reason === Reason.HTTP) {
+          wsi.callbackOnWritable();
+          // A tick queued in the callback runs once the read's handler has returned.
+          process.nextTick(() => seen.push('tick'));
+          return 0;
+        }
+        if (reason === Reason.HTTP_WRITEABLE) {
+          seen.push('writeable');
+          const body = Buffer.from('ok');
+          wsi.addHttpHeaderStatus(200);
+          wsi.addHttpHeaderContentLength(body.length);
+          wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS);
+          wsi.write(body, Write.HTTP_FINAL);
+          return 0;
+        }
+        return callbackHttpDummy(wsi, reason, u, input);
+      },
+    };
+    const { ctx, port } = await start({ protocols: [p], ...info });
+    try {
+      assert.equal(ctx.writeableAfterRead, info.writeableAfterRead ?? 4);
+      const r = await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.match(r.text, /^HTTP\/1\.1 200 [^]*\r\n\r\nok$/);
+      return seen;
+    } finally {
+      await ctx.destroy();
+    }
+  }
+  assert.deepEqual(await order({}), ['writeable', 'tick']);
+  assert.deepEqual(await order({ writeableAfterRead: 0 }), ['tick', 'writeable']);
+  for (const bad of [-1, 1.5, Number.NaN]) {
+    assert.throws(() => createContext({ port: 0, iface: '127.0.0.1', writeableAfterRead: bad }), (e: NodeJS.ErrnoException) => e.code === 'TSLWS_INVALID_OPTION', String(bad));
   }
 });
