@@ -76,6 +76,17 @@ interface Wanted {
   /** A catch-up waits for the command connection. */
   pendingCatchUp: boolean;
   readonly waiters: Array<() => void>;
+  /** What the subscriber connection calls with this channel's messages. */
+  readonly listener: (m: Buffer) => void;
+}
+
+/** How long an unsent subscription waits before it is sent again. */
+const RESUBSCRIBE_MS = 250;
+
+function clientOffline(e: unknown): boolean {
+  // node-redis's ClientOfflineError: nothing was sent (a cluster client
+  // before it knows the cluster), so nothing will be repeated either.
+  return e instanceof Error && (e.constructor.name === 'ClientOfflineError' || e.message === 'The client is offline');
 }
 
 const OFFSET_RE = /^\d{1,20}-\d{1,20}$/;
@@ -265,14 +276,28 @@ export class RedisTopicBus implements TopicBus {
     if (this.#wanted.has(names.channel)) return;
     const w: Wanted = {
       vhost: vhostName, topic, names, history: this.#o.history(vhostName, topic), confirmed: false, ready: false, last: null, catching: null, pendingCatchUp: false, waiters: [],
+      listener: (m: Buffer): void => this.#live(w, m),
     };
     this.#wanted.set(names.channel, w);
-    const listener = (m: Buffer): void => this.#live(w, m);
-    const p = this.#sub.subscribe(names.channel, listener, this.#o.sharded);
-    p.then(() => this.#subscribed(w), (e: Error) => {
-      // The client subscribes again by itself when it reconnects; `ready` comes then.
-      log.info('redis bus: subscribing to %s: %s', names.channel, e.message);
+    this.#sendSubscribe(w);
+  }
+
+  #sendSubscribe(w: Wanted): void {
+    const channel = w.names.channel;
+    this.#sub.subscribe(channel, w.listener, this.#o.sharded).then(() => this.#subscribed(w), (e: Error) => {
+      log.warn('redis bus: subscribing to %s: %s', channel, e.message);
+      // A subscription the client took is repeated by it when it reconnects
+      // (`ready` comes then); one it refused unsent is sent again here.
+      if (clientOffline(e)) this.#resendLater(w);
     });
+  }
+
+  #resendLater(w: Wanted): void {
+    setTimeout(() => {
+      if (this.#closed || this.#wanted.get(w.names.channel) !== w) return;
+      if (this.#sub.isReady) this.#sendSubscribe(w);
+      else this.#resendLater(w);
+    }, RESUBSCRIBE_MS).unref();
   }
 
   unsubscribe(vhostName: string, topic: string): void {

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BusClient, seq, startBusServer, type BusServer } from './procs.js';
-import { clusterOk, ownerOf, restartNode, clusterRig } from './cluster.js';
+import { clusterOk, ownerOf, restartNode, clusterRig, shardSubscribers } from './cluster.js';
 
 test('cluster: the node of a topic crashes and comes back; the subscriber is told of the gap, then messages flow again', async (t) => {
   const { cluster, servers, clients } = await clusterRig(t);
@@ -23,7 +23,7 @@ test('cluster: the node of a topic crashes and comes back; the subscriber is tol
   const p = await BusClient.open(a.port);
   clients.push(x, p);
   await x.ask('sub t', 'sub');
-  await x.until(() => false, 300);
+  assert.equal(await shardSubscribers(owner, 'tslws:{localhost/t}'), 1, `process b's SSUBSCRIBE on node ${owner}: ${b.output()}`);
   await p.ask('pub t 5 m 0', 'published');
   assert.ok(await x.until(() => x.messages.length >= 5), `x has ${x.messages.length}: ${b.output()}`);
 

@@ -50,11 +50,37 @@ function spawnNode(dir: string, port: number): ChildProcess {
     '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-/** Wait until every node says `cluster_state:ok`. */
+/**
+ * Wait until every node says `cluster_state:ok` and all of them agree on
+ * which node owns each slot: a client that reads the slot map from a node
+ * that does not know it yet sends its sharded subscriptions to the wrong
+ * node, where they are refused.
+ */
 export async function clusterOk(c: RedisCluster, timeoutMs = 15_000): Promise<void> {
   for (const p of c.ports) {
     await until(`node ${p} did not reach cluster_state:ok`, async () => /cluster_state:ok/.test(await cli(['-p', String(p), 'CLUSTER', 'INFO'], 1000)), timeoutMs);
   }
+  await until('the nodes did not agree on the slots', async () => {
+    const maps = await Promise.all(c.ports.map(async (p) => slotOwners(await cli(['-p', String(p), 'CLUSTER', 'NODES'], 1000))));
+    return maps.every((m) => m !== '' && m === maps[0]);
+  }, timeoutMs);
+}
+
+/** Each node's address and slot ranges, from CLUSTER NODES, in a comparable form ('' while a slot has no owner). */
+function slotOwners(nodes: string): string {
+  const owners: string[] = [];
+  let covered = 0;
+  for (const line of nodes.trim().split('\n')) {
+    const f = line.split(' ');
+    const addr = (f[1] ?? '').split('@')[0];
+    const ranges = f.slice(8).filter((r) => /^\d/.test(r));
+    for (const r of ranges) {
+      const [from, to] = r.split('-').map(Number) as [number, number | undefined];
+      covered += (to ?? from) - from + 1;
+    }
+    if (ranges.length) owners.push(`${addr} ${ranges.join(',')}`);
+  }
+  return covered === 16384 ? owners.sort().join(';') : '';
 }
 
 /** Kill node `i` (SIGKILL: a crash, its data lost) and start it again on its port; it rejoins from its nodes file. */
@@ -130,6 +156,23 @@ export async function startCluster(): Promise<RedisCluster> {
   } catch (e) {
     await stopCluster(c);
     throw e;
+  }
+}
+
+/**
+ * Wait until the node on `port` counts `n` sharded subscribers of
+ * `channel` (PUBSUB SHARDNUMSUB); returns the last count seen. A bus
+ * answers its client's subscribe before Redis has the SSUBSCRIBE, and on
+ * a busy machine the connection to the node can take seconds.
+ */
+export async function shardSubscribers(port: number, channel: string, n = 1, timeoutMs = 15_000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  let count = -1;
+  for (;;) {
+    const out = await cli(['-p', String(port), 'PUBSUB', 'SHARDNUMSUB', channel]).catch(() => '');
+    count = Number(/\n(\d+)\s*$/.exec(out)?.[1] ?? -1);
+    if (count >= n || Date.now() > end) return count;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
