@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Reason, Write, callbackHttpDummy, createContext, PendingTimeout, TO_KILL_ASYNC, type Protocol, type Wsi } from '../../src/index.js';
 import { start, raw, parseResponses, sleep, openSocket } from '../helpers/common.js';
+import { answer } from '../helpers/metered.js';
 
 const CHUNK = Buffer.alloc(64 * 1024, 'z');
 const TOTAL_CHUNKS = 400; // 25 MiB
@@ -163,12 +164,7 @@ test('writeableAfterRead: a WRITEABLE asked for while a request is read comes ri
         }
         if (reason === Reason.HTTP_WRITEABLE) {
           seen.push('writeable');
-          const body = Buffer.from('ok');
-          wsi.addHttpHeaderStatus(200);
-          wsi.addHttpHeaderContentLength(body.length);
-          wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS);
-          wsi.write(body, Write.HTTP_FINAL);
-          return 0;
+          return answer(wsi, 200, 'ok');
         }
         return callbackHttpDummy(wsi, reason, u, input);
       },
