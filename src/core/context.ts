@@ -550,21 +550,19 @@ export class Context {
   writableNow(wsi: Wsi): void {
     // Past a few in one turn, many connections are ready at once: they are
     // served together in the check phase, where a busy server does more per
-    // turn of the loop than by answering each read as it comes.
-    if (this.#writableNowThisTurn >= this.writeableAfterRead) return;
-    if (this.#writableNowThisTurn++ === 0) setImmediate(this.#newTurn);
-    if (!this.#writablePending.delete(wsi) || wsi.closed) return;
+    // turn of the loop than by answering each read as it comes. A pending
+    // wsi means that check phase is scheduled, and it starts the count again.
+    if (this.#writableNowThisTurn >= this.writeableAfterRead || !this.#writablePending.delete(wsi) || wsi.closed) return;
+    this.#writableNowThisTurn++;
     // A choked connection is brought back by its drain, as below.
     if (!wsi.sendPipeChoked()) wsi.serviceWritable();
   }
 
   #writableNowThisTurn = 0;
-  #newTurn = (): void => {
-    this.#writableNowThisTurn = 0;
-  };
 
   #serviceWritable = (): void => {
     this.#writableScheduled = false;
+    this.#writableNowThisTurn = 0;
     const batch = [...this.#writablePending];
     this.#writablePending.clear();
     for (const wsi of batch) {

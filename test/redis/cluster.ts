@@ -5,7 +5,7 @@
  * A missing redis-server or redis-cli fails the test with a clear message.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/lws-c-apps.js';
@@ -21,8 +21,6 @@ export interface RedisCluster {
   dir: string;
   /** A seed URL (the first node). */
   url: string;
-  /** Lets the next cluster be made (see lockClusters). */
-  unlock: () => void;
 }
 
 /** Run redis-cli with `args`; its standard output. */
@@ -51,10 +49,9 @@ function spawnNode(dir: string, port: number): ChildProcess {
 }
 
 /**
- * Wait until every node says `cluster_state:ok` and all of them agree on
- * which node owns each slot: a client that reads the slot map from a node
- * that does not know it yet sends its sharded subscriptions to the wrong
- * node, where they are refused.
+ * Wait until every node says `cluster_state:ok` and all of them give the
+ * same owner for every slot, so whichever node a client asks for the slot
+ * map, it gets the one the test reads (`ownerOf`).
  */
 export async function clusterOk(c: RedisCluster, timeoutMs = 15_000): Promise<void> {
   for (const p of c.ports) {
@@ -96,52 +93,11 @@ export async function restartNode(c: RedisCluster, i: number): Promise<void> {
   await until(`node ${port} did not answer PING after a restart`, async () => (await cli(['-p', String(port), 'PING'], 1000)).trim() === 'PONG', 5000);
 }
 
-const LOCK = join(tmpdir(), 'tslws-redis-cluster.lock');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * One cluster test at a time on a machine: with two clusters made at once
- * (the test runner runs two files together), a bus's SSUBSCRIBE was seen
- * never to reach its node. A lock directory, taken atomically; one left by
- * a process that has died is taken over.
- */
-async function lockClusters(timeoutMs = 180_000): Promise<() => void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      return () => rmSync(LOCK, { recursive: true, force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = 0;
-      try {
-        owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-      } catch {
-        // Being written or removed: look again.
-      }
-      if (owner && !alive(owner)) rmSync(LOCK, { recursive: true, force: true });
-      else if (Date.now() > end) throw new Error(`redis cluster: ${LOCK} still held (pid ${owner || '?'}) after ${timeoutMs} ms`);
-      else await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-/** A cluster of three nodes; `stopCluster` when done (one cluster at a time per machine: see lockClusters). */
 export async function startCluster(): Promise<RedisCluster> {
   requireRedisServer();
   if (!existsSync(REDIS_CLI)) throw new Error(`${REDIS_CLI} is missing: install Debian's redis-tools (apt-get install redis-tools) to run the Redis Cluster tests`);
-  const unlock = await lockClusters();
   const dir = mkdtempSync(join(tmpdir(), 'tslws-rcluster-'));
-  const c: RedisCluster = { ports: [], procs: [], dir, url: '', unlock };
+  const c: RedisCluster = { ports: [], procs: [], dir, url: '' };
   try {
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
@@ -166,14 +122,13 @@ export async function startCluster(): Promise<RedisCluster> {
  * a busy machine the connection to the node can take seconds.
  */
 export async function shardSubscribers(port: number, channel: string, n = 1, timeoutMs = 15_000): Promise<number> {
-  const end = Date.now() + timeoutMs;
   let count = -1;
-  for (;;) {
-    const out = await cli(['-p', String(port), 'PUBSUB', 'SHARDNUMSUB', channel]).catch(() => '');
+  await until(`node ${port} did not count ${n} subscriber(s) of ${channel}`, async () => {
+    const out = await cli(['-p', String(port), 'PUBSUB', 'SHARDNUMSUB', channel], 1000);
     count = Number(/\n(\d+)\s*$/.exec(out)?.[1] ?? -1);
-    if (count >= n || Date.now() > end) return count;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return count >= n;
+  }, timeoutMs).catch(() => { /* the caller asserts on the count */ });
+  return count;
 }
 
 /** The port of the node that owns `key`'s slot, from CLUSTER NODES. */
@@ -203,7 +158,6 @@ export async function stopCluster(c: RedisCluster): Promise<void> {
     p.kill('SIGKILL');
   })));
   rmSync(c.dir, { recursive: true, force: true });
-  c.unlock();
 }
 
 /** A cluster and the bus servers and clients of one test, all stopped when it ends. */

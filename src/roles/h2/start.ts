@@ -15,8 +15,7 @@ type RoleModule = typeof import('./role-h2.js');
 let role: RoleModule | null = null;
 let loading: Promise<RoleModule> | null = null;
 
-/** Load the role now (a server that expects HTTP/2 may want it before its first connection). */
-export function loadH2Role(): Promise<RoleModule> {
+function loadH2Role(): Promise<RoleModule> {
   loading ??= import('./role-h2.js').then((m) => (role = m));
   return loading;
 }
