@@ -4,29 +4,19 @@
  * 16 MiB each way, SETTINGS_MAX_CONCURRENT_STREAMS, GOAWAY, RST_STREAM,
  * timeouts, redirects, HTTP/1.1 fallback and a malformed frame.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants as h2c } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createContext, type Context } from '../../src/index.js';
-import { makePki } from '../helpers/pki.js';
-import { nodeH2, request, requestHub, sha256 } from '../helpers/h2client.js';
+import { h2Fixtures, nodeH2, request, requestHub, sha256 } from '../helpers/h2client.js';
 import { CLIENT_PREFACE, Flag, FrameType, H2Error, frame, goawayFrame, settingsFrame } from '../../src/roles/h2/frames.js';
 import { HpackEncoder } from '../../src/roles/h2/hpack/index.js';
 
-const pki = makePki();
-const leaf = pki.issue('localhost');
-const ssl = { ca: pki.ca.cert };
+const { leaf, ssl, contexts, closers } = h2Fixtures();
 const big = randomBytes(16 * 1024 * 1024);
-const contexts: Context[] = [];
-const closers: Array<() => Promise<void>> = [];
-after(async () => {
-  await Promise.all(contexts.map((c) => c.destroy()));
-  await Promise.all(closers.map((c) => c()));
-  pki.cleanup();
-});
 
 function client(h2Client?: Record<string, number>): Context {
   const ctx = createContext({ protocols: [requestHub], h2Client });

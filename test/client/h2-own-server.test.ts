@@ -11,7 +11,8 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createContext, callbackHttpDummy, Mount, Reason, Write, type Context, type Protocol, type Wsi } from '../../src/index.js';
+import { createContext, callbackHttpDummy, Mount, Reason, type Context, type Protocol, type Wsi } from '../../src/index.js';
+import { answer } from '../helpers/metered.js';
 import { makePki } from '../helpers/pki.js';
 import type { H2ClientStream } from '../../src/roles/h2/client-stream.js';
 import { DEFAULT_H2_CLIENT_OPTIONS } from '../../src/roles/h2/client-options.js';
@@ -55,14 +56,8 @@ const sink: Protocol = {
         st.hash = sha256(Buffer.concat(st.parts));
         wsi.callbackOnWritable();
         return 0;
-      case Reason.HTTP_WRITEABLE: {
-        const body = Buffer.from(st.hash ?? '');
-        wsi.addHttpHeaderStatus(200);
-        wsi.addHttpHeaderContentLength(body.length);
-        wsi.write(wsi.finalizeHttpHeader(), Write.HTTP_HEADERS);
-        wsi.write(body, Write.HTTP_FINAL);
-        return 0;
-      }
+      case Reason.HTTP_WRITEABLE:
+        return answer(wsi, 200, st.hash ?? '');
     }
     return callbackHttpDummy(wsi, reason, user, input);
   },

@@ -4,27 +4,17 @@
  * stream (and, for the HTTP/1.1 fallback, on an upgraded socket):
  * echo, close codes both ways, and require / prefer / forbid.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Reason, Write, createContext, callbackHttpDummy, type Context, type Wsi } from '../../src/index.js';
-import { makePki } from '../helpers/pki.js';
 import { Recorder, clientContext, acceptOf } from '../helpers/client.js';
-import { nodeH2, wsEcho, wsFrame, type WsEcho } from '../helpers/h2client.js';
+import { h2Fixtures, nodeH2, wsEcho, wsFrame, type WsEcho } from '../helpers/h2client.js';
 import { connect, type MessageSocket } from '../../src/node/index.js';
 
-const pki = makePki();
-const leaf = pki.issue('localhost');
-const ssl = { ca: pki.ca.cert };
-const contexts: Context[] = [];
-const closers: Array<() => Promise<void>> = [];
-after(async () => {
-  await Promise.all(contexts.map((c) => c.destroy()));
-  await Promise.all(closers.map((c) => c()));
-  pki.cleanup();
-});
+const { pki, leaf, ssl, contexts, closers } = h2Fixtures();
 
 interface Session extends WsEcho {
   via: 'h2' | 'h1';

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
 import { createSecureServer, createServer, type Http2Server, type Http2SecureServer, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { Reason, Write, type Context, type Wsi, type ClientConnectInfo } from '../../src/index.js';
-import type { Issued, Pki } from './pki.js';
+import { after } from 'node:test';
+import { makePki, type Issued, type Pki } from './pki.js';
 
 export interface Outcome {
   wsi: Wsi;
@@ -158,6 +159,28 @@ export async function nodeH2(onStream: (s: ServerHttp2Stream, h: IncomingHttpHea
 /** TLS settings a client needs to trust `pki`'s certificates. */
 export function trust(pki: Pki): { ca: Buffer } {
   return { ca: pki.ca.cert };
+}
+
+/** A test file's CA and localhost certificate, and the contexts and servers it makes: destroyed, closed and removed after the file. */
+export interface H2Fixtures {
+  pki: Pki;
+  leaf: Issued;
+  /** Client TLS settings trusting `pki`. */
+  ssl: { ca: Buffer };
+  contexts: Context[];
+  closers: Array<() => Promise<void>>;
+}
+
+/** Make a file's fixtures (call at the top of a test file). */
+export function h2Fixtures(): H2Fixtures {
+  const pki = makePki();
+  const f: H2Fixtures = { pki, leaf: pki.issue('localhost'), ssl: trust(pki), contexts: [], closers: [] };
+  after(async () => {
+    await Promise.all(f.contexts.map((c) => c.destroy()));
+    await Promise.all(f.closers.map((c) => c()));
+    pki.cleanup();
+  });
+  return f;
 }
 
 // ---- a minimal WebSocket echo over any duplex (an h2 stream or a socket) ----
