@@ -180,7 +180,13 @@ export class Context {
   /** Per address refused at ipLimitWsi since one of its connections last closed; each has connections, so this stays bounded. */
   #peerBursts = new Map<string, number>();
   #lingering = new Set<Socket>();
-  #writablePending = new Set<Wsi>();
+  // Connections owed a WRITEABLE: flags on the wsi and a list swapped with
+  // a spare each pass, not a Set. A Set whose table is in the old
+  // generation reallocates it there on every clear or shrink, one per
+  // message served: the old space grew by that alone into mark-compacts
+  // (bench/README.md, "Tables in the old generation").
+  #writableList: Wsi[] = [];
+  #writableSpare: Wsi[] = [];
   #writableScheduled = false;
   #destroyed = false;
   #destroying: Promise<void> | null = null;
@@ -492,7 +498,7 @@ export class Context {
       this.#closeWaiters.delete(wsi);
       for (const w of waiters) w();
     }
-    this.#writablePending.delete(wsi);
+    wsi.writablePending = false;
     if (!wsi.parent) this.poll?.remove(wsi);
     const p0 = wsi.vhost.protocols[0];
     wsi.callProtocol(Reason.WSI_DESTROY, undefined, p0);
@@ -536,7 +542,11 @@ export class Context {
 
   /** @internal Deliver a WRITEABLE on a later turn, once the connection is not choked. */
   scheduleWritable(wsi: Wsi): void {
-    this.#writablePending.add(wsi);
+    wsi.writablePending = true;
+    if (!wsi.writableListed) {
+      wsi.writableListed = true;
+      this.#writableList.push(wsi);
+    }
     if (!this.#writableScheduled) {
       this.#writableScheduled = true;
       setImmediate(this.#serviceWritable);
@@ -552,7 +562,9 @@ export class Context {
     // served together in the check phase, where a busy server does more per
     // turn of the loop than by answering each read as it comes. A pending
     // wsi means that check phase is scheduled, and it starts the count again.
-    if (this.#writableNowThisTurn >= this.writeableAfterRead || !this.#writablePending.delete(wsi) || wsi.closed) return;
+    if (this.#writableNowThisTurn >= this.writeableAfterRead || !wsi.writablePending || wsi.closed) return;
+    // Stays listed: the pass skips it unless it asks again.
+    wsi.writablePending = false;
     this.#writableNowThisTurn++;
     // A choked connection is brought back by its drain, as below.
     if (!wsi.sendPipeChoked()) wsi.serviceWritable();
@@ -563,14 +575,31 @@ export class Context {
   #serviceWritable = (): void => {
     this.#writableScheduled = false;
     this.#writableNowThisTurn = 0;
-    const batch = [...this.#writablePending];
-    this.#writablePending.clear();
-    for (const wsi of batch) {
-      if (wsi.closed) continue;
-      // A choked connection is brought back by its drain (a socket's
-      // 'drain', a stream's credit, a compressor catching up).
-      if (wsi.sendPipeChoked()) continue;
-      wsi.serviceWritable();
+    // Those asking during the pass are served on the next one.
+    const batch = this.#writableList;
+    this.#writableList = this.#writableSpare;
+    let i = 0;
+    try {
+      while (i < batch.length) {
+        const wsi = batch[i++];
+        wsi.writableListed = false;
+        if (!wsi.writablePending) continue;
+        wsi.writablePending = false;
+        if (wsi.closed) continue;
+        // A choked connection is brought back by its drain (a socket's
+        // 'drain', a stream's credit, a compressor catching up).
+        if (wsi.sendPipeChoked()) continue;
+        wsi.serviceWritable();
+      }
+    } finally {
+      // Should a WRITEABLE throw past its guard, the rest wait for the next pass.
+      for (; i < batch.length; i++) {
+        const wsi = batch[i];
+        wsi.writableListed = false;
+        if (wsi.writablePending) this.scheduleWritable(wsi);
+      }
+      batch.length = 0;
+      this.#writableSpare = batch;
     }
   };
 
@@ -590,7 +619,7 @@ export class Context {
     let n = 0;
     for (const w of this.#wsis) {
       if (w.closed) continue;
-      if (this.#writablePending.has(w) || (w.heldRx !== null && w.rxFlowOn)) n++;
+      if (w.writablePending || (w.heldRx !== null && w.rxFlowOn)) n++;
     }
     return n;
   }
@@ -629,7 +658,8 @@ export class Context {
       for (const s of this.#lingering) s.destroy();
       this.#lingering.clear();
       this.timers.close();
-      this.#writablePending.clear();
+      for (const w of this.#writableList) w.writablePending = w.writableListed = false;
+      this.#writableList.length = 0;
       return Promise.all(waits).then(() => undefined);
     };
     this.#destroying = draining.length ? this.#untilClosed(draining).then(finish) : finish();

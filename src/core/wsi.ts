@@ -62,6 +62,10 @@ export class Wsi {
   wantWritable = false;
   /** @internal Inside a WRITEABLE callback. */
   inWritable = false;
+  /** @internal The context owes this connection a WRITEABLE on its next service pass. */
+  writablePending = false;
+  /** @internal In the context's list of connections to serve (maybe no longer pending). */
+  writableListed = false;
   /** @internal */ rxFlowOn = true;
   /** @internal Bytes read while rx flow control was off, or left unparsed. */
   heldRx: Buffer | null = null;
