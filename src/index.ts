@@ -23,7 +23,7 @@ export type {
 } from './core/protocols.js';
 export { Reason } from './core/reasons.js';
 export { Poll, type PollArgs } from './core/poll-events.js';
-export { Write } from './core/write.js';
+export { LWS_PRE, Write } from './core/write.js';
 export { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './core/timeouts.js';
 
 // ---- diagnostics channels (metrics, tracing) ----

@@ -18,5 +18,12 @@ export enum Write {
   H2_STREAM_END = 0x80,
 }
 
+/**
+ * Bytes a `wsi.writeLent()` payload must have before it in its buffer, for
+ * the frame header (lws's `LWS_PRE`): allocate `LWS_PRE + n` bytes and
+ * write the payload at `LWS_PRE`.
+ */
+export const LWS_PRE = 16;
+
 /** The low bits of a write's flags name its kind; the rest are modifiers. */
 export const WRITE_KIND_MASK = 0x3f;

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
-import { Write } from '../core/write.js';
+import { LWS_PRE, Write } from '../core/write.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
 import type { PublishOptions, PublishResult, SubscribeOptions, TopicDropReport, TopicGapReport, TopicPosition } from '../index.js';
@@ -132,10 +132,12 @@ interface OutMessage {
 /**
  * Spare buffers for the copies `send()` queues, for messages of SPARE_MIN to
  * SPARE_SIZE bytes. A new 64 KiB buffer costs several times the copy into
- * it (allocation, V8's external memory, GC); a queued copy lives only until
- * `wsi.write()` has framed it (which copies it again), so the next message
- * can reuse it. Shared by every socket, at most SPARE_KEEP kept (8 MiB).
- * Smaller messages come from Node's own buffer pool, which is cheaper.
+ * it (allocation, V8's external memory, GC). The copy is made LWS_PRE bytes
+ * in, so a message sent as one frame leaves from it (`wsi.writeLent()`, the
+ * header written in front) and the spare comes back once the socket is done
+ * with it; a fragmented one is framed piece by piece by `wsi.write()`.
+ * Shared by every socket, at most SPARE_KEEP kept (8 MiB). Smaller
+ * messages come from Node's own buffer pool, which is cheaper.
  */
 const SPARE_SIZE = 64 * 1024;
 const SPARE_MIN = 4 * 1024;
@@ -143,7 +145,7 @@ const SPARE_KEEP = 128;
 const spares: Buffer[] = [];
 
 function takeSpare(): Buffer {
-  return spares.pop() ?? Buffer.allocUnsafeSlow(SPARE_SIZE);
+  return spares.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + SPARE_SIZE);
 }
 
 function giveSpare(b: Buffer): void {
@@ -278,7 +280,7 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
     let spare: Buffer | null = null;
     if (size >= SPARE_MIN && size <= SPARE_SIZE) {
       spare = takeSpare();
-      buf = spare.subarray(0, size);
+      buf = spare.subarray(LWS_PRE, LWS_PRE + size);
       if (text) buf.write(data, 0, size, 'utf8');
       else buf.set(data);
     } else buf = text ? Buffer.from(data, 'utf8') : copyOf(data);
@@ -574,14 +576,17 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
       const n = Math.min(frag, m.data.length - m.off);
       const last = m.off + n === m.data.length;
       const flags = (m.off === 0 ? m.kind : Write.CONTINUATION) | (last ? 0 : Write.NO_FIN);
-      const r = wsi.write(m.off === 0 && last ? m.data : m.data.subarray(m.off, m.off + n), flags);
+      const whole = m.off === 0 && last;
+      const spare = m.spare;
+      const r = whole && spare !== null ? wsi.writeLent(m.data, flags, () => giveSpare(spare))
+        : wsi.write(whole ? m.data : m.data.subarray(m.off, m.off + n), flags);
       m.off += n;
       this.#queued -= n;
       if (last) {
         this.#queue.shift();
         if (this.#topics) wsi.holdPublishedAfter(this.#queue[0]?.mark ?? null);
-        // wsi.write() has copied it into the frame.
-        if (m.spare) giveSpare(m.spare);
+        // wsi.write() has copied the fragments into their frames.
+        if (!whole && spare !== null) giveSpare(spare);
       }
       if (r < 0) return this.#writeFailed();
     }

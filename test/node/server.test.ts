@@ -128,6 +128,37 @@ test('send() copies: a buffer reused at once after send() does not change what g
   await server.close();
 });
 
+test('a slow reader gets every message as sent: buffers the layer reuses wait until the socket has written them', async () => {
+  const server = await listen();
+  const conn = next<[MessageSocket]>(server, 'connection');
+  const ws = await open(server.port as number);
+  const [socket] = await conn;
+  const back: Buffer[] = [];
+  ws.on('message', (d: Buffer) => back.push(d));
+  // The client reads nothing while 12 MB are sent (more than loopback
+  // buffers), each message different, in sizes the layer copies into its
+  // reused buffers; sent a few at a time, so new messages take buffers
+  // while earlier ones wait in the socket.
+  ws.pause();
+  const sent: Buffer[] = [];
+  for (let i = 0; i < 300; i++) {
+    const m = randomBytes(i % 2 ? 40000 : 65536);
+    sent.push(m);
+    socket.send(m);
+    if (i % 4 === 3) await sleep(1);
+  }
+  try {
+    await sleep(200);
+    assert.ok(socket.bufferedAmount > 0, 'the stalled reader holds messages back');
+    ws.resume();
+    assert.ok(await until(() => back.length === sent.length, 10000), `${back.length} of ${sent.length} messages`);
+    for (let i = 0; i < sent.length; i++) assert.ok(back[i].equals(sent[i]), `message ${i} as sent`);
+  } finally {
+    ws.terminate();
+    await server.close();
+  }
+});
+
 test('messages in many pieces and frames (ws fragments, 64 KiB reads) arrive whole', async () => {
   const server = await listen();
   const got: Array<[Buffer | string, boolean]> = [];

@@ -51,28 +51,43 @@ export function buildFrame(opcode: number, fin: boolean, rsv1: boolean, payload:
  */
 export function writeFrame(out: Buffer, opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, mask?: Uint8Array): number {
   const len = payload.length;
+  const hlen = writeFrameHeader(out, 0, opcode, fin, rsv1, len, mask);
+  out.set(payload, hlen);
+  // XOR is its own inverse: the word-at-a-time unmask masks too (a byte
+  // loop here made a client's large frames eight times slower).
+  if (mask) unmask(out.subarray(hlen, hlen + len), mask, 0);
+  return hlen + len;
+}
+
+/**
+ * Write the header of a frame of `len` payload bytes into `out` at `at`
+ * (the mask key last, when given); returns its length.
+ */
+export function writeFrameHeader(out: Uint8Array, at: number, opcode: number, fin: boolean, rsv1: boolean, len: number, mask?: Uint8Array): number {
   const extra = len < 126 ? 0 : len < 65536 ? 2 : 8;
   const hlen = 2 + extra + (mask ? 4 : 0);
-  out[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+  out[at] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
   const m = mask ? 0x80 : 0;
-  if (extra === 0) out[1] = m | len;
+  if (extra === 0) out[at + 1] = m | len;
   else if (extra === 2) {
-    out[1] = m | 126;
-    out[2] = len >>> 8;
-    out[3] = len & 0xff;
+    out[at + 1] = m | 126;
+    out[at + 2] = len >>> 8;
+    out[at + 3] = len & 0xff;
   } else {
-    out[1] = m | 127;
-    out.writeUInt32BE(Math.floor(len / 0x100000000), 2);
-    out.writeUInt32BE(len >>> 0, 6);
+    out[at + 1] = m | 127;
+    const hi = Math.floor(len / 0x100000000);
+    const lo = len >>> 0;
+    out[at + 2] = hi >>> 24;
+    out[at + 3] = (hi >>> 16) & 0xff;
+    out[at + 4] = (hi >>> 8) & 0xff;
+    out[at + 5] = hi & 0xff;
+    out[at + 6] = lo >>> 24;
+    out[at + 7] = (lo >>> 16) & 0xff;
+    out[at + 8] = (lo >>> 8) & 0xff;
+    out[at + 9] = lo & 0xff;
   }
-  out.set(payload, hlen);
-  if (mask) {
-    out.set(mask, hlen - 4);
-    // XOR is its own inverse: the word-at-a-time unmask masks too (a byte
-    // loop here made a client's large frames eight times slower).
-    unmask(out.subarray(hlen, hlen + len), mask, 0);
-  }
-  return hlen + len;
+  if (mask) out.set(mask, at + hlen - 4);
+  return hlen;
 }
 
 // The mask rotated to a phase, read back as one platform-endian word.

@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net';
 import type { Wsi } from '../../core/wsi.js';
 import type { Transport } from '../../core/role.js';
-import { Write, WRITE_KIND_MASK } from '../../core/write.js';
+import { LWS_PRE, Write, WRITE_KIND_MASK } from '../../core/write.js';
 import { ErrorCode, rangeError, stateError } from '../../core/errors.js';
 import { channels } from '../../core/diagnostics.js';
-import { Op, buildFrame, writeFrame } from './frame.js';
+import { Op, buildFrame, frameHeaderLength, unmask, writeFrame, writeFrameHeader } from './frame.js';
 import { FRAME_PAYLOAD_MAX, POOL_FROM, framePoolOf, type FramePool } from './frame-pool.js';
 import { nextMaskKey } from './sides.js';
 import type { PmdConn } from './deflate/pmd-conn.js';
@@ -13,9 +13,13 @@ import type { TopicConn } from './topics/registry.js';
 
 const EMPTY = Buffer.alloc(0);
 
-/** A pooled frame buffer lent to the socket; `out` until given back (once). */
+/**
+ * Memory lent to the socket until it is done with it; `out` until given
+ * back (once): a pooled frame buffer (`buf`), or a caller's (`release`).
+ */
 interface Loan {
-  buf: Buffer;
+  buf: Buffer | null;
+  release: (() => void) | null;
   out: boolean;
 }
 
@@ -93,6 +97,61 @@ export class WsSender {
    * `CONTINUATION`), or a ping or pong. Returns the bytes taken or -1.
    */
   write(buf: Uint8Array, flags: number): number {
+    const op = this.#begin(buf, flags);
+    if (op < 0) return -1;
+    const fin = (flags & Write.NO_FIN) === 0;
+    const t = this.#out as Transport;
+    if (this.#toCompressor(t, op, fin, buf)) return buf.length;
+    const sock = this.#sock;
+    if (sock !== null && buf.length >= POOL_FROM && buf.length <= FRAME_PAYLOAD_MAX) this.#writePooled(sock, op, fin, buf);
+    else t.write(this.frame(op, fin, false, buf));
+    return buf.length;
+  }
+
+  /**
+   * `wsi.writeLent()`: as `write`, but the header goes into the LWS_PRE
+   * bytes before `buf` and the frame leaves from the caller's memory, which
+   * `release` gives back once the socket is done with it. Where the frame
+   * must be built elsewhere anyway (a stream inside another connection, the
+   * compressor) it is copied and released at once. `release` is called
+   * exactly once.
+   */
+  writeLent(buf: Uint8Array, flags: number, release: () => void): number {
+    if (buf.byteOffset < LWS_PRE)
+      throw rangeError(ErrorCode.INVALID_ARGUMENT, `wsi.writeLent: the payload needs ${LWS_PRE} bytes before it in its buffer (LWS_PRE); it starts at ${buf.byteOffset}`);
+    let op: number;
+    try {
+      op = this.#begin(buf, flags);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    if (op < 0) {
+      release();
+      return -1;
+    }
+    const fin = (flags & Write.NO_FIN) === 0;
+    const t = this.#out as Transport;
+    const sock = this.#sock;
+    if (this.#toCompressor(t, op, fin, buf) || sock === null) {
+      if (sock === null) t.write(this.frame(op, fin, false, buf));
+      release();
+      return buf.length;
+    }
+    const mask = this.isServer ? undefined : nextMaskKey();
+    const hlen = frameHeaderLength(buf.length, mask !== undefined);
+    const frame = new Uint8Array(buf.buffer, buf.byteOffset - hlen, hlen + buf.length);
+    writeFrameHeader(frame, 0, op, fin, false, buf.length, mask);
+    if (mask) unmask(buf, mask, 0);
+    this.#lend(sock, frame, { buf: null, release, out: true });
+    return buf.length;
+  }
+
+  /**
+   * Check a write against the connection's state and move the message
+   * state on; the frame's opcode, or -1 when nothing more can be sent.
+   */
+  #begin(buf: Uint8Array, flags: number): number {
     const t = this.#out;
     if (!t || this.wsi.closed || this.#closeSent) return -1;
     const kind = flags & WRITE_KIND_MASK;
@@ -130,22 +189,22 @@ export class WsSender {
     }
     // Told as the whole message is handed over (queued for the compressor or the socket), before it leaves.
     if (fin && op < 0x8 && channels.wsMessageOut.hasSubscribers) this.#announce(this.#txMessageSize, this.#txBinary);
+    return op;
+  }
+
+  /** With permessage-deflate a data frame goes through its queue (compressed or not): true when it did. */
+  #toCompressor(t: Transport, op: number, fin: boolean, buf: Uint8Array): boolean {
     const pmd = this.pmd;
-    if (pmd && op < 0x8) {
-      if (this.#compress) {
-        // The caller may reuse its buffer once write returns; zlib reads it later.
-        pmd.sendCompressed(op, fin, op !== Op.CONTINUATION, Buffer.from(buf));
-      } else {
-        pmd.sendFrame(this.frame(op, fin, false, buf));
-      }
-      // Uncompressed frames queued behind a compression count too.
-      this.#chokeWhileCompressing(t, pmd);
-      return buf.length;
+    if (!pmd || op >= 0x8) return false;
+    if (this.#compress) {
+      // The caller may reuse its buffer once write returns; zlib reads it later.
+      pmd.sendCompressed(op, fin, op !== Op.CONTINUATION, Buffer.from(buf));
+    } else {
+      pmd.sendFrame(this.frame(op, fin, false, buf));
     }
-    const sock = this.#sock;
-    if (sock !== null && buf.length >= POOL_FROM && buf.length <= FRAME_PAYLOAD_MAX) this.#writePooled(sock, op, fin, buf);
-    else t.write(this.frame(op, fin, false, buf));
-    return buf.length;
+    // Uncompressed frames queued behind a compression count too.
+    this.#chokeWhileCompressing(t, pmd);
+    return true;
   }
 
   /**
@@ -154,19 +213,24 @@ export class WsSender {
    * having nothing left to write (see `reclaim`).
    */
   #writePooled(sock: Socket, op: number, fin: boolean, buf: Uint8Array): void {
-    const pool = this.#pool as FramePool;
-    const slot = pool.take();
+    const slot = (this.#pool as FramePool).take();
     const n = writeFrame(slot, op, fin, false, buf, this.isServer ? undefined : nextMaskKey());
-    const loan: Loan = { buf: slot, out: true };
+    this.#lend(sock, slot.subarray(0, n), { buf: slot, release: null, out: true });
+  }
+
+  #lend(sock: Socket, frame: Uint8Array, loan: Loan): void {
     const lent = (this.#lent ??= []);
     lent.push(loan);
-    sock.write(slot.subarray(0, n), (err) => {
-      if (!loan.out) return;
-      loan.out = false;
-      // After an error the socket may still hold the chunk: leave it to the GC.
-      if (!err) pool.give(slot);
-    });
+    sock.write(frame, (err) => this.#giveBack(loan, err));
     this.reclaim();
+  }
+
+  #giveBack(loan: Loan, err?: Error | null): void {
+    if (!loan.out) return;
+    loan.out = false;
+    if (loan.release) loan.release();
+    // After an error the socket may still hold the chunk: a pooled buffer is left to the GC.
+    else if (!err) (this.#pool as FramePool).give(loan.buf as Buffer);
   }
 
   /**
@@ -181,14 +245,7 @@ export class WsSender {
     if (lent === null || lent.length === 0) return;
     const s = this.#sock as Socket;
     if (s.writableLength === 0 && !s.destroyed) {
-      const pool = this.#pool as FramePool;
-      for (let i = 0; i < lent.length; i++) {
-        const l = lent[i];
-        if (l.out) {
-          l.out = false;
-          pool.give(l.buf);
-        }
-      }
+      for (let i = 0; i < lent.length; i++) this.#giveBack(lent[i]);
       lent.length = 0;
     } else if (lent.length > 8) {
       // Still writing: forget the loans already given back by their callbacks.

@@ -39,6 +39,26 @@ declare module '../../core/wsi.js' {
      * ```
      */
     closeReason(code: number, reason?: string | Uint8Array): void;
+    /**
+     * `write()` without a copy of the payload (lws's `LWS_PRE` contract).
+     * `buf` must have `LWS_PRE` bytes before it in its ArrayBuffer, which
+     * the frame header is written into (whatever they held is overwritten);
+     * the frame then leaves from that memory. It stays the connection's
+     * until `release` is called, exactly once, when the socket is done with
+     * it (maybe before `writeLent` returns, when it was copied: a stream of
+     * an HTTP/2 connection, permessage-deflate, or nothing could be sent).
+     * A client masks the payload in place. Flags and the result are
+     * `write()`'s; a misuse throws (NOT_WEBSOCKET off a WebSocket,
+     * INVALID_ARGUMENT without the room, WRITE_MISUSE as `write()`) after
+     * calling `release`, except for the first two.
+     *
+     * ```ts
+     * const slot = Buffer.allocUnsafe(LWS_PRE + data.length);
+     * slot.set(data, LWS_PRE);
+     * wsi.writeLent(slot.subarray(LWS_PRE), Write.BINARY, () => pool.push(slot));
+     * ```
+     */
+    writeLent(buf: Uint8Array, flags: number, release: () => void): number;
   }
 }
 
@@ -71,5 +91,14 @@ extendApi(Wsi, {
     const r = typeof reason === 'string' ? Buffer.from(reason) : reason;
     if (r.length > 123) throw rangeError(ErrorCode.INVALID_ARGUMENT, 'closeReason: the reason is at most 123 bytes');
     ws.sender.setCloseReason(code, r);
+  },
+  writeLent(buf: Uint8Array, flags: number, release: () => void): number {
+    const ws = wsOf(this);
+    if (!ws) throw stateError(ErrorCode.NOT_WEBSOCKET, `writeLent: connection ${this.id} is not a WebSocket (role ${this.roleName})`);
+    if (this.closed || !this.transport) {
+      release();
+      return -1;
+    }
+    return ws.sender.writeLent(buf, flags, release);
   },
 });
