@@ -24,7 +24,7 @@
 import type { CallbackArgs, Protocol } from '../core/protocols.js';
 import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
-import { Write } from '../core/write.js';
+import { LWS_PRE, Write } from '../core/write.js';
 import { log } from '../core/log.js';
 import { ErrorCode, rangeError } from '../core/errors.js';
 import type { Plugin } from './plugin.js';
@@ -80,11 +80,15 @@ const POOL_FROM = 2048;
 function makeCallback(maxQueued: number, rxChunk: number, keep: number) {
   const resumeBelow = Math.floor(maxQueued / 2);
   // Large frames are copied (RECEIVE input is only valid during the
-  // callback) into rxBufferSize buffers reused once written: wsi.write()
-  // copies what it sends, and allocating a fresh 64 KiB buffer per frame
-  // costs more than the copy itself.
+  // callback) into rxBufferSize buffers, LWS_PRE bytes in: they leave from
+  // there (wsi.writeLent(), no second copy) and are reused once the socket
+  // has written them; allocating a fresh 64 KiB buffer per frame costs
+  // more than the copy itself.
   const spare: Buffer[] = [];
   let pooled: Buffer | null = null;
+  const giveBack = (b: Buffer): void => {
+    if (spare.length < keep) spare.push(b);
+  };
 
   /** `size` bytes the session owns; `pooled` is set to the pool buffer they lie in, or null. */
   function alloc(size: number): Buffer {
@@ -92,8 +96,8 @@ function makeCallback(maxQueued: number, rxChunk: number, keep: number) {
       pooled = null;
       return Buffer.allocUnsafe(size);
     }
-    pooled = spare.pop() ?? Buffer.allocUnsafeSlow(rxChunk);
-    return pooled.subarray(0, size);
+    pooled = spare.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + rxChunk);
+    return pooled.subarray(LWS_PRE, LWS_PRE + size);
   }
 
   function copyOf(input: Uint8Array): Buffer {
@@ -154,9 +158,8 @@ function makeCallback(maxQueued: number, rxChunk: number, keep: number) {
       const p = pss.queue[pss.next] as Piece;
       pss.queue[pss.next++] = undefined;
       pss.queuedBytes -= p.data.length;
-      const r = wsi.write(p.data, p.flags);
-      // wsi.write() has copied the frame: the buffer may be reused.
-      if (p.pooled && spare.length < keep) spare.push(p.pooled);
+      const pool = p.pooled;
+      const r = pool ? wsi.writeLent(p.data, p.flags, () => giveBack(pool)) : wsi.write(p.data, p.flags);
       if (r < 0) {
         log.info('echo: write failed on wsi %d', wsi.id);
         return -1;
