@@ -18,9 +18,20 @@ export function makeEtag(len: number, mtimeMs: number | undefined, gzip: boolean
   return `"${len.toString(16)}${mtimeMs === undefined ? '' : '-' + Math.floor(mtimeMs).toString(16)}${gzip ? '-gz' : ''}"`;
 }
 
+// The last date made: requests for one file (or files written in the
+// same second) ask for the same one, and a Date and its string cost more
+// than the rest of the head.
+let lastSec = Number.NaN;
+let lastDate = '';
+
 /** `Last-Modified`'s value: whole seconds, as HTTP dates carry. */
 export function httpDateOfMs(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toUTCString();
+  const sec = Math.floor(ms / 1000);
+  if (sec !== lastSec) {
+    lastDate = new Date(sec * 1000).toUTCString();
+    lastSec = sec;
+  }
+  return lastDate;
 }
 
 /** Does an If-None-Match list contain `etag` (weak comparison, RFC 9110 13.1.2)? */
