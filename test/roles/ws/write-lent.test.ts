@@ -27,6 +27,18 @@ function expected(seed: number, size: number): Buffer {
   return b;
 }
 
+/** A protocol that asks for WRITEABLE once established and hands each one to `write`. */
+function writer(name: string, write: (wsi: Wsi) => void): Protocol {
+  return {
+    name,
+    callback(wsi, reason, _user, _input) {
+      if (reason === Reason.ESTABLISHED || reason === Reason.CLIENT_ESTABLISHED) wsi.callbackOnWritable();
+      if (reason === Reason.SERVER_WRITEABLE || reason === Reason.CLIENT_WRITEABLE) write(wsi);
+      return 0;
+    },
+  };
+}
+
 interface Slot {
   mem: Buffer;
   seed: number;
@@ -37,27 +49,20 @@ test('a server frame leaves from the lent memory, which stays untouched until re
   const slots: Slot[] = [];
   let next = 0;
   const total = SIZES.length * ROUNDS;
-  const proto: Protocol = {
-    name: 'lend',
-    callback(wsi, reason, _user, _input) {
-      if (reason === Reason.ESTABLISHED) wsi.callbackOnWritable();
-      if (reason === Reason.SERVER_WRITEABLE) {
-        for (let k = 0; k < 8 && next < total; k++, next++) {
-          const size = SIZES[next % SIZES.length];
-          const mem = Buffer.alloc(LWS_PRE + size, 0xab);
-          const slot: Slot = { mem, seed: next, released: 0 };
-          fill(mem.subarray(LWS_PRE), next);
-          slots.push(slot);
-          assert.equal(wsi.writeLent(mem.subarray(LWS_PRE), Write.BINARY, () => slot.released++), size);
-          // Only the header's bytes in front of the payload were used.
-          const hlen = size < 126 ? 2 : size < 65536 ? 4 : 10;
-          assert.ok(mem.subarray(0, LWS_PRE - hlen).every((b) => b === 0xab), 'the rest of LWS_PRE is left alone');
-        }
-        if (next < total) wsi.callbackOnWritable();
-      }
-      return 0;
-    },
-  };
+  const proto = writer('lend', (wsi) => {
+    for (let k = 0; k < 8 && next < total; k++, next++) {
+      const size = SIZES[next % SIZES.length];
+      const mem = Buffer.alloc(LWS_PRE + size, 0xab);
+      const slot: Slot = { mem, seed: next, released: 0 };
+      fill(mem.subarray(LWS_PRE), next);
+      slots.push(slot);
+      assert.equal(wsi.writeLent(mem.subarray(LWS_PRE), Write.BINARY, () => slot.released++), size);
+      // Only the header's bytes in front of the payload were used.
+      const hlen = size < 126 ? 2 : size < 65536 ? 4 : 10;
+      assert.ok(mem.subarray(0, LWS_PRE - hlen).every((b) => b === 0xab), 'the rest of LWS_PRE is left alone');
+    }
+    if (next < total) wsi.callbackOnWritable();
+  });
   const ctx = createContext({ port: 0, iface: '127.0.0.1', protocols: [{ name: 'http', callback: callbackHttpDummy }, proto] });
   try {
     await ctx.listening;
@@ -147,24 +152,17 @@ test('misuse is refused with a code: no room in front, not a WebSocket, a CONTIN
 test('with permessage-deflate the frame is copied and released at once, and arrives as written', async () => {
   let releasedInCall = 0;
   let sent = 0;
-  const proto: Protocol = {
-    name: 'pmd',
-    callback(wsi, reason, _user, _input) {
-      if (reason === Reason.ESTABLISHED) wsi.callbackOnWritable();
-      if (reason === Reason.SERVER_WRITEABLE) {
-        for (const size of [10, 5000, 70000]) {
-          const mem = Buffer.alloc(LWS_PRE + size);
-          fill(mem.subarray(LWS_PRE), size);
-          let released = false;
-          wsi.writeLent(mem.subarray(LWS_PRE), Write.BINARY, () => (released = true));
-          if (released) releasedInCall++;
-          mem.fill(0); // the compressor works later, on its own copy
-          sent++;
-        }
-      }
-      return 0;
-    },
-  };
+  const proto = writer('pmd', (wsi) => {
+    for (const size of [10, 5000, 70000]) {
+      const mem = Buffer.alloc(LWS_PRE + size);
+      fill(mem.subarray(LWS_PRE), size);
+      let released = false;
+      wsi.writeLent(mem.subarray(LWS_PRE), Write.BINARY, () => (released = true));
+      if (released) releasedInCall++;
+      mem.fill(0); // the compressor works later, on its own copy
+      sent++;
+    }
+  });
   const ctx = createContext({ port: 0, iface: '127.0.0.1', protocols: [{ name: 'http', callback: callbackHttpDummy }, proto], ws: { perMessageDeflate: true } });
   try {
     await ctx.listening;
@@ -187,20 +185,13 @@ test('a client masks the lent payload in place, and the server reads what was wr
   await new Promise<void>((r) => wss.once('listening', () => r()));
   let released = 0;
   let n = 0;
-  const proto: Protocol = {
-    name: 'c',
-    callback(wsi, reason, _user, _input) {
-      if (reason === Reason.CLIENT_ESTABLISHED) wsi.callbackOnWritable();
-      if (reason === Reason.CLIENT_WRITEABLE) {
-        for (; n < SIZES.length; n++) {
-          const mem = Buffer.alloc(LWS_PRE + SIZES[n]);
-          fill(mem.subarray(LWS_PRE), n);
-          wsi.writeLent(mem.subarray(LWS_PRE), Write.BINARY, () => released++);
-        }
-      }
-      return 0;
-    },
-  };
+  const proto = writer('c', (wsi) => {
+    for (; n < SIZES.length; n++) {
+      const mem = Buffer.alloc(LWS_PRE + SIZES[n]);
+      fill(mem.subarray(LWS_PRE), n);
+      wsi.writeLent(mem.subarray(LWS_PRE), Write.BINARY, () => released++);
+    }
+  });
   const ctx = createContext({ protocols: [proto] });
   try {
     ctx.clientConnect({ address: '127.0.0.1', port: (wss.address() as AddressInfo).port, localProtocolName: 'c' });
