@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Wsi } from '../../core/wsi.js';
 import type { Transport } from '../../core/role.js';
-import { LWS_PRE, Write, WRITE_KIND_MASK } from '../../core/write.js';
+import { Write, WRITE_KIND_MASK } from '../../core/write.js';
 import { ErrorCode, rangeError, stateError } from '../../core/errors.js';
 import { channels } from '../../core/diagnostics.js';
 import { Op, buildFrame, frameHeaderLength, unmask, writeFrame, writeFrameHeader } from './frame.js';
@@ -114,11 +114,9 @@ export class WsSender {
    * `release` gives back once the socket is done with it. Where the frame
    * must be built elsewhere anyway (a stream inside another connection, the
    * compressor) it is copied and released at once. `release` is called
-   * exactly once.
+   * exactly once. The caller has checked the room in front.
    */
   writeLent(buf: Uint8Array, flags: number, release: () => void): number {
-    if (buf.byteOffset < LWS_PRE)
-      throw rangeError(ErrorCode.INVALID_ARGUMENT, `wsi.writeLent: the payload needs ${LWS_PRE} bytes before it in its buffer (LWS_PRE); it starts at ${buf.byteOffset}`);
     let op: number;
     try {
       op = this.#begin(buf, flags);
@@ -133,8 +131,10 @@ export class WsSender {
     const fin = (flags & Write.NO_FIN) === 0;
     const t = this.#out as Transport;
     const sock = this.#sock;
-    if (this.#toCompressor(t, op, fin, buf) || sock === null) {
-      if (sock === null) t.write(this.frame(op, fin, false, buf));
+    // Copied by the compressor's queue, or (a stream's transport) into a frame here.
+    const copied = this.#toCompressor(t, op, fin, buf);
+    if (copied || sock === null) {
+      if (!copied) t.write(this.frame(op, fin, false, buf));
       release();
       return buf.length;
     }

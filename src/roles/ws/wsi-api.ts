@@ -3,6 +3,7 @@ import { Wsi } from '../../core/wsi.js';
 import { extendApi } from '../../core/features.js';
 import { roleStateOf } from '../../core/role.js';
 import { ErrorCode, rangeError, stateError } from '../../core/errors.js';
+import { LWS_PRE } from '../../core/write.js';
 import { wsRole } from './role-ws.js';
 import type { WsConn } from './conn.js';
 
@@ -95,6 +96,8 @@ extendApi(Wsi, {
   writeLent(buf: Uint8Array, flags: number, release: () => void): number {
     const ws = wsOf(this);
     if (!ws) throw stateError(ErrorCode.NOT_WEBSOCKET, `writeLent: connection ${this.id} is not a WebSocket (role ${this.roleName})`);
+    if (buf.byteOffset < LWS_PRE)
+      throw rangeError(ErrorCode.INVALID_ARGUMENT, `writeLent: the payload needs ${LWS_PRE} bytes before it in its buffer (LWS_PRE); it starts at ${buf.byteOffset}`);
     if (this.closed || !this.transport) {
       release();
       return -1;

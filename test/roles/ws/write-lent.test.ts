@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { createContext, callbackHttpDummy, Reason, Write, LWS_PRE, ErrorCode, type Protocol, type TslwsError, type Wsi } from '../../../src/index.js';
 import { RawWsClient, openWs, waitFor } from '../../helpers/plugin-ws-client.js';
+import { OP, RawWs, h2Session } from '../../helpers/ws.js';
 
 // Sizes on each side of the 7-bit, 16-bit and 64-bit length forms.
 const SIZES = [0, 125, 126, 65535, 65536, 200000];
@@ -144,6 +145,9 @@ test('misuse is refused with a code: no room in front, not a WebSocket, a CONTIN
     await waitFor(() => w.closed, 'the server side closed', 3000);
     assert.equal(w.writeLent(Buffer.alloc(LWS_PRE + 3).subarray(LWS_PRE), Write.BINARY, () => released++), -1);
     assert.equal(released, 2, 'a closed connection releases at once');
+    assert.throws(() => w.writeLent(new Uint8Array(8), Write.BINARY, () => released++),
+      (e: TslwsError) => e.code === ErrorCode.INVALID_ARGUMENT, 'no room is refused on a closed connection too');
+    assert.equal(released, 2);
   } finally {
     await ctx.destroy();
   }
@@ -201,5 +205,49 @@ test('a client masks the lent payload in place, and the server reads what was wr
   } finally {
     await ctx.destroy();
     await new Promise<void>((r) => wss.close(() => r()));
+  }
+});
+
+test('inside an HTTP/2 stream the frame is copied and released at once, sent once, with or without permessage-deflate', async () => {
+  let released = 0;
+  let releasedInCall = 0;
+  // Answers each message from RECEIVE with a lent copy of it.
+  const proto: Protocol = {
+    name: 'lend',
+    callback(wsi, reason, _user, input) {
+      if (reason !== Reason.RECEIVE) return 0;
+      const mem = Buffer.alloc(LWS_PRE + input.length);
+      mem.set(input, LWS_PRE);
+      let now = false;
+      wsi.writeLent(mem.subarray(LWS_PRE), Write.TEXT, () => {
+        released++;
+        now = true;
+      });
+      if (now) releasedInCall++;
+      mem.fill(0); // the stream has its own copy
+      return 0;
+    },
+  };
+  const ctx = createContext({ port: 0, iface: '127.0.0.1', protocols: [{ name: 'http', callback: callbackHttpDummy }, proto], ws: { perMessageDeflate: true } });
+  try {
+    await ctx.listening;
+    const port = ctx.vhosts[0].port as number;
+    const session = await h2Session(port);
+    const plain = await RawWs.openH2(port, { session, protocol: 'lend' });
+    const deflate = await RawWs.openH2(port, { session, protocol: 'lend', headers: ['sec-websocket-extensions: permessage-deflate'] });
+    assert.match(String(deflate.h2Headers['sec-websocket-extensions']), /^permessage-deflate/);
+    for (const c of [plain, deflate]) {
+      c.send(OP.TEXT, 'one');
+      c.send(OP.TEXT, 'two');
+      assert.equal((await c.message()).data.toString(), 'one');
+      assert.equal((await c.message()).data.toString(), 'two', 'each message is sent once');
+    }
+    assert.equal(released, 4);
+    assert.equal(releasedInCall, 4);
+    plain.destroy();
+    deflate.destroy();
+    session.destroy();
+  } finally {
+    await ctx.destroy();
   }
 });
