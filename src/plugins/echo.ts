@@ -38,82 +38,114 @@ export interface EchoOptions {
   /** Queued bytes past which reading stops; default 256 KiB. */
   maxQueuedBytes?: number;
   /**
-   * Frame copies of 2 KiB to `rxBufferSize` are made in reused buffers of
-   * `rxBufferSize` bytes; this many idle ones are kept (0: a new buffer
-   * for every copy). Each connection holds one between a RECEIVE and its
-   * WRITEABLE, so this is how many connections can echo at once without
-   * allocating. Default 128.
+   * Frames are copied into reused buffers: of `rxBufferSize` bytes for
+   * frames of 2 KiB and more, of 2 KiB for smaller ones. This many idle
+   * large ones are kept, and as many small ones as fit in the same bytes
+   * (0: a new buffer for every copy). Each connection holds one between a
+   * RECEIVE and its WRITEABLE, so this is how many connections can echo at
+   * once without allocating. Default 128.
    */
   spareBuffers?: number;
 }
 
+/** A frame waiting to be echoed. Pieces are reused: a session keeps its queue's slots from message to message. */
 interface Piece {
-  data: Buffer;
+  /** A pooled buffer (the payload LWS_PRE bytes in), or exactly the payload; null once sent. */
+  buf: Buffer | null;
+  len: number;
+  pooled: boolean;
   /** Write.TEXT, Write.BINARY or Write.CONTINUATION, plus Write.NO_FIN unless final. */
   flags: number;
-  /** The pooled buffer `data` lies in, given back once written. */
-  pooled: Buffer | null;
 }
 
 interface EchoSession {
-  /** Sent pieces become `undefined` at once so their buffers can go; the array is compacted now and then. */
-  queue: Array<Piece | undefined>;
-  /** Index of the next piece to send. */
+  /**
+   * Frames to send are `queue[next]` up to `queue[end]`. The slots are kept
+   * when it empties (up to KEEP_SLOTS): a frame waiting for WRITEABLE is
+   * then no new object, so nothing per message outlives a turn of the loop.
+   */
+  queue: Piece[];
   next: number;
+  end: number;
   queuedBytes: number;
   rxStopped: boolean;
-  /** The frame being gathered (its later pieces have not come yet), or null. */
+  /** The buffer a frame is being gathered in (its later pieces have not come yet), or null. */
   gather: Buffer | null;
-  /** The pooled buffer `gather` lies in, if any. */
-  gatherPool: Buffer | null;
+  gatherPooled: boolean;
+  /** Bytes gathered, and the size the frame (or chunk) will have. */
   gatherLen: number;
+  gatherCap: number;
   /** Write.TEXT, Write.BINARY or Write.CONTINUATION for the gathered frame. */
   gatherKind: number;
 }
 
 function newSession(): EchoSession {
-  return { queue: [], next: 0, queuedBytes: 0, rxStopped: false, gather: null, gatherPool: null, gatherLen: 0, gatherKind: 0 };
+  return { queue: [], next: 0, end: 0, queuedBytes: 0, rxStopped: false, gather: null, gatherPooled: false, gatherLen: 0, gatherCap: 0, gatherKind: 0 };
 }
 
-/** Frames this large are copied into pooled buffers; smaller ones come from Node's own slab. */
+/** Frames this large are copied into rxBufferSize spares; smaller ones into spares of this size. */
 const POOL_FROM = 2048;
+/** Queue slots a session keeps once its queue has drained. */
+const KEEP_SLOTS = 64;
+
 function makeCallback(maxQueued: number, rxChunk: number, keep: number) {
   const resumeBelow = Math.floor(maxQueued / 2);
-  // Large frames are copied (RECEIVE input is only valid during the
-  // callback) into rxBufferSize buffers, LWS_PRE bytes in: they leave from
-  // there (wsi.writeLent(), no second copy) and are reused once the socket
-  // has written them; allocating a fresh 64 KiB buffer per frame costs
-  // more than the copy itself.
+  // Frames are copied (RECEIVE input is only valid during the callback)
+  // into reused buffers, LWS_PRE bytes in: they leave from there
+  // (wsi.writeLent(), no second copy) and come back once the socket has
+  // written them. A fresh buffer per frame costs more than the copy: for a
+  // large one the allocation, for a small one the ArrayBuffer every few
+  // frames from Node's slab, which each young-generation collection must
+  // sweep (most of its pause at 100 connections x 1 KiB).
   const spare: Buffer[] = [];
-  let pooled: Buffer | null = null;
+  const small = Math.min(POOL_FROM, rxChunk);
+  const smallSpare: Buffer[] = [];
+  const keepSmall = keep * Math.floor((LWS_PRE + rxChunk) / (LWS_PRE + small));
   const giveBack = (b: Buffer): void => {
-    if (spare.length < keep) spare.push(b);
+    if (b.length === LWS_PRE + rxChunk) {
+      if (spare.length < keep) spare.push(b);
+    } else if (smallSpare.length < keepSmall) smallSpare.push(b);
   };
+  /** Whether the last `take` came from the spares. */
+  let pooled = false;
 
-  /** `size` bytes the session owns; `pooled` is set to the pool buffer they lie in, or null. */
-  function alloc(size: number): Buffer {
-    if (size < POOL_FROM || size > rxChunk) {
-      pooled = null;
+  /** A buffer for a `size`-byte frame: a spare (payload at LWS_PRE) or, past rxBufferSize, a buffer of its own. */
+  function take(size: number): Buffer {
+    if (size > rxChunk) {
+      pooled = false;
       return Buffer.allocUnsafe(size);
     }
-    pooled = spare.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + rxChunk);
-    return pooled.subarray(LWS_PRE, LWS_PRE + size);
+    pooled = true;
+    return size <= small && small < rxChunk
+      ? smallSpare.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + small)
+      : spare.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + rxChunk);
   }
 
-  function copyOf(input: Uint8Array): Buffer {
-    const b = alloc(input.length);
-    b.set(input);
-    return b;
-  }
-
-  function queue(wsi: Wsi, pss: EchoSession, data: Buffer, flags: number, pool: Buffer | null): void {
-    pss.queue.push({ data, flags, pooled: pool });
-    pss.queuedBytes += data.length;
+  function queue(wsi: Wsi, pss: EchoSession, buf: Buffer, isPooled: boolean, len: number, flags: number): void {
+    const p = pss.queue[pss.end];
+    if (p === undefined) pss.queue.push({ buf, len, pooled: isPooled, flags });
+    else {
+      p.buf = buf;
+      p.len = len;
+      p.pooled = isPooled;
+      p.flags = flags;
+    }
+    pss.end++;
+    pss.queuedBytes += len;
     if (pss.queuedBytes > maxQueued && !pss.rxStopped) {
       pss.rxStopped = true;
       wsi.rxFlowControl(false);
     }
     wsi.callbackOnWritable();
+  }
+
+  function startGather(pss: EchoSession, size: number, kind: number): Buffer {
+    const g = (pss.gather = take(size));
+    pss.gatherPooled = pooled;
+    pss.gatherLen = 0;
+    pss.gatherCap = size;
+    pss.gatherKind = kind;
+    return g;
   }
 
   function receive(wsi: Wsi, pss: EchoSession, input: Uint8Array): void {
@@ -126,51 +158,57 @@ function makeCallback(maxQueued: number, rxChunk: number, keep: number) {
       const kind = wsi.isFirstFragment() ? (wsi.frameIsBinary() ? Write.BINARY : Write.TEXT) : Write.CONTINUATION;
       if (rest === 0 || input.length >= rxChunk) {
         // The common case: the piece is a whole frame (or a full chunk).
-        const data = copyOf(input);
-        queue(wsi, pss, data, kind | (rest === 0 ? fin : Write.NO_FIN), pooled);
+        const b = take(input.length);
+        b.set(input, pooled ? LWS_PRE : 0);
+        queue(wsi, pss, b, pooled, input.length, kind | (rest === 0 ? fin : Write.NO_FIN));
         return;
       }
-      g = pss.gather = alloc(Math.min(input.length + rest, rxChunk));
-      pss.gatherPool = pooled;
-      pss.gatherLen = 0;
-      pss.gatherKind = kind;
+      g = startGather(pss, Math.min(input.length + rest, rxChunk), kind);
     }
     for (;;) {
-      const n = Math.min(g.length - pss.gatherLen, input.length - off);
-      g.set(off === 0 && n === input.length ? input : input.subarray(off, off + n), pss.gatherLen);
+      const n = Math.min(pss.gatherCap - pss.gatherLen, input.length - off);
+      g.set(off === 0 && n === input.length ? input : input.subarray(off, off + n), (pss.gatherPooled ? LWS_PRE : 0) + pss.gatherLen);
       pss.gatherLen += n;
       off += n;
-      if (pss.gatherLen < g.length) return; // more of this frame to come
+      if (pss.gatherLen < pss.gatherCap) return; // more of this frame to come
       // Full: send it; what is left of the piece starts the next chunk.
       const more = input.length - off + rest;
       pss.gather = null;
-      queue(wsi, pss, g, pss.gatherKind | (more === 0 ? fin : Write.NO_FIN), pss.gatherPool);
+      queue(wsi, pss, g, pss.gatherPooled, pss.gatherCap, pss.gatherKind | (more === 0 ? fin : Write.NO_FIN));
       if (off === input.length) return;
-      g = pss.gather = alloc(Math.min(more, rxChunk));
-      pss.gatherPool = pooled;
-      pss.gatherLen = 0;
-      pss.gatherKind = Write.CONTINUATION;
+      g = startGather(pss, Math.min(more, rxChunk), Write.CONTINUATION);
     }
   }
 
   function writable(wsi: Wsi, pss: EchoSession): number {
-    while (pss.next < pss.queue.length && !wsi.sendPipeChoked()) {
-      const p = pss.queue[pss.next] as Piece;
-      pss.queue[pss.next++] = undefined;
-      pss.queuedBytes -= p.data.length;
-      const pool = p.pooled;
-      const r = pool ? wsi.writeLent(p.data, p.flags, () => giveBack(pool)) : wsi.write(p.data, p.flags);
+    const q = pss.queue;
+    while (pss.next < pss.end && !wsi.sendPipeChoked()) {
+      const p = q[pss.next++];
+      const buf = p.buf as Buffer;
+      p.buf = null;
+      pss.queuedBytes -= p.len;
+      let r: number;
+      if (!p.pooled) r = wsi.write(buf, p.flags);
+      else if (p.len < POOL_FROM) {
+        // Framing a copy costs a small frame less than lending it (a
+        // callback per write): its spare is free again at once.
+        r = wsi.write(buf.subarray(LWS_PRE, LWS_PRE + p.len), p.flags);
+        giveBack(buf);
+      } else r = wsi.writeLent(buf.subarray(LWS_PRE, LWS_PRE + p.len), p.flags, () => giveBack(buf));
       if (r < 0) {
         log.info('echo: write failed on wsi %d', wsi.id);
         return -1;
       }
     }
-    if (pss.next === pss.queue.length) {
-      pss.queue.length = 0;
-      pss.next = 0;
+    if (pss.next === pss.end) {
+      pss.next = pss.end = 0;
+      if (q.length > KEEP_SLOTS) q.length = KEEP_SLOTS;
     } else {
       if (pss.next > 1024) {
-        pss.queue = pss.queue.slice(pss.next);
+        // The sent slots go to the back, for reuse.
+        const sent = q.splice(0, pss.next);
+        for (const p of sent) q.push(p);
+        pss.end -= pss.next;
         pss.next = 0;
       }
       wsi.callbackOnWritable();
@@ -191,7 +229,7 @@ function makeCallback(maxQueued: number, rxChunk: number, keep: number) {
         return writable(wsi, pss);
       case Reason.CLOSED:
         pss.queue = [];
-        pss.next = 0;
+        pss.next = pss.end = 0;
         pss.queuedBytes = 0;
         pss.gather = null;
         return 0;

@@ -41,6 +41,52 @@ test('with or without spare buffers, many connections echoing 64 KiB at once eac
   }
 });
 
+test('with or without spare buffers, many connections echoing small messages of every size class get their own bytes back in order', async () => {
+  // Small frames are copied into 2 KiB spares, larger ones into rxBufferSize
+  // spares; a spare reused too early would show up as another message's bytes.
+  const sizes = [0, 1, 125, 126, 1000, 2047, 2048, 2049, 4000, 8192];
+  for (const spareBuffers of [0, 1, 128]) {
+    const proto = createEchoProtocol('small-echo', { rxBufferSize: 8192, spareBuffers });
+    await withEcho(async (port) => {
+      const clients = await Promise.all(Array.from({ length: 20 }, () => openWs(`ws://127.0.0.1:${port}/`, 'small-echo')));
+      const sent = clients.map(() => Array.from({ length: 3 }, () => sizes.map((n) => randomBytes(n))).flat());
+      clients.forEach((c, i) => sent[i].forEach((b) => c.ws.send(b)));
+      await waitFor(() => clients.every((c, i) => c.messages.length === sent[i].length), `${sizes.length * 3} echoes on each of 20 connections (spareBuffers ${spareBuffers})`, 10000);
+      clients.forEach((c, i) => {
+        c.messages.forEach((m, k) => assert.ok(m.binary && m.data.equals(sent[i][k]), `connection ${i}, message ${k} (${sent[i][k].length} bytes), spareBuffers ${spareBuffers}`));
+        c.ws.close();
+      });
+    }, proto);
+  }
+});
+
+test('thousands of small frames queued behind a reader that has stopped all come back, in order', async () => {
+  await withEcho(async (port) => {
+    const c = await RawWsClient.connect(port, '/', 'lws-echo');
+    c.pause();
+    // A large frame first fills the socket's buffers, so the small ones
+    // wait in the echo queue, far past the slots it keeps between messages.
+    const big = randomBytes(8 * 1024 * 1024);
+    c.sendFrame(0x2, big);
+    const small = Array.from({ length: 3000 }, (_, i) => Buffer.from(`message ${i} ` + 'x'.repeat(i % 50)));
+    for (const m of small) c.sendFrame(0x1, m);
+    await sleep(300);
+    c.resume();
+    const total = big.length + small.reduce((n, m) => n + m.length, 0);
+    await waitFor(() => c.dataPayloads().reduce((n, p) => n + p.length, 0) >= total, 'every echo', 30000);
+    const texts = c.frames.filter((f) => f.opcode === 0x1);
+    assert.equal(texts.length, small.length, 'one frame back per small frame');
+    texts.forEach((f, i) => assert.ok(f.payload.equals(small[i]), `small frame ${i} intact and in order`));
+    c.destroy();
+    // The session's queue survived the backlog: the connection after it echoes as before.
+    const d = await openWs(`ws://127.0.0.1:${port}/`, 'lws-echo');
+    d.ws.send('after');
+    await waitFor(() => d.messages.length === 1, 'an echo after the backlog');
+    assert.equal(d.messages[0].data.toString(), 'after');
+    d.ws.close();
+  });
+});
+
 test('text, binary and empty messages come back exactly, with their type', async () => {
   await withEcho(async (port) => {
     const c = await openWs(`ws://127.0.0.1:${port}/`, 'lws-echo');
