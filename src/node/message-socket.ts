@@ -10,6 +10,7 @@ import { Reason } from '../core/reasons.js';
 import { LWS_PRE, Write } from '../core/write.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
+import { SendQueue, type OutMessage, SPARE_SIZE, SMALL_SPARE_SIZE, giveSpare, takeSpare } from './send-queue.js';
 import type { PublishOptions, PublishResult, SubscribeOptions, TopicDropReport, TopicGapReport, TopicPosition } from '../index.js';
 
 /** What a full send buffer does: see `MessageOptions.onBufferFull`. */
@@ -118,40 +119,6 @@ export function libraryWsLimits(o: ResolvedMessageOptions): { maxMessageSize: nu
 /** Why reading is stopped: the user (`pause()`), the iterator, a full send buffer, a client socket not yet handed over. */
 type PauseReason = 'user' | 'iterator' | 'buffer' | 'open';
 
-interface OutMessage {
-  data: Buffer;
-  kind: number;
-  /** Bytes already written. */
-  off: number;
-  /** Publishes queued for the connection when this was sent: those after it wait for it. */
-  mark: number;
-  /** The spare `data` was copied into, given back once written; null when `data` is its own. */
-  spare: Buffer | null;
-}
-
-/**
- * Spare buffers for the copies `send()` queues, for messages of SPARE_MIN to
- * SPARE_SIZE bytes. A new 64 KiB buffer costs several times the copy into
- * it (allocation, V8's external memory, GC). The copy is made LWS_PRE bytes
- * in, so a message sent as one frame leaves from it (`wsi.writeLent()`, the
- * header written in front) and the spare comes back once the socket is done
- * with it; a fragmented one is framed piece by piece by `wsi.write()`.
- * Shared by every socket, at most SPARE_KEEP kept (8 MiB). Smaller
- * messages come from Node's own buffer pool, which is cheaper.
- */
-const SPARE_SIZE = 64 * 1024;
-const SPARE_MIN = 4 * 1024;
-const SPARE_KEEP = 128;
-const spares: Buffer[] = [];
-
-function takeSpare(): Buffer {
-  return spares.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + SPARE_SIZE);
-}
-
-function giveSpare(b: Buffer): void {
-  if (spares.length < SPARE_KEEP) spares.push(b);
-}
-
 /** A copy of `src` that is ours (every byte is written: nothing to zero first). */
 function copyOf(src: Uint8Array): Buffer {
   const b = Buffer.allocUnsafe(src.length);
@@ -195,7 +162,7 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
   #pausedBy = new Set<PauseReason>();
 
   // sending
-  #queue: OutMessage[] = [];
+  #queue = new SendQueue();
   #queued = 0;
   #pings: Buffer[] = [];
   // Set by the first subscribe: from then on sends and publishes keep their order.
@@ -262,7 +229,7 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
         case 'drop':
           return false;
         case 'close':
-          this.#queue = [];
+          this.#queue.clear();
           this.#queued = 0;
           this.#startClose(1008, 'send buffer full');
           return false;
@@ -276,15 +243,13 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
     const mark = this.#topics ? this.#wsi.topicQueue().published : 0;
     // The caller may reuse its buffer once send() returns: queue a copy
     // (of text, its UTF-8 bytes).
-    let buf: Buffer;
-    let spare: Buffer | null = null;
-    if (size >= SPARE_MIN && size <= SPARE_SIZE) {
-      spare = takeSpare();
-      buf = spare.subarray(LWS_PRE, LWS_PRE + size);
-      if (text) buf.write(data, 0, size, 'utf8');
-      else buf.set(data);
-    } else buf = text ? Buffer.from(data, 'utf8') : copyOf(data);
-    this.#queue.push({ data: buf, kind: binary ? Write.BINARY : Write.TEXT, off: 0, spare, mark });
+    const kind = binary ? Write.BINARY : Write.TEXT;
+    if (size <= SPARE_SIZE) {
+      const spare = takeSpare(size);
+      if (text) spare.write(data, LWS_PRE, size, 'utf8');
+      else spare.set(data, LWS_PRE);
+      this.#queue.push(spare, true, size, kind, mark);
+    } else this.#queue.push(text ? Buffer.from(data, 'utf8') : copyOf(data), false, size, kind, mark);
     if (this.#topics && this.#queue.length === 1) this.#wsi.holdPublishedAfter(mark);
     this.#queued += size;
     this.#wsi.callbackOnWritable();
@@ -314,7 +279,7 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
       const ok = wsi.subscribe(topic, opts);
       // Sends already queued keep publishes made from now on behind them.
       this.#topics = true;
-      const head = this.#queue[0];
+      const head = this.#queue.first();
       if (head) wsi.holdPublishedAfter(head.mark);
       return ok;
     }
@@ -571,22 +536,26 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
       if (wsi.write(this.#pings.shift() as Buffer, Write.PING) < 0) return this.#writeFailed();
     }
     const frag = this.#o.fragmentSize;
-    while (this.#queue.length > 0 && !wsi.sendPipeChoked()) {
-      const m = this.#queue[0] as OutMessage;
-      const n = Math.min(frag, m.data.length - m.off);
-      const last = m.off + n === m.data.length;
+    const q = this.#queue;
+    while (q.length > 0 && !wsi.sendPipeChoked()) {
+      const m = q.first() as OutMessage;
+      const n = Math.min(frag, m.len - m.off);
+      const last = m.off + n === m.len;
       const flags = (m.off === 0 ? m.kind : Write.CONTINUATION) | (last ? 0 : Write.NO_FIN);
-      const whole = m.off === 0 && last;
-      const spare = m.spare;
-      const r = whole && spare !== null ? wsi.writeLent(m.data, flags, () => giveSpare(spare))
-        : wsi.write(whole ? m.data : m.data.subarray(m.off, m.off + n), flags);
+      const buf = m.buf;
+      const pooled = m.pooled;
+      const at = (pooled ? LWS_PRE : 0) + m.off;
+      const piece = pooled || n < buf.length ? buf.subarray(at, at + n) : buf;
+      // A large whole message leaves from its spare; anything else is
+      // copied into its frame by wsi.write(), the cheaper for a small one.
+      const lend = pooled && m.off === 0 && last && n >= SMALL_SPARE_SIZE;
+      const r = lend ? wsi.writeLent(piece, flags, () => giveSpare(buf)) : wsi.write(piece, flags);
       m.off += n;
       this.#queued -= n;
       if (last) {
-        this.#queue.shift();
-        if (this.#topics) wsi.holdPublishedAfter(this.#queue[0]?.mark ?? null);
-        // wsi.write() has copied the fragments into their frames.
-        if (!whole && spare !== null) giveSpare(spare);
+        q.shift();
+        if (this.#topics) wsi.holdPublishedAfter(q.first()?.mark ?? null);
+        if (pooled && !lend) giveSpare(buf);
       }
       if (r < 0) return this.#writeFailed();
     }
@@ -659,7 +628,7 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
   closed(): void {
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSED;
-    this.#queue = [];
+    this.#queue.clear();
     this.#queued = 0;
     this.#pings = [];
     this.#dropRx();

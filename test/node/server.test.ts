@@ -159,6 +159,46 @@ test('a slow reader gets every message as sent: buffers the layer reuses wait un
   }
 });
 
+test('thousands of small messages queued behind a stalled reader, mixed with large ones, arrive in order', async () => {
+  const server = await listen();
+  const conn = next<[MessageSocket]>(server, 'connection');
+  const ws = await open(server.port as number);
+  const [socket] = await conn;
+  const back: WsMsg[] = [];
+  ws.on('message', (d: Buffer, b: boolean) => back.push([d, b]));
+  // Large messages fill the socket first, so the small ones wait in the
+  // send queue: far more than the slots it keeps between messages, and
+  // long enough for it to move its written slots to the back.
+  ws.pause();
+  const sent: Array<[Buffer | string, boolean]> = [];
+  for (let i = 0; i < 200; i++) {
+    const m = randomBytes(65536);
+    sent.push([m, true]);
+    socket.send(m);
+  }
+  for (let i = 0; i < 3000; i++) {
+    const text = `message ${i} ` + 'x'.repeat(i % 100);
+    socket.send(text);
+    sent.push([text, false]);
+    if (i % 500 === 0) {
+      const m = randomBytes(5000 + i);
+      socket.send(m);
+      sent.push([m, true]);
+    }
+  }
+  try {
+    await sleep(200);
+    assert.ok(socket.bufferedAmount > 0, 'the stalled reader holds messages back');
+    ws.resume();
+    assert.ok(await until(() => back.length === sent.length, 20000), `${back.length} of ${sent.length} messages`);
+    assert.deepEqual(back.map(([d, b]) => [b ? d : d.toString('utf8'), b]), sent);
+    assert.equal(socket.bufferedAmount, 0);
+  } finally {
+    ws.terminate();
+    await server.close();
+  }
+});
+
 test('messages in many pieces and frames (ws fragments, 64 KiB reads) arrive whole', async () => {
   const server = await listen();
   const got: Array<[Buffer | string, boolean]> = [];
