@@ -87,6 +87,32 @@ test('thousands of small frames queued behind a reader that has stopped all come
   });
 });
 
+test('small frames a stalled socket still holds are not overwritten by other connections\' frames', async () => {
+  // Small frames are built in one shared buffer whose bytes are taken back
+  // once a socket holds nothing: those a stalled socket holds must stay
+  // as they were while another connection echoes thousands of frames.
+  await withEcho(async (port) => {
+    const a = await RawWsClient.connect(port, '/', 'lws-echo');
+    a.pause();
+    const sentA = Array.from({ length: 20000 }, (_, i) => Buffer.from(`A${i}:` + String.fromCharCode(97 + (i % 26)).repeat(100 + (i % 900))));
+    for (const m of sentA) a.sendFrame(0x1, m);
+    await sleep(300);
+    const b = await openWs(`ws://127.0.0.1:${port}/`, 'lws-echo');
+    const sentB = Array.from({ length: 3000 }, (_, i) => randomBytes(1 + (i % 3000)));
+    for (const m of sentB) b.ws.send(m);
+    await waitFor(() => b.messages.length === sentB.length, 'every echo on the second connection', 20000);
+    b.messages.forEach((m, i) => assert.ok(m.data.equals(sentB[i]), `second connection, message ${i}`));
+    b.ws.close();
+    a.resume();
+    const total = sentA.reduce((n, m) => n + m.length, 0);
+    await waitFor(() => a.dataPayloads().reduce((n, p) => n + p.length, 0) >= total, 'every echo on the stalled connection', 20000);
+    const back = a.dataPayloads();
+    assert.equal(back.length, sentA.length);
+    back.forEach((p, i) => assert.ok(p.equals(sentA[i]), `stalled connection, message ${i}`));
+    a.destroy();
+  });
+});
+
 test('text, binary and empty messages come back exactly, with their type', async () => {
   await withEcho(async (port) => {
     const c = await openWs(`ws://127.0.0.1:${port}/`, 'lws-echo');

@@ -6,6 +6,7 @@ import { ErrorCode, rangeError, stateError } from '../../core/errors.js';
 import { channels } from '../../core/diagnostics.js';
 import { Op, buildFrame, frameHeaderLength, unmask, writeFrame, writeFrameHeader } from './frame.js';
 import { FRAME_PAYLOAD_MAX, POOL_FROM, framePoolOf, type FramePool } from './frame-pool.js';
+import { SCRATCH_FRAME_MAX, carveAt, carved, scratchBuffer, scratchGeneration, takeBack } from './frame-scratch.js';
 import { nextMaskKey } from './sides.js';
 import type { PmdConn } from './deflate/pmd-conn.js';
 import type { PublishedMessage } from './topics/published.js';
@@ -104,8 +105,42 @@ export class WsSender {
     if (this.#toCompressor(t, op, fin, buf)) return buf.length;
     const sock = this.#sock;
     if (sock !== null && buf.length >= POOL_FROM && buf.length <= FRAME_PAYLOAD_MAX) this.#writePooled(sock, op, fin, buf);
+    else if (sock !== null && buf.length + 14 <= SCRATCH_FRAME_MAX) this.#writeScratch(sock, op, fin, buf);
     else t.write(this.frame(op, fin, false, buf));
     return buf.length;
+  }
+
+  /** The range of the scratch buffer (frame-scratch.ts) this connection's frames took and its socket may hold; generation -1: none. */
+  #scrGen = -1;
+  #scrStart = 0;
+  #scrEnd = 0;
+
+  /** A small frame built in the shared scratch buffer, its bytes taken back once the socket holds nothing. */
+  #writeScratch(sock: Socket, op: number, fin: boolean, buf: Uint8Array): void {
+    const mask = this.isServer ? undefined : nextMaskKey();
+    const hlen = frameHeaderLength(buf.length, mask !== undefined);
+    const n = hlen + buf.length;
+    const at = carveAt(n);
+    const out = scratchBuffer();
+    writeFrameHeader(out, at, op, fin, false, buf.length, mask);
+    out.set(buf, at + hlen);
+    if (mask) unmask(out.subarray(at + hlen, at + n), mask, 0);
+    carved(n);
+    // Frames carved one after the other (nothing between) make one range.
+    const gen = scratchGeneration();
+    if (this.#scrGen !== gen || this.#scrEnd !== at) {
+      this.#scrGen = gen;
+      this.#scrStart = at;
+    }
+    this.#scrEnd = at + n;
+    sock.write(out.subarray(at, at + n));
+    if (sock.writableLength === 0) this.#takeBackScratch(sock);
+  }
+
+  #takeBackScratch(sock: Socket): void {
+    if (this.#scrGen < 0 || sock.writableLength !== 0 || sock.destroyed) return;
+    takeBack(this.#scrGen, this.#scrStart, this.#scrEnd);
+    this.#scrGen = -1;
   }
 
   /**
@@ -241,6 +276,7 @@ export class WsSender {
    * served in one pass taking its own.
    */
   reclaim(): void {
+    if (this.#scrGen >= 0) this.#takeBackScratch(this.#sock as Socket);
     const lent = this.#lent;
     if (lent === null || lent.length === 0) return;
     const s = this.#sock as Socket;
