@@ -45,7 +45,7 @@ export class HttpRequest implements HttpHead {
       if (n === undefined) return [];
       header = n;
     }
-    const name = header.toLowerCase().replace(/:$/, '');
+    const name = normalName(header);
     const out: string[] = [];
     for (const h of this.headers) if (h[0] === name) out.push(h[1]);
     return out;
@@ -56,11 +56,22 @@ export class HttpRequest implements HttpHead {
    * is how HTTP says they combine.
    */
   header(header: Token | string): string | undefined {
+    if (typeof header === 'string') {
+      // The common case, a name: one pass, no array unless the header repeats.
+      const name = normalName(header);
+      let first: string | undefined;
+      let all: string[] | null = null;
+      for (const h of this.headers) {
+        if (h[0] !== name) continue;
+        if (first === undefined) first = h[1];
+        else (all ??= [first]).push(h[1]);
+      }
+      return all === null ? first : all.join(name === 'cookie' ? '; ' : ', ');
+    }
     const f = this.fragments(header);
     if (f.length === 0) return undefined;
     if (f.length === 1) return f[0];
-    const isCookie = header === Token.COOKIE || (typeof header === 'string' && header.toLowerCase() === 'cookie');
-    return f.join(isCookie ? '; ' : ', ');
+    return f.join(header === Token.COOKIE ? '; ' : ', ');
   }
 
   /** First value of a header by lower-case name, fast path for the library. */
@@ -73,4 +84,10 @@ export class HttpRequest implements HttpHead {
     if (!this.#args) this.#args = splitArgs(this.query);
     return this.#args;
   }
+}
+
+/** A header name as the headers list has it: lower case, without a trailing colon. */
+function normalName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.charCodeAt(lower.length - 1) === 0x3a ? lower.slice(0, -1) : lower;
 }

@@ -202,6 +202,9 @@ test('header access: by token, by name, repeated fragments, URL args, method and
       x1: wsi.hdrCopyFragment('x-multi', 1),
       xJoined: wsi.hdrCopy('x-multi'),
       cookie: wsi.hdrCopy(Token.COOKIE),
+      // lws spells names with their colon; a cookie named so still joins with "; ".
+      cookieByName: wsi.hdrCopy('Cookie:'),
+      xByName: wsi.hdrCopy('X-MULTI:'),
       missing: wsi.hdrCopy(Token.ORIGIN),
       missingLen: wsi.hdrTotalLength(Token.ORIGIN),
       getUri: wsi.hdrCopy(Token.GET_URI),
@@ -224,7 +227,8 @@ test('header access: by token, by name, repeated fragments, URL args, method and
     assert.equal(res[0].body.toString(), '<html><body><h1>200</h1>ok</body></html>');
     assert.deepEqual(got, {
       method: 'GET', uri: '/a b/c', host: 'example.com:99', ua: 'tester/1', uaLen: 8,
-      xCount: 2, x1: 'two', xJoined: 'one, two', cookie: 'a=1; b=2', missing: undefined, missingLen: 0,
+      xCount: 2, x1: 'two', xJoined: 'one, two', cookie: 'a=1; b=2', cookieByName: 'a=1; b=2', xByName: 'one, two',
+      missing: undefined, missingLen: 0,
       getUri: '/a b/c', postUri: undefined, arg0: 'name=Jörg X', arg1: 'mirror=abc', argName: 'Jörg X',
       argLws: 'abc', argNone: undefined, list: 7,
     });

@@ -1,6 +1,7 @@
 import type { HttpLimits } from '../../core/limits.js';
 import { TCHAR, FIELD_VALUE, TARGET } from '../../http/chars.js';
 import { HttpError } from '../../http/errors.js';
+import { headerName } from '../../http/header-names.js';
 
 /** A parsed request line and header section, before any interpretation. */
 export interface RequestHead {
@@ -150,7 +151,7 @@ export function parseHead(buf: Buffer, lineStarts: readonly number[], headLength
     while (q < e && TCHAR[buf[q]]) q++;
     if (q === s) throw new HttpError(400, 'malformed header field name');
     if (q >= e || buf[q] !== 0x3a) throw new HttpError(400, 'header field name followed by something other than ":"');
-    const name = buf.toString("latin1", s, q).toLowerCase();
+    const name = headerName(buf, s, q);
     q++;
     while (q < e && (buf[q] === SP || buf[q] === HTAB)) q++;
     let ve = e;

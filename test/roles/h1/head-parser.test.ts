@@ -116,6 +116,15 @@ describe('request heads that parse', () => {
     if (r.kind === 'head') assert.deepEqual(r.head.headers, [['accept', 'a/b'], ['x-dup', 'One'], ['accept', 'C/D'], ['x-dup', 'two']]);
   });
 
+  test('common names in any case and names one byte away from them come out lower-cased as sent', () => {
+    const names = ['HOST', 'hosT', 'Hosx', 'Sec-WebSocket-Key', 'SEC-WEBSOCKET-KEZ', 'sec-websocket-version', 'Accept-Encoding',
+      'accept-encodinG', 'Accept_Encoding', 'Sec-Fetch-Mode', 'Cookie', 'Cookies', 'X-Forwarded-For', 'x-forwarded-fo0', 'Upgrade'];
+    const text = 'GET / HTTP/1.1\r\n' + names.map((n, i) => `${n}: v${i}\r\n`).join('') + '\r\n';
+    const r = whole(b(text));
+    assert.equal(r.kind, 'head');
+    if (r.kind === 'head') assert.deepEqual(r.head.headers, names.map((n, i) => [n.toLowerCase(), `v${i}`]));
+  });
+
   test('OWS (SP, HTAB) around a value is dropped, inside it is kept; an empty value is ""', () => {
     const text = 'GET / HTTP/1.1\r\nA:x\r\nB: \t x  y\t \r\nC:\r\nD:   \r\nE:\t\r\n\r\n';
     const r = whole(b(text));
