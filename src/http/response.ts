@@ -5,8 +5,34 @@ import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js'
 /** Does a comma-separated header value (Connection, Upgrade…) hold `token` (lower case)? */
 export function hasToken(list: string | undefined, token: string): boolean {
   if (!list) return false;
-  for (const t of list.split(',')) if (t.trim().toLowerCase() === token) return true;
+  // Asked on every request (Connection) and upgrade: no strings made.
+  const n = list.length;
+  const tl = token.length;
+  let i = 0;
+  while (i < n) {
+    let end = list.indexOf(',', i);
+    if (end < 0) end = n;
+    let s = i;
+    let e = end;
+    while (s < e && isOws(list.charCodeAt(s))) s++;
+    while (e > s && isOws(list.charCodeAt(e - 1))) e--;
+    if (e - s === tl) {
+      let k = 0;
+      for (; k < tl; k++) {
+        let c = list.charCodeAt(s + k);
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        if (c !== token.charCodeAt(k)) break;
+      }
+      if (k === tl) return true;
+    }
+    i = end + 1;
+  }
   return false;
+}
+
+/** Optional whitespace around list elements (RFC 9110 5.6.1): SP and HTAB. */
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 /**

@@ -46,7 +46,7 @@ export function checkUpgrade(wsi: Wsi, req: HttpRequest, hasBody: boolean): WsHa
   if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) return { ok: false, status: 400, why: 'missing or malformed Sec-WebSocket-Key' };
   const chosen = chooseProtocol(wsi, req);
   if (!chosen.ok) return chosen;
-  return { ...chosen, accept: acceptKey(key) };
+  return { ok: true, protocol: chosen.protocol, protocolHeader: chosen.protocolHeader, accept: acceptKey(key) };
 }
 
 /** The protocol a handshake binds: a refusal, or the protocol and the name to answer with. */
@@ -74,7 +74,13 @@ export function chooseProtocol(wsi: Wsi, req: HttpRequest): WsProtocolChoice {
     }
     if (!protocol) return { ok: false, status: 400, why: `no supported subprotocol in "${asked}"` };
   } else {
-    protocol = vh.protocols.find((p) => vh.protocolOptions(p).default !== undefined) ?? vh.protocols[0];
+    for (const p of vh.protocols) {
+      if (vh.pvo[p.name]?.default !== undefined) {
+        protocol = p;
+        break;
+      }
+    }
+    protocol ??= vh.protocols[0];
   }
   return { ok: true, protocol, protocolHeader };
 }

@@ -389,7 +389,7 @@ export class WsSender {
   setCloseReason(code: number, reason: Uint8Array, override = false): void {
     if (this.#closeCode && !override) return;
     this.#closeCode = code;
-    this.#closeReason = Buffer.from(reason.subarray(0, 123));
+    this.#closeReason = reason.length === 0 ? EMPTY : Buffer.from(reason.subarray(0, 123));
   }
 
   /**
