@@ -92,7 +92,8 @@ export function writeFrameHeader(out: Uint8Array, at: number, opcode: number, fi
 
 // The mask rotated to a phase, read back as one platform-endian word.
 const maskBytes = new Uint8Array(4);
-const maskWord = new Uint32Array(maskBytes.buffer);
+// Signed: the XORs then stay in 32-bit integers (an unsigned word past 2^31 is not one).
+const maskWord = new Int32Array(maskBytes.buffer);
 
 /**
  * Unmask `buf` in place, `offset` being the position within the frame's
@@ -112,17 +113,21 @@ export function unmask(buf: Uint8Array, mask: Uint8Array, offset: number): void 
     maskBytes[1] = mask[(p + 1) & 3];
     maskBytes[2] = mask[(p + 2) & 3];
     maskBytes[3] = mask[(p + 3) & 3];
-    const m = maskWord[0];
+    const m = maskWord[0] | 0;
     const words = (len - i) >>> 2;
-    const u32 = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
+    const a = new Int32Array(buf.buffer, buf.byteOffset + i, words);
     let w = 0;
-    for (const end = words - 3; w < end; w += 4) {
-      u32[w] ^= m;
-      u32[w + 1] ^= m;
-      u32[w + 2] ^= m;
-      u32[w + 3] ^= m;
+    for (const end = words - 7; w < end; w += 8) {
+      a[w] ^= m;
+      a[w + 1] ^= m;
+      a[w + 2] ^= m;
+      a[w + 3] ^= m;
+      a[w + 4] ^= m;
+      a[w + 5] ^= m;
+      a[w + 6] ^= m;
+      a[w + 7] ^= m;
     }
-    for (; w < words; w++) u32[w] ^= m;
+    for (; w < words; w++) a[w] ^= m;
     i += words * 4;
   }
   for (; i < len; i++) buf[i] ^= mask[(offset + i) & 3];
