@@ -21,6 +21,17 @@ function echo(s: MessageSocket): void {
   s.on('message', (data, isBinary) => s.send(data, { binary: isBinary }));
 }
 
+/** A server, a ws client connected to it, the server's socket for it, and what the client receives. */
+async function pair(): Promise<{ server: Awaited<ReturnType<typeof listen>>; ws: WebSocket; socket: MessageSocket; back: WsMsg[] }> {
+  const server = await listen();
+  const conn = next<[MessageSocket]>(server, 'connection');
+  const ws = await open(server.port as number);
+  const [socket] = await conn;
+  const back: WsMsg[] = [];
+  ws.on('message', (d: Buffer, b: boolean) => back.push([d, b]));
+  return { server, ws, socket, back };
+}
+
 async function open(port: number, path = '/', opts: WebSocket.ClientOptions = {}): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, opts);
   await next(ws, 'open');
@@ -99,12 +110,7 @@ test('a 16 MiB message each way, whole and intact', async () => {
 });
 
 test('send() copies: a buffer reused at once after send() does not change what goes out, whatever the size', async () => {
-  const server = await listen();
-  const conn = next<[MessageSocket]>(server, 'connection');
-  const ws = await open(server.port as number);
-  const [socket] = await conn;
-  const back: WsMsg[] = [];
-  ws.on('message', (d: Buffer, b: boolean) => back.push([d, b]));
+  const { server, ws, socket, back } = await pair();
   // Sizes around Node's buffer pool (4 KiB) and the fragment size (64 KiB),
   // in two rounds, so buffers the layer reuses between messages are reused.
   const sizes = [0, 1, 4095, 4096, 4097, 30000, 65535, 65536, 65537, 200000];
@@ -160,12 +166,7 @@ test('a slow reader gets every message as sent: buffers the layer reuses wait un
 });
 
 test('thousands of small messages queued behind a stalled reader, mixed with large ones, arrive in order', async () => {
-  const server = await listen();
-  const conn = next<[MessageSocket]>(server, 'connection');
-  const ws = await open(server.port as number);
-  const [socket] = await conn;
-  const back: WsMsg[] = [];
-  ws.on('message', (d: Buffer, b: boolean) => back.push([d, b]));
+  const { server, ws, socket, back } = await pair();
   // Large messages fill the socket first, so the small ones wait in the
   // send queue: far more than the slots it keeps between messages, and
   // long enough for it to move its written slots to the back.
