@@ -76,6 +76,23 @@ test('the total stays within its bound: least recently used out first', () => {
   assert.equal(c.get(b, statSync(b)), undefined, 'b must be hot again');
 });
 
+test('eviction follows use exactly: head, middle and tail entries used again move to the back', () => {
+  const c = new FileCache(500 * KiB, 128 * KiB, 128 * KiB);
+  const paths = Array.from({ length: 7 }, (_, i) => file(`lru${i}.bin`, randomBytes(100 * KiB)));
+  const held = new Map<number, Buffer>();
+  const use = (i: number) => c.get(paths[i], statSync(paths[i])) as Buffer;
+  for (let i = 0; i < 5; i++) held.set(i, use(i));
+  assert.equal(c.bytes, 500 * KiB);
+  // Order of use now: 0 1 2 3 4. Use the middle, the oldest and the newest again.
+  for (const i of [2, 0, 4]) assert.equal(use(i), held.get(i), `entry ${i} served from memory`);
+  // Order: 1 3 2 0 4. Two more files push out 1, then 3.
+  held.set(5, use(5));
+  held.set(6, use(6));
+  assert.equal(c.bytes, 500 * KiB);
+  for (const i of [2, 0, 4, 5, 6]) assert.equal(use(i), held.get(i), `entry ${i} kept`);
+  for (const i of [1, 3]) assert.notEqual(use(i), held.get(i), `entry ${i} was evicted and is read again`);
+});
+
 test('a FILE mount serves a hot large file from memory, and serves it changed after a rewrite', async (t) => {
   const www = mkdtempSync(join(dir, 'www-'));
   const v1 = randomBytes(700 * KiB);

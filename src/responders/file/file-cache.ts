@@ -5,10 +5,14 @@ import { registerContextFeature } from '../../core/features.js';
 import { ErrorCode, rangeError } from '../../core/errors.js';
 
 interface Entry {
+  path: string;
   ino: number;
   size: number;
   mtimeMs: number;
   data: Buffer;
+  /** Neighbours in recency order (`prev` used less recently). */
+  prev: Entry | null;
+  next: Entry | null;
 }
 
 /** Larger files seen once, remembered (by identity) to be kept when asked for again. */
@@ -27,6 +31,14 @@ const same = (a: { ino: number; size: number; mtimeMs: number }, st: Stats): boo
  */
 export class FileCache {
   #map = new Map<string, Entry>();
+  // Recency is a list through the entries, not the Map's order: moving a
+  // key to the back of a Map (delete + set) leaves a hole, and V8 rebuilds
+  // the Map's table, in the old generation, once holes fill half of it, so
+  // a hit every request made a new table every few requests.
+  /** Least recently used. */
+  #head: Entry | null = null;
+  /** Most recently used. */
+  #tail: Entry | null = null;
   #bytes = 0;
   #seen = new Map<string, { ino: number; size: number; mtimeMs: number }>();
 
@@ -37,12 +49,13 @@ export class FileCache {
     if (st.size > this.maxBytes || st.size > Math.max(this.maxFile, this.maxHotFile)) return undefined;
     const e = this.#map.get(path);
     if (e && same(e, st)) {
-      // Move to the end of the Map's order, so eviction (from the front) is least recently used, not oldest inserted.
-      this.#map.delete(path);
-      this.#map.set(path, e);
+      if (e !== this.#tail) {
+        this.#unlink(e);
+        this.#append(e);
+      }
       return e.data;
     }
-    if (e) this.#drop(path, e);
+    if (e) this.#drop(e);
     if (st.size > this.maxFile) {
       // A larger file is read whole only when it is hot: the second request for this version.
       const seen = this.#seen.get(path);
@@ -56,18 +69,33 @@ export class FileCache {
     }
     const data = readSmallFile(path, st.size);
     if (!data) return undefined; // changed under us: do not cache
-    while (this.#bytes + data.length > this.maxBytes && this.#map.size) {
-      const [k, v] = this.#map.entries().next().value as [string, Entry];
-      this.#drop(k, v);
-    }
-    this.#map.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, data });
+    while (this.#bytes + data.length > this.maxBytes && this.#head) this.#drop(this.#head);
+    const entry: Entry = { path, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, data, prev: null, next: null };
+    this.#map.set(path, entry);
+    this.#append(entry);
     this.#bytes += data.length;
     return data;
   }
 
-  #drop(k: string, e: Entry): void {
-    this.#map.delete(k);
+  #drop(e: Entry): void {
+    this.#map.delete(e.path);
+    this.#unlink(e);
     this.#bytes -= e.data.length;
+  }
+
+  #unlink(e: Entry): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.#head = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.#tail = e.prev;
+    e.prev = e.next = null;
+  }
+
+  #append(e: Entry): void {
+    e.prev = this.#tail;
+    if (this.#tail) this.#tail.next = e;
+    else this.#head = e;
+    this.#tail = e;
   }
 
   /** Bytes held. */
@@ -77,6 +105,7 @@ export class FileCache {
 
   clear(): void {
     this.#map.clear();
+    this.#head = this.#tail = null;
     this.#seen.clear();
     this.#bytes = 0;
   }
