@@ -13,8 +13,7 @@
  * socket refers to it.
  */
 
-/** Frames up to this many bytes (header included) are built here. */
-export const SCRATCH_FRAME_MAX = 4096 + 14;
+/** Room for a few of the frames built here: those under frame-pool's POOL_FROM, plus their header. */
 const SCRATCH_SIZE = 16 * 1024;
 
 let scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
@@ -42,13 +41,9 @@ export function carved(n: number): void {
   used += n;
 }
 
-/** The current generation and fill, for a range's owner to remember. */
+/** The current buffer's generation, for a range's owner to remember. */
 export function scratchGeneration(): number {
   return generation;
-}
-
-export function scratchUsed(): number {
-  return used;
 }
 
 /** Take back `[start, end)` if it is the last range carved from the current buffer. */

@@ -41,21 +41,21 @@ export function frameHeaderLength(len: number, masked: boolean): number {
  */
 export function buildFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, mask?: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(frameHeaderLength(payload.length, mask !== undefined) + payload.length);
-  writeFrame(out, opcode, fin, rsv1, payload, mask);
+  writeFrame(out, 0, opcode, fin, rsv1, payload, mask);
   return out;
 }
 
 /**
- * Write a frame at the start of `out`, which must hold its header and
- * payload; returns the frame's length.
+ * Write a frame into `out` at `at`; `out` must hold its header and
+ * payload there. Returns the frame's length.
  */
-export function writeFrame(out: Buffer, opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, mask?: Uint8Array): number {
+export function writeFrame(out: Buffer, at: number, opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, mask?: Uint8Array): number {
   const len = payload.length;
-  const hlen = writeFrameHeader(out, 0, opcode, fin, rsv1, len, mask);
-  out.set(payload, hlen);
+  const hlen = writeFrameHeader(out, at, opcode, fin, rsv1, len, mask);
+  out.set(payload, at + hlen);
   // XOR is its own inverse: the word-at-a-time unmask masks too (a byte
   // loop here made a client's large frames eight times slower).
-  if (mask) unmask(out.subarray(hlen, hlen + len), mask, 0);
+  if (mask) unmask(out.subarray(at + hlen, at + hlen + len), mask, 0);
   return hlen + len;
 }
 

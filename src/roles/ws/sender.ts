@@ -6,7 +6,7 @@ import { ErrorCode, rangeError, stateError } from '../../core/errors.js';
 import { channels } from '../../core/diagnostics.js';
 import { Op, buildFrame, frameHeaderLength, unmask, writeFrame, writeFrameHeader } from './frame.js';
 import { FRAME_PAYLOAD_MAX, POOL_FROM, framePoolOf, type FramePool } from './frame-pool.js';
-import { SCRATCH_FRAME_MAX, carveAt, carved, scratchBuffer, scratchGeneration, takeBack } from './frame-scratch.js';
+import { carveAt, carved, scratchBuffer, scratchGeneration, takeBack } from './frame-scratch.js';
 import { nextMaskKey } from './sides.js';
 import type { PmdConn } from './deflate/pmd-conn.js';
 import type { PublishedMessage } from './topics/published.js';
@@ -105,7 +105,7 @@ export class WsSender {
     if (this.#toCompressor(t, op, fin, buf)) return buf.length;
     const sock = this.#sock;
     if (sock !== null && buf.length >= POOL_FROM && buf.length <= FRAME_PAYLOAD_MAX) this.#writePooled(sock, op, fin, buf);
-    else if (sock !== null && buf.length + 14 <= SCRATCH_FRAME_MAX) this.#writeScratch(sock, op, fin, buf);
+    else if (sock !== null && buf.length < POOL_FROM) this.#writeScratch(sock, op, fin, buf);
     else t.write(this.frame(op, fin, false, buf));
     return buf.length;
   }
@@ -118,13 +118,10 @@ export class WsSender {
   /** A small frame built in the shared scratch buffer, its bytes taken back once the socket holds nothing. */
   #writeScratch(sock: Socket, op: number, fin: boolean, buf: Uint8Array): void {
     const mask = this.isServer ? undefined : nextMaskKey();
-    const hlen = frameHeaderLength(buf.length, mask !== undefined);
-    const n = hlen + buf.length;
+    const n = frameHeaderLength(buf.length, mask !== undefined) + buf.length;
     const at = carveAt(n);
     const out = scratchBuffer();
-    writeFrameHeader(out, at, op, fin, false, buf.length, mask);
-    out.set(buf, at + hlen);
-    if (mask) unmask(out.subarray(at + hlen, at + n), mask, 0);
+    writeFrame(out, at, op, fin, false, buf, mask);
     carved(n);
     // Frames carved one after the other (nothing between) make one range.
     const gen = scratchGeneration();
@@ -134,9 +131,10 @@ export class WsSender {
     }
     this.#scrEnd = at + n;
     sock.write(out.subarray(at, at + n));
-    if (sock.writableLength === 0) this.#takeBackScratch(sock);
+    this.#takeBackScratch(sock);
   }
 
+  /** Take this connection's range back if its socket holds nothing (the kernel has every frame). */
   #takeBackScratch(sock: Socket): void {
     if (this.#scrGen < 0 || sock.writableLength !== 0 || sock.destroyed) return;
     takeBack(this.#scrGen, this.#scrStart, this.#scrEnd);
@@ -249,7 +247,7 @@ export class WsSender {
    */
   #writePooled(sock: Socket, op: number, fin: boolean, buf: Uint8Array): void {
     const slot = (this.#pool as FramePool).take();
-    const n = writeFrame(slot, op, fin, false, buf, this.isServer ? undefined : nextMaskKey());
+    const n = writeFrame(slot, 0, op, fin, false, buf, this.isServer ? undefined : nextMaskKey());
     this.#lend(sock, slot.subarray(0, n), { buf: slot, release: null, out: true });
   }
 
@@ -276,7 +274,7 @@ export class WsSender {
    * served in one pass taking its own.
    */
   reclaim(): void {
-    if (this.#scrGen >= 0) this.#takeBackScratch(this.#sock as Socket);
+    this.#takeBackScratch(this.#sock as Socket);
     const lent = this.#lent;
     if (lent === null || lent.length === 0) return;
     const s = this.#sock as Socket;
