@@ -24,6 +24,7 @@ export type {
 export { Reason } from './core/reasons.js';
 export { Poll, type PollArgs } from './core/poll-events.js';
 export { LWS_PRE, Write } from './core/write.js';
+export { SpareBuffers } from './core/spare-buffers.js';
 export { PendingTimeout, TO_KILL_ASYNC, TO_KILL_SYNC } from './core/timeouts.js';
 
 // ---- diagnostics channels (metrics, tracing) ----

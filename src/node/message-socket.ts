@@ -10,7 +10,7 @@ import { Reason } from '../core/reasons.js';
 import { LWS_PRE, Write } from '../core/write.js';
 import { PendingTimeout } from '../core/timeouts.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../core/errors.js';
-import { SendQueue, type OutMessage, SPARE_SIZE, SMALL_SPARE_SIZE, giveSpare, takeSpare } from './send-queue.js';
+import { SendQueue, type OutMessage, SPARE_SIZE, SMALL_SPARE_SIZE, spares } from './send-queue.js';
 import type { PublishOptions, PublishResult, SubscribeOptions, TopicDropReport, TopicGapReport, TopicPosition } from '../index.js';
 
 /** What a full send buffer does: see `MessageOptions.onBufferFull`. */
@@ -245,7 +245,7 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
     // (of text, its UTF-8 bytes).
     const kind = binary ? Write.BINARY : Write.TEXT;
     if (size <= SPARE_SIZE) {
-      const spare = takeSpare(size);
+      const spare = spares.take(size);
       if (text) spare.write(data, LWS_PRE, size, 'utf8');
       else spare.set(data, LWS_PRE);
       this.#queue.push(spare, true, size, kind, mark);
@@ -549,13 +549,13 @@ export class MessageSocket extends EventEmitter<MessageSocketEvents> {
       // A large whole message leaves from its spare; anything else is
       // copied into its frame by wsi.write(), the cheaper for a small one.
       const lend = pooled && m.off === 0 && last && n >= SMALL_SPARE_SIZE;
-      const r = lend ? wsi.writeLent(piece, flags, () => giveSpare(buf)) : wsi.write(piece, flags);
+      const r = lend ? wsi.writeLent(piece, flags, () => spares.give(buf)) : wsi.write(piece, flags);
       m.off += n;
       this.#queued -= n;
       if (last) {
         q.shift();
         if (this.#topics) wsi.holdPublishedAfter(q.first()?.mark ?? null);
-        if (pooled && !lend) giveSpare(buf);
+        if (pooled && !lend) spares.give(buf);
       }
       if (r < 0) return this.#writeFailed();
     }

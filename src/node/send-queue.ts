@@ -9,7 +9,7 @@
  * collection; when that is a few KB, V8 keeps the young generation small
  * and its pauses short.
  */
-import { LWS_PRE } from '../core/write.js';
+import { SpareBuffers } from '../core/spare-buffers.js';
 
 /** One queued message. The slot is reused once the message is written. */
 export interface OutMessage {
@@ -29,30 +29,13 @@ export interface OutMessage {
  * Spares: copies of messages up to SPARE_SIZE bytes are made in them,
  * LWS_PRE bytes in, so a large message sent as one frame leaves from its
  * spare (`wsi.writeLent()`, the header written in front) and a small one
- * is framed from it by `wsi.write()`, which frees the spare at once. A new
- * 64 KiB buffer costs several times the copy into it; small copies from
- * Node's 8 KiB slab cost a new ArrayBuffer every few messages, which each
- * young-generation collection must sweep. Shared by every socket: at most
- * 8 MiB of each size is kept.
+ * is framed from it by `wsi.write()`, which frees the spare at once.
+ * Shared by every socket: at most 8 MiB of each size is kept.
  */
 export const SPARE_SIZE = 64 * 1024;
-/** Messages smaller than this are copied into small spares, of this size. */
+/** Messages up to this size are copied into small spares, of this size. */
 export const SMALL_SPARE_SIZE = 4 * 1024;
-const KEEP_BYTES = 8 * 1024 * 1024;
-const large: Buffer[] = [];
-const small: Buffer[] = [];
-
-/** A spare for a copy of `size` bytes (at most SPARE_SIZE). */
-export function takeSpare(size: number): Buffer {
-  if (size < SMALL_SPARE_SIZE) return small.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + SMALL_SPARE_SIZE);
-  return large.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + SPARE_SIZE);
-}
-
-/** Give back a spare nothing refers to any more. */
-export function giveSpare(b: Buffer): void {
-  const list = b.length === LWS_PRE + SPARE_SIZE ? large : small;
-  if ((list.length + 1) * b.length <= KEEP_BYTES) list.push(b);
-}
+export const spares = new SpareBuffers(SMALL_SPARE_SIZE, SPARE_SIZE, 8 * 1024 * 1024);
 
 /** Slots kept once the queue has drained. */
 const KEEP_SLOTS = 16;
@@ -109,7 +92,7 @@ export class SendQueue {
   clear(): void {
     for (let i = this.#head; i < this.#tail; i++) {
       const m = this.#slots[i];
-      if (m.pooled) giveSpare(m.buf);
+      if (m.pooled) spares.give(m.buf);
     }
     this.#slots = [];
     this.#head = this.#tail = 0;

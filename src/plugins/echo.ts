@@ -26,6 +26,7 @@ import type { Wsi } from '../core/wsi.js';
 import { Reason } from '../core/reasons.js';
 import { LWS_PRE, Write } from '../core/write.js';
 import { log } from '../core/log.js';
+import { SpareBuffers } from '../core/spare-buffers.js';
 import { ErrorCode, rangeError } from '../core/errors.js';
 import type { Plugin } from './plugin.js';
 
@@ -97,15 +98,8 @@ function makeCallback(maxQueued: number, rxChunk: number, keep: number) {
   // large one the allocation, for a small one the ArrayBuffer every few
   // frames from Node's slab, which each young-generation collection must
   // sweep (most of its pause at 100 connections x 1 KiB).
-  const spare: Buffer[] = [];
-  const small = Math.min(POOL_FROM, rxChunk);
-  const smallSpare: Buffer[] = [];
-  const keepSmall = keep * Math.floor((LWS_PRE + rxChunk) / (LWS_PRE + small));
-  const giveBack = (b: Buffer): void => {
-    if (b.length === LWS_PRE + rxChunk) {
-      if (spare.length < keep) spare.push(b);
-    } else if (smallSpare.length < keepSmall) smallSpare.push(b);
-  };
+  const spares = new SpareBuffers(Math.min(POOL_FROM, rxChunk), rxChunk, keep * (LWS_PRE + rxChunk));
+  const giveBack = (b: Buffer): void => spares.give(b);
   /** Whether the last `take` came from the spares. */
   let pooled = false;
 
@@ -116,9 +110,7 @@ function makeCallback(maxQueued: number, rxChunk: number, keep: number) {
       return Buffer.allocUnsafe(size);
     }
     pooled = true;
-    return size <= small && small < rxChunk
-      ? smallSpare.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + small)
-      : spare.pop() ?? Buffer.allocUnsafeSlow(LWS_PRE + rxChunk);
+    return spares.take(size);
   }
 
   function queue(wsi: Wsi, pss: EchoSession, buf: Buffer, isPooled: boolean, len: number, flags: number): void {

@@ -54,9 +54,9 @@ declare module '../../core/wsi.js' {
      * calling `release`, except for the first two.
      *
      * ```ts
-     * const slot = Buffer.allocUnsafe(LWS_PRE + data.length);
+     * const slot = spares.take(data.length); // a SpareBuffers
      * slot.set(data, LWS_PRE);
-     * wsi.writeLent(slot.subarray(LWS_PRE), Write.BINARY, () => pool.push(slot));
+     * wsi.writeLent(slot.subarray(LWS_PRE, LWS_PRE + data.length), Write.BINARY, () => spares.give(slot));
      * ```
      */
     writeLent(buf: Uint8Array, flags: number, release: () => void): number;
