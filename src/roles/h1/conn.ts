@@ -296,7 +296,7 @@ export class H1Conn implements HttpCarrier {
           te = te === undefined ? v : te + ',' + v;
           break;
         case 'connection':
-          connection += (connection ? ',' : '') + v.toLowerCase();
+          connection += (connection ? ',' : '') + v;
           break;
         case 'expect':
           expect = v;
@@ -359,9 +359,8 @@ export class H1Conn implements HttpCarrier {
       this.#expectContinue = head.version === 11 && !this.#bodyDone;
     }
     // "close" wins wherever it appears in the list (RFC 9112 9.6).
-    const options = connection.split(',').map((s) => s.trim());
-    if (options.includes('close')) this.keepAlive = false;
-    else if (options.includes('keep-alive') && head.version === 10) this.keepAlive = true;
+    if (hasToken(connection, 'close')) this.keepAlive = false;
+    else if (head.version === 10 && hasToken(connection, 'keep-alive')) this.keepAlive = true;
 
     const path = rawPath === '*' || head.method === 'CONNECT' ? rawPath : normalisePath(rawPath);
     const req = new HttpRequest(head, path, query);
