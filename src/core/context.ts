@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Vhost, type VhostCreationInfo } from './vhost.js';
-import { Wsi } from './wsi.js';
+import { Wsi, destroySocket } from './wsi.js';
 import { Reason } from './reasons.js';
 import type { Protocol } from './protocols.js';
 import { NO_ROLE, type Transport } from './role.js';
@@ -9,7 +9,7 @@ import { log } from './log.js';
 import { dropPrivileges } from './privileges.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits, resolveLimits } from './limits.js';
 import { Option, KNOWN_OPTIONS } from './options.js';
-import { TimerList } from './timers.js';
+import { TimerList, type Timer } from './timers.js';
 import { PollTable } from './poll-events.js';
 import { contextFeatureList, roleList, vhostFeatureList } from './features.js';
 import { ErrorCode, rangeError, stateError, typeError } from './errors.js';
@@ -179,7 +179,8 @@ export class Context {
   #refusedBurst = 0;
   /** Per address refused at ipLimitWsi since one of its connections last closed; each has connections, so this stays bounded. */
   #peerBursts = new Map<string, number>();
-  #lingering = new Set<Socket>();
+  /** Ended sockets finishing their last bytes, with what destroys them if they never do. */
+  #lingering = new Map<Socket, Timer>();
   // Connections owed a WRITEABLE: flags on the wsi and a list swapped with
   // a spare each pass, not a Set. A Set whose table is in the old
   // generation reallocates it there on every clear or shrink, one per
@@ -529,14 +530,19 @@ export class Context {
       s.destroy();
       return;
     }
-    const t = this.timers.timer((x: Socket) => x.destroy(), s);
+    const t = this.timers.timer(destroySocket, s);
     t.start(ms);
-    this.#lingering.add(s);
-    s.once('close', () => {
-      t.stop();
-      this.#lingering.delete(s);
-    });
+    this.#lingering.set(s, t);
+    s.on('close', this.#lingerEnded);
   }
+
+  /** A lingering socket closed: one listener shared by all, no closure per socket (`this` is the socket). */
+  #lingerEnded = ((ctx: Context) => function (this: Socket): void {
+    const t = ctx.#lingering.get(this);
+    if (!t) return;
+    t.stop();
+    ctx.#lingering.delete(this);
+  })(this);
 
   // ---- writeable service ----
 
@@ -655,7 +661,7 @@ export class Context {
           log.err('%s: destroy failed: %s', f.name, (e as Error).message);
         }
       }
-      for (const s of this.#lingering) s.destroy();
+      for (const s of this.#lingering.keys()) s.destroy();
       this.#lingering.clear();
       this.timers.close();
       for (const w of this.#writableList) w.writablePending = w.writableListed = false;

@@ -19,8 +19,8 @@ const LINGER_MS = 2000;
 const LINGER_SENDING_MS = 5000;
 const NO_CHILDREN: readonly Wsi[] = Object.freeze([]);
 
-// Closes that did not finish are cut; one function for every timer.
-function destroySocket(s: Socket): void {
+/** @internal Closes that did not finish are cut; one function for every timer. */
+export function destroySocket(s: Socket): void {
   s.destroy();
 }
 

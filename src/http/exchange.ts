@@ -22,12 +22,18 @@ export interface BodySink {
 /**
  * A whole small response a wire may keep the bytes of, to send again
  * while nothing in them changes (the owner resets it when its content
- * changes: `key = ''`, `resp = null`).
+ * changes: `resp = null`). The other fields are the wire's: what the
+ * kept bytes were made for (status, `date:` value, `connection:` line,
+ * the vhost's own lines, HTTP version).
  */
 export interface ResponseMemo {
-  key: string;
   resp: Buffer | null;
   body: Buffer | null;
+  status: number;
+  date: string;
+  connLine: string;
+  extra: string;
+  v10: boolean;
 }
 
 /**

@@ -48,8 +48,10 @@ export interface TlsAnswer {
 /** One GET over TLS with node:tls (connection: close); rejects on a failed handshake. */
 export function tlsGet(port: number, opts: ConnectionOptions & { path?: string; hostHeader?: string }, timeoutMs = 5000): Promise<TlsAnswer> {
   return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, ...opts }, () => {
-      s.write(`GET ${opts.path ?? '/'} HTTP/1.1\r\nHost: ${opts.hostHeader ?? opts.servername ?? 'localhost'}\r\nConnection: close\r\n\r\n`);
+    // `path` is the request's, not a UNIX socket's for tls.connect.
+    const { path, hostHeader, ...tlsOpts } = opts;
+    const s = tlsConnect({ host: '127.0.0.1', port, ...tlsOpts }, () => {
+      s.write(`GET ${path ?? '/'} HTTP/1.1\r\nHost: ${hostHeader ?? opts.servername ?? 'localhost'}\r\nConnection: close\r\n\r\n`);
     });
     const chunks: Buffer[] = [];
     const t = setTimeout(() => {

@@ -2,9 +2,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createContext, Option, Reason, SslInfo, type SslInfoEvent, type ClientCertVerification } from '../../src/index.js';
+import { createContext, Mount, Option, Reason, SslInfo, type SslInfoEvent, type ClientCertVerification } from '../../src/index.js';
 import { makePki } from '../helpers/pki.js';
 import { namedHttp, readUntil, run, tlsGet, tlsOpen } from '../helpers/tls.js';
 
@@ -206,6 +207,32 @@ test('bad TLS input hurts only its own connection: garbage, truncated handshake,
     assert.equal(ctx.connectionCount <= 1, true);
   } finally {
     await ctx.destroy();
+  }
+});
+
+test('a small file answered from kept bytes carries STS over TLS only, on a port serving both', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tslws-sts-'));
+  writeFileSync(join(dir, 'a.txt'), 'small file\n');
+  const ctx = createContext({
+    port: 0, sslCert: leaf.cert, sslPrivateKey: leaf.key, options: Option.ALLOW_NON_SSL_ON_SSL_PORT | Option.STS,
+    mounts: [{ mountpoint: '/', origin: dir, originProtocol: Mount.FILE }],
+  });
+  try {
+    await ctx.listening;
+    const p = ctx.vhosts[0].port!;
+    // Alternating within the same second: the bytes kept for one kind of connection must not serve the other.
+    for (let i = 0; i < 3; i++) {
+      const clear = (await raw(p, 'GET /a.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).data.toString();
+      assert.match(clear, /^HTTP\/1\.1 200 OK/);
+      assert.match(clear, /\r\n\r\nsmall file\n$/);
+      assert.doesNotMatch(clear, /strict-transport-security/i);
+      const sec = await tlsGet(p, { servername: 'localhost', ca: pki.ca.cert, path: '/a.txt' });
+      assert.equal(sec.status, 200);
+      assert.equal(sec.headers['strict-transport-security'], 'max-age=15768000 ; includeSubDomains');
+    }
+  } finally {
+    await ctx.destroy();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -11,10 +11,15 @@ import type { FileMemo } from './memo.js';
 interface Origin {
   /** The origin's real path, null when it does not exist. */
   real: string | null;
+  /** The real path with one '/' after it: what every file under it starts with. */
+  under: string;
+  /** The origin as configured, without trailing '/': paths are reported under it. */
+  base: string;
   /**
-   * Paths already proven to resolve inside the origin, with the identity of
-   * the file they reached. A later request whose `stat` reaches the same
-   * (dev, ino) reaches the same file, so the walk through every component
+   * Paths already proven to resolve inside the origin (keyed by the path
+   * below it, with its leading '/'), with the identity of the file they
+   * reached. A later request whose `stat` reaches the same (dev, ino)
+   * reaches the same file, so the walk through every component
    * (realpath) is not repeated on each hit; anything that changes what the
    * path leads to changes the identity and forces the full check again.
    */
@@ -28,6 +33,10 @@ export interface Verified {
   dev: number;
   ino: number;
   real: string;
+  /** The path under the origin's real path that was proven (what is `stat`ed). */
+  path: string;
+  /** The path under the origin as configured (what file ops are given). */
+  fsPath: string;
   memo?: FileMemo;
 }
 
@@ -43,7 +52,8 @@ function originOf(m: ResolvedMount): Origin {
     } catch {
       real = null;
     }
-    o = { real, verified: new Map(), warned: false };
+    const under = real === null ? '' : real.endsWith('/') ? real : real + '/';
+    o = { real, under, base: m.origin.replace(/\/+$/, ''), verified: new Map(), warned: false };
     origins.set(m, o);
   }
   return o;
@@ -55,8 +65,9 @@ function originOf(m: ResolvedMount): Origin {
  * the file system, and later turns look again, so a changed file is served
  * changed from the next turn on.
  */
-const turnStats = new Map<string, Stats | undefined>();
+const turnStats = new Map<string, Stats | null>();
 let turnClearScheduled = false;
+const NO_THROW = { throwIfNoEntry: false } as const;
 
 function clearTurnStats(): void {
   turnStats.clear();
@@ -64,9 +75,10 @@ function clearTurnStats(): void {
 }
 
 export function statThisTurn(path: string): Stats | undefined {
-  if (turnStats.has(path)) return turnStats.get(path);
-  const st = statSync(path, { throwIfNoEntry: false });
-  turnStats.set(path, st);
+  const seen = turnStats.get(path);
+  if (seen !== undefined) return seen ?? undefined;
+  const st = statSync(path, NO_THROW);
+  turnStats.set(path, st ?? null);
   if (!turnClearScheduled) {
     turnClearScheduled = true;
     setImmediate(clearTurnStats);
@@ -93,44 +105,42 @@ export type Located =
 export function locate(m: ResolvedMount, rel: string, dirRel: string | undefined): Located {
   const origin = originOf(m);
   const root = origin.real;
-  const fsPath = m.origin.replace(/\/+$/, '') + (rel.startsWith('/') ? rel : '/' + rel);
-  if (!root) return { kind: 'absent', fsPath };
-  const under = root.endsWith('/') ? root : root + '/';
-  const rootPath = root + (rel.startsWith('/') ? rel : '/' + rel);
-  let st: Stats | undefined;
-  let real: string | undefined;
-  const known = origin.verified.get(rootPath);
+  const slashRel = rel.charCodeAt(0) === 0x2f ? rel : '/' + rel;
+  const known = origin.verified.get(slashRel);
   if (known) {
-    st = statThisTurn(rootPath);
-    if (st && st.dev === known.dev && st.ino === known.ino) real = known.real;
-    else origin.verified.delete(rootPath);
+    // The usual case, a file asked for again: no path is built.
+    const st = statThisTurn(known.path);
+    if (st && st.dev === known.dev && st.ino === known.ino && st.isFile())
+      return { kind: 'file', fsPath: known.fsPath, real: known.real, st, verified: known };
+    origin.verified.delete(slashRel);
   }
-  if (real === undefined) {
-    try {
-      real = realpathSync.native(rootPath);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'ELOOP') return { kind: 'refused', status: 403 };
-      // A directory that exists but has no default file is forbidden (no
-      // listing), not missing.
-      if (dirRel !== undefined && isDirUnder(root, under, dirRel)) return { kind: 'refused', status: 403 };
-      return { kind: 'absent', fsPath };
-    }
-    if (real !== root && !real.startsWith(under)) {
-      log.info('%s resolves outside mount %s', rootPath, m.mountpoint);
-      return { kind: 'refused', status: 403 };
-    }
-    st = statSync(real, { throwIfNoEntry: false });
-    if (!st) return { kind: 'absent', fsPath };
-    if (st.isFile()) {
-      if (origin.verified.size >= VERIFIED_MAX) origin.verified.clear();
-      origin.verified.set(rootPath, { dev: st.dev, ino: st.ino, real });
-    }
+  const fsPath = origin.base + slashRel;
+  if (!root) return { kind: 'absent', fsPath };
+  const under = origin.under;
+  const rootPath = root + slashRel;
+  let real: string;
+  try {
+    real = realpathSync.native(rootPath);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'ELOOP') return { kind: 'refused', status: 403 };
+    // A directory that exists but has no default file is forbidden (no
+    // listing), not missing.
+    if (dirRel !== undefined && isDirUnder(root, under, dirRel)) return { kind: 'refused', status: 403 };
+    return { kind: 'absent', fsPath };
   }
-  st = st as Stats;
+  if (real !== root && !real.startsWith(under)) {
+    log.info('%s resolves outside mount %s', rootPath, m.mountpoint);
+    return { kind: 'refused', status: 403 };
+  }
+  const st = statSync(real, { throwIfNoEntry: false });
+  if (!st) return { kind: 'absent', fsPath };
   if (st.isDirectory()) return { kind: 'directory' };
   if (!st.isFile()) return { kind: 'refused', status: 403 };
-  return { kind: 'file', fsPath, real, st, verified: origin.verified.get(rootPath) };
+  if (origin.verified.size >= VERIFIED_MAX) origin.verified.clear();
+  const v: Verified = { dev: st.dev, ino: st.ino, real, path: rootPath, fsPath };
+  origin.verified.set(slashRel, v);
+  return { kind: 'file', fsPath, real, st, verified: v };
 }
 
 /** Is `rel` (relative to the origin) a directory that really lives under it? */

@@ -18,7 +18,7 @@ export interface FileMemo extends ResponseMemo {
 }
 
 export function emptyMemo(): FileMemo {
-  return { ino: -1, size: -1, mtimeMs: -1, etag: '', tail: '', key: '', resp: null, body: null };
+  return { ino: -1, size: -1, mtimeMs: -1, etag: '', tail: '', resp: null, body: null, status: 0, date: '', connLine: '', extra: '', v10: false };
 }
 
 /** The memo, brought up to date with the file `st` describes (served as `mime` from mount `mount`). */
@@ -30,7 +30,6 @@ export function memoFor(m: FileMemo, st: Stats, mime: string, mount: ResolvedMou
   m.etag = makeEtag(st.size, st.mtimeMs, false);
   m.tail = (mime ? `content-type: ${mime}\r\n` : '') + `etag: ${m.etag}\r\nlast-modified: ${httpDateOfMs(st.mtimeMs)}\r\n` +
     `cache-control: ${cacheControl(mount)}\r\naccept-ranges: bytes\r\n`;
-  m.key = '';
   m.resp = null;
   m.body = null;
   return m;

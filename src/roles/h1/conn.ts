@@ -74,6 +74,8 @@ export class H1Conn implements HttpCarrier {
   /** FALLBACK_TO_RAW: the first bytes are still to be judged. */
   #judging = false;
   #headPlace = HeadPlace.NONE;
+  /** The last Host value found well formed: a client sends the same one on every request. */
+  #hostChecked: string | undefined;
 
   constructor(readonly wsi: Wsi, readonly vhosts: VhostSelector) {
     this.exchange = new H1Exchange(this);
@@ -158,7 +160,7 @@ export class H1Conn implements HttpCarrier {
           return;
         }
         this.#releaseHeadPlace();
-        const head = parseHead(buf, this.#scanner.lineStarts, n);
+        const head = parseHead(buf, this.#scanner.lineStarts, this.#scanner.lineCount, n);
         this.#scanner.reset();
         this.#buf = n === buf.length ? null : buf.subarray(n);
         this.#begin(head);
@@ -305,7 +307,10 @@ export class H1Conn implements HttpCarrier {
     }
     if (hosts > 1) throw new HttpError(400, 'more than one Host header');
     if (hosts === 0 && head.version === 11) throw new HttpError(400, 'HTTP/1.1 request without Host');
-    if (host !== undefined && !HOST_SYNTAX.test(host)) throw new HttpError(400, 'malformed Host header');
+    if (host !== undefined && host !== this.#hostChecked) {
+      if (!HOST_SYNTAX.test(host)) throw new HttpError(400, 'malformed Host header');
+      this.#hostChecked = host;
+    }
     if (authority !== undefined) host = authority;
 
     // The Host header picks the vhost among those sharing this port, before

@@ -162,8 +162,12 @@ export class H1Exchange implements HttpExchange {
       // The bytes built for the previous request are sent again when nothing
       // in them has changed (same body, same `date:` second, same connection line).
       const v10 = this.#req?.version === 10;
-      const key = (v10 ? '0' : '1') + this.conn.connectionLine(v10) + httpDate() + status;
-      if (memo.resp && memo.key === key && memo.body === body && !this.isHead) {
+      const connLine = this.conn.connectionLine(v10);
+      const date = httpDate();
+      // The vhost's lines differ between its TLS and clear-text connections (HSTS).
+      const extra = this.#extraLines();
+      if (memo.resp && memo.body === body && memo.status === status && memo.date === date && memo.connLine === connLine &&
+        memo.extra === extra && memo.v10 === v10 && !this.isHead) {
         this.#noBody = false;
         this.#left = body.length;
         this.#chunked = false;
@@ -177,7 +181,11 @@ export class H1Exchange implements HttpExchange {
       out.write(head, 0, 'latin1');
       out.set(body, head.length);
       if (!this.#noBody) {
-        memo.key = key;
+        memo.status = status;
+        memo.date = date;
+        memo.connLine = connLine;
+        memo.extra = extra;
+        memo.v10 = v10;
         memo.resp = out;
         memo.body = body as Buffer;
         s.write(out);

@@ -27,8 +27,14 @@ const HTAB = 9;
  * waiting for the rest.
  */
 export class HeadScanner {
-  /** Offsets of each line's first byte; the last entry is the empty line. */
-  lineStarts: number[] = [];
+  /**
+   * Offsets of each line's first byte, `lineCount` of them; the last is the
+   * empty line. The array is kept from head to head (entries past the
+   * count are stale): shrinking it for every request costs more than the
+   * request line's parse.
+   */
+  readonly lineStarts: number[] = [];
+  lineCount = 0;
   #pos = 0;
   #lineStart = 0;
   #leading = true;
@@ -39,7 +45,7 @@ export class HeadScanner {
   }
 
   reset(): void {
-    this.lineStarts.length = 0;
+    this.lineCount = 0;
     this.#pos = 0;
     this.#lineStart = 0;
     this.#leading = true;
@@ -85,24 +91,24 @@ export class HeadScanner {
       // apply them before the line's end arrives: the same bytes get the
       // same answer however they are split. The limit counts method, target
       // and version: not the CRLF (nor a bare LF).
-      if (this.lineStarts.length === 0 && nl - (crlf ? 1 : 0) - start > limits.maxRequestLine)
+      if (this.lineCount === 0 && nl - (crlf ? 1 : 0) - start > limits.maxRequestLine)
         throw new HttpError(414, 'request line too long');
       if (nl + 1 > limits.maxHeaderBytes) throw new HttpError(431, 'header block too large');
       if (!crlf) throw new HttpError(400, 'line ends in a bare LF (CRLF required)');
-      this.lineStarts.push(start);
+      this.lineStarts[this.lineCount++] = start;
       this.#lineStart = nl + 1;
       this.#pos = nl + 1;
       if (nl - 1 === start) {
-        if (this.lineStarts.length === 1) throw new HttpError(400, 'empty request line');
+        if (this.lineCount === 1) throw new HttpError(400, 'empty request line');
         return nl + 1;
       }
-      if (this.lineStarts.length - 1 > limits.maxHeaderCount) throw new HttpError(431, 'too many header fields');
+      if (this.lineCount - 1 > limits.maxHeaderCount) throw new HttpError(431, 'too many header fields');
     }
   }
 
   #checkOpenLine(buf: Buffer, limits: Readonly<HttpLimits>): void {
     const len = buf.length;
-    if (this.lineStarts.length === 0) {
+    if (this.lineCount === 0) {
       // A CR at the end may be the start of the CRLF, which is not counted.
       const n = len - this.#lineStart - (buf[len - 1] === CR ? 1 : 0);
       if (n > limits.maxRequestLine) throw new HttpError(414, 'request line too long');
@@ -112,15 +118,27 @@ export class HeadScanner {
   }
 }
 
-/** Parse a complete head found by `HeadScanner`. */
-export function parseHead(buf: Buffer, lineStarts: readonly number[], headLength: number): RequestHead {
+/** The method's name, without a new string for the common ones (compared byte by byte). */
+function methodName(buf: Buffer, s: number, e: number): string {
+  const n = e - s;
+  const c = buf[s];
+  if (n === 3 && c === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54) return 'GET';
+  if (n === 4) {
+    if (c === 0x50 && buf[s + 1] === 0x4f && buf[s + 2] === 0x53 && buf[s + 3] === 0x54) return 'POST';
+    if (c === 0x48 && buf[s + 1] === 0x45 && buf[s + 2] === 0x41 && buf[s + 3] === 0x44) return 'HEAD';
+  }
+  return buf.toString('latin1', s, e);
+}
+
+/** Parse a complete head found by `HeadScanner` (its `lineStarts` and `lineCount`). */
+export function parseHead(buf: Buffer, lineStarts: readonly number[], lineCount: number, headLength: number): RequestHead {
   const rlEnd = lineStarts[1] - 2;
   const rlStart = lineStarts[0];
   // request-line = method SP request-target SP HTTP-version
   let p = rlStart;
   while (p < rlEnd && TCHAR[buf[p]]) p++;
   if (p === rlStart || p >= rlEnd || buf[p] !== SP) throw new HttpError(400, 'malformed method');
-  const method = buf.toString("latin1", rlStart, p);
+  const method = methodName(buf, rlStart, p);
   const ts = ++p;
   while (p < rlEnd && TARGET[buf[p]]) p++;
   if (p === ts || p >= rlEnd || buf[p] !== SP) throw new HttpError(400, 'malformed request-target');
@@ -128,7 +146,8 @@ export function parseHead(buf: Buffer, lineStarts: readonly number[], headLength
   p++;
   const vlen = rlEnd - p;
   let version: 10 | 11;
-  if (vlen === 8 && buf[p] === 0x48 && buf.toString("latin1", p, p + 7) === 'HTTP/1.') {
+  if (vlen === 8 && buf[p] === 0x48 && buf[p + 1] === 0x54 && buf[p + 2] === 0x54 && buf[p + 3] === 0x50 &&
+    buf[p + 4] === 0x2f && buf[p + 5] === 0x31 && buf[p + 6] === 0x2e) {
     const minor = buf[p + 7];
     if (minor === 0x31) version = 11;
     else if (minor === 0x30) version = 10;
@@ -141,7 +160,7 @@ export function parseHead(buf: Buffer, lineStarts: readonly number[], headLength
   }
 
   const headers: Array<[string, string]> = [];
-  const n = lineStarts.length - 1;
+  const n = lineCount - 1;
   for (let i = 1; i < n; i++) {
     const s = lineStarts[i];
     const e = lineStarts[i + 1] - 2;

@@ -27,7 +27,7 @@ export function upgradeToWebSocket(conn: H1Conn, hasBody: boolean, takeLeftover:
   let head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n' +
     `Sec-WebSocket-Accept: ${hs.accept}\r\n`;
   if (hs.protocolHeader) head += `Sec-WebSocket-Protocol: ${hs.protocolHeader}\r\n`;
-  const ext = serverNegotiate(wsi, req.fragments('sec-websocket-extensions').join(', '));
+  const ext = serverNegotiate(wsi, req.header('sec-websocket-extensions'));
   if (ext) head += `Sec-WebSocket-Extensions: ${ext}\r\n`;
   s.write(head + '\r\n', 'latin1');
   // The HTTP request ends here, with its 101; the WebSocket's own events follow.

@@ -38,7 +38,7 @@ function whole(buf: Buffer, limits: HttpLimits = DEFAULT_HTTP_LIMITS): Outcome {
   const s = new HeadScanner();
   return caught(() => {
     const n = s.scan(buf, limits);
-    return n ? { kind: 'head', head: parseHead(buf, s.lineStarts, n) } : { kind: 'more' };
+    return n ? { kind: 'head', head: parseHead(buf, s.lineStarts, s.lineCount, n) } : { kind: 'more' };
   });
 }
 
@@ -53,7 +53,7 @@ function growing(buf: Buffer, cuts: readonly number[], limits: HttpLimits = DEFA
     for (const c of [...cuts, buf.length]) {
       const prefix = buf.subarray(0, c);
       const n = s.scan(prefix, limits);
-      if (n) return { kind: 'head', head: parseHead(prefix, s.lineStarts, n) };
+      if (n) return { kind: 'head', head: parseHead(prefix, s.lineStarts, s.lineCount, n) };
       checkHeld(s, prefix, limits);
     }
     return { kind: 'more' };
@@ -62,8 +62,8 @@ function growing(buf: Buffer, cuts: readonly number[], limits: HttpLimits = DEFA
 
 /** A scanner waiting for more bytes holds no more than the limits allow. */
 function checkHeld(s: HeadScanner, prefix: Buffer, limits: HttpLimits): void {
-  assert.ok(s.lineStarts.length - 1 <= limits.maxHeaderCount, `${s.lineStarts.length - 1} header lines held (max ${limits.maxHeaderCount})`);
-  if (s.lineStarts.length === 0) {
+  assert.ok(s.lineCount - 1 <= limits.maxHeaderCount, `${s.lineCount - 1} header lines held (max ${limits.maxHeaderCount})`);
+  if (s.lineCount === 0) {
     // The request line (plus its CR, after at most 4 empty lines) is still open.
     assert.ok(prefix.length <= limits.maxRequestLine + 9, `${prefix.length} bytes held in the request line (max ${limits.maxRequestLine})`);
   } else {
@@ -164,7 +164,7 @@ describe('request heads that parse', () => {
     assert.equal(s.started, true);
     assert.equal(s.scan(text.subarray(0, text.length - 1), DEFAULT_HTTP_LIMITS), 0);
     assert.equal(s.scan(text, DEFAULT_HTTP_LIMITS), text.length);
-    assert.deepEqual(s.lineStarts, [4, 20, 29]);
+    assert.deepEqual(s.lineStarts.slice(0, s.lineCount), [4, 20, 29]);
   });
 
   test('reset() readies the scanner for the next pipelined request', () => {
@@ -172,13 +172,25 @@ describe('request heads that parse', () => {
     const s = new HeadScanner();
     const n1 = s.scan(two, DEFAULT_HTTP_LIMITS);
     assert.equal(n1, 25);
-    assert.deepEqual(parseHead(two, s.lineStarts, n1).target, '/1');
+    assert.deepEqual(parseHead(two, s.lineStarts, s.lineCount, n1).target, '/1');
     s.reset();
     assert.equal(s.started, false);
+    assert.equal(s.lineCount, 0);
     const rest = two.subarray(n1);
     const n2 = s.scan(rest, DEFAULT_HTTP_LIMITS);
     assert.equal(n2, 25);
-    assert.deepEqual(parseHead(rest, s.lineStarts, n2), { method: 'GET', target: '/2', version: 11, headers: [['b', '2']], length: 25 });
+    assert.deepEqual(parseHead(rest, s.lineStarts, s.lineCount, n2), { method: 'GET', target: '/2', version: 11, headers: [['b', '2']], length: 25 });
+  });
+
+  test('a shorter head after a longer one on the same scanner has only its own fields', () => {
+    const two = b('GET /1 HTTP/1.1\r\nA: 1\r\nC: 3\r\nD: 4\r\n\r\nPOST /2 HTTP/1.0\r\nB: 2\r\n\r\n');
+    const s = new HeadScanner();
+    const n1 = s.scan(two, DEFAULT_HTTP_LIMITS);
+    assert.deepEqual(parseHead(two, s.lineStarts, s.lineCount, n1).headers, [['a', '1'], ['c', '3'], ['d', '4']]);
+    s.reset();
+    const rest = two.subarray(n1);
+    const n2 = s.scan(rest, DEFAULT_HTTP_LIMITS);
+    assert.deepEqual(parseHead(rest, s.lineStarts, s.lineCount, n2), { method: 'POST', target: '/2', version: 10, headers: [['b', '2']], length: rest.length });
   });
 
   test('limits at their edge pass: a request line of maxRequestLine, a head of maxHeaderBytes, maxHeaderCount fields', () => {
@@ -224,6 +236,9 @@ describe('request heads refused, with their status', () => {
     ['HTTP/1.x', 'GET / HTTP/1.x\r\n\r\n', 400, 'malformed HTTP version'],
     ['lower-case http', 'GET / http/1.1\r\n\r\n', 400, 'malformed HTTP version'],
     ['HTTP/11', 'GET / HTTP/11\r\n\r\n', 400, 'malformed HTTP version'],
+    ['HTTP.1.1', 'GET / HTTP.1.1\r\n\r\n', 400, 'malformed HTTP version'],
+    ['HTTP/1,1', 'GET / HTTP/1,1\r\n\r\n', 400, 'malformed HTTP version'],
+    ['HTTQ/1.1', 'GET / HTTQ/1.1\r\n\r\n', 400, 'malformed HTTP version'],
     ['a space after the version', 'GET / HTTP/1.1 \r\n\r\n', 400, 'malformed HTTP version'],
     ['three words after the method', 'GET / x HTTP/1.1\r\n\r\n', 400, 'malformed HTTP version'],
   ];
@@ -236,7 +251,7 @@ describe('request heads refused, with their status', () => {
       const s = new HeadScanner();
       assert.throws(() => {
         const n = s.scan(buf, DEFAULT_HTTP_LIMITS);
-        parseHead(buf, s.lineStarts, n);
+        parseHead(buf, s.lineStarts, s.lineCount, n);
       }, (e: unknown) => e instanceof HttpError && e instanceof Error && e.status === status);
     });
   }
