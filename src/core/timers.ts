@@ -103,6 +103,11 @@ export class TimerList {
     let now = monotonicMs();
     while (h.length && h[0].heapAt <= now) {
       const t = h[0];
+      if (t.at === 0) {
+        // Suspended and not started since: its place ends here.
+        this.#removeTop();
+        continue;
+      }
       if (t.at > now) {
         // Moved later since it took its place: take the new one.
         t.heapAt = t.at;
@@ -191,6 +196,18 @@ export class Timer {
   stop(): void {
     this.at = 0;
     this.list.remove(this);
+  }
+
+  /**
+   * Do not fire (until started again), but keep the place in the list
+   * until the old deadline: a timer started again before then costs
+   * nothing more than moving a deadline later, where `stop()` and `start()`
+   * take it out of the list and put it back (a connection's timeout
+   * between the requests it serves). Its owner is kept until that old
+   * deadline at most: when the owner is done, `stop()`.
+   */
+  suspend(): void {
+    this.at = 0;
   }
 
   /** True while it is due to fire. */

@@ -416,7 +416,8 @@ export class Wsi {
     }
     if (reason === PendingTimeout.NO_PENDING || secs === 0) {
       this.#timeoutReason = PendingTimeout.NO_PENDING;
-      this.#timer?.stop();
+      // Most are armed again soon (the next request's wait); close() stops it for good.
+      this.#timer?.suspend();
       return;
     }
     if (secs !== TO_KILL_ASYNC && (!Number.isFinite(secs) || secs < 0))

@@ -107,3 +107,28 @@ test('a stopped timer leaves the list at once (nothing of its owner is kept unti
   assert.equal(list.size, 0);
   list.close();
 });
+
+test('a suspended timer does not fire, keeps its place until its old deadline, and starts again in place', async () => {
+  const list = new TimerList();
+  const fired: string[] = [];
+  const a = list.timer((x: string) => fired.push(x), 'a');
+  const b = list.timer((x: string) => fired.push(x), 'b');
+  a.start(30);
+  b.start(30);
+  a.suspend();
+  b.suspend();
+  assert.equal(a.running, false);
+  assert.equal(a.remainingMs, -1);
+  assert.equal(list.size, 2, 'still in the list');
+  b.start(80); // started again before the old deadline: in place, fires at the new time
+  await sleep(55);
+  assert.deepEqual(fired, [], 'neither fires at the old deadline');
+  assert.equal(list.size, 1, 'the suspended one left the list at its old deadline');
+  await sleep(80);
+  assert.deepEqual(fired, ['b']);
+  assert.equal(list.size, 0);
+  a.start(10); // out of the list: started as new
+  await sleep(50);
+  assert.deepEqual(fired, ['b', 'a']);
+  list.close();
+});

@@ -37,6 +37,8 @@ export interface Verified {
   path: string;
   /** The path under the origin as configured (what file ops are given). */
   fsPath: string;
+  /** The file's content type once looked up (null: none, the mount does not serve it). */
+  mime?: string | null;
   memo?: FileMemo;
 }
 

@@ -219,7 +219,13 @@ export function serveFileMount(ex: HttpExchange, m: ResolvedMount, path: string)
       }
       break;
   }
-  const mime = getMimetype(plain && loc.kind === 'file' ? loc.real : loc.fsPath, m.extraMimetypes);
+  const known = plain && loc.kind === 'file' ? loc.verified : undefined;
+  // A file's type is looked up once per verified path (null: no type, not served).
+  let mime: string | undefined;
+  if (known) {
+    if (known.mime === undefined) known.mime = getMimetype(known.real, m.extraMimetypes) ?? null;
+    mime = known.mime ?? undefined;
+  } else mime = getMimetype(loc.kind === 'file' && plain ? loc.real : loc.fsPath, m.extraMimetypes);
   if (mime === undefined) return false;
   if (plain && loc.kind === 'file') {
     const cached = fileCacheOf(ex.wsi.context)?.get(loc.real, loc.st);
