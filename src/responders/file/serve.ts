@@ -263,7 +263,12 @@ function openThrough(fops: FileOps, path: string, flags: number): FopFd | null {
 
 /** Does this FILE mount serve from inside a zip archive? */
 export function isZipMount(m: ResolvedMount): boolean {
-  return m.originProtocol === Mount.FILE && /\.zip$/i.test(m.origin);
+  if (m.originProtocol !== Mount.FILE) return false;
+  // Asked on every request of the mount: compared by character, not by a regular expression.
+  const o = m.origin;
+  const n = o.length;
+  return n >= 4 && o.charCodeAt(n - 4) === 0x2e && (o.charCodeAt(n - 3) | 0x20) === 0x7a &&
+    (o.charCodeAt(n - 2) | 0x20) === 0x69 && (o.charCodeAt(n - 1) | 0x20) === 0x70;
 }
 
 /**
