@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * HTTP/1.1 file-serving benchmark: tslws's FILE mount against two plain
- * node:http servers, with wrk as the load generator.
+ * HTTP/1.1 file-serving benchmark: tslws's FILE mount against plain
+ * node:http servers, Node's floor and nginx, with wrk as the load generator.
  *
  *   node bench/http-files.mjs [--duration SECS] [--rounds N] [--max-noise PCT]
  *                             [--retries N] [--tslws SERVER.js] [--json]
@@ -13,6 +13,10 @@
  *   node-stream  node:http, fs.stat + fs.createReadStream(path).pipe(res) per request
  *   floor        Node's floor: node:net answering each request head of a read
  *                with a canned response from memory (bench/lib/floor-servers.mjs)
+ *   nginx        Debian's nginx, one process in the foreground, serving the
+ *                same directory as Debian's default configuration would
+ *                (sendfile, tcp_nopush), with no access log and no limit on
+ *                requests per connection
  *   tslws-base   with --tslws-base: another build's lws-test-server.js, run as
  *                tslws is (an A/B of two builds, see bench/ab.mjs)
  * --servers picks which run (default tslws,node-cached,node-stream), in that
@@ -38,7 +42,7 @@
  * The same file, run as `http-files.mjs --serve cached|stream ROOT PORT`, is
  * the node:http reference server (so the bench is a single file).
  */
-import { mkdtempSync, writeFileSync, rmSync, stat as fsStat, createReadStream, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync, stat as fsStat, createReadStream, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname, extname, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,12 +59,13 @@ import { alignTable, buildLine, describeBuild, fmtInt, fmtMs, machineInfo, media
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
 const TSLWS_BIN = join(REPO, 'dist/src/bin/lws-test-server.js');
+const NGINX = '/usr/sbin/nginx';
 const SERVER_CORE = '0';
 const WRK_CORE = '1';
 const CONNECTIONS = 50;
 const USAGE = 'usage: http-files.mjs [--duration SECS (5)] [--rounds N (3)] [--max-noise PCT (5)] [--retries N (5)] [--tslws SERVER.js] [--json]\n' +
   '                     [--tslws-base SERVER.js (adds server tslws-base: another build)]\n' +
-  '                     [--servers LIST (tslws,node-cached,node-stream; also floor, tslws-base)] [--files LIST (1k.txt,1m.bin)]\n';
+  '                     [--servers LIST (tslws,node-cached,node-stream; also floor, nginx, tslws-base)] [--files LIST (1k.txt,1m.bin)]\n';
 
 
 // ---------------------------------------------------------------------------
@@ -152,7 +157,7 @@ async function bench() {
     process.stderr.write('http-files: --max-noise must be a percentage, --retries a count\n');
     process.exit(2);
   }
-  const knownServers = ['tslws', 'node-cached', 'node-stream', 'floor', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
+  const knownServers = ['tslws', 'node-cached', 'node-stream', 'floor', 'nginx', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
   const serverNames = [...new Set(opts.servers.split(',').map((x) => x.trim()).filter(Boolean))];
   const fileNames = [...new Set(opts.files.split(',').map((x) => x.trim()).filter(Boolean))];
   for (const n of serverNames) {
@@ -188,6 +193,7 @@ async function bench() {
     }
     const tslwsBin = resolve(opts.tslws);
     if (serverNames.includes('tslws') && !existsSync(tslwsBin)) throw new Fatal(`${tslwsBin} missing: run \`npx tsc -p tsconfig.json\` (or \`npm run bench\`) first`);
+    if (serverNames.includes('nginx') && !existsSync(NGINX)) throw new Fatal(`nginx not found at ${NGINX} (apt-get install nginx-light), or leave it out of --servers`);
     const baseBin = opts['tslws-base'] ? resolve(opts['tslws-base']) : null;
     if (baseBin && serverNames.includes('tslws-base') && !existsSync(baseBin)) throw new Fatal(`${baseBin} (--tslws-base) missing: build that checkout first`);
 
@@ -207,13 +213,15 @@ async function bench() {
       { name: 'node-cached', args: [SELF, '--serve', 'cached', tmp] },
       { name: 'node-stream', args: [SELF, '--serve', 'stream', tmp] },
       { name: 'floor', args: [join(dirname(SELF), 'lib/floor-servers.mjs'), 'http', tmp] },
+      { name: 'nginx', nginx: true },
       ...(baseBin ? [{ name: 'tslws-base', tslws: true, args: [baseBin, '-i', '127.0.0.1', '-r', tmp, '-p'] }] : []),
     ];
     const defs = serverNames.map((n) => allDefs.find((d) => d.name === n));
     const servers = [];
     for (const d of defs) {
       const port = await freePort();
-      const child = spawnPinned(SERVER_CORE, [process.execPath, ...d.args, port]);
+      const argv = d.nginx ? nginxArgv(join(tmp, '.nginx'), port, tmp) : [process.execPath, ...d.args, port];
+      const child = spawnPinned(SERVER_CORE, argv);
       children.add(child);
       const srv = { name: d.name, tslws: !!d.tslws, port, child, out: tail(child), pid: child.pid };
       servers.push(srv);
@@ -345,6 +353,7 @@ async function bench() {
         if (res['node-cached']) ratio['tslws/cached'] = t.rps / res['node-cached'].rps;
         if (res['node-stream']) ratio['tslws/stream'] = t.rps / res['node-stream'].rps;
         if (res.floor) ratio['tslws/floor'] = t.rps / res.floor.rps;
+        if (res.nginx) ratio['tslws/nginx'] = t.rps / res.nginx.rps;
         if (res['tslws-base']) ratio['tslws/tslws-base'] = t.rps / res['tslws-base'].rps;
       }
       summary.ratios[f.name] = ratio;
@@ -364,6 +373,44 @@ async function bench() {
     await stopAll();
     process.exit(1);
   }
+}
+
+/**
+ * nginx's command line for one process serving `root` on 127.0.0.1:`port`,
+ * its configuration, logs and pid in `dir`: in the foreground (so it is
+ * the process pinned and measured), as Debian's default configuration
+ * serves files (sendfile, tcp_nopush), no access log, and no limit on
+ * requests per keep-alive connection (wrk does not reconnect cheaply).
+ */
+function nginxArgv(dir, port, root) {
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `# generated by bench/http-files.mjs
+worker_processes 1;
+master_process off;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000000;
+  client_body_temp_path ${join(dir, 'body')};
+  proxy_temp_path ${join(dir, 'proxy')};
+  fastcgi_temp_path ${join(dir, 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'uwsgi')};
+  scgi_temp_path ${join(dir, 'scgi')};
+  types { text/plain txt; application/octet-stream bin; }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+  }
+}
+`);
+  return [NGINX, '-p', dir, '-c', conf];
 }
 
 /** One wrk run of this benchmark: keep-alive, CONNECTIONS connections, wrk pinned to WRK_CORE. */
