@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Vhost, type VhostCreationInfo } from './vhost.js';
 import { Wsi, destroySocket } from './wsi.js';
+import { IndexedList, type Indexed } from './indexed-list.js';
 import { Reason } from './reasons.js';
 import type { Protocol } from './protocols.js';
 import { NO_ROLE, type Transport } from './role.js';
@@ -16,6 +17,12 @@ import { ErrorCode, rangeError, stateError, typeError } from './errors.js';
 import { peerAddressOf } from './peer.js';
 import { LocalPeerTable, type PeerTable } from './peer-table.js';
 import { channels } from './diagnostics.js';
+
+/** An ended socket finishing its last bytes, and what destroys it if it never does. */
+interface Lingering extends Indexed {
+  readonly socket: Socket;
+  readonly timer: Timer;
+}
 
 /** Default of `ContextCreationInfo.writeableAfterRead`. */
 const WRITEABLE_AFTER_READ = 4;
@@ -171,7 +178,7 @@ export class Context {
   #privileges: Promise<void> = Promise.resolve();
   #dropTo: { uid: number | string | undefined; gid: number | string | undefined } | null = null;
   #vhosts: Vhost[] = [];
-  #wsis = new Set<Wsi>();
+  #wsis = new IndexedList<Wsi>();
   #roots = 0;
   #refused = 0;
   #refusedPeer = 0;
@@ -180,7 +187,7 @@ export class Context {
   /** Per address refused at ipLimitWsi since one of its connections last closed; each has connections, so this stays bounded. */
   #peerBursts = new Map<string, number>();
   /** Ended sockets finishing their last bytes, with what destroys them if they never do. */
-  #lingering = new Map<Socket, Timer>();
+  #lingering = new IndexedList<Lingering>();
   // Connections owed a WRITEABLE: flags on the wsi and a list swapped with
   // a spare each pass, not a Set. A Set whose table is in the old
   // generation reallocates it there on every clear or shrink, one per
@@ -532,17 +539,14 @@ export class Context {
     }
     const t = this.timers.timer(destroySocket, s);
     t.start(ms);
-    this.#lingering.set(s, t);
-    s.on('close', this.#lingerEnded);
+    const l: Lingering = { socket: s, timer: t, listIdx: -1 };
+    this.#lingering.add(l);
+    // A socket closes once: a plain listener, without once()'s wrapper.
+    s.on('close', () => {
+      t.stop();
+      this.#lingering.delete(l);
+    });
   }
-
-  /** A lingering socket closed: one listener shared by all, no closure per socket (`this` is the socket). */
-  #lingerEnded = ((ctx: Context) => function (this: Socket): void {
-    const t = ctx.#lingering.get(this);
-    if (!t) return;
-    t.stop();
-    ctx.#lingering.delete(this);
-  })(this);
 
   // ---- writeable service ----
 
@@ -623,7 +627,9 @@ export class Context {
    */
   servicePending(): number {
     let n = 0;
-    for (const w of this.#wsis) {
+    const wsis = this.#wsis;
+    for (let i = 0; i < wsis.size; i++) {
+      const w = wsis.at(i);
       if (w.closed) continue;
       if (w.writablePending || (w.heldRx !== null && w.rxFlowOn)) n++;
     }
@@ -661,7 +667,7 @@ export class Context {
           log.err('%s: destroy failed: %s', f.name, (e as Error).message);
         }
       }
-      for (const s of this.#lingering.keys()) s.destroy();
+      for (const l of this.#lingering) l.socket.destroy();
       this.#lingering.clear();
       this.timers.close();
       for (const w of this.#writableList) w.writablePending = w.writableListed = false;

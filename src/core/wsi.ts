@@ -75,6 +75,8 @@ export class Wsi {
   closed = false;
   /** @internal The address this connection is counted under in the context's peer table; null when not counted. */
   peerKey: string | null = null;
+  /** @internal Its place in the context's list of connections (-1: not in it). */
+  listIdx = -1;
   #ops: RoleOps = NO_ROLE as RoleOps;
   #state: unknown = null;
   #transport: Transport | null;
