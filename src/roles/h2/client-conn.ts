@@ -1,4 +1,5 @@
 import type { Wsi } from '../../core/wsi.js';
+import { StreamTable } from './stream-table.js';
 import type { Timer } from '../../core/timers.js';
 import type { Socket } from 'node:net';
 import { log } from '../../core/log.js';
@@ -57,7 +58,7 @@ export class H2ClientConn {
   readonly encoder = new HpackEncoder();
   /** Our send window for the whole connection. */
   sendWindow = DEFAULT_WINDOW;
-  readonly streams = new Map<number, H2ClientStream>();
+  readonly streams = new StreamTable<H2ClientStream>();
   /** The server allows extended CONNECT (RFC 8441 SETTINGS_ENABLE_CONNECT_PROTOCOL). */
   connectProtocol = false;
   #reader = new FrameReader();
@@ -143,7 +144,7 @@ export class H2ClientConn {
     const id = this.#nextId;
     this.#nextId += 2;
     const s = new H2ClientStream(this, id, owner, this.#peerInitialWindow, this.opts.initialWindowSize);
-    this.streams.set(id, s);
+    this.streams.add(s);
     this.#idleTimer?.stop();
     (this.wsi.socket as Socket | null)?.ref();
     this.#send(headersFrames(id, this.encoder.encode(fields), endStream, this.#peerMaxFrame));
@@ -571,7 +572,7 @@ export class H2ClientConn {
     this.#goawayReceived = true;
     this.#goneNow(`the server sent ${why}`);
     // Streams past `last` were never processed (6.8): they may be sent again elsewhere.
-    for (const s of [...this.streams.values()]) if (s.id > last) this.#failStream(s, `HTTP/2 stream refused by the server's ${why}`, true);
+    for (const s of this.streams.values()) if (s.id > last) this.#failStream(s, `HTTP/2 stream refused by the server's ${why}`, true);
     if (this.streams.size === 0 && !this.wsi.closed) this.wsi.close();
   }
 
@@ -604,7 +605,7 @@ export class H2ClientConn {
 
   #wakeWaiting(): void {
     if (this.socketChoked || this.sendWindow <= 0) return;
-    for (const s of [...this.streams.values()]) if (s.outBytes === 0 && !s.localClosed && !s.reset) s.owner.drained();
+    for (const s of this.streams.values()) if (s.outBytes === 0 && !s.localClosed && !s.reset) s.owner.drained();
   }
 
   // ---- the connection ending ----
@@ -621,7 +622,7 @@ export class H2ClientConn {
   /** The connection is lost (closed by the server, a socket error): every open request fails with `why`. */
   lost(why: string): void {
     this.#goneNow(why);
-    for (const s of [...this.streams.values()]) this.#failStream(s, why, false);
+    for (const s of this.streams.values()) this.#failStream(s, why, false);
     if (!this.wsi.closed) this.wsi.close(false);
   }
 
@@ -643,7 +644,7 @@ export class H2ClientConn {
     this.#readyTimer?.stop();
     this.#idleTimer?.stop();
     this.#goneNow('the connection closed');
-    for (const s of [...this.streams.values()]) this.#failStream(s, 'HTTP/2 connection closed', false);
+    for (const s of this.streams.values()) this.#failStream(s, 'HTTP/2 connection closed', false);
     this.#sendGoaway(H2Error.NO_ERROR, '');
     this.#flush();
     this.#round.clear();

@@ -1,4 +1,5 @@
 import type { Wsi } from '../../core/wsi.js';
+import { StreamTable } from './stream-table.js';
 import type { VhostSelector } from '../../core/vhost.js';
 import type { Timer } from '../../core/timers.js';
 import { roleTransition } from '../../core/role.js';
@@ -77,7 +78,7 @@ export class H2Conn {
   readonly encoder: HpackEncoder;
   /** Our send window for the whole connection. */
   sendWindow = DEFAULT_WINDOW;
-  readonly streams = new Map<number, H2Stream>();
+  readonly streams = new StreamTable<H2Stream>();
   #buf: Buffer | null = null;
   #prefaceSeen = false;
   #settingsSeen = false;
@@ -437,7 +438,7 @@ export class H2Conn {
       this.#remember(sid, true);
       return;
     }
-    this.streams.set(sid, s2);
+    this.streams.add(s2);
     this.#idleTimer?.stop();
     this.#open(s2, head, tooLarge);
   }
@@ -803,7 +804,7 @@ export class H2Conn {
   goingAway(): boolean {
     this.#sendGoaway(H2Error.NO_ERROR, 'going away');
     // A WebSocket never finishes by itself: it is told 1001 now, and its stream ends after its Close.
-    for (const st of [...this.streams.values()]) {
+    for (const st of this.streams.values()) {
       const w = st.websocket ? st.wsi : null;
       if (w && !w.closed) {
         w.goingAway();
