@@ -53,8 +53,13 @@ export class IndexedList<T extends Indexed> implements Iterable<T> {
     return this.#items[i];
   }
 
+  /** The items as they are now, in an array of their own. */
+  toArray(): T[] {
+    return this.#items.slice();
+  }
+
   /** The items as they are now: adding or removing while iterating changes nothing of the iteration. */
-  [Symbol.iterator](): Iterator<T> {
+  [Symbol.iterator](): IterableIterator<T> {
     return this.#items.slice()[Symbol.iterator]();
   }
 }

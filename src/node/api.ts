@@ -5,6 +5,7 @@ export {
 export {
   createWebSocketServer, WebSocketServer, type WebSocketServerOptions, type WebSocketServerEvents, type UpgradeRequest, type UpgradeRefusal,
 } from './server.js';
+export { type ClientSet } from './client-set.js';
 export { connect, type ConnectOptions } from './connect.js';
 export {
   httpHandler, HttpHandlerRequest, HttpHandlerResponse, RequestBodyError, type HttpHandler, type HttpHandlerOptions,

@@ -141,6 +141,8 @@ function sendableCode(code: number): boolean {
  * ```
  */
 export class MessageSocket extends EventEmitter<MessageSocketEvents> {
+  /** @internal Its place in its server's `clients` (-1: in none). */
+  listIdx = -1;
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;

@@ -2,6 +2,7 @@
  * A WebSocket server of whole messages: one protocol on a vhost of its own,
  * whose connections are `MessageSocket`s.
  */
+import { ClientSet } from './client-set.js';
 import { EventEmitter } from 'node:events';
 import { createContext, type Context } from '../core/context.js';
 import type { Vhost } from '../core/vhost.js';
@@ -120,8 +121,8 @@ const DEFAULT_PROTOCOL = 'tslws-message';
 export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly context: Context;
   readonly vhost: Vhost;
-  /** The open connections. */
-  readonly clients = new Set<MessageSocket>();
+  /** The open connections (a read-only set: `size`, `has`, `forEach`, `for…of`). */
+  readonly clients = new ClientSet();
   readonly #ownContext: boolean;
   readonly #iface: string | undefined;
   readonly #server: UpgradeServer | undefined;

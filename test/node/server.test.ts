@@ -561,3 +561,32 @@ test('close() after send(): what is queued goes out first, then the Close; send(
   assert.deepEqual([got[1]?.[0].toString(), got[1]?.[1]], ['last words', false]);
   await server.close();
 });
+
+test('server.clients: size, has, forEach and iteration follow sockets opening and closing', async () => {
+  const server = await listen();
+  try {
+    const sockets: MessageSocket[] = [];
+    server.on('connection', (s) => sockets.push(s));
+    const clients = await Promise.all([0, 1, 2].map(() => open(server.port as number)));
+    assert.ok(await until(() => server.clients.size === 3, 5000));
+    for (const s of sockets) assert.equal(server.clients.has(s), true);
+    const seen: MessageSocket[] = [];
+    server.clients.forEach((s, same, set) => {
+      assert.equal(s, same);
+      assert.equal(set, server.clients);
+      seen.push(s);
+    });
+    assert.deepEqual(new Set(seen), new Set(sockets));
+    assert.deepEqual(new Set([...server.clients]), new Set(sockets));
+    clients[1].close();
+    assert.ok(await until(() => server.clients.size === 2, 5000));
+    const gone = sockets.find((s) => !server.clients.has(s));
+    assert.ok(gone, 'the closed one left');
+    assert.equal([...server.clients.values()].includes(gone), false);
+    for (const s of server.clients) s.close(1000, 'bye'); // closing while iterating visits every one
+    assert.ok(await until(() => server.clients.size === 0, 5000));
+    for (const c of clients) c.terminate();
+  } finally {
+    await server.close();
+  }
+});
