@@ -10,7 +10,7 @@ import { log } from './log.js';
 import { dropPrivileges } from './privileges.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits, resolveLimits } from './limits.js';
 import { Option, KNOWN_OPTIONS } from './options.js';
-import { TimerList, type Timer } from './timers.js';
+import { TimerList } from './timers.js';
 import { PollTable } from './poll-events.js';
 import { contextFeatureList, roleList, vhostFeatureList } from './features.js';
 import { ErrorCode, rangeError, stateError, typeError } from './errors.js';
@@ -18,10 +18,9 @@ import { peerAddressOf } from './peer.js';
 import { LocalPeerTable, type PeerTable } from './peer-table.js';
 import { channels } from './diagnostics.js';
 
-/** An ended socket finishing its last bytes, and what destroys it if it never does. */
+/** An ended socket finishing its last bytes (its timer, which destroys it if it never does, is its close listener's). */
 interface Lingering extends Indexed {
   readonly socket: Socket;
-  readonly timer: Timer;
 }
 
 /** Default of `ContextCreationInfo.writeableAfterRead`. */
@@ -186,7 +185,7 @@ export class Context {
   #refusedBurst = 0;
   /** Per address refused at ipLimitWsi since one of its connections last closed; each has connections, so this stays bounded. */
   #peerBursts = new Map<string, number>();
-  /** Ended sockets finishing their last bytes, with what destroys them if they never do. */
+  /** Ended sockets finishing their last bytes. */
   #lingering = new IndexedList<Lingering>();
   // Connections owed a WRITEABLE: flags on the wsi and a list swapped with
   // a spare each pass, not a Set. A Set whose table is in the old
@@ -539,7 +538,7 @@ export class Context {
     }
     const t = this.timers.timer(destroySocket, s);
     t.start(ms);
-    const l: Lingering = { socket: s, timer: t, listIdx: -1 };
+    const l: Lingering = { socket: s, listIdx: -1 };
     this.#lingering.add(l);
     // A socket closes once: a plain listener, without once()'s wrapper.
     s.on('close', () => {
