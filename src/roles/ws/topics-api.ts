@@ -237,7 +237,7 @@ extendApi(Vhost, {
   },
   subscriberCount(topic: string): number {
     const reg = registryOf(this);
-    return reg.subscribers.get(checkTopic(reg, topic, 'subscriberCount'))?.size ?? 0;
+    return reg.subscribers.get(checkTopic(reg, topic, 'subscriberCount'))?.length ?? 0;
   },
   topicNames(): string[] {
     return [...registryOf(this).subscribers.keys()];
@@ -273,7 +273,7 @@ extendApi(Wsi, {
     return wsOf(this)?.topics?.subs.has(topic) ?? false;
   },
   topics(): string[] {
-    return [...(wsOf(this)?.topics?.subs ?? [])];
+    return [...(wsOf(this)?.topics?.subs.keys() ?? [])];
   },
   publish(topic: string, data: string | Uint8Array, opts?: Omit<PublishOptions, 'exceptWsi'>): PublishResult {
     return publish(this.vhost, wsOf, topic, data, { ...opts, exceptWsi: this }, 'wsi.publish');

@@ -91,6 +91,34 @@ async function received(c: Client, n: number, what = 'messages'): Promise<string
   return c.got.map((m) => m.data);
 }
 
+test('subscribers leaving from the middle of a topic: the rest, and a newcomer, still get every publish', async () => {
+  const s = await server();
+  try {
+    const subs = await Promise.all([0, 1, 2, 3, 4].map(() => client(s.port, 'news')));
+    assert.equal(s.vhost.subscriberCount('news'), 5);
+    subs[1].ws.close();
+    subs[3].ws.close();
+    await Promise.all([subs[1].closed, subs[3].closed]);
+    assert.ok(await until(() => s.vhost.subscriberCount('news') === 3, 5000));
+    assert.equal(s.vhost.publish('news', 'one').subscribers, 3);
+    for (const i of [0, 2, 4]) assert.deepEqual(await received(subs[i], 1), ['one']);
+    const late = await client(s.port, 'news');
+    assert.equal(s.vhost.subscriberCount('news'), 4);
+    subs[0].ws.close();
+    await subs[0].closed;
+    assert.ok(await until(() => s.vhost.subscriberCount('news') === 3, 5000));
+    assert.equal(s.vhost.publish('news', 'two').subscribers, 3);
+    for (const c of [subs[2], subs[4]]) assert.deepEqual(await received(c, 2), ['one', 'two']);
+    assert.deepEqual(await received(late, 1), ['two']);
+    for (const i of [1, 3]) assert.deepEqual(subs[i].got, [], 'nothing after leaving');
+    for (const c of [subs[2], subs[4], late]) c.ws.close();
+    assert.ok(await until(() => s.vhost.subscriberCount('news') === 0, 5000));
+    assert.deepEqual(s.vhost.topicNames(), []);
+  } finally {
+    await s.ctx.destroy();
+  }
+});
+
 test('every subscriber gets a publish, others nothing; text and binary kept apart; counts from publish', async () => {
   const s = await server();
   try {

@@ -98,9 +98,23 @@ export interface PublishResult {
 /** Origins kept for publishes waiting to come back from an ordering bus (each names the connection they skip). */
 const MAX_ORIGINS = 65536;
 
+/**
+ * One connection's subscription to one topic: its entry in the topic's
+ * list. Not a `Set<Wsi>` per topic: a long-lived Set whose members come
+ * and go keeps old members alive through young-generation collections
+ * (see `core/indexed-list.ts`), and a connection may be in many topics,
+ * so the index lives here, not on the wsi. A topic's list is a plain
+ * array, as small as a topic of one subscriber can be.
+ */
+interface Subscription {
+  readonly wsi: Wsi;
+  /** Its index in the topic's list (-1: left). */
+  listIdx: number;
+}
+
 /** The topics of one vhost. */
 export class TopicRegistry {
-  readonly subscribers = new Map<string, Set<Wsi>>();
+  readonly subscribers = new Map<string, Subscription[]>();
   readonly stats: TopicStats = newTopicStats();
   /** The bus to other processes serving this vhost, if one is attached. */
   bus: TopicBus | null = null;
@@ -122,7 +136,7 @@ export class TopicRegistry {
 
   /** Connections and listeners of `topic` here. */
   wanted(topic: string): number {
-    return (this.subscribers.get(topic)?.size ?? 0) + (this.listeners.get(topic)?.size ?? 0);
+    return (this.subscribers.get(topic)?.length ?? 0) + (this.listeners.get(topic)?.size ?? 0);
   }
 
   /** The bounds that apply to a publish to `topic`. */
@@ -172,7 +186,8 @@ export function checkTopic(reg: TopicRegistry, topic: unknown, where: string): s
  * the order they were made.
  */
 export class TopicConn {
-  readonly subs = new Set<string>();
+  /** The topics it subscribes to, with its entry in each topic's list. */
+  readonly subs = new Map<string, Subscription>();
   // Both made on first use: most subscribers never resume and most topics keep no history,
   // and an empty Map costs more than the rest of this object (memory per subscriber).
   /** The position of the last message of each topic queued for (or written to) the connection (topics with history). */
@@ -364,10 +379,11 @@ export function subscribe(wsi: Wsi, ws: WsConn | null, topic: string, opts?: Sub
   const since = opts?.since === undefined ? null : checkSince(opts.since);
   const tc = topicConnOf(wsi, ws, 'subscribe');
   if (wsi.closed || tc.subs.has(topic)) return false;
-  tc.subs.add(topic);
-  let set = reg.subscribers.get(topic);
-  if (!set) reg.subscribers.set(topic, (set = new Set()));
-  set.add(wsi);
+  const list = reg.subscribers.get(topic);
+  const sub: Subscription = { wsi, listIdx: list ? list.length : 0 };
+  tc.subs.set(topic, sub);
+  if (list) list.push(sub);
+  else reg.subscribers.set(topic, [sub]);
   if (since) (tc.resuming ??= new Map()).set(topic, { held: [], overflow: false });
   if (reg.wanted(topic) === 1) reg.notify(topic, 1);
   if (since) startResume(reg, wsi, tc, topic, since);
@@ -418,16 +434,25 @@ export function unsubscribe(wsi: Wsi, ws: WsConn | null, topic: string): boolean
   const reg = registryOf(wsi.vhost);
   checkTopic(reg, topic, 'unsubscribe');
   const tc = topicConnOf(wsi, ws, 'unsubscribe');
-  if (!tc.subs.delete(topic)) return false;
-  leave(reg, wsi, tc, topic);
+  const sub = tc.subs.get(topic);
+  if (!sub) return false;
+  tc.subs.delete(topic);
+  leave(reg, tc, topic, sub);
   return true;
 }
 
-function leave(reg: TopicRegistry, wsi: Wsi, tc: TopicConn, topic: string): void {
+function leave(reg: TopicRegistry, tc: TopicConn, topic: string, sub: Subscription): void {
   tc.resuming?.delete(topic);
-  const set = reg.subscribers.get(topic);
-  if (!set || !set.delete(wsi)) return;
-  if (set.size === 0) reg.subscribers.delete(topic);
+  const list = reg.subscribers.get(topic);
+  const i = sub.listIdx;
+  if (!list || list[i] !== sub) return;
+  const last = list.pop() as Subscription;
+  if (last !== sub) {
+    list[i] = last;
+    last.listIdx = i;
+  }
+  sub.listIdx = -1;
+  if (list.length === 0) reg.subscribers.delete(topic);
   if (reg.wanted(topic) === 0) reg.notify(topic, 0);
 }
 
@@ -458,9 +483,9 @@ export function listen(vh: Vhost, topic: string, listener: TopicListener, on: bo
 export function leaveAll(wsi: Wsi, tc: TopicConn): void {
   if (tc.subs.size === 0) return;
   const reg = registryOf(wsi.vhost);
-  const topics = [...tc.subs];
+  const subs = [...tc.subs];
   tc.subs.clear();
-  for (const t of topics) leave(reg, wsi, tc, t);
+  for (const [t, sub] of subs) leave(reg, tc, t, sub);
 }
 
 /** The connections of `ws` state `wsOf` finds; given so this module needs no role lookup. */
@@ -502,11 +527,12 @@ function deliver(reg: TopicRegistry, lookup: WsLookup, topic: string, payload: U
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     for (const fn of [...listeners]) fn(buf, binary, position);
   }
-  const set = reg.subscribers.get(topic);
-  if (!set) return res;
+  const list = reg.subscribers.get(topic);
+  if (!list) return res;
   // A snapshot: a policy may close a subscriber (and so unsubscribe it) while we go.
   const targets: WsConn[] = [];
-  for (const w of set) {
+  for (let i = 0; i < list.length; i++) {
+    const w = list[i].wsi;
     if (w === except || w.closed) continue;
     const ws = lookup(w);
     if (ws?.topics) targets.push(ws);
@@ -561,7 +587,7 @@ export function attachBus(vh: Vhost, lookup: WsLookup, bus: TopicBus | null): vo
   });
   bus.onGap?.(vh.name, (topic, cause) => {
     if (reg.bus !== bus) return;
-    for (const w of [...(reg.subscribers.get(topic) ?? [])]) if (!w.closed) reportGap(w, { topic, cause, since: null });
+    for (const { wsi: w } of [...(reg.subscribers.get(topic) ?? [])]) if (!w.closed) reportGap(w, { topic, cause, since: null });
   });
   for (const t of wantedTopics(reg)) bus.subscribe(vh.name, t);
 }
