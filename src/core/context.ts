@@ -18,7 +18,7 @@ import { peerAddressOf } from './peer.js';
 import { LocalPeerTable, type PeerTable } from './peer-table.js';
 import { channels } from './diagnostics.js';
 
-/** An ended socket finishing its last bytes (its timer, which destroys it if it never does, is its close listener's). */
+/** An ended socket finishing its last bytes (the timer that cuts it off is held by its close listener). */
 interface Lingering extends Indexed {
   readonly socket: Socket;
 }

@@ -14,6 +14,29 @@ export interface Indexed {
   listIdx: number;
 }
 
+/**
+ * Put `x` at the end of `items`, noting its index on it. For a list kept
+ * as a bare array (one per topic, where an object around it would cost
+ * memory per subscriber); `IndexedList` wraps the same two steps.
+ */
+export function pushIndexed<T extends Indexed>(items: T[], x: T): void {
+  x.listIdx = items.length;
+  items.push(x);
+}
+
+/** Take `x` out of `items` (the last item takes its place); false when it is not there. */
+export function removeIndexed<T extends Indexed>(items: T[], x: T): boolean {
+  const i = x.listIdx;
+  if (i < 0 || items[i] !== x) return false;
+  const last = items.pop() as T;
+  if (last !== x) {
+    items[i] = last;
+    last.listIdx = i;
+  }
+  x.listIdx = -1;
+  return true;
+}
+
 export class IndexedList<T extends Indexed> implements Iterable<T> {
   #items: T[] = [];
 
@@ -23,23 +46,12 @@ export class IndexedList<T extends Indexed> implements Iterable<T> {
 
   /** Add `x` (nothing when it is already in a list). */
   add(x: T): void {
-    if (x.listIdx >= 0) return;
-    x.listIdx = this.#items.length;
-    this.#items.push(x);
+    if (x.listIdx < 0) pushIndexed(this.#items, x);
   }
 
   /** Remove `x`; false when it was not in the list. */
   delete(x: T): boolean {
-    const i = x.listIdx;
-    const items = this.#items;
-    if (i < 0 || items[i] !== x) return false;
-    const last = items.pop() as T;
-    if (last !== x) {
-      items[i] = last;
-      last.listIdx = i;
-    }
-    x.listIdx = -1;
-    return true;
+    return removeIndexed(this.#items, x);
   }
 
   /** Remove everything. */

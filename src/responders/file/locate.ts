@@ -91,7 +91,7 @@ export function statThisTurn(path: string): Stats | undefined {
 /** Where a request below a FILE mount leads. */
 export type Located =
   /** A regular file on disk, inside the origin. */
-  | { kind: 'file'; fsPath: string; real: string; st: Stats; verified: Verified | undefined }
+  | { kind: 'file'; fsPath: string; real: string; st: Stats; verified: Verified }
   /** Nothing on disk: only file ops that open it as VIRTUAL may serve it. */
   | { kind: 'absent'; fsPath: string }
   /** A directory: answered with a redirect (no trailing slash) or 403. */
@@ -135,7 +135,7 @@ export function locate(m: ResolvedMount, rel: string, dirRel: string | undefined
     log.info('%s resolves outside mount %s', rootPath, m.mountpoint);
     return { kind: 'refused', status: 403 };
   }
-  const st = statSync(real, { throwIfNoEntry: false });
+  const st = statSync(real, NO_THROW);
   if (!st) return { kind: 'absent', fsPath };
   if (st.isDirectory()) return { kind: 'directory' };
   if (!st.isFile()) return { kind: 'refused', status: 403 };

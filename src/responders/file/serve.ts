@@ -219,19 +219,18 @@ export function serveFileMount(ex: HttpExchange, m: ResolvedMount, path: string)
       }
       break;
   }
-  const known = plain && loc.kind === 'file' ? loc.verified : undefined;
-  // A file's type is looked up once per verified path (null: no type, not served).
+  // A file read directly has its type looked up once per verified path (null: none, not served).
   let mime: string | undefined;
-  if (known) {
-    if (known.mime === undefined) known.mime = getMimetype(known.real, m.extraMimetypes) ?? null;
-    mime = known.mime ?? undefined;
-  } else mime = getMimetype(loc.kind === 'file' && plain ? loc.real : loc.fsPath, m.extraMimetypes);
+  if (plain && loc.kind === 'file') {
+    const v = loc.verified;
+    if (v.mime === undefined) v.mime = getMimetype(v.real, m.extraMimetypes) ?? null;
+    mime = v.mime ?? undefined;
+  } else mime = getMimetype(loc.fsPath, m.extraMimetypes);
   if (mime === undefined) return false;
   if (plain && loc.kind === 'file') {
     const cached = fileCacheOf(ex.wsi.context)?.get(loc.real, loc.st);
-    const v = loc.verified;
     const st = loc.st;
-    const memo = cached && v ? memoFor(v.memo ??= emptyMemo(), st, mime, m) : undefined;
+    const memo = cached ? memoFor(loc.verified.memo ??= emptyMemo(), st, mime, m) : undefined;
     if (!sendFile(ex, diskBody(loc.real, st, cached, memo, fops), { mime, mount: m, memo })) ex.returnStatus(404);
     return true;
   }

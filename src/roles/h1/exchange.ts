@@ -160,7 +160,7 @@ export class H1Exchange implements HttpExchange {
     const len = statusHasNoBody(status) ? -1 : body ? body.length : 0;
     if (memo && body) {
       // The bytes built for the previous request are sent again when nothing
-      // in them has changed (same body, same `date:` second, same connection line).
+      // in them has changed (same body and status, same `date:` second, connection line, vhost lines, version).
       const v10 = this.#req?.version === 10;
       const connLine = this.conn.connectionLine(v10);
       const date = httpDate();

@@ -113,7 +113,7 @@ export function unmask(buf: Uint8Array, mask: Uint8Array, offset: number): void 
     maskBytes[1] = mask[(p + 1) & 3];
     maskBytes[2] = mask[(p + 2) & 3];
     maskBytes[3] = mask[(p + 3) & 3];
-    const m = maskWord[0] | 0;
+    const m = maskWord[0];
     const words = (len - i) >>> 2;
     const a = new Int32Array(buf.buffer, buf.byteOffset + i, words);
     let w = 0;

@@ -7,6 +7,7 @@
  * a vhost starts and stops caring about a topic.
  */
 import type { Wsi } from '../../../core/wsi.js';
+import { pushIndexed, removeIndexed, type Indexed } from '../../../core/indexed-list.js';
 import type { Vhost } from '../../../core/vhost.js';
 import { Reason } from '../../../core/reasons.js';
 import { ErrorCode, rangeError, stateError, typeError } from '../../../core/errors.js';
@@ -106,10 +107,8 @@ const MAX_ORIGINS = 65536;
  * so the index lives here, not on the wsi. A topic's list is a plain
  * array, as small as a topic of one subscriber can be.
  */
-interface Subscription {
+interface Subscription extends Indexed {
   readonly wsi: Wsi;
-  /** Its index in the topic's list (-1: left). */
-  listIdx: number;
 }
 
 /** The topics of one vhost. */
@@ -380,9 +379,10 @@ export function subscribe(wsi: Wsi, ws: WsConn | null, topic: string, opts?: Sub
   const tc = topicConnOf(wsi, ws, 'subscribe');
   if (wsi.closed || tc.subs.has(topic)) return false;
   const list = reg.subscribers.get(topic);
-  const sub: Subscription = { wsi, listIdx: list ? list.length : 0 };
+  // A topic's first subscriber makes an array of one (an empty one pushed to would reserve 16 slots).
+  const sub: Subscription = { wsi, listIdx: list ? -1 : 0 };
   tc.subs.set(topic, sub);
-  if (list) list.push(sub);
+  if (list) pushIndexed(list, sub);
   else reg.subscribers.set(topic, [sub]);
   if (since) (tc.resuming ??= new Map()).set(topic, { held: [], overflow: false });
   if (reg.wanted(topic) === 1) reg.notify(topic, 1);
@@ -444,14 +444,7 @@ export function unsubscribe(wsi: Wsi, ws: WsConn | null, topic: string): boolean
 function leave(reg: TopicRegistry, tc: TopicConn, topic: string, sub: Subscription): void {
   tc.resuming?.delete(topic);
   const list = reg.subscribers.get(topic);
-  const i = sub.listIdx;
-  if (!list || list[i] !== sub) return;
-  const last = list.pop() as Subscription;
-  if (last !== sub) {
-    list[i] = last;
-    last.listIdx = i;
-  }
-  sub.listIdx = -1;
+  if (!list || !removeIndexed(list, sub)) return;
   if (list.length === 0) reg.subscribers.delete(topic);
   if (reg.wanted(topic) === 0) reg.notify(topic, 0);
 }
