@@ -121,9 +121,10 @@ export class WsParser {
         case S.CONTROL: {
           const c = this.#control as Buffer;
           const n = Math.min(this.#len - this.#controlHave, len - p);
-          if (n) buf.copy(c, this.#controlHave, p, p + n);
-          this.#controlHave += n;
-          p += n;
+          // At most 125 bytes: a loop beats Buffer#copy's argument checks.
+          let at = this.#controlHave;
+          for (const end = p + n; p < end; ) c[at++] = buf[p++];
+          this.#controlHave = at;
           if (this.#controlHave < this.#len) return p;
           if (this.#masked) unmask(c, this.#hdr, 0);
           const op = this.#opcode;
