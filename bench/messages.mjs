@@ -16,6 +16,9 @@
  *               dist/src/node (its defaults: 64 KiB fragments, 16 MiB
  *               messages), on 127.0.0.1
  *   ws          `ws` 8 with `bufferutil`, as in ws-echo.mjs
+ *   ws-plain    (only when asked) the same without `bufferutil`
+ *               (WS_NO_BUFFER_UTIL=1): `ws` as `npm install ws` gives it,
+ *               since bufferutil is an optional addon installed apart
  *   tslws-cb    (only when asked) lws-test-echo, the callback-level echo of
  *               ws-echo.mjs: what the layer is built on
  *   tslws-base  with --tslws-base: another build's dist/src/node/index.js,
@@ -91,7 +94,7 @@ const SCENARIOS = [
 const USAGE = 'usage: messages.mjs [--duration SECS (5)] [--rounds N (3)] [--quick] [--json] [--servers tslws,ws]\n' +
   '                   [--only ID,...] [--max-noise PCT (5)] [--retries N (3)] [--tslws INDEX.js] [--tslws-base INDEX.js]\n' +
   '                   [--cpu-prof DIR] [--out FILE]\n' +
-  `servers: tslws, ws, tslws-cb (the callback echo), tslws-base (with --tslws-base)\n` +
+  `servers: tslws, ws, ws-plain (ws without bufferutil), tslws-cb (the callback echo), tslws-base (with --tslws-base)\n` +
   `scenario ids: ${SCENARIOS.map((s) => s.id).join(', ')}\n`;
 
 async function bench() {
@@ -133,7 +136,7 @@ async function bench() {
     process.exit(2);
   }
   const serverNames = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);
-  const known = ['tslws', 'ws', 'tslws-cb', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
+  const known = ['tslws', 'ws', 'ws-plain', 'tslws-cb', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
   for (const n of serverNames) {
     if (!known.includes(n)) {
       process.stderr.write(`messages: unknown server ${n} (${known.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})\n`);
@@ -175,6 +178,7 @@ async function bench() {
     const defs = {
       tslws: { args: () => [...profArgs('tslws'), SELF, '--serve', 'tslws', tslwsIndex] },
       ws: { args: () => [...profArgs('ws'), SELF, '--serve', 'ws', '-'] },
+      'ws-plain': { args: () => [...profArgs('ws-plain'), SELF, '--serve', 'ws', '-'], env: { WS_NO_BUFFER_UTIL: '1' } },
       'tslws-cb': { args: () => [...profArgs('tslws-cb'), TSLWS_ECHO_BIN, '-i', '127.0.0.1', '--rx-buffer-size', '65536', '-p'] },
       'tslws-base': { args: () => [...profArgs('tslws-base'), SELF, '--serve', 'tslws', baseIndex] },
     };
@@ -182,7 +186,7 @@ async function bench() {
 
     const servers = [];
     for (const n of serverNames) {
-      const s = await startServer(n, { args: defs[n].args(), env: {}, banner: BANNER }, ctx);
+      const s = await startServer(n, { args: defs[n].args(), env: defs[n].env ?? {}, banner: BANNER }, ctx);
       servers.push(s);
       say(`started ${s.name} (pid ${s.pid}) on 127.0.0.1:${s.port}, core ${SERVER_CORE}: ${s.banner}`);
     }
