@@ -54,10 +54,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, s
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { alignTable, fmtInt, machineInfo, median } from './lib/report.mjs';
 import { kernelRelease } from './lib/procfs.mjs';
 import { WRK, wrkVersion } from './lib/wrk.mjs';
+import { parseBenchArgs, usageError } from './lib/cli.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..');
@@ -341,42 +341,24 @@ function table(sum) {
 // Main
 
 async function main() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        base: { type: 'string' },
-        'base-dir': { type: 'string' },
-        head: { type: 'string' },
-        duration: { type: 'string' },
-        rounds: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        check: { type: 'boolean', default: false },
-        'max-noise': { type: 'string' },
-        retries: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
+  const parsed = parseBenchArgs(USAGE, {
+    base: { type: 'string' },
+    'base-dir': { type: 'string' },
+    head: { type: 'string' },
+    duration: { type: 'string' },
+    rounds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    check: { type: 'boolean', default: false },
+    'max-noise': { type: 'string' },
+    retries: { type: 'string' },
+  }, { positionals: true });
   const opts = parsed.values;
-  if (opts.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
   const duration = Number(opts.duration ?? (opts.quick ? 1 : 5));
   const rounds = Number(opts.rounds ?? (opts.quick ? 2 : 4));
   const retries = opts.retries ?? (opts.quick ? '0' : undefined);
-  if (!Number.isInteger(duration) || duration < 1 || !Number.isInteger(rounds) || rounds < 1) {
-    process.stderr.write(`ab: --duration and --rounds must be positive integers\n${USAGE}`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(duration) || duration < 1 || !Number.isInteger(rounds) || rounds < 1) usageError('ab', USAGE, '--duration and --rounds must be positive integers');
   if (opts.base !== undefined && opts['base-dir'] !== undefined) {
     process.stderr.write('ab: --base and --base-dir exclude each other\n');
     process.exit(2);
@@ -384,10 +366,7 @@ async function main() {
   const chosen = [];
   for (const w of parsed.positionals) {
     const list = GROUPS[w] ?? SCENARIOS.filter((s) => s.name === w);
-    if (!list.length) {
-      process.stderr.write(`ab: no scenario named ${w}\n${USAGE}`);
-      process.exit(2);
-    }
+    if (!list.length) usageError('ab', USAGE, `no scenario named ${w}`);
     for (const s of list) if (!chosen.includes(s)) chosen.push(s);
   }
   const scen = SCENARIOS.filter((s) => !chosen.length || chosen.includes(s)); // always in the table's order

@@ -46,7 +46,6 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { NGINX, writeNginxConfig } from './lib/nginx.mjs';
 import { alive, Fatal, freePort, guardChildren, sleep, spawnPinned, tail } from './lib/proc.mjs';
 import { CLK_TCK, cpuTicks, kernelRelease, rssKiB } from './lib/procfs.mjs';
@@ -55,6 +54,7 @@ import { H2LOAD, H2loadStuck, h2loadVersion, runH2load } from './lib/h2load.mjs'
 import { makeCert, opensslVersion } from './lib/certs.mjs';
 import { MIME } from './lib/cached-files.mjs';
 import { alignTable, buildLine, describeBuild, fmtInt, fmtMs, fmtUs, machineInfo, median, mib, pct, repoOf } from './lib/report.mjs';
+import { parseBenchArgs, usageError } from './lib/cli.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
@@ -203,38 +203,20 @@ async function waitReadyH2(srv, file) {
 // The benchmark
 
 function parseOptions() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        duration: { type: 'string', default: '5' },
-        rounds: { type: 'string', default: '3' },
-        quick: { type: 'boolean', default: false },
-        only: { type: 'string' },
-        servers: { type: 'string', default: SERVERS.join(',') },
-        tslws: { type: 'string', default: TSLWS_BIN },
-        'max-noise': { type: 'string', default: '5' },
-        retries: { type: 'string', default: '5' },
-        json: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
+  const parsed = parseBenchArgs(USAGE, {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    servers: { type: 'string', default: SERVERS.join(',') },
+    tslws: { type: 'string', default: TSLWS_BIN },
+    'max-noise': { type: 'string', default: '5' },
+    retries: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  }, { positionals: true });
   const o = parsed.values;
-  if (o.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const bad = (m) => {
-    process.stderr.write(`h2: ${m}\n${USAGE}`);
-    process.exit(2);
-  };
+  const bad = (m) => usageError('h2', USAGE, m);
   const duration = o.quick ? 1 : Number(o.duration);
   const rounds = o.quick ? 1 : Number(o.rounds);
   const maxNoise = Number(o['max-noise']) / 100;

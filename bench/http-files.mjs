@@ -48,7 +48,6 @@ import { join, resolve, dirname, extname, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { NGINX, writeNginxConfig } from './lib/nginx.mjs';
 import { Fatal, freePort, guardChildren, sleep, spawnPinned, tail } from './lib/proc.mjs';
 import { kernelRelease, rssKiB } from './lib/procfs.mjs';
@@ -56,6 +55,7 @@ import { WRK, measureQuietly, runWrk as wrk, wrkVersion } from './lib/wrk.mjs';
 import { get, waitReady } from './lib/client.mjs';
 import { MIME, cachedFilesHandler } from './lib/cached-files.mjs';
 import { alignTable, buildLine, describeBuild, fmtInt, fmtMs, machineInfo, median, mib, pct, repoOf } from './lib/report.mjs';
+import { parseBenchArgs, usageError } from './lib/cli.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
@@ -120,31 +120,17 @@ function serve(kind, root, port) {
 // The benchmark
 
 async function bench() {
-  let opts;
-  try {
-    opts = parseArgs({
-      options: {
-        duration: { type: 'string', default: '5' },
-        rounds: { type: 'string', default: '3' },
-        'max-noise': { type: 'string', default: '5' },
-        retries: { type: 'string', default: '5' },
-        tslws: { type: 'string', default: TSLWS_BIN },
-        'tslws-base': { type: 'string' },
-        servers: { type: 'string', default: 'tslws,node-cached,node-stream' },
-        files: { type: 'string', default: '1k.txt,1m.bin' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
+  const opts = parseBenchArgs(USAGE, {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    'max-noise': { type: 'string', default: '5' },
+    retries: { type: 'string', default: '5' },
+    tslws: { type: 'string', default: TSLWS_BIN },
+    'tslws-base': { type: 'string' },
+    servers: { type: 'string', default: 'tslws,node-cached,node-stream' },
+    files: { type: 'string', default: '1k.txt,1m.bin' },
+    json: { type: 'boolean', default: false },
+  }).values;
   const duration = Number(opts.duration);
   const rounds = Number(opts.rounds);
   const maxNoise = Number(opts['max-noise']) / 100;
@@ -173,8 +159,7 @@ async function bench() {
     }
   }
   if (!serverNames.length || !fileNames.length) {
-    process.stderr.write(`http-files: no server or no file chosen\n${USAGE}`);
-    process.exit(2);
+    usageError('http-files', USAGE, `no server or no file chosen`);
   }
 
   let tmp;

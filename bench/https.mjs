@@ -52,7 +52,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import https from 'node:https';
 import tls from 'node:tls';
-import { parseArgs } from 'node:util';
 import { Fatal, freePort, guardChildren, sleep, spawnPinned, stopChild, tail } from './lib/proc.mjs';
 import { kernelRelease, rssKiB } from './lib/procfs.mjs';
 import { WRK, measureQuietly, runWrk, wrkVersion } from './lib/wrk.mjs';
@@ -60,6 +59,7 @@ import { get, waitReady } from './lib/client.mjs';
 import { cachedFilesHandler } from './lib/cached-files.mjs';
 import { CERT_KINDS as CERTS, makeCert, opensslVersion } from './lib/certs.mjs';
 import { alignTable, buildLine, describeBuild, fmtInt, fmtMs, machineInfo, median, mib, pct } from './lib/report.mjs';
+import { parseBenchArgs, usageError } from './lib/cli.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
@@ -142,44 +142,28 @@ const USAGE = 'usage: https.mjs [--duration SECS (5)] [--rounds N (3)] [--cert r
   '                 [--max-noise PCT (5)] [--retries N (5)] [--json]\n';
 
 async function bench() {
-  let opts;
-  try {
-    opts = parseArgs({
-      options: {
-        duration: { type: 'string', default: '5' },
-        rounds: { type: 'string', default: '3' },
-        cert: { type: 'string', default: 'rsa' },
-        only: { type: 'string' },
-        'max-noise': { type: 'string', default: '5' },
-        retries: { type: 'string', default: '5' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
+  const opts = parseBenchArgs(USAGE, {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    cert: { type: 'string', default: 'rsa' },
+    only: { type: 'string' },
+    'max-noise': { type: 'string', default: '5' },
+    retries: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false },
+  }).values;
   const duration = Number(opts.duration);
   const rounds = Number(opts.rounds);
   const maxNoise = Number(opts['max-noise']) / 100;
   const retries = Number(opts.retries);
   if (!Number.isInteger(duration) || duration < 1 || !Number.isInteger(rounds) || rounds < 1 ||
     !(maxNoise >= 0) || !Number.isInteger(retries) || retries < 0 || !CERTS[opts.cert]) {
-    process.stderr.write(`https: bad option value\n${USAGE}`);
-    process.exit(2);
+    usageError('https', USAGE, `bad option value`);
   }
   let scen = SCENARIOS;
   if (opts.only) {
     const want = opts.only.split(',').map((s) => s.trim());
     for (const w of want) if (!SCENARIOS.some((s) => s.id === w)) {
-      process.stderr.write(`https: unknown scenario ${w}\n${USAGE}`);
-      process.exit(2);
+      usageError('https', USAGE, `unknown scenario ${w}`);
     }
     scen = SCENARIOS.filter((s) => want.includes(s.id));
   }

@@ -45,12 +45,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Fatal, guardChildren, hardFdLimit } from './lib/proc.mjs';
 import { kernelRelease } from './lib/procfs.mjs';
 import { alignTable, buildLine, describeBuild, fmtInt, fmtUs, machineInfo, median, pct, repoOf } from './lib/report.mjs';
 import { serveWsEcho } from './lib/ws-echo-server.mjs';
 import { LOAD_CORE, SERVER_CORE, buildWsload, measureQuiet, runLoad, startServer } from './lib/wsload.mjs';
+import { parseBenchArgs, usageError } from './lib/cli.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
@@ -98,42 +98,27 @@ const USAGE = 'usage: messages.mjs [--duration SECS (5)] [--rounds N (3)] [--qui
   `scenario ids: ${SCENARIOS.map((s) => s.id).join(', ')}\n`;
 
 async function bench() {
-  let opts;
-  try {
-    opts = parseArgs({
-      options: {
-        duration: { type: 'string' },
-        rounds: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        servers: { type: 'string', default: 'tslws,ws' },
-        only: { type: 'string' },
-        'max-noise': { type: 'string', default: '5' },
-        retries: { type: 'string', default: '3' },
-        tslws: { type: 'string', default: TSLWS_NODE },
-        'tslws-base': { type: 'string' },
-        'cpu-prof': { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
+  const opts = parseBenchArgs(USAGE, {
+    duration: { type: 'string' },
+    rounds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    servers: { type: 'string', default: 'tslws,ws' },
+    only: { type: 'string' },
+    'max-noise': { type: 'string', default: '5' },
+    retries: { type: 'string', default: '3' },
+    tslws: { type: 'string', default: TSLWS_NODE },
+    'tslws-base': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    out: { type: 'string' },
+  }).values;
   const duration = Number(opts.duration ?? (opts.quick ? 1 : 5));
   const warm = opts.quick ? 0.5 : 1;
   const rounds = Number(opts.rounds ?? (opts.quick ? 1 : 3));
   const maxNoise = Number(opts['max-noise']) / 100;
   const retries = Number(opts.retries);
   if (!(duration > 0) || !Number.isInteger(rounds) || rounds < 1 || !(maxNoise >= 0) || !Number.isInteger(retries) || retries < 0) {
-    process.stderr.write(`messages: bad option value\n${USAGE}`);
-    process.exit(2);
+    usageError('messages', USAGE, `bad option value`);
   }
   const serverNames = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);
   const known = ['tslws', 'ws', 'ws-plain', 'tslws-cb', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
@@ -149,8 +134,7 @@ async function bench() {
     for (const id of new Set(opts.only.split(',').map((s) => s.trim()).filter(Boolean))) {
       const s = SCENARIOS.find((x) => x.id === id);
       if (!s) {
-        process.stderr.write(`messages: unknown scenario ${id}\n${USAGE}`);
-        process.exit(2);
+        usageError('messages', USAGE, `unknown scenario ${id}`);
       }
       scen.push(s);
     }

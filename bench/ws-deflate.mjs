@@ -39,11 +39,11 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { freePort, guardChildren, hardFdLimit, spawnPinned, stopChild } from './lib/proc.mjs';
 import { CLK_TCK, cpuTicks, statusKiB } from './lib/procfs.mjs';
 import { median } from './lib/report.mjs';
 import { echoAndStopOnSignal } from './lib/ws-echo-server.mjs';
+import { parseBenchArgs, usageError } from './lib/cli.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
@@ -280,29 +280,18 @@ async function runOne(server, sc, conns, warm, duration, children, noCtx, tslwsP
 }
 
 async function bench() {
-  let o;
-  try {
-    o = parseArgs({
-      options: {
-        duration: { type: 'string' }, rounds: { type: 'string' }, quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false }, conns: { type: 'string' }, servers: { type: 'string', default: 'tslws,ws' },
-        only: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
-        'no-context-takeover': { type: 'boolean', default: false },
-        'tslws-pmd': { type: 'string', default: '{}' },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (o.help) return void process.stdout.write(USAGE);
+  const o = parseBenchArgs(USAGE, {
+    duration: { type: 'string' }, rounds: { type: 'string' }, quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false }, conns: { type: 'string' }, servers: { type: 'string', default: 'tslws,ws' },
+    only: { type: 'string' }, out: { type: 'string' },
+    'no-context-takeover': { type: 'boolean', default: false },
+    'tslws-pmd': { type: 'string', default: '{}' },
+  }).values;
   try {
     const extra = JSON.parse(o['tslws-pmd']);
     if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new Error('not an object');
   } catch (e) {
-    process.stderr.write(`ws-deflate: --tslws-pmd must be a JSON object (${e.message})\n${USAGE}`);
-    process.exit(2);
+    usageError('ws-deflate', USAGE, `--tslws-pmd must be a JSON object (${e.message})`);
   }
   const duration = Number(o.duration ?? (o.quick ? 1 : 5));
   const rounds = Number(o.rounds ?? (o.quick ? 1 : 3));
@@ -313,15 +302,13 @@ async function bench() {
   if (o.only) {
     const want = o.only.split(',').map((s) => s.trim());
     for (const w of want) if (!SCENARIOS.some((s) => s.id === w)) {
-      process.stderr.write(`ws-deflate: unknown scenario ${w}\n${USAGE}`);
-      process.exit(2);
+      usageError('ws-deflate', USAGE, `unknown scenario ${w}`);
     }
     scen = SCENARIOS.filter((s) => want.includes(s.id));
   }
   if (!(duration > 0) || !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(conns) || conns < 1 ||
     servers.some((s) => s !== 'tslws' && s !== 'ws')) {
-    process.stderr.write(`ws-deflate: bad option value\n${USAGE}`);
-    process.exit(2);
+    usageError('ws-deflate', USAGE, `bad option value`);
   }
   if (!existsSync(DIST)) {
     process.stderr.write('ws-deflate: build first (npm run build)\n');

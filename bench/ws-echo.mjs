@@ -52,12 +52,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Fatal, guardChildren, hardFdLimit, sleep, stopChild } from './lib/proc.mjs';
 import { kernelRelease, rssKiB } from './lib/procfs.mjs';
 import { serveWsEcho } from './lib/ws-echo-server.mjs';
 import { LOAD_CORE, SERVER_CORE, buildWsload, measureQuiet, runLoad, startServer } from './lib/wsload.mjs';
 import { alignTable, buildLine, describeBuild, fmtInt, fmtUs, machineInfo, median, mib, pct, repoOf } from './lib/report.mjs';
+import { parseBenchArgs, usageError } from './lib/cli.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const HERE = dirname(SELF);
@@ -123,34 +123,20 @@ const USAGE = 'usage: ws-echo.mjs [--duration SECS (5)] [--rounds N (3)] [--quic
   '  with --only also echo-c<N>-<S>[-k<K>][-text|-bin] (S bytes or <n>k; binary from 64 KiB up), e.g. echo-c1-64\n';
 
 async function bench() {
-  let opts;
-  try {
-    opts = parseArgs({
-      options: {
-        duration: { type: 'string' },
-        rounds: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        servers: { type: 'string', default: 'tslws,ws,ws-plain' },
-        only: { type: 'string' },
-        'idle-conns': { type: 'string' },
-        'max-noise': { type: 'string', default: '5' },
-        retries: { type: 'string', default: '3' },
-        tslws: { type: 'string', default: TSLWS_BIN },
-        'tslws-base': { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
+  const opts = parseBenchArgs(USAGE, {
+    duration: { type: 'string' },
+    rounds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    servers: { type: 'string', default: 'tslws,ws,ws-plain' },
+    only: { type: 'string' },
+    'idle-conns': { type: 'string' },
+    'max-noise': { type: 'string', default: '5' },
+    retries: { type: 'string', default: '3' },
+    tslws: { type: 'string', default: TSLWS_BIN },
+    'tslws-base': { type: 'string' },
+    out: { type: 'string' },
+  }).values;
   const quick = opts.quick;
   const duration = Number(opts.duration ?? (quick ? 1 : 5));
   const warm = quick ? 0.5 : 1;
@@ -160,8 +146,7 @@ async function bench() {
   const retries = Number(opts.retries);
   if (!(duration > 0) || !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(idleConns) || idleConns < 1 ||
     !(maxNoise >= 0) || !Number.isInteger(retries) || retries < 0) {
-    process.stderr.write(`ws-echo: bad option value\n${USAGE}`);
-    process.exit(2);
+    usageError('ws-echo', USAGE, `bad option value`);
   }
   const serverNames = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);
   const known = ['tslws', 'ws', 'ws-plain', 'floor', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
@@ -179,8 +164,7 @@ async function bench() {
     for (const w of want) {
       const s = scen.find((x) => x.id === w) ?? customEcho(w);
       if (!s) {
-        process.stderr.write(`ws-echo: unknown scenario ${w}\n${USAGE}`);
-        process.exit(2);
+        usageError('ws-echo', USAGE, `unknown scenario ${w}`);
       }
       picked.push(s);
     }
