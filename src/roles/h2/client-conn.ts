@@ -9,6 +9,7 @@ import {
   frameHeader, goawayFrame, h2ErrorName, headersFrames, pingFrame, rstStreamFrame, settingsFrame, windowUpdateFrame,
 } from './frames.js';
 import { H2ConnectionError } from './connection-error.js';
+import { creditConnection, moveStreamWindows, pingWantsAnswer, readGoaway, settingsAck, spendSettings, windowIncrement } from './control-frames.js';
 import { FrameReader } from './frame-reader.js';
 import { takeQueued, unpad } from './frame-io.js';
 import { FrameBatch } from './frame-batch.js';
@@ -502,15 +503,14 @@ export class H2ClientConn {
   }
 
   #settingsFrame(flags: number, sid: number, payload: Buffer): void {
-    if (sid !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
-    if (flags & Flag.ACK) {
-      if (payload.length) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+    if (settingsAck(flags, sid, payload)) {
       this.#settingsTimer?.stop();
       return;
     }
-    if (!this.#settings.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'SETTINGS flood');
+    const values = readSettings(payload);
+    spendSettings(this.#settings);
     let grew = false;
-    for (const [id, v] of readSettings(payload)) {
+    for (const [id, v] of values) {
       switch (id) {
         case Setting.HEADER_TABLE_SIZE:
           this.encoder.setMaxTableSize(Math.min(v, 65536));
@@ -535,10 +535,7 @@ export class H2ClientConn {
         case Setting.INITIAL_WINDOW_SIZE: {
           const delta = v - this.#peerInitialWindow;
           this.#peerInitialWindow = v;
-          for (const s of this.streams.values()) {
-            s.sendWindow += delta;
-            if (s.sendWindow > MAX_WINDOW) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'a stream window past 2^31-1');
-          }
+          moveStreamWindows(this.streams.values(), delta);
           if (delta > 0) this.#wakeWaiting();
           break;
         }
@@ -554,18 +551,11 @@ export class H2ClientConn {
   }
 
   #ping(flags: number, sid: number, payload: Buffer): void {
-    if (sid !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'PING on a stream');
-    if (payload.length !== 8) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING of a wrong size');
-    if (flags & Flag.ACK) return;
-    if (!this.#pings.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'PING flood');
-    this.#send(pingFrame(payload, true));
+    if (pingWantsAnswer(flags, sid, payload, this.#pings)) this.#send(pingFrame(payload, true));
   }
 
   #goaway(sid: number, payload: Buffer): void {
-    if (sid !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'GOAWAY on a stream');
-    if (payload.length < 8) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'GOAWAY too short');
-    const last = payload.readUInt32BE(0) & MAX_WINDOW;
-    const code = payload.readUInt32BE(4);
+    const { last, code } = readGoaway(sid, payload);
     const debug = payload.toString('latin1', 8, Math.min(payload.length, 208)).replace(/[^\x20-\x7e]/g, '?');
     const why = `GOAWAY ${h2ErrorName(code)}${debug ? ` (${debug})` : ''}`;
     log.info('client wsi %d: server sent %s, last stream %d', this.wsi.id, why, last);
@@ -577,12 +567,9 @@ export class H2ClientConn {
   }
 
   #windowUpdate(sid: number, payload: Buffer): void {
-    if (payload.length !== 4) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE of a wrong size');
-    const inc = payload.readUInt32BE(0) & MAX_WINDOW;
+    const inc = windowIncrement(payload);
     if (sid === 0) {
-      if (inc === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
-      if (this.sendWindow + inc > MAX_WINDOW) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window past 2^31-1');
-      this.sendWindow += inc;
+      this.sendWindow = creditConnection(this.sendWindow, inc);
       this.#pump();
       this.#wakeWaiting();
       return;

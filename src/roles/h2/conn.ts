@@ -28,6 +28,7 @@ import { continueBlock, decodeBlock } from './header-block.js';
 import { readSettings } from './peer-settings.js';
 import { SendRound } from './send-round.js';
 import { H2ConnectionError } from './connection-error.js';
+import { creditConnection, moveStreamWindows, pingWantsAnswer, readGoaway, settingsAck, spendSettings, windowIncrement } from './control-frames.js';
 import { h2StreamRole } from './role-stream.js';
 
 /** Stream ids remembered after they close, to tell a closed stream (STREAM_CLOSED) from one never used. */
@@ -49,13 +50,6 @@ const STALLED_PEER_BYTES = 4 * 1024 * 1024;
  */
 const FLUSH_BYTES_CLEAR = 256 * 1024;
 const FLUSH_BYTES_TLS = 64 * 1024;
-
-/** A connection error (RFC 9113 5.4.1): GOAWAY with `code`, then close. */
-class ConnectionError extends Error {
-  constructor(readonly code: number, why: string) {
-    super(why);
-  }
-}
 
 interface HeaderBlock {
   stream: number;
@@ -172,7 +166,7 @@ export class H2Conn {
     try {
       if (!this.#prefaceSeen) {
         const n = Math.min(buf.length, CLIENT_PREFACE.length);
-        if (buf.compare(CLIENT_PREFACE, 0, n, 0, n) !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'invalid connection preface');
+        if (buf.compare(CLIENT_PREFACE, 0, n, 0, n) !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'invalid connection preface');
         if (buf.length < CLIENT_PREFACE.length) {
           this.#buf = buf;
           return;
@@ -182,7 +176,7 @@ export class H2Conn {
       }
       this.#frames.feed(buf, this.opts.maxFrameSize, this.#onFrame, this.#isClosed);
     } catch (e) {
-      if (e instanceof ConnectionError || e instanceof H2ConnectionError) this.#error(e.code, e.message);
+      if (e instanceof H2ConnectionError) this.#error(e.code, e.message);
       else {
         log.err('wsi %d: internal error in HTTP/2: %s', this.wsi.id, e instanceof Error ? e.stack ?? e.message : String(e));
         this.#error(H2Error.INTERNAL_ERROR, 'internal error');
@@ -197,9 +191,9 @@ export class H2Conn {
 
   #frame(type: number, flags: number, sid: number, payload: Buffer): void {
     if (this.#block && type !== FrameType.CONTINUATION)
-      throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'a frame other than CONTINUATION inside a header block');
+      throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'a frame other than CONTINUATION inside a header block');
     if (!this.#settingsSeen) {
-      if (type !== FrameType.SETTINGS || (flags & Flag.ACK)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'the preface must be followed by SETTINGS');
+      if (type !== FrameType.SETTINGS || (flags & Flag.ACK)) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'the preface must be followed by SETTINGS');
       this.#settingsSeen = true;
     }
     switch (type) {
@@ -214,7 +208,7 @@ export class H2Conn {
       case FrameType.SETTINGS:
         return this.#settingsFrame(flags, sid, payload);
       case FrameType.PUSH_PROMISE:
-        throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
+        throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
       case FrameType.PING:
         return this.#ping(flags, sid, payload);
       case FrameType.GOAWAY:
@@ -234,12 +228,12 @@ export class H2Conn {
   }
 
   #data(flags: number, sid: number, payload: Buffer): void {
-    if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
-    if (this.#idle(sid)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `DATA on idle stream ${sid}`);
+    if (sid === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
+    if (this.#idle(sid)) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, `DATA on idle stream ${sid}`);
     const data = unpad(flags, payload);
     const len = payload.length;
     // The whole frame, padding included, counts against both windows (6.9.1).
-    if (len > this.#recvWindow) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA past the connection window');
+    if (len > this.#recvWindow) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA past the connection window');
     this.#recvWindow -= len;
     this.#recvUnacked += len;
     this.#giveConnectionCredit();
@@ -247,7 +241,7 @@ export class H2Conn {
     if (!s) {
       // Frames may still come on a stream we reset; any other closed stream is an error (5.1).
       if (this.#closedIds.get(sid) === true) return;
-      throw new ConnectionError(H2Error.STREAM_CLOSED, `DATA on closed stream ${sid}`);
+      throw new H2ConnectionError(H2Error.STREAM_CLOSED, `DATA on closed stream ${sid}`);
     }
     if (s.remoteClosed) {
       this.resetStream(s, H2Error.STREAM_CLOSED);
@@ -261,7 +255,7 @@ export class H2Conn {
     // Padding is consumed at once: it is given back with the data.
     s.unacked += len - data.length;
     const end = (flags & Flag.END_STREAM) !== 0;
-    if (data.length === 0 && !end && !this.#emptyData.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'empty DATA flood');
+    if (data.length === 0 && !end && !this.#emptyData.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'empty DATA flood');
     s.bodyReceived += data.length;
     if (s.contentLength >= 0 && (s.bodyReceived > s.contentLength || (end && s.bodyReceived !== s.contentLength))) {
       this.resetStream(s, H2Error.PROTOCOL_ERROR);
@@ -346,12 +340,12 @@ export class H2Conn {
   }
 
   #headers(flags: number, sid: number, payload: Buffer): void {
-    if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
+    if (sid === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
     let streamError = 0;
     let fragment: Buffer;
     if (flags & Flag.PRIORITY) {
       const body = unpad(flags, payload);
-      if (body.length < 5) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'HEADERS too short for its priority');
+      if (body.length < 5) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'HEADERS too short for its priority');
       if ((body.readUInt32BE(0) & MAX_WINDOW) === sid) streamError = H2Error.PROTOCOL_ERROR; // depends on itself (5.3.1)
       fragment = body.subarray(5);
     } else fragment = unpad(flags, payload);
@@ -382,7 +376,7 @@ export class H2Conn {
       // Trailers (8.1): end the request; they carry no pseudo-headers.
       if (s.remoteClosed) {
         if (s.reset) return;
-        throw new ConnectionError(H2Error.STREAM_CLOSED, `HEADERS on half-closed stream ${sid}`);
+        throw new H2ConnectionError(H2Error.STREAM_CLOSED, `HEADERS on half-closed stream ${sid}`);
       }
       const why = b.endStream ? checkTrailers(fields) : 'trailers without END_STREAM';
       if (why || b.streamError) {
@@ -401,10 +395,10 @@ export class H2Conn {
     if (!this.#idle(sid)) {
       const ours = this.#closedIds.get(sid);
       if (ours === true) return; // reset by us: late frames are ignored
-      throw new ConnectionError(ours === false ? H2Error.STREAM_CLOSED : H2Error.PROTOCOL_ERROR,
+      throw new H2ConnectionError(ours === false ? H2Error.STREAM_CLOSED : H2Error.PROTOCOL_ERROR,
         `HEADERS on ${ours === false ? 'closed' : 'an old'} stream ${sid}`);
     }
-    if ((sid & 1) === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `client stream ${sid} is even`);
+    if ((sid & 1) === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, `client stream ${sid} is even`);
     this.#maxStream = sid;
     if (this.#goawaySent) {
       // Past our GOAWAY's last stream: not processed (6.8), the client may retry elsewhere.
@@ -499,8 +493,8 @@ export class H2Conn {
   }
 
   #priority(sid: number, payload: Buffer): void {
-    if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PRIORITY on stream 0');
-    if (!this.#priorities.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'PRIORITY flood');
+    if (sid === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'PRIORITY on stream 0');
+    if (!this.#priorities.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'PRIORITY flood');
     if (payload.length !== 5) {
       this.#resetId(sid, H2Error.FRAME_SIZE_ERROR);
       return;
@@ -517,9 +511,9 @@ export class H2Conn {
   }
 
   #rstStream(sid: number, payload: Buffer): void {
-    if (payload.length !== 4) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
-    if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
-    if (this.#idle(sid)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `RST_STREAM on idle stream ${sid}`);
+    if (payload.length !== 4) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
+    if (sid === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
+    if (this.#idle(sid)) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, `RST_STREAM on idle stream ${sid}`);
     const s = this.streams.get(sid);
     if (!s) {
       // Reset by the peer after we closed it: from now on its frames are errors, not late arrivals (5.1).
@@ -527,7 +521,7 @@ export class H2Conn {
       return;
     }
     // A stream the client resets before we finished it cost us work for nothing ("rapid reset").
-    if (!s.localClosed && !this.#resets.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'too many streams reset');
+    if (!s.localClosed && !this.#resets.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'too many streams reset');
     s.reset = true;
     s.remoteClosed = true;
     if (s.websocket && s.wsi) s.wsi.peerEnded = true;
@@ -535,9 +529,7 @@ export class H2Conn {
   }
 
   #settingsFrame(flags: number, sid: number, payload: Buffer): void {
-    if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
-    if (flags & Flag.ACK) {
-      if (payload.length) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+    if (settingsAck(flags, sid, payload)) {
       if (this.#settingsTimer?.running) {
         // Our SETTINGS apply from now on.
         this.#settingsTimer.stop();
@@ -546,7 +538,7 @@ export class H2Conn {
       return;
     }
     const values = readSettings(payload);
-    if (!this.#settings.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'SETTINGS flood');
+    spendSettings(this.#settings);
     let grew = false;
     for (const [id, v] of values) {
       switch (id) {
@@ -557,11 +549,7 @@ export class H2Conn {
           const delta = v - this.#peerInitialWindow;
           this.#peerInitialWindow = v;
           grew ||= delta > 0;
-          // Every open stream's window moves by the difference (6.9.2), and may go negative.
-          for (const s of this.streams.values()) {
-            s.sendWindow += delta;
-            if (s.sendWindow > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'a stream window past 2^31-1');
-          }
+          moveStreamWindows(this.streams.values(), delta);
           break;
         }
         case Setting.MAX_FRAME_SIZE:
@@ -578,36 +566,27 @@ export class H2Conn {
   }
 
   #ping(flags: number, sid: number, payload: Buffer): void {
-    if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PING on a stream');
-    if (payload.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING of a wrong size');
-    if (flags & Flag.ACK) return;
-    if (!this.#pings.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'PING flood');
-    this.#send(pingFrame(payload, true));
+    if (pingWantsAnswer(flags, sid, payload, this.#pings)) this.#send(pingFrame(payload, true));
   }
 
   #goaway(sid: number, payload: Buffer): void {
-    if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'GOAWAY on a stream');
-    if (payload.length < 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'GOAWAY too short');
+    const { code } = readGoaway(sid, payload);
     this.#goawayReceived = true;
-    const code = payload.readUInt32BE(4);
     if (code !== H2Error.NO_ERROR) log.info('wsi %d: peer GOAWAY %s', this.wsi.id, h2ErrorName(code));
     if (this.streams.size === 0) this.wsi.close();
   }
 
   #windowUpdate(sid: number, payload: Buffer): void {
-    if (payload.length !== 4) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE of a wrong size');
-    const inc = payload.readUInt32BE(0) & MAX_WINDOW;
+    const inc = windowIncrement(payload);
     // Clients give credit back in kilobytes; a stream of tiny increments only makes us work.
-    if (inc < TINY_UPDATE && !this.#tinyUpdates.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'WINDOW_UPDATE flood');
+    if (inc < TINY_UPDATE && !this.#tinyUpdates.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'WINDOW_UPDATE flood');
     if (sid === 0) {
-      if (inc === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
-      if (this.sendWindow + inc > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window past 2^31-1');
-      this.sendWindow += inc;
+      this.sendWindow = creditConnection(this.sendWindow, inc);
       this.#pump();
       this.#wakeWaiting();
       return;
     }
-    if (this.#idle(sid)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${sid}`);
+    if (this.#idle(sid)) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${sid}`);
     const s = this.streams.get(sid);
     if (!s || s.reset) return; // closed: frames may still be in flight (6.9)
     if (inc === 0) {

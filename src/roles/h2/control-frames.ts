@@ -1,0 +1,60 @@
+/**
+ * What both ends of an HTTP/2 connection check the same way in the
+ * connection-level control frames (RFC 9113 6.5, 6.7, 6.8, 6.9): the
+ * connection errors they may raise, and the arithmetic of the send
+ * windows. What each end then does (answer, wake streams, fail requests)
+ * stays with it.
+ */
+import { Flag, H2Error, MAX_WINDOW } from './frames.js';
+import { H2ConnectionError } from './connection-error.js';
+import type { Budget } from './budget.js';
+
+/** SETTINGS with ACK (6.5): true, checked to be empty; false for settings to apply. */
+export function settingsAck(flags: number, sid: number, payload: Buffer): boolean {
+  if (sid !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
+  if (!(flags & Flag.ACK)) return false;
+  if (payload.length) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+  return true;
+}
+
+/** A SETTINGS frame to apply is within `budget`, or the peer is flooding. */
+export function spendSettings(budget: Budget): void {
+  if (!budget.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'SETTINGS flood');
+}
+
+/** PING (6.7): true when it asks for an answer (not an ACK) within `budget`. */
+export function pingWantsAnswer(flags: number, sid: number, payload: Buffer, budget: Budget): boolean {
+  if (sid !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'PING on a stream');
+  if (payload.length !== 8) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING of a wrong size');
+  if (flags & Flag.ACK) return false;
+  if (!budget.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'PING flood');
+  return true;
+}
+
+/** GOAWAY (6.8): the last stream the peer processed, and its error code. */
+export function readGoaway(sid: number, payload: Buffer): { last: number; code: number } {
+  if (sid !== 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'GOAWAY on a stream');
+  if (payload.length < 8) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'GOAWAY too short');
+  return { last: payload.readUInt32BE(0) & MAX_WINDOW, code: payload.readUInt32BE(4) };
+}
+
+/** WINDOW_UPDATE (6.9): the increment (0 on a stream is that stream's error, for the caller). */
+export function windowIncrement(payload: Buffer): number {
+  if (payload.length !== 4) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE of a wrong size');
+  return payload.readUInt32BE(0) & MAX_WINDOW;
+}
+
+/** The connection's send window `window` credited with `inc` (6.9.1): the new window. */
+export function creditConnection(window: number, inc: number): number {
+  if (inc === 0) throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+  if (window + inc > MAX_WINDOW) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window past 2^31-1');
+  return window + inc;
+}
+
+/** INITIAL_WINDOW_SIZE moved by `delta` (6.9.2): every open stream's window moves with it, and may go negative. */
+export function moveStreamWindows(streams: Iterable<{ sendWindow: number }>, delta: number): void {
+  for (const s of streams) {
+    s.sendWindow += delta;
+    if (s.sendWindow > MAX_WINDOW) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'a stream window past 2^31-1');
+  }
+}
