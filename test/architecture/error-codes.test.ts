@@ -43,8 +43,7 @@ const INTERNAL_ERRORS: Readonly<Record<string, { count: number; why: string }>> 
 /** Own error classes that need no code: thrown and caught inside tslws. */
 const INTERNAL_CLASSES: Readonly<Record<string, string>> = {
   HttpError: 'a request the server refuses: the HTTP/1 role answers its status and closes; user code never sees it',
-  ConnectionError: 'an HTTP/2 connection error: the h2 role answers GOAWAY with its code and closes; user code never sees it',
-  H2ConnectionError: 'an HTTP/2 connection error in the client: GOAWAY with its code, the requests fail with its words; user code never sees it',
+  H2ConnectionError: 'an HTTP/2 connection error, on either end: GOAWAY with its code, then the connection closes (a client\'s requests fail with its words); user code never sees it',
   HpackError: 'a malformed HPACK block: the h2 role turns it into a COMPRESSION_ERROR GOAWAY; user code never sees it',
 };
 
