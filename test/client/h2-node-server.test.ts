@@ -12,7 +12,7 @@ import { createServer as createNetServer, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createContext, type Context } from '../../src/index.js';
 import { h2Fixtures, nodeH2, request, requestHub, sha256 } from '../helpers/h2client.js';
-import { CLIENT_PREFACE, Flag, FrameType, H2Error, frame, goawayFrame, settingsFrame } from '../../src/roles/h2/frames.js';
+import { CLIENT_PREFACE, Flag, FrameType, H2Error, frame, goawayFrame, settingsFrame, windowUpdateFrame } from '../../src/roles/h2/frames.js';
 import { HpackEncoder } from '../../src/roles/h2/hpack/index.js';
 
 const { leaf, ssl, contexts, closers } = h2Fixtures();
@@ -281,6 +281,8 @@ test('a malformed frame from the server is a connection error: GOAWAY with its c
     ['a PING of 3 bytes', frame(FrameType.PING, 0, 0, Buffer.alloc(3)), H2Error.FRAME_SIZE_ERROR, /FRAME_SIZE_ERROR: PING of a wrong size/],
     ['undecodable HPACK', frame(FrameType.HEADERS, 0x4, 1, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff])), H2Error.COMPRESSION_ERROR, /COMPRESSION_ERROR/],
     ['HEADERS on a stream never opened', frame(FrameType.HEADERS, 0x5, 7, Buffer.from([0x88])), H2Error.PROTOCOL_ERROR, /which we never opened/],
+    // Past floodBurst (500) increments of a byte: the server only makes the client work.
+    ['600 WINDOW_UPDATEs of 1 byte', Buffer.concat(Array.from({ length: 600 }, () => windowUpdateFrame(0, 1))), H2Error.ENHANCE_YOUR_CALM, /ENHANCE_YOUR_CALM: WINDOW_UPDATE flood/],
   ];
   for (const [what, bytes, code, why] of cases) {
     const srv = await badServer(bytes);

@@ -87,12 +87,14 @@ export class H2ClientConn {
   #idleTimer: Timer | null = null;
   readonly #pings: Budget;
   readonly #settings: Budget;
+  readonly #tinyUpdates: Budget;
 
   constructor(readonly wsi: Wsi, readonly opts: Readonly<H2ClientOptions>, readonly events: H2ClientEvents) {
     this.decoder = new HpackDecoder({ maxTableSize: 4096, maxHeaderListSize: opts.maxHeaderListSize });
     this.#batch = new FrameBatch(wsi, FLUSH_BYTES, () => this.#pump());
     this.#pings = new Budget(opts.floodBurst, opts.floodRate);
     this.#settings = new Budget(opts.floodBurst, opts.floodRate);
+    this.#tinyUpdates = new Budget(opts.floodBurst, opts.floodRate);
   }
 
   /** The server's SETTINGS have arrived. */
@@ -567,7 +569,7 @@ export class H2ClientConn {
   }
 
   #windowUpdate(sid: number, payload: Buffer): void {
-    const inc = windowIncrement(payload);
+    const inc = windowIncrement(payload, this.#tinyUpdates);
     if (sid === 0) {
       this.sendWindow = creditConnection(this.sendWindow, inc);
       this.#pump();

@@ -19,7 +19,7 @@ export interface H2ClientOptions {
   settingsTimeoutSecs: number;
   /** Seconds a connection with no open stream is kept for the next request: then GOAWAY and close. Default 10. */
   idleTimeoutSecs: number;
-  /** PING and SETTINGS frames the server may send at once, each kind; refilled at `floodRate` per second. Past it: GOAWAY ENHANCE_YOUR_CALM. Default 500, 50. */
+  /** PING, SETTINGS and tiny WINDOW_UPDATE (under 1 KiB) frames the server may send at once, each kind; refilled at `floodRate` per second. Past it: GOAWAY ENHANCE_YOUR_CALM. Default 500, 50. */
   floodBurst: number;
   floodRate: number;
 }

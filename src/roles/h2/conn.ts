@@ -38,8 +38,6 @@ const DISCARD_SECS = 2;
 /** What a request whose header list was too large to keep is taken to be. */
 const TOO_LARGE_HEAD = Object.freeze({ method: 'GET', target: '/', scheme: 'http', authority: undefined, protocol: undefined, headers: [], contentLength: -1 });
 
-/** WINDOW_UPDATE increments below this count against the flood budget. */
-const TINY_UPDATE = 1024;
 /** A peer that reads nothing while this many bytes wait for it is cut off. */
 const STALLED_PEER_BYTES = 4 * 1024 * 1024;
 /**
@@ -577,9 +575,7 @@ export class H2Conn {
   }
 
   #windowUpdate(sid: number, payload: Buffer): void {
-    const inc = windowIncrement(payload);
-    // Clients give credit back in kilobytes; a stream of tiny increments only makes us work.
-    if (inc < TINY_UPDATE && !this.#tinyUpdates.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'WINDOW_UPDATE flood');
+    const inc = windowIncrement(payload, this.#tinyUpdates);
     if (sid === 0) {
       this.sendWindow = creditConnection(this.sendWindow, inc);
       this.#pump();

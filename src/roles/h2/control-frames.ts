@@ -38,10 +38,19 @@ export function readGoaway(sid: number, payload: Buffer): { last: number; code: 
   return { last: payload.readUInt32BE(0) & MAX_WINDOW, code: payload.readUInt32BE(4) };
 }
 
-/** WINDOW_UPDATE (6.9): the increment (0 on a stream is that stream's error, for the caller). */
-export function windowIncrement(payload: Buffer): number {
+/** WINDOW_UPDATE increments below this count against the flood budget. */
+const TINY_UPDATE = 1024;
+
+/**
+ * WINDOW_UPDATE (6.9): the increment (0 on a stream is that stream's
+ * error, for the caller). Peers give credit back in kilobytes; a stream of
+ * tiny increments only makes us work, so each spends from `tiny`.
+ */
+export function windowIncrement(payload: Buffer, tiny: Budget): number {
   if (payload.length !== 4) throw new H2ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE of a wrong size');
-  return payload.readUInt32BE(0) & MAX_WINDOW;
+  const inc = payload.readUInt32BE(0) & MAX_WINDOW;
+  if (inc < TINY_UPDATE && !tiny.take()) throw new H2ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'WINDOW_UPDATE flood');
+  return inc;
 }
 
 /** The connection's send window `window` credited with `inc` (6.9.1): the new window. */
