@@ -148,7 +148,12 @@ function unmaskWords(buf: Uint8Array, mask: Uint8Array, offset: number): number 
   return i + words * 4;
 }
 
-/** Unmask from the start up to the last whole 64-bit word; returns where it stopped. */
+/**
+ * Unmask from the start up to the last whole 64-bit word; returns where it
+ * stopped. The twin of unmaskWords, not one function for both: each keeps
+ * to one kind of typed array and of number, which is what lets V8 compile
+ * either loop to plain machine words.
+ */
 function unmaskWide(buf: Uint8Array, mask: Uint8Array, offset: number): number {
   let i = 0;
   const lead = (8 - (buf.byteOffset & 7)) & 7;
