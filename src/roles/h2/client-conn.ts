@@ -9,7 +9,7 @@ import {
   frameHeader, goawayFrame, h2ErrorName, headersFrames, pingFrame, rstStreamFrame, settingsFrame, windowUpdateFrame,
 } from './frames.js';
 import { H2ConnectionError } from './connection-error.js';
-import { creditConnection, moveStreamWindows, pingWantsAnswer, readGoaway, settingsAck, spendSettings, windowIncrement } from './control-frames.js';
+import { ReceiveWindow, creditConnection, moveStreamWindows, pingWantsAnswer, readGoaway, settingsAck, spendSettings, windowIncrement } from './control-frames.js';
 import { FrameReader } from './frame-reader.js';
 import { takeQueued, unpad } from './frame-io.js';
 import { FrameBatch } from './frame-batch.js';
@@ -71,8 +71,7 @@ export class H2ClientConn {
   #peerInitialWindow = DEFAULT_WINDOW;
   #peerMaxStreams = MAX_STREAM_ID;
   #peerMaxHeaderList = Number.MAX_SAFE_INTEGER;
-  #recvWindow = DEFAULT_WINDOW;
-  #recvUnacked = 0;
+  readonly #recv: ReceiveWindow;
   #goawayReceived = false;
   #goawaySent = false;
   #gone = false;
@@ -95,6 +94,7 @@ export class H2ClientConn {
     this.#pings = new Budget(opts.floodBurst, opts.floodRate);
     this.#settings = new Budget(opts.floodBurst, opts.floodRate);
     this.#tinyUpdates = new Budget(opts.floodBurst, opts.floodRate);
+    this.#recv = new ReceiveWindow(opts.connectionWindowSize);
   }
 
   /** The server's SETTINGS have arrived. */
@@ -125,10 +125,8 @@ export class H2ClientConn {
     if (o.maxFrameSize !== DEFAULT_MAX_FRAME) s.push([Setting.MAX_FRAME_SIZE, o.maxFrameSize]);
     this.#send(CLIENT_PREFACE);
     this.#send(settingsFrame(s));
-    if (o.connectionWindowSize > DEFAULT_WINDOW) {
-      this.#send(windowUpdateFrame(0, o.connectionWindowSize - DEFAULT_WINDOW));
-      this.#recvWindow = o.connectionWindowSize;
-    }
+    const widen = this.#recv.widen();
+    if (widen) this.#send(windowUpdateFrame(0, widen));
     const timers = this.wsi.context.timers;
     this.#settingsTimer = timers.timer((c: H2ClientConn) => c.#error(H2Error.SETTINGS_TIMEOUT, 'the server did not acknowledge our SETTINGS in time'), this);
     this.#settingsTimer.start(o.settingsTimeoutSecs * 1000);
@@ -357,15 +355,8 @@ export class H2ClientConn {
     const s = this.#stream(sid, 'DATA');
     const data = unpad(flags, payload);
     const len = payload.length;
-    if (len > this.#recvWindow) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA past the connection window');
-    // The connection's credit goes back at once: only a stream's own window holds back a slow reader.
-    this.#recvWindow -= len;
-    this.#recvUnacked += len;
-    if (this.#recvUnacked >= this.opts.connectionWindowSize / 2) {
-      this.#send(windowUpdateFrame(0, this.#recvUnacked));
-      this.#recvWindow += this.#recvUnacked;
-      this.#recvUnacked = 0;
-    }
+    const credit = this.#recv.take(len);
+    if (credit) this.#send(windowUpdateFrame(0, credit));
     if (!s) return; // a stream we reset or finished: late frames are ignored
     if (!s.headSeen) {
       this.#failStream(s, 'HTTP/2: DATA before the response head', false, H2Error.PROTOCOL_ERROR);

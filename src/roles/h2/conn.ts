@@ -28,7 +28,7 @@ import { continueBlock, decodeBlock } from './header-block.js';
 import { readSettings } from './peer-settings.js';
 import { SendRound } from './send-round.js';
 import { H2ConnectionError } from './connection-error.js';
-import { creditConnection, moveStreamWindows, pingWantsAnswer, readGoaway, settingsAck, spendSettings, windowIncrement } from './control-frames.js';
+import { ReceiveWindow, creditConnection, moveStreamWindows, pingWantsAnswer, readGoaway, settingsAck, spendSettings, windowIncrement } from './control-frames.js';
 import { h2StreamRole } from './role-stream.js';
 
 /** Stream ids remembered after they close, to tell a closed stream (STREAM_CLOSED) from one never used. */
@@ -83,8 +83,7 @@ export class H2Conn {
   #peerMaxFrame = DEFAULT_MAX_FRAME;
   #peerInitialWindow = DEFAULT_WINDOW;
   // our receive window for the whole connection, and what we have not given back yet
-  #recvWindow = DEFAULT_WINDOW;
-  #recvUnacked = 0;
+  readonly #recv: ReceiveWindow;
   #goawaySent = false;
   #goawayReceived = false;
   #lastStream = 0;
@@ -116,6 +115,7 @@ export class H2Conn {
     this.#priorities = new Budget(opts.floodBurst, opts.floodRate);
     this.#emptyData = new Budget(opts.floodBurst, opts.floodRate);
     this.#tinyUpdates = new Budget(opts.floodBurst, opts.floodRate);
+    this.#recv = new ReceiveWindow(opts.connectionWindowSize);
   }
 
   /** The socket is past its high-water mark. */
@@ -133,10 +133,8 @@ export class H2Conn {
     if (o.headerTableSize !== 4096) s.push([Setting.HEADER_TABLE_SIZE, o.headerTableSize]);
     if (o.websockets) s.push([Setting.ENABLE_CONNECT_PROTOCOL, 1]);
     this.#send(settingsFrame(s));
-    if (o.connectionWindowSize > DEFAULT_WINDOW) {
-      this.#send(windowUpdateFrame(0, o.connectionWindowSize - DEFAULT_WINDOW));
-      this.#recvWindow = o.connectionWindowSize;
-    }
+    const widen = this.#recv.widen();
+    if (widen) this.#send(windowUpdateFrame(0, widen));
     this.#settingsTimer = this.wsi.context.timers.timer((c: H2Conn) => c.#error(H2Error.SETTINGS_TIMEOUT, 'SETTINGS not acknowledged in time'), this);
     this.#settingsTimer.start(o.settingsTimeoutSecs * 1000);
     this.#armIdle();
@@ -231,10 +229,8 @@ export class H2Conn {
     const data = unpad(flags, payload);
     const len = payload.length;
     // The whole frame, padding included, counts against both windows (6.9.1).
-    if (len > this.#recvWindow) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA past the connection window');
-    this.#recvWindow -= len;
-    this.#recvUnacked += len;
-    this.#giveConnectionCredit();
+    const credit = this.#recv.take(len);
+    if (credit) this.#send(windowUpdateFrame(0, credit));
     const s = this.streams.get(sid);
     if (!s) {
       // Frames may still come on a stream we reset; any other closed stream is an error (5.1).
@@ -328,13 +324,6 @@ export class H2Conn {
     this.#send(windowUpdateFrame(s.id, s.unacked));
     s.recvWindow += s.unacked;
     s.unacked = 0;
-  }
-
-  #giveConnectionCredit(): void {
-    if (this.#recvUnacked < this.opts.connectionWindowSize / 2) return;
-    this.#send(windowUpdateFrame(0, this.#recvUnacked));
-    this.#recvWindow += this.#recvUnacked;
-    this.#recvUnacked = 0;
   }
 
   #headers(flags: number, sid: number, payload: Buffer): void {

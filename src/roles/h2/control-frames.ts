@@ -1,11 +1,11 @@
 /**
  * What both ends of an HTTP/2 connection check the same way in the
  * connection-level control frames (RFC 9113 6.5, 6.7, 6.8, 6.9): the
- * connection errors they may raise, and the arithmetic of the send
- * windows. What each end then does (answer, wake streams, fail requests)
- * stays with it.
+ * connection errors they may raise, the arithmetic of the send windows,
+ * and the connection's receive window. What each end then does (answer,
+ * wake streams, fail requests) stays with it.
  */
-import { Flag, H2Error, MAX_WINDOW } from './frames.js';
+import { DEFAULT_WINDOW, Flag, H2Error, MAX_WINDOW } from './frames.js';
 import { H2ConnectionError } from './connection-error.js';
 import type { Budget } from './budget.js';
 
@@ -65,5 +65,38 @@ export function moveStreamWindows(streams: Iterable<{ sendWindow: number }>, del
   for (const s of streams) {
     s.sendWindow += delta;
     if (s.sendWindow > MAX_WINDOW) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'a stream window past 2^31-1');
+  }
+}
+
+/**
+ * The connection's receive window (6.9.1), kept alike by both ends: DATA
+ * counts against it whole, padding included, and the credit goes back in
+ * one WINDOW_UPDATE once half of `size` has been taken, whatever the
+ * streams do with it: only a stream's own window holds back a slow reader.
+ */
+export class ReceiveWindow {
+  #window = DEFAULT_WINDOW;
+  #unacked = 0;
+
+  /** `size`: the window we announce (`connectionWindowSize`). */
+  constructor(readonly size: number) {}
+
+  /** At the start: the increment that widens the default window to `size`, to send now (0: none). */
+  widen(): number {
+    if (this.size <= DEFAULT_WINDOW) return 0;
+    this.#window = this.size;
+    return this.size - DEFAULT_WINDOW;
+  }
+
+  /** A DATA frame of `len` bytes came: the credit to give back now (0: not yet). Past the window, a connection error. */
+  take(len: number): number {
+    if (len > this.#window) throw new H2ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA past the connection window');
+    this.#window -= len;
+    this.#unacked += len;
+    if (this.#unacked < this.size / 2) return 0;
+    const credit = this.#unacked;
+    this.#window += credit;
+    this.#unacked = 0;
+    return credit;
   }
 }
