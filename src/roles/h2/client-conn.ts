@@ -303,7 +303,7 @@ export class H2ClientConn {
     try {
       if (!this.#ready && data.subarray(0, 7).toString('latin1') === 'HTTP/1.')
         throw new H2ConnectionError(H2Error.PROTOCOL_ERROR, 'the server answered in HTTP/1.1: it does not speak HTTP/2 by prior knowledge');
-      this.#reader.feed(data, this.opts.maxFrameSize, (type, flags, sid, payload) => this.#frame(type, flags, sid, payload), () => this.wsi.closed);
+      this.#reader.feed(data, this.opts.maxFrameSize, this.#onFrame, this.#isClosed);
     } catch (e) {
       if (e instanceof H2ConnectionError) this.#error(e.code, e.message);
       else {
@@ -312,6 +312,10 @@ export class H2ClientConn {
       }
     }
   }
+
+  // Made once, not per read.
+  readonly #onFrame = (type: number, flags: number, sid: number, payload: Buffer): void => this.#frame(type, flags, sid, payload);
+  readonly #isClosed = (): boolean => this.wsi.closed;
 
   #frame(type: number, flags: number, sid: number, payload: Buffer): void {
     if (this.#block && type !== FrameType.CONTINUATION)
