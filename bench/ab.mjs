@@ -360,8 +360,7 @@ async function main() {
   const retries = opts.retries ?? (opts.quick ? '0' : undefined);
   if (!Number.isInteger(duration) || duration < 1 || !Number.isInteger(rounds) || rounds < 1) usageError('ab', USAGE, '--duration and --rounds must be positive integers');
   if (opts.base !== undefined && opts['base-dir'] !== undefined) {
-    process.stderr.write('ab: --base and --base-dir exclude each other\n');
-    process.exit(2);
+    usageError('ab', USAGE, '--base and --base-dir exclude each other');
   }
   const chosen = [];
   for (const w of parsed.positionals) {

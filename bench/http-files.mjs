@@ -136,26 +136,22 @@ async function bench() {
   const maxNoise = Number(opts['max-noise']) / 100;
   const retries = Number(opts.retries);
   if (!Number.isInteger(duration) || duration < 1 || !Number.isInteger(rounds) || rounds < 1) {
-    process.stderr.write('http-files: --duration and --rounds must be positive integers\n');
-    process.exit(2);
+    usageError('http-files', USAGE, '--duration and --rounds must be positive integers');
   }
   if (!(maxNoise >= 0) || !Number.isInteger(retries) || retries < 0) {
-    process.stderr.write('http-files: --max-noise must be a percentage, --retries a count\n');
-    process.exit(2);
+    usageError('http-files', USAGE, '--max-noise must be a percentage, --retries a count');
   }
   const knownServers = ['tslws', 'node-cached', 'node-stream', 'floor', 'nginx', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
   const serverNames = [...new Set(opts.servers.split(',').map((x) => x.trim()).filter(Boolean))];
   const fileNames = [...new Set(opts.files.split(',').map((x) => x.trim()).filter(Boolean))];
   for (const n of serverNames) {
     if (!knownServers.includes(n)) {
-      process.stderr.write(`http-files: unknown server ${n} (${knownServers.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})\n`);
-      process.exit(2);
+      usageError('http-files', USAGE, `unknown server ${n} (${knownServers.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})`);
     }
   }
   for (const f of fileNames) {
     if (!['1k.txt', '1m.bin'].includes(f)) {
-      process.stderr.write(`http-files: unknown file ${f} (1k.txt, 1m.bin)\n`);
-      process.exit(2);
+      usageError('http-files', USAGE, `unknown file ${f} (1k.txt, 1m.bin)`);
     }
   }
   if (!serverNames.length || !fileNames.length) {

@@ -124,8 +124,7 @@ async function bench() {
   const known = ['tslws', 'ws', 'ws-plain', 'tslws-cb', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
   for (const n of serverNames) {
     if (!known.includes(n)) {
-      process.stderr.write(`messages: unknown server ${n} (${known.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})\n`);
-      process.exit(2);
+      usageError('messages', USAGE, `unknown server ${n} (${known.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})`);
     }
   }
   let scen = SCENARIOS;

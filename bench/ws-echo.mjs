@@ -152,8 +152,7 @@ async function bench() {
   const known = ['tslws', 'ws', 'ws-plain', 'floor', ...(opts['tslws-base'] ? ['tslws-base'] : [])];
   for (const n of serverNames) {
     if (!known.includes(n)) {
-      process.stderr.write(`ws-echo: unknown server ${n} (${known.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})\n`);
-      process.exit(2);
+      usageError('ws-echo', USAGE, `unknown server ${n} (${known.join(', ')}${opts['tslws-base'] ? '' : '; tslws-base needs --tslws-base'})`);
     }
   }
   let scen = scenarios(idleConns);
