@@ -27,37 +27,44 @@ import { join } from 'node:path';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
+// The key rotated to a phase and repeated, read back as one word of 32 or 64 bits.
+const keyBytes = new Uint8Array(8);
+const key32 = new Uint32Array(keyBytes.buffer, 0, 1);
+const key64 = new BigUint64Array(keyBytes.buffer);
+
 /**
  * XOR `n` bytes of `b` from `off` with the 4-byte key, a word at a time
  * where aligned: 64-bit words (BigUint64Array, which V8's optimising
- * compiler XORs in registers) from 512 bytes, 32-bit below.
+ * compiler XORs in registers) from 512 bytes, 32-bit below; one loop per
+ * word size, so each stays monomorphic.
  */
 function unmask(b, off, n, key) {
-  const wide = n >= 512;
-  const size = wide ? 8 : 4;
+  const size = n >= 512 ? 8 : 4;
   let i = 0;
   // Bytes up to an aligned address, then words, then the tail.
   const lead = Math.min(n, (size - ((b.byteOffset + off) & (size - 1))) & (size - 1));
   for (; i < lead; i++) b[off + i] ^= key[i & 3];
   if (n - i >= size) {
-    const rot = i & 3;
-    const kb = new Uint8Array(8);
-    for (let k = 0; k < 8; k++) kb[k] = key[(rot + k) & 3];
-    let count;
-    if (wide) {
-      const k64 = new BigUint64Array(kb.buffer)[0];
-      const words = new BigUint64Array(b.buffer, b.byteOffset + off + i, (n - i) >>> 3);
-      for (let w = 0; w < words.length; w++) words[w] ^= k64;
-      count = words.length * 8;
-    } else {
-      const k32 = new Uint32Array(kb.buffer)[0];
-      const words = new Uint32Array(b.buffer, b.byteOffset + off + i, (n - i) >>> 2);
-      for (let w = 0; w < words.length; w++) words[w] ^= k32;
-      count = words.length * 4;
-    }
-    i += count;
+    for (let k = 0; k < 8; k++) keyBytes[k] = key[(i + k) & 3];
+    i += size === 8 ? xor64(b, off + i, n - i) : xor32(b, off + i, n - i);
   }
   for (; i < n; i++) b[off + i] ^= key[i & 3];
+}
+
+/** XOR the whole 64-bit words of `n` bytes from `at` (aligned) with key64; how many bytes that was. */
+function xor64(b, at, n) {
+  const words = new BigUint64Array(b.buffer, b.byteOffset + at, n >>> 3);
+  const k = key64[0];
+  for (let w = 0; w < words.length; w++) words[w] ^= k;
+  return words.length * 8;
+}
+
+/** XOR the whole 32-bit words of `n` bytes from `at` (aligned) with key32; how many bytes that was. */
+function xor32(b, at, n) {
+  const words = new Uint32Array(b.buffer, b.byteOffset + at, n >>> 2);
+  const k = key32[0];
+  for (let w = 0; w < words.length; w++) words[w] ^= k;
+  return words.length * 4;
 }
 
 function frameHeader(op, len) {
